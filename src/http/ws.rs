@@ -1,0 +1,172 @@
+//! The WebSocket stream: one connection per browser tab, fed from the shared change feed.
+//!
+//! Per connection: subscribe to the feed first, then send the snapshot, then forward only
+//! the changes newer than the snapshot that match the subscription. Frames are serialized
+//! once by the store and shared by every connection. A connection that falls behind gets a
+//! fresh snapshot instead of slowing anyone else down.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::protocol::{ClientMsg, HEARTBEAT_SECONDS, PROTOCOL_VERSION, ServerMsg};
+use crate::state::AppState;
+use crate::store::{Change, RolloutKey, serialize};
+
+/// Largest client message accepted; subscriptions are tiny.
+const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+
+/// `GET /api/v1/stream`: upgrades to a WebSocket.
+pub async fn stream(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.max_message_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| connection(socket, state))
+}
+
+/// What a connection currently wants.
+#[derive(Debug, Clone, PartialEq)]
+enum Subscription {
+    None,
+    List(Vec<String>),
+    Rollout(RolloutKey),
+}
+
+fn text(msg: &ServerMsg) -> Message {
+    Message::Text(serialize(msg).into())
+}
+
+async fn connection(socket: WebSocket, state: AppState) {
+    let (mut sink, mut incoming) = socket.split();
+    // NB: subscribe before any snapshot, so no change can fall between the two.
+    let mut changes = state.store.subscribe();
+    let hello = ServerMsg::Hello {
+        protocol: PROTOCOL_VERSION,
+        version: state.settings.version.clone(),
+        read_only: state.settings.read_only,
+        demo: state.settings.source == crate::health::SourceKind::Demo,
+        heartbeat_seconds: HEARTBEAT_SECONDS,
+    };
+    let status = ServerMsg::Status {
+        health: state.store.health(),
+    };
+    if sink.send(text(&hello)).await.is_err() || sink.send(text(&status)).await.is_err() {
+        return;
+    }
+    let mut subscription = Subscription::None;
+    let mut last_seq = 0u64;
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(HEARTBEAT_SECONDS));
+    heartbeat.tick().await;
+    loop {
+        let outgoing: Vec<Message> = tokio::select! {
+            incoming_msg = incoming.next() => match incoming_msg {
+                Some(Ok(Message::Text(body))) => match serde_json::from_str::<ClientMsg>(&body) {
+                    Ok(msg) => {
+                        subscription = match msg {
+                            ClientMsg::SubscribeList { namespaces } => {
+                                match crate::http::api::parse_namespaces(Some(&namespaces.join(","))) {
+                                    Ok(namespaces) => Subscription::List(namespaces),
+                                    Err(err) => {
+                                        let frame = text(&ServerMsg::Error {
+                                            code: "badSubscription".into(),
+                                            message: err.to_string(),
+                                        });
+                                        if sink.send(frame).await.is_err() { break; }
+                                        continue;
+                                    }
+                                }
+                            }
+                            ClientMsg::SubscribeRollout { namespace, name } => {
+                                Subscription::Rollout(RolloutKey::new(namespace, name))
+                            }
+                            ClientMsg::Unsubscribe => Subscription::None,
+                        };
+                        let (seq, frame) = snapshot(&state, &subscription);
+                        last_seq = seq;
+                        frame.into_iter().collect()
+                    }
+                    Err(err) => vec![text(&ServerMsg::Error {
+                        code: "badMessage".into(),
+                        message: format!("cannot read message: {err}"),
+                    })],
+                },
+                Some(Ok(Message::Binary(_))) => vec![text(&ServerMsg::Error {
+                    code: "badMessage".into(),
+                    message: "binary messages are not supported; send JSON text".into(),
+                })],
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                // Pings are answered by the WebSocket layer itself.
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => vec![],
+            },
+            change = changes.recv() => match change {
+                Ok(change) => route(&change, &subscription, &mut last_seq).into_iter().collect(),
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "stream client lagged; resending snapshot");
+                    let (seq, frame) = snapshot(&state, &subscription);
+                    last_seq = seq;
+                    frame.into_iter().collect()
+                }
+                Err(RecvError::Closed) => break,
+            },
+            _ = heartbeat.tick() => vec![text(&ServerMsg::Heartbeat { seq: last_seq })],
+        };
+        for message in outgoing {
+            if sink.send(message).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The frame that starts (or restarts) a subscription, and the seq it is current at.
+fn snapshot(state: &AppState, subscription: &Subscription) -> (u64, Option<Message>) {
+    match subscription {
+        Subscription::None => (0, None),
+        Subscription::List(namespaces) => {
+            let (seq, frame) = state.store.snapshot_frame(namespaces);
+            (seq, Some(Message::Text(frame.into())))
+        }
+        Subscription::Rollout(key) => {
+            let (seq, detail) = state.store.detail(key);
+            let msg = match detail {
+                Some(rollout) => ServerMsg::Detail { seq, rollout },
+                None => ServerMsg::NotFound {
+                    seq,
+                    namespace: key.namespace.clone(),
+                    name: key.name.clone(),
+                },
+            };
+            (seq, Some(text(&msg)))
+        }
+    }
+}
+
+/// Picks the frame of a change that this subscription should see, if any.
+fn route(change: &Change, subscription: &Subscription, last_seq: &mut u64) -> Option<Message> {
+    match change {
+        Change::Health { frame } => Some(Message::Text(frame.clone())),
+        Change::Rollout {
+            seq,
+            key,
+            list_frame,
+            detail_frame,
+        } => {
+            if *seq <= *last_seq {
+                return None;
+            }
+            let frame = match subscription {
+                Subscription::List(namespaces)
+                    if namespaces.is_empty() || namespaces.contains(&key.namespace) =>
+                {
+                    list_frame.as_ref()
+                }
+                Subscription::Rollout(wanted) if wanted == key => detail_frame.as_ref(),
+                _ => None,
+            }?;
+            *last_seq = *seq;
+            Some(Message::Text(frame.clone()))
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! rollouts-dashboard: a live, multi-namespace dashboard for Argo Rollouts.
+//!
+//! The library holds everything; `main.rs` only parses the configuration and calls [`run`].
+//! Sources (cluster watchers, files, the demo) feed one [`store::Store`]; the pure
+//! [`view`] model turns objects into what the API, the WebSocket stream and the UI show.
+
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod model;
+pub mod protocol;
+pub mod source;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod view;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use crate::http::app;
+use crate::config::Config;
+use crate::health::{Health, SourceKind};
+use crate::state::{AppState, Settings};
+use crate::store::Store;
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("cannot load --from-files: {0}")]
+    Files(#[from] source::files::FilesError),
+    #[error(transparent)]
+    Cluster(#[from] source::cluster::ClusterError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Builds the store and state for a configuration, starting the source's background tasks.
+pub async fn start(config: &Config) -> Result<AppState, RunError> {
+    let (source, store) = if config.demo {
+        let store = Store::new(Health::loaded(SourceKind::Demo));
+        let demo = source::demo_cluster::DemoCluster::new(store.clone(), config.demo_extra);
+        tracing::warn!("DEMO MODE: serving a simulated cluster; nothing here is real");
+        tokio::spawn(demo.run());
+        (SourceKind::Demo, store)
+    } else if let Some(path) = &config.from_files {
+        let objects = source::files::load(path)?;
+        tracing::info!(path = %path.display(), objects = objects.len(), "loaded objects from files");
+        let store = Store::new(Health::loaded(SourceKind::Files));
+        for object in objects {
+            store.apply(object);
+        }
+        store.flush();
+        (SourceKind::Files, store)
+    } else {
+        let client =
+            source::cluster::client(config.kubeconfig.as_ref(), config.context.as_deref()).await?;
+        let (namespaces, note) =
+            source::cluster::resolve_namespaces(&client, &config.namespaces).await;
+        if let Some(note) = &note {
+            tracing::warn!("{note}");
+        }
+        let mut health = Health::starting(SourceKind::Cluster, namespaces.clone());
+        health.notes.extend(note);
+        let store = Store::new(health);
+        source::cluster::spawn_watchers(client, &namespaces, &store);
+        (SourceKind::Cluster, store)
+    };
+    tokio::spawn(store.clone().run_recompute());
+    let read_only = config.effective_read_only();
+    Ok(AppState {
+        store,
+        settings: Arc::new(Settings::new(source, read_only, &config.base_path)),
+    })
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, then shuts down gracefully.
+pub async fn run(config: Config) -> Result<(), RunError> {
+    let config = config.validate()?;
+    let state = start(&config).await?;
+    let addr = SocketAddr::new(config.address, config.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| RunError::Bind { addr, source })?;
+    let local = listener.local_addr().map_err(RunError::Serve)?;
+    let host = match local.ip() {
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    tracing::info!(
+        "rollouts-dashboard is serving http://{host}:{}{}/ (source: {:?}{})",
+        local.port(),
+        state.settings.base_path,
+        state.settings.source,
+        if state.settings.read_only { ", read-only" } else { "" }
+    );
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(RunError::Serve)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,697 @@
+//! Trimmed, typed copies of the Kubernetes objects the dashboard shows.
+//!
+//! Every struct here keeps only the fields that the view model reads, so a cache of 10,000
+//! rollouts with their ReplicaSets and pods stays small. Unknown fields are ignored and every
+//! field has a default, so objects written by older or newer controllers still load. Values
+//! whose shape varies (canary steps, metric providers, analysis templates) stay as JSON.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+/// Annotation that `kubectl apply` writes; large and never shown, so it is dropped on load.
+pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+/// Annotation holding a ReplicaSet's, AnalysisRun's or Experiment's rollout revision.
+pub const REVISION_ANNOTATION: &str = "rollout.argoproj.io/revision";
+/// Label that ties a ReplicaSet and its pods to one pod template of a rollout.
+pub const POD_TEMPLATE_HASH_LABEL: &str = "rollouts-pod-template-hash";
+
+/// The five kinds the dashboard watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Kind {
+    Rollout,
+    ReplicaSet,
+    Pod,
+    AnalysisRun,
+    Experiment,
+}
+
+impl Kind {
+    /// Every watched kind, in the order the sources start them.
+    pub const ALL: [Kind; 5] = [
+        Kind::Rollout,
+        Kind::ReplicaSet,
+        Kind::Pod,
+        Kind::AnalysisRun,
+        Kind::Experiment,
+    ];
+
+    /// The `kind` field of objects of this kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Rollout => "Rollout",
+            Kind::ReplicaSet => "ReplicaSet",
+            Kind::Pod => "Pod",
+            Kind::AnalysisRun => "AnalysisRun",
+            Kind::Experiment => "Experiment",
+        }
+    }
+
+    /// Parses a `kind` field; `None` for kinds the dashboard ignores.
+    pub fn parse(kind: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == kind)
+    }
+
+    /// API group/version of this kind.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Kind::Pod => "v1",
+            Kind::ReplicaSet => "apps/v1",
+            _ => "argoproj.io/v1alpha1",
+        }
+    }
+
+    /// Lower-case plural resource name, as in REST paths.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Rollout => "rollouts",
+            Kind::ReplicaSet => "replicasets",
+            Kind::Pod => "pods",
+            Kind::AnalysisRun => "analysisruns",
+            Kind::Experiment => "experiments",
+        }
+    }
+}
+
+/// Reads a JSON value that clusters write either as a string or as a number (for example
+/// `status.observedGeneration`, a string in v1.0+ CRDs and a hash in v0.9) as a string.
+fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::Bool(b)) => Some(b.to_string()),
+        _ => None,
+    })
+}
+
+/// Reads `null` as the type's default, which serde's `default` alone does not do.
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The metadata fields the dashboard uses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Meta {
+    pub name: String,
+    pub namespace: String,
+    pub uid: String,
+    pub resource_version: String,
+    pub generation: Option<i64>,
+    pub creation_timestamp: Option<String>,
+    pub deletion_timestamp: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(deserialize_with = "null_default")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(deserialize_with = "null_default")]
+    pub owner_references: Vec<OwnerRef>,
+}
+
+impl Meta {
+    /// The integer revision annotation, 0 when missing or not a number (as upstream).
+    pub fn revision(&self) -> i64 {
+        self.annotations
+            .get(REVISION_ANNOTATION)
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// True when any owner reference (not only the controller) points at `uid`, as upstream.
+    pub fn owned_by(&self, uid: &str) -> bool {
+        !uid.is_empty() && self.owner_references.iter().any(|o| o.uid == uid)
+    }
+
+    /// Drops data that is never shown, before the object is stored.
+    pub fn trim(&mut self) {
+        self.annotations.remove(LAST_APPLIED_ANNOTATION);
+    }
+}
+
+/// One owner reference.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OwnerRef {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub uid: String,
+    pub controller: Option<bool>,
+}
+
+/// A container's name and image.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Container {
+    pub name: String,
+    pub image: String,
+    /// `Always` marks a sidecar init container.
+    pub restart_policy: Option<String>,
+}
+
+/// The pod spec fields that matter: containers and init containers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodSpec {
+    #[serde(deserialize_with = "null_default")]
+    pub containers: Vec<Container>,
+    #[serde(deserialize_with = "null_default")]
+    pub init_containers: Vec<Container>,
+    pub node_name: Option<String>,
+}
+
+/// A pod template: only its spec's containers are kept.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodTemplate {
+    pub spec: PodSpec,
+}
+
+/// A status condition, shared by Rollouts, ReplicaSets and Experiments.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub last_transition_time: Option<String>,
+    pub last_update_time: Option<String>,
+}
+
+/// An Argo Rollouts `Rollout`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Rollout {
+    pub metadata: Meta,
+    pub spec: RolloutSpec,
+    pub status: RolloutStatus,
+}
+
+/// `Rollout.spec`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RolloutSpec {
+    pub replicas: Option<i32>,
+    pub paused: bool,
+    pub restart_at: Option<String>,
+    pub template_resolved_from_ref: bool,
+    pub workload_ref: Option<WorkloadRef>,
+    pub strategy: Strategy,
+    pub template: PodTemplate,
+    pub progress_deadline_seconds: Option<i32>,
+    pub progress_deadline_abort: bool,
+}
+
+/// `spec.workloadRef`: the Deployment, ReplicaSet or PodTemplate that holds the template.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WorkloadRef {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+}
+
+/// `spec.strategy`: exactly one of canary and blue-green is set on a valid rollout.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Strategy {
+    pub canary: Option<CanaryStrategy>,
+    pub blue_green: Option<BlueGreenStrategy>,
+}
+
+/// `spec.strategy.canary`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CanaryStrategy {
+    /// Steps stay JSON: there are many step types and plugins add more.
+    #[serde(deserialize_with = "null_default")]
+    pub steps: Vec<Value>,
+    pub traffic_routing: Option<TrafficRouting>,
+    pub ping_pong: Option<Value>,
+    /// Background analysis (runs for the whole update).
+    pub analysis: Option<Value>,
+    pub canary_service: Option<String>,
+    pub stable_service: Option<String>,
+}
+
+/// `spec.strategy.canary.trafficRouting`: only the cap on the weight is read, the rest is kept.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TrafficRouting {
+    pub max_traffic_weight: Option<i32>,
+    #[serde(flatten)]
+    pub providers: BTreeMap<String, Value>,
+}
+
+/// `spec.strategy.blueGreen`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BlueGreenStrategy {
+    pub active_service: Option<String>,
+    pub preview_service: Option<String>,
+    pub auto_promotion_enabled: Option<bool>,
+    pub auto_promotion_seconds: Option<i32>,
+    pub scale_down_delay_seconds: Option<i32>,
+    pub pre_promotion_analysis: Option<Value>,
+    pub post_promotion_analysis: Option<Value>,
+}
+
+/// `Rollout.status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RolloutStatus {
+    pub abort: bool,
+    pub aborted_at: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub pause_conditions: Vec<PauseCondition>,
+    pub controller_pause: bool,
+    pub current_pod_hash: Option<String>,
+    pub current_step_hash: Option<String>,
+    pub current_step_index: Option<i32>,
+    #[serde(deserialize_with = "string_or_number")]
+    pub observed_generation: Option<String>,
+    #[serde(rename = "stableRS")]
+    pub stable_rs: Option<String>,
+    pub restarted_at: Option<String>,
+    pub promote_full: bool,
+    pub phase: Option<String>,
+    pub message: Option<String>,
+    pub replicas: Option<i32>,
+    pub updated_replicas: Option<i32>,
+    pub ready_replicas: Option<i32>,
+    pub available_replicas: Option<i32>,
+    #[serde(deserialize_with = "null_default")]
+    pub conditions: Vec<Condition>,
+    pub canary: CanaryStatus,
+    pub blue_green: BlueGreenStatus,
+    #[serde(deserialize_with = "string_or_number")]
+    pub workload_observed_generation: Option<String>,
+}
+
+/// One entry of `status.pauseConditions`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PauseCondition {
+    pub reason: String,
+    pub start_time: Option<String>,
+}
+
+/// `status.canary`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CanaryStatus {
+    pub current_step_analysis_run_status: Option<AnalysisRunRef>,
+    pub current_background_analysis_run_status: Option<AnalysisRunRef>,
+    pub current_experiment: Option<String>,
+    pub weights: Option<TrafficWeights>,
+    pub stable_ping_pong: Option<String>,
+}
+
+/// `status.blueGreen`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BlueGreenStatus {
+    pub active_selector: Option<String>,
+    pub preview_selector: Option<String>,
+    pub pre_promotion_analysis_run_status: Option<AnalysisRunRef>,
+    pub post_promotion_analysis_run_status: Option<AnalysisRunRef>,
+    pub scale_up_preview_check_point: bool,
+}
+
+/// The rollout's pointer to an AnalysisRun it started, with that run's phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisRunRef {
+    pub name: String,
+    pub status: String,
+    pub message: Option<String>,
+}
+
+/// `status.canary.weights`, written by the controller when traffic routing is used.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TrafficWeights {
+    pub canary: WeightDestination,
+    pub stable: WeightDestination,
+}
+
+/// One destination of the traffic weights.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WeightDestination {
+    pub weight: i32,
+    pub service_name: Option<String>,
+    pub pod_template_hash: Option<String>,
+}
+
+/// An `apps/v1` ReplicaSet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ReplicaSet {
+    pub metadata: Meta,
+    pub spec: ReplicaSetSpec,
+    pub status: ReplicaSetStatus,
+}
+
+/// `ReplicaSet.spec`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ReplicaSetSpec {
+    pub replicas: Option<i32>,
+    pub template: PodTemplate,
+}
+
+/// `ReplicaSet.status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ReplicaSetStatus {
+    pub replicas: i32,
+    pub available_replicas: i32,
+    pub ready_replicas: i32,
+    pub observed_generation: Option<i64>,
+    #[serde(deserialize_with = "null_default")]
+    pub conditions: Vec<Condition>,
+}
+
+/// A `v1` Pod.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Pod {
+    pub metadata: Meta,
+    pub spec: PodSpec,
+    pub status: PodStatus,
+}
+
+/// `Pod.status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodStatus {
+    pub phase: Option<String>,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub init_container_statuses: Vec<ContainerStatus>,
+    #[serde(deserialize_with = "null_default")]
+    pub container_statuses: Vec<ContainerStatus>,
+}
+
+/// One container's status.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ContainerStatus {
+    pub name: String,
+    pub ready: bool,
+    pub restart_count: i32,
+    pub started: Option<bool>,
+    pub state: ContainerState,
+}
+
+/// A container's current state; at most one member is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ContainerState {
+    pub waiting: Option<StateDetail>,
+    pub running: Option<StateDetail>,
+    pub terminated: Option<StateDetail>,
+}
+
+/// Details of a container state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StateDetail {
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub started_at: Option<String>,
+}
+
+/// An Argo Rollouts `AnalysisRun`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisRun {
+    pub metadata: Meta,
+    pub spec: AnalysisRunSpec,
+    pub status: AnalysisRunStatus,
+}
+
+/// `AnalysisRun.spec`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisRunSpec {
+    #[serde(deserialize_with = "null_default")]
+    pub metrics: Vec<Metric>,
+    #[serde(deserialize_with = "null_default")]
+    pub args: Vec<AnalysisArg>,
+    pub terminate: bool,
+}
+
+/// One metric of an analysis.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Metric {
+    pub name: String,
+    pub success_condition: Option<String>,
+    pub failure_condition: Option<String>,
+    /// IntOrString in the CRD.
+    pub count: Option<Value>,
+    pub failure_limit: Option<Value>,
+    pub inconclusive_limit: Option<Value>,
+    pub consecutive_error_limit: Option<Value>,
+    pub interval: Option<String>,
+    pub initial_delay: Option<String>,
+    /// The provider block (prometheus, web, job, …), kept as JSON.
+    pub provider: Option<Value>,
+}
+
+/// An analysis argument. `valueFrom` (secret or field references) is kept as the reference,
+/// never resolved, so no secret value can reach a response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisArg {
+    pub name: String,
+    pub value: Option<String>,
+    pub value_from: Option<Value>,
+}
+
+/// `AnalysisRun.status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisRunStatus {
+    pub phase: Option<String>,
+    pub message: Option<String>,
+    pub started_at: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub metric_results: Vec<MetricResult>,
+}
+
+/// The results of one metric so far.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MetricResult {
+    pub name: String,
+    pub phase: Option<String>,
+    pub message: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub measurements: Vec<Measurement>,
+    pub count: i32,
+    pub successful: i32,
+    pub failed: i32,
+    pub inconclusive: i32,
+    pub error: i32,
+    pub consecutive_error: i32,
+}
+
+/// One measurement of a metric.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Measurement {
+    pub phase: Option<String>,
+    pub value: Option<String>,
+    pub message: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// `None` and `Some(empty)` differ upstream: only a missing map makes a NonJobInfo.
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// An Argo Rollouts `Experiment`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Experiment {
+    pub metadata: Meta,
+    pub spec: ExperimentSpec,
+    pub status: ExperimentStatus,
+}
+
+/// `Experiment.spec`: templates and analyses stay JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExperimentSpec {
+    pub duration: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub templates: Vec<Value>,
+    #[serde(deserialize_with = "null_default")]
+    pub analyses: Vec<Value>,
+}
+
+/// `Experiment.status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExperimentStatus {
+    pub phase: Option<String>,
+    pub message: Option<String>,
+    pub available_at: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub conditions: Vec<Condition>,
+}
+
+/// Any watched object, as the store holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Object {
+    Rollout(Rollout),
+    ReplicaSet(ReplicaSet),
+    Pod(Pod),
+    AnalysisRun(AnalysisRun),
+    Experiment(Experiment),
+}
+
+/// Why a JSON object could not be read as a watched kind.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("object has no kind")]
+    MissingKind,
+    #[error("{kind} {name:?}: {source}")]
+    Invalid {
+        kind: &'static str,
+        name: String,
+        source: serde_json::Error,
+    },
+}
+
+impl Object {
+    /// Decodes a JSON object of a watched kind, trimming it. `Ok(None)` for other kinds.
+    pub fn from_json(value: Value) -> Result<Option<Object>, DecodeError> {
+        let kind = value
+            .get("kind")
+            .and_then(Value::as_str)
+            .ok_or(DecodeError::MissingKind)?;
+        match Kind::parse(kind) {
+            Some(kind) => Object::decode(kind, value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Decodes a JSON object known to be of `kind`, trimming it.
+    pub fn decode(kind: Kind, value: Value) -> Result<Object, DecodeError> {
+        let name = value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let invalid = |source| DecodeError::Invalid {
+            kind: kind.as_str(),
+            name: name.clone(),
+            source,
+        };
+        let mut object = match kind {
+            Kind::Rollout => Object::Rollout(serde_json::from_value(value).map_err(invalid)?),
+            Kind::ReplicaSet => Object::ReplicaSet(serde_json::from_value(value).map_err(invalid)?),
+            Kind::Pod => Object::Pod(serde_json::from_value(value).map_err(invalid)?),
+            Kind::AnalysisRun => {
+                Object::AnalysisRun(serde_json::from_value(value).map_err(invalid)?)
+            }
+            Kind::Experiment => Object::Experiment(serde_json::from_value(value).map_err(invalid)?),
+        };
+        object.meta_mut().trim();
+        Ok(object)
+    }
+
+    /// The object's kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Object::Rollout(_) => Kind::Rollout,
+            Object::ReplicaSet(_) => Kind::ReplicaSet,
+            Object::Pod(_) => Kind::Pod,
+            Object::AnalysisRun(_) => Kind::AnalysisRun,
+            Object::Experiment(_) => Kind::Experiment,
+        }
+    }
+
+    /// The object's metadata.
+    pub fn meta(&self) -> &Meta {
+        match self {
+            Object::Rollout(o) => &o.metadata,
+            Object::ReplicaSet(o) => &o.metadata,
+            Object::Pod(o) => &o.metadata,
+            Object::AnalysisRun(o) => &o.metadata,
+            Object::Experiment(o) => &o.metadata,
+        }
+    }
+
+    fn meta_mut(&mut self) -> &mut Meta {
+        match self {
+            Object::Rollout(o) => &mut o.metadata,
+            Object::ReplicaSet(o) => &mut o.metadata,
+            Object::Pod(o) => &mut o.metadata,
+            Object::AnalysisRun(o) => &mut o.metadata,
+            Object::Experiment(o) => &mut o.metadata,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn decodes_and_trims_a_rollout() {
+        let value = json!({
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Rollout",
+            "metadata": {
+                "name": "web", "namespace": "shop", "uid": "u1",
+                "annotations": {LAST_APPLIED_ANNOTATION: "{}", "keep": "me"},
+                "managedFields": [{"manager": "kubectl"}]
+            },
+            "spec": {"strategy": {"canary": {"steps": [{"setWeight": 20}, {"pause": {}}]}}},
+            "status": {"observedGeneration": 7, "currentStepIndex": 1}
+        });
+        let Some(Object::Rollout(ro)) = Object::from_json(value).unwrap() else {
+            panic!("not a rollout")
+        };
+        assert_eq!(ro.metadata.annotations.len(), 1);
+        assert_eq!(ro.status.observed_generation.as_deref(), Some("7"));
+        assert_eq!(ro.spec.strategy.canary.unwrap().steps.len(), 2);
+    }
+
+    #[test]
+    fn ignores_other_kinds_and_reports_bad_ones() {
+        assert!(
+            Object::from_json(json!({"kind": "Service"}))
+                .unwrap()
+                .is_none()
+        );
+        let err = Object::from_json(json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": 3}))
+            .unwrap_err();
+        assert!(err.to_string().starts_with("Pod \"p\""), "{err}");
+    }
+
+    #[test]
+    fn nulls_read_as_defaults() {
+        let value = json!({"kind": "ReplicaSet", "metadata": {"name": "rs", "labels": null,
+            "ownerReferences": null}, "status": {"conditions": null}});
+        let Some(Object::ReplicaSet(rs)) = Object::from_json(value).unwrap() else {
+            panic!()
+        };
+        assert!(rs.metadata.labels.is_empty());
+    }
+}

@@ -1,0 +1,209 @@
+//! The WebSocket protocol (version 1), mirrored in `web/src/api/protocol.ts`.
+//!
+//! Keep both files in sync: the round-trip tests below pin the JSON shape of every message.
+//!
+//! A client opens `GET {base}/api/v1/stream`, receives `hello` and `status`, then sends one
+//! subscription. It gets a `snapshot` (list) or a `detail` (one rollout), then only changes:
+//! `upsert`/`delete` for the list, `detail`/`delete` for one rollout. Every change carries
+//! `seq`, which increases strictly across the whole server (so a filtered client sees gaps);
+//! a client drops frames whose `seq` is not newer than its snapshot's. Upserts and deletes are
+//! idempotent. A client that falls behind receives a fresh `snapshot`/`detail`. The server
+//! sends `heartbeat` every [`HEARTBEAT_SECONDS`], and nothing else while nothing changes.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::health::Health;
+use crate::view::{RolloutDetail, RolloutSummary};
+
+/// Version of this protocol, sent in `hello`; bumped on any incompatible change.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Seconds between heartbeats: well under the 60 s idle timeout of common load balancers.
+pub const HEARTBEAT_SECONDS: u64 = 20;
+
+/// Messages from the browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum ClientMsg {
+    /// Watch the list of rollouts, optionally only some namespaces (empty: all). Replaces the
+    /// current subscription.
+    #[serde(rename_all = "camelCase")]
+    SubscribeList {
+        #[serde(default)]
+        namespaces: Vec<String>,
+    },
+    /// Watch one rollout's detail. Replaces the current subscription.
+    #[serde(rename_all = "camelCase")]
+    SubscribeRollout { namespace: String, name: String },
+    /// Stop receiving changes (for example while the tab is hidden); heartbeats continue.
+    Unsubscribe,
+}
+
+/// Messages to the browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ServerMsg {
+    /// First frame of every connection.
+    #[serde(rename_all = "camelCase")]
+    Hello {
+        protocol: u32,
+        version: String,
+        read_only: bool,
+        demo: bool,
+        heartbeat_seconds: u64,
+    },
+    /// Health of the sources; sent after `hello` and whenever it changes.
+    #[serde(rename_all = "camelCase")]
+    Status { health: Health },
+    /// The whole (filtered) list, current as of `seq`.
+    #[serde(rename_all = "camelCase")]
+    Snapshot {
+        seq: u64,
+        rollouts: Vec<Arc<RolloutSummary>>,
+    },
+    /// A rollout was added or changed (list subscription).
+    #[serde(rename_all = "camelCase")]
+    Upsert {
+        seq: u64,
+        rollout: Arc<RolloutSummary>,
+    },
+    /// A rollout was deleted (list and detail subscriptions).
+    #[serde(rename_all = "camelCase")]
+    Delete {
+        seq: u64,
+        namespace: String,
+        name: String,
+    },
+    /// The full detail of the subscribed rollout, on subscribe and on every change.
+    #[serde(rename_all = "camelCase")]
+    Detail {
+        seq: u64,
+        rollout: Arc<RolloutDetail>,
+    },
+    /// The subscribed rollout does not exist (yet); a `detail` follows if it appears.
+    #[serde(rename_all = "camelCase")]
+    NotFound {
+        seq: u64,
+        namespace: String,
+        name: String,
+    },
+    /// Sent every `heartbeatSeconds`; a client that misses two may reconnect.
+    #[serde(rename_all = "camelCase")]
+    Heartbeat { seq: u64 },
+    /// A bad client message; the connection stays usable.
+    #[serde(rename_all = "camelCase")]
+    Error { code: String, message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn round_trip_client(msg: ClientMsg, expected: serde_json::Value) {
+        assert_eq!(serde_json::to_value(&msg).unwrap(), expected);
+        assert_eq!(serde_json::from_value::<ClientMsg>(expected).unwrap(), msg);
+    }
+
+    fn round_trip_server(msg: ServerMsg, expected: serde_json::Value) {
+        assert_eq!(serde_json::to_value(&msg).unwrap(), expected);
+        assert_eq!(serde_json::from_value::<ServerMsg>(expected).unwrap(), msg);
+    }
+
+    #[test]
+    fn client_messages_round_trip() {
+        round_trip_client(
+            ClientMsg::SubscribeList {
+                namespaces: vec!["shop".into()],
+            },
+            json!({"type": "subscribeList", "namespaces": ["shop"]}),
+        );
+        round_trip_client(
+            ClientMsg::SubscribeRollout {
+                namespace: "shop".into(),
+                name: "web".into(),
+            },
+            json!({"type": "subscribeRollout", "namespace": "shop", "name": "web"}),
+        );
+        round_trip_client(ClientMsg::Unsubscribe, json!({"type": "unsubscribe"}));
+        // Namespaces are optional.
+        assert_eq!(
+            serde_json::from_value::<ClientMsg>(json!({"type": "subscribeList"})).unwrap(),
+            ClientMsg::SubscribeList { namespaces: vec![] }
+        );
+    }
+
+    #[test]
+    fn unknown_client_messages_are_rejected() {
+        assert!(serde_json::from_value::<ClientMsg>(json!({"type": "promote"})).is_err());
+        assert!(
+            serde_json::from_value::<ClientMsg>(
+                json!({"type": "subscribeRollout", "namespace": "a", "name": "b", "x": 1})
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn server_messages_round_trip() {
+        round_trip_server(
+            ServerMsg::Hello {
+                protocol: 1,
+                version: "0.1.0".into(),
+                read_only: true,
+                demo: false,
+                heartbeat_seconds: 20,
+            },
+            json!({"type": "hello", "protocol": 1, "version": "0.1.0", "readOnly": true,
+                   "demo": false, "heartbeatSeconds": 20}),
+        );
+        round_trip_server(
+            ServerMsg::Delete {
+                seq: 3,
+                namespace: "a".into(),
+                name: "b".into(),
+            },
+            json!({"type": "delete", "seq": 3, "namespace": "a", "name": "b"}),
+        );
+        round_trip_server(
+            ServerMsg::NotFound {
+                seq: 3,
+                namespace: "a".into(),
+                name: "b".into(),
+            },
+            json!({"type": "notFound", "seq": 3, "namespace": "a", "name": "b"}),
+        );
+        round_trip_server(
+            ServerMsg::Heartbeat { seq: 9 },
+            json!({"type": "heartbeat", "seq": 9}),
+        );
+        round_trip_server(
+            ServerMsg::Error {
+                code: "badRequest".into(),
+                message: "m".into(),
+            },
+            json!({"type": "error", "code": "badRequest", "message": "m"}),
+        );
+        round_trip_server(
+            ServerMsg::Snapshot {
+                seq: 0,
+                rollouts: vec![],
+            },
+            json!({"type": "snapshot", "seq": 0, "rollouts": []}),
+        );
+        let health = Health::loaded(crate::health::SourceKind::Files);
+        let value = serde_json::to_value(ServerMsg::Status {
+            health: health.clone(),
+        })
+        .unwrap();
+        assert_eq!(value["type"], "status");
+        assert_eq!(value["health"]["source"], "files");
+        assert_eq!(value["health"]["kinds"]["Rollout"]["synced"], true);
+        assert_eq!(
+            serde_json::from_value::<ServerMsg>(value).unwrap(),
+            ServerMsg::Status { health }
+        );
+    }
+}

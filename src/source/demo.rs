@@ -1,0 +1,1046 @@
+//! The demo source (`--demo`): a SIMULATION of a cluster running the Argo Rollouts
+//! controller, held in memory, so a newcomer sees live rollouts with no cluster at all.
+//!
+//! Nothing here talks to Kubernetes and nothing here runs unless `--demo` is given. The
+//! simulation is deliberately small: it advances canary steps and timed pauses, scales
+//! ReplicaSets to the step weights, moves pods from Pending to Running, produces analysis
+//! measurements and decides them, aborts on failed analysis, and switches blue-green
+//! services on promotion. Its objects use the real Argo Rollouts field names, so the same
+//! view model and the same action planning code run on them; actions are applied as the
+//! API server would (JSON merge patch / JSON patch, resourceVersion preconditions).
+
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use crate::model::{Kind, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION};
+
+/// Key of a simulated object: kind, namespace, name.
+pub type ObjKey = (Kind, String, String);
+
+/// How long a new pod stays Pending before it is Running and Ready.
+const POD_START: SignedDuration = SignedDuration::from_secs(2);
+/// How long a healthy "cycling" rollout waits before the simulation ships a new version.
+const CYCLE_IDLE: SignedDuration = SignedDuration::from_secs(25);
+/// Annotation marking a rollout whose versions the simulation keeps shipping.
+const CYCLE_ANNOTATION: &str = "demo.rollouts-dashboard/cycle";
+/// Annotation counting retries, so a retried update gets fresh analysis runs.
+const ATTEMPT_ANNOTATION: &str = "demo.rollouts-dashboard/attempt";
+/// Label on simulated analysis steps: the measured values pass or fail.
+const FAILING_TEMPLATE: &str = "error-rate-failing";
+
+/// The simulated cluster: every object as JSON, plus the simulated clock.
+#[derive(Debug, Clone)]
+pub struct DemoWorld {
+    pub objects: BTreeMap<ObjKey, Value>,
+    resource_version: u64,
+    pub now: Timestamp,
+    /// Objects changed since the last [`DemoWorld::take_changes`] (key → deleted?).
+    changed: BTreeMap<ObjKey, bool>,
+    serial: u64,
+}
+
+impl DemoWorld {
+    /// An empty world whose clock starts at `now`.
+    pub fn new(now: Timestamp) -> Self {
+        Self {
+            objects: BTreeMap::new(),
+            resource_version: 1000,
+            now,
+            changed: BTreeMap::new(),
+            serial: 0,
+        }
+    }
+
+    /// Seeds the scenarios and fast-forwards until they are in their showcase states:
+    /// a canary waiting for promotion, a timed pause, an analysis collecting measurements,
+    /// a blue-green awaiting promotion, an aborted rollout with failed analysis, a healthy
+    /// one, and `extra` small rollouts.
+    pub fn seeded(now: Timestamp, extra: usize) -> Self {
+        // Start in the past and simulate up to `now`, so timestamps look lived-in.
+        let mut world = DemoWorld::new(now - SignedDuration::from_mins(10));
+        for scenario in scenarios(extra) {
+            world.put(scenario);
+        }
+        world.advance_to(now - SignedDuration::from_mins(5), 1);
+        // Ship new versions so the canaries and the blue-green start moving.
+        for (ns, name, image) in [
+            ("demo-shop", "checkout-api", "ghcr.io/demo/checkout-api:2.4.0"),
+            ("demo-shop", "storefront", "ghcr.io/demo/storefront:7.1.3"),
+            ("demo-payments", "payments-gateway", "ghcr.io/demo/payments-gateway:3.0.1"),
+            ("demo-payments", "ledger", "registry.internal:5000/payments/ledger:2026.11.2"),
+            ("demo-search", "search-indexer", "ghcr.io/demo/search-indexer:1.9.0"),
+        ] {
+            world.set_image(ns, name, image);
+        }
+        world.advance_to(now - SignedDuration::from_secs(8), 1);
+        // The analysis canary ships last so its measurements arrive while you watch.
+        world.set_image(
+            "demo-payments",
+            "payments-gateway",
+            "ghcr.io/demo/payments-gateway:3.1.0",
+        );
+        world.advance_to(now, 1);
+        world.changed.clear();
+        world
+    }
+
+    /// Runs the simulation in steps of `step_secs` until the clock reaches `until`.
+    pub fn advance_to(&mut self, until: Timestamp, step_secs: i64) {
+        while self.now < until {
+            self.now = (self.now + SignedDuration::from_secs(step_secs)).min(until);
+            self.tick();
+        }
+    }
+
+    /// Drains the set of objects changed since the last call: (key, deleted).
+    pub fn take_changes(&mut self) -> Vec<(ObjKey, bool)> {
+        std::mem::take(&mut self.changed).into_iter().collect()
+    }
+
+    /// The next resourceVersion.
+    fn next_rv(&mut self) -> String {
+        self.resource_version += 1;
+        self.resource_version.to_string()
+    }
+
+    fn uid(&mut self, name: &str) -> String {
+        self.serial += 1;
+        let mut h = DefaultHasher::new();
+        (name, self.serial).hash(&mut h);
+        let x = h.finish();
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            x >> 32,
+            (x >> 16) & 0xffff,
+            x & 0xfff,
+            (x >> 20) & 0xfff,
+            x & 0xffff_ffff_ffff
+        )
+    }
+
+    /// Inserts or replaces an object, stamping uid, resourceVersion and creation time.
+    pub fn put(&mut self, mut obj: Value) -> ObjKey {
+        let kind = obj["kind"]
+            .as_str()
+            .and_then(Kind::parse)
+            .unwrap_or(Kind::Pod);
+        let ns = obj["metadata"]["namespace"].as_str().unwrap_or("default").to_owned();
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let key = (kind, ns, name.clone());
+        if obj["metadata"]["uid"].as_str().is_none_or(str::is_empty) {
+            let uid = match self.objects.get(&key) {
+                Some(old) => old["metadata"]["uid"].clone(),
+                None => Value::String(self.uid(&name)),
+            };
+            obj["metadata"]["uid"] = uid;
+        }
+        if obj["metadata"]["creationTimestamp"].is_null() {
+            obj["metadata"]["creationTimestamp"] = json!(self.now.to_string());
+        }
+        obj["metadata"]["resourceVersion"] = json!(self.next_rv());
+        self.objects.insert(key.clone(), obj);
+        self.changed.insert(key.clone(), false);
+        key
+    }
+
+    /// Replaces an object only when it differs, so idle ticks change nothing.
+    fn put_if_changed(&mut self, key: &ObjKey, obj: Value) {
+        if self.objects.get(key) != Some(&obj) {
+            self.put(obj);
+        }
+    }
+
+    fn remove(&mut self, key: &ObjKey) {
+        if self.objects.remove(key).is_some() {
+            self.changed.insert(key.clone(), true);
+        }
+    }
+
+    /// Changes the image of a rollout's first container (a new version ships).
+    pub fn set_image(&mut self, ns: &str, name: &str, image: &str) {
+        let key = (Kind::Rollout, ns.to_owned(), name.to_owned());
+        if let Some(mut ro) = self.objects.get(&key).cloned() {
+            ro["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
+            bump_generation(&mut ro);
+            self.put(ro);
+        }
+    }
+
+    /// One step of the simulated controllers.
+    pub fn tick(&mut self) {
+        let rollouts: Vec<ObjKey> = self
+            .objects
+            .keys()
+            .filter(|k| k.0 == Kind::Rollout)
+            .cloned()
+            .collect();
+        for key in &rollouts {
+            self.reconcile_rollout(key);
+        }
+        self.reconcile_analysis_runs();
+        self.reconcile_pods();
+        for key in &rollouts {
+            self.update_rollout_counts(key);
+        }
+    }
+
+    fn children(&self, kind: Kind, ns: &str, owner_uid: &str) -> Vec<(ObjKey, Value)> {
+        self.objects
+            .iter()
+            .filter(|(k, v)| {
+                k.0 == kind
+                    && k.1 == ns
+                    && v["metadata"]["ownerReferences"]
+                        .as_array()
+                        .is_some_and(|o| o.iter().any(|r| r["uid"] == owner_uid))
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    fn replica_set_of(&self, ro: &Value, hash: &str) -> Option<(ObjKey, Value)> {
+        let ns = ro["metadata"]["namespace"].as_str()?;
+        let uid = ro["metadata"]["uid"].as_str()?;
+        self.children(Kind::ReplicaSet, ns, uid)
+            .into_iter()
+            .find(|(_, rs)| rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] == hash)
+    }
+
+    fn scale(&mut self, key: &ObjKey, replicas: i64) {
+        if let Some(mut rs) = self.objects.get(key).cloned()
+            && rs["spec"]["replicas"] != json!(replicas)
+        {
+            rs["spec"]["replicas"] = json!(replicas);
+            bump_generation(&mut rs);
+            self.put(rs);
+        }
+    }
+
+    fn reconcile_rollout(&mut self, key: &ObjKey) {
+        let Some(mut ro) = self.objects.get(key).cloned() else {
+            return;
+        };
+        let ns = key.1.clone();
+        let name = key.2.clone();
+        let hash = template_hash(&ro["spec"]["template"]);
+        let replicas = ro["spec"]["replicas"].as_i64().unwrap_or(1);
+        let canary = ro["spec"]["strategy"]["canary"].is_object();
+        let steps: Vec<Value> = ro["spec"]["strategy"]["canary"]["steps"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let status = ro["status"].as_object().cloned().unwrap_or_default();
+        let mut st = Value::Object(status);
+        let first_deploy = st["stableRS"].as_str().is_none();
+
+        // A new pod template: a new ReplicaSet and revision.
+        if st["currentPodHash"] != hash {
+            let revision = self
+                .children(Kind::ReplicaSet, &ns, ro["metadata"]["uid"].as_str().unwrap_or(""))
+                .iter()
+                .filter_map(|(_, rs)| {
+                    rs["metadata"]["annotations"][REVISION_ANNOTATION]
+                        .as_str()
+                        .and_then(|r| r.parse::<i64>().ok())
+                })
+                .max()
+                .unwrap_or(0)
+                + 1;
+            match self.replica_set_of(&ro, &hash) {
+                None => {
+                    let rs = replica_set(&ro, &hash, revision, if first_deploy { replicas } else { 0 });
+                    self.put(rs);
+                }
+                // A roll-back reuses the old ReplicaSet under a new revision, as upstream.
+                Some((_, mut rs)) => {
+                    rs["metadata"]["annotations"][REVISION_ANNOTATION] = json!(revision.to_string());
+                    self.put(rs);
+                }
+            }
+            ro["metadata"]["annotations"][REVISION_ANNOTATION] = json!(revision.to_string());
+            st["currentPodHash"] = json!(hash);
+            st["currentStepHash"] = json!(short_hash(&ro["spec"]["strategy"]));
+            st["abort"] = json!(false);
+            st["pauseConditions"] = json!([]);
+            st["controllerPause"] = json!(false);
+            st["conditions"] = json!([condition("Progressing", "True", "ReplicaSetUpdated",
+                &format!("ReplicaSet \"{name}-{hash}\" is progressing."), self.now)]);
+            if first_deploy {
+                // As upstream: the first deploy goes straight to 100%.
+                st["stableRS"] = json!(hash);
+                if canary {
+                    st["currentStepIndex"] = json!(steps.len());
+                } else {
+                    st["blueGreen"] = json!({"activeSelector": hash, "previewSelector": hash});
+                }
+            } else if canary {
+                st["currentStepIndex"] = json!(0);
+            } else {
+                st["blueGreen"]["previewSelector"] = json!(hash);
+            }
+            ro["metadata"]["annotations"][CYCLE_ANNOTATION.to_owned() + "-since"] =
+                json!(self.now.to_string());
+        }
+        let Some((canary_key, canary_rs)) = self.replica_set_of(&ro, &hash) else {
+            return;
+        };
+        let stable_hash = st["stableRS"].as_str().unwrap_or_default().to_owned();
+        let stable = self.replica_set_of(&ro, &stable_hash);
+        let ready = |rs: &Value| rs["status"]["availableReplicas"].as_i64().unwrap_or(0);
+
+        self.restart_pods(&ro, &mut st);
+        if st["abort"] != true && !st["abortedAt"].is_null() {
+            // Retried after an abort: start the update again with fresh analysis runs.
+            st["abortedAt"] = Value::Null;
+            st["message"] = Value::Null;
+            let attempt = ro["metadata"]["annotations"][ATTEMPT_ANNOTATION]
+                .as_str()
+                .and_then(|a| a.parse::<u64>().ok())
+                .unwrap_or(0);
+            ro["metadata"]["annotations"][ATTEMPT_ANNOTATION] = json!((attempt + 1).to_string());
+            st["conditions"] = json!([condition("Progressing", "True", "RolloutRetry",
+                "Rollout is retried", self.now)]);
+        }
+        if st["abort"] == true {
+            // Abort: back to stable, canary scaled down, Degraded through the condition.
+            self.scale(&canary_key, 0);
+            if let Some((k, _)) = &stable {
+                self.scale(k, replicas);
+            }
+            let message = st["message"]
+                .as_str()
+                .filter(|m| !m.is_empty())
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("Rollout aborted update to revision {}",
+                    ro["metadata"]["annotations"][REVISION_ANNOTATION].as_str().unwrap_or("?")));
+            st["conditions"] = json!([condition("Progressing", "False", "RolloutAborted",
+                &message, self.now)]);
+            st["pauseConditions"] = json!([]);
+            st["currentStepIndex"] = json!(0);
+            if st["abortedAt"].is_null() {
+                st["abortedAt"] = json!(self.now.to_string());
+            }
+        } else if stable_hash == hash {
+            // Fully promoted: scale the others down, and maybe ship the next version.
+            self.scale(&canary_key, replicas);
+            self.scale_down_others(&ro, &hash);
+            st["conditions"] = json!([condition("Available", "True", "AvailableReason",
+                "Rollout has minimum availability", self.now)]);
+            if !canary {
+                st["blueGreen"]["activeSelector"] = json!(hash);
+                st["blueGreen"]["previewSelector"] = json!(hash);
+            }
+            if ro["metadata"]["annotations"][CYCLE_ANNOTATION] == "true" && ready(&canary_rs) == replicas {
+                let since = ro["metadata"]["annotations"][CYCLE_ANNOTATION.to_owned() + "-since"]
+                    .as_str()
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+                    .unwrap_or(self.now);
+                if self.now.duration_since(since) >= CYCLE_IDLE {
+                    let image = next_version(
+                        ro["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap_or(""),
+                    );
+                    ro["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
+                    bump_generation(&mut ro);
+                }
+            }
+        } else if canary {
+            self.step_canary(&mut ro, &mut st, &steps, replicas, &canary_key, &canary_rs, stable.as_ref());
+        } else {
+            self.step_blue_green(&mut ro, &mut st, replicas, &canary_key, &canary_rs, &hash);
+        }
+        st["observedGeneration"] = json!(ro["metadata"]["generation"].as_i64().unwrap_or(1).to_string());
+        ro["status"] = st;
+        self.put_if_changed(key, ro);
+    }
+
+    /// `spec.restartAt`: replace every pod once, then record `status.restartedAt`.
+    fn restart_pods(&mut self, ro: &Value, st: &mut Value) {
+        let Some(at) = ro["spec"]["restartAt"].as_str() else {
+            return;
+        };
+        if st["restartedAt"].as_str() == Some(at)
+            || at.parse::<Timestamp>().is_ok_and(|t| t > self.now)
+        {
+            return;
+        }
+        let ns = ro["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
+        let uid = ro["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+        for (_, rs) in self.children(Kind::ReplicaSet, &ns, &uid) {
+            let rs_uid = rs["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+            for (pod, _) in self.children(Kind::Pod, &ns, &rs_uid) {
+                self.remove(&pod);
+            }
+        }
+        st["restartedAt"] = json!(at);
+    }
+
+    fn scale_down_others(&mut self, ro: &Value, keep: &str) {
+        let ns = ro["metadata"]["namespace"].as_str().unwrap_or_default();
+        let uid = ro["metadata"]["uid"].as_str().unwrap_or_default();
+        for (k, rs) in self.children(Kind::ReplicaSet, ns, uid) {
+            if rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] != keep {
+                self.scale(&k, 0);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn step_canary(
+        &mut self,
+        ro: &mut Value,
+        st: &mut Value,
+        steps: &[Value],
+        replicas: i64,
+        canary_key: &ObjKey,
+        canary_rs: &Value,
+        stable: Option<&(ObjKey, Value)>,
+    ) {
+        let idx = st["currentStepIndex"].as_u64().unwrap_or(0) as usize;
+        let paused = ro["spec"]["paused"] == true;
+        let pause_conditions = st["pauseConditions"].as_array().is_some_and(|p| !p.is_empty());
+        if paused {
+            return;
+        }
+        self.background_analysis(ro, st);
+        if st["abort"] == true {
+            return;
+        }
+        if pause_conditions {
+            // Timed pauses end by themselves; indefinite ones wait for promote.
+            let step = steps.get(idx);
+            if let Some(duration) = step
+                .and_then(|s| s["pause"]["duration"].as_str().map(str::to_owned)
+                    .or_else(|| s["pause"]["duration"].as_i64().map(|n| format!("{n}s"))))
+                .and_then(|d| parse_duration(&d))
+            {
+                let started = st["pauseConditions"][0]["startTime"]
+                    .as_str()
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+                    .unwrap_or(self.now);
+                if self.now.duration_since(started) >= duration {
+                    st["pauseConditions"] = json!([]);
+                    st["controllerPause"] = json!(false);
+                    st["currentStepIndex"] = json!(idx + 1);
+                }
+            }
+            return;
+        }
+        if st["controllerPause"] == true {
+            // Promoted out of a pause: the controller moves past the pause step.
+            st["controllerPause"] = json!(false);
+            if steps.get(idx).is_some_and(|s| s.get("pause").is_some()) {
+                st["currentStepIndex"] = json!(idx + 1);
+                return;
+            }
+        }
+        if st["promoteFull"] == true || idx >= steps.len() {
+            // All steps done (or promote-full): the canary becomes stable.
+            self.scale(canary_key, replicas);
+            if canary_rs["status"]["availableReplicas"].as_i64().unwrap_or(0) >= replicas {
+                st["stableRS"] = st["currentPodHash"].clone();
+                st["promoteFull"] = json!(false);
+                st["currentStepIndex"] = json!(steps.len());
+                ro["metadata"]["annotations"][CYCLE_ANNOTATION.to_owned() + "-since"] =
+                    json!(self.now.to_string());
+            }
+            return;
+        }
+        // ReplicaSets of superseded canaries go away; only stable and current stay.
+        let ns = ro["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
+        let uid = ro["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+        let keep = [st["stableRS"].clone(), st["currentPodHash"].clone()];
+        for (k, rs) in self.children(Kind::ReplicaSet, &ns, &uid) {
+            if !keep.contains(&rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL]) {
+                self.scale(&k, 0);
+            }
+        }
+        let step = &steps[idx];
+        if let Some(weight) = step["setWeight"].as_i64() {
+            let canary_count = (replicas * weight + 99) / 100;
+            self.scale(canary_key, canary_count);
+            if let Some((k, _)) = stable {
+                self.scale(k, replicas - canary_count);
+            }
+            if canary_rs["status"]["availableReplicas"].as_i64().unwrap_or(0) >= canary_count
+                && canary_rs["spec"]["replicas"].as_i64() == Some(canary_count)
+            {
+                st["currentStepIndex"] = json!(idx + 1);
+            }
+        } else if step.get("pause").is_some() {
+            st["pauseConditions"] = json!([{"reason": "CanaryPauseStep", "startTime": self.now.to_string()}]);
+            st["controllerPause"] = json!(true);
+        } else if let Some(analysis) = step.get("analysis") {
+            let template = analysis["templates"][0]["templateName"].as_str().unwrap_or("success-rate");
+            let run_name = format!("{}-{}-{}{}", ro["metadata"]["name"].as_str().unwrap_or(""),
+                st["currentPodHash"].as_str().unwrap_or(""), idx, attempt_suffix(ro));
+            let phase = self.ensure_analysis_run(ro, &run_name, template, 20);
+            st["canary"]["currentStepAnalysisRunStatus"] = json!({"name": run_name, "status": phase});
+            match phase.as_str() {
+                "Successful" => st["currentStepIndex"] = json!(idx + 1),
+                "Failed" | "Error" => self.abort_for(ro, st, &run_name),
+                _ => {}
+            }
+        } else {
+            // Step kinds the simulation does not model pass at once.
+            st["currentStepIndex"] = json!(idx + 1);
+        }
+    }
+
+    fn background_analysis(&mut self, ro: &Value, st: &mut Value) {
+        let Some(template) = ro["spec"]["strategy"]["canary"]["analysis"]["templates"][0]["templateName"]
+            .as_str()
+            .map(str::to_owned)
+        else {
+            return;
+        };
+        let run_name = format!("{}-{}-background{}", ro["metadata"]["name"].as_str().unwrap_or(""),
+            st["currentPodHash"].as_str().unwrap_or(""), attempt_suffix(ro));
+        let phase = self.ensure_analysis_run(ro, &run_name, &template, 0);
+        st["canary"]["currentBackgroundAnalysisRunStatus"] = json!({"name": run_name, "status": phase});
+        if phase == "Failed" {
+            self.abort_for(ro, st, &run_name);
+        }
+    }
+
+    fn abort_for(&mut self, ro: &Value, st: &mut Value, run_name: &str) {
+        let ns = ro["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
+        let run = self.objects.get(&(Kind::AnalysisRun, ns, run_name.to_owned()));
+        let why = run
+            .and_then(|r| r["status"]["message"].as_str())
+            .unwrap_or("analysis failed")
+            .to_owned();
+        st["abort"] = json!(true);
+        st["message"] = json!(format!(
+            "Rollout aborted update to revision {}: {why}",
+            ro["metadata"]["annotations"][REVISION_ANNOTATION].as_str().unwrap_or("?")
+        ));
+    }
+
+    fn step_blue_green(
+        &mut self,
+        ro: &mut Value,
+        st: &mut Value,
+        replicas: i64,
+        preview_key: &ObjKey,
+        preview_rs: &Value,
+        hash: &str,
+    ) {
+        self.scale(preview_key, replicas);
+        if preview_rs["status"]["availableReplicas"].as_i64().unwrap_or(0) < replicas
+            || ro["spec"]["paused"] == true
+        {
+            return;
+        }
+        let auto = ro["spec"]["strategy"]["blueGreen"]["autoPromotionEnabled"] != false;
+        let paused = st["pauseConditions"].as_array().is_some_and(|p| !p.is_empty());
+        if paused {
+            return;
+        }
+        if !auto && st["controllerPause"] != true {
+            st["pauseConditions"] = json!([{"reason": "BlueGreenPause", "startTime": self.now.to_string()}]);
+            st["controllerPause"] = json!(true);
+            return;
+        }
+        // Promoted (or automatic): switch the active service; old pods go after a delay.
+        st["controllerPause"] = json!(false);
+        st["blueGreen"]["activeSelector"] = json!(hash);
+        st["stableRS"] = json!(hash);
+        let deadline = (self.now + SignedDuration::from_secs(30)).to_string();
+        let ns = ro["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
+        let uid = ro["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+        for (k, mut rs) in self.children(Kind::ReplicaSet, &ns, &uid) {
+            if rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] != hash
+                && rs["spec"]["replicas"].as_i64().unwrap_or(0) > 0
+            {
+                rs["metadata"]["annotations"]["scale-down-deadline"] = json!(deadline);
+                self.put(rs);
+                let _ = k;
+            }
+        }
+        ro["metadata"]["annotations"][CYCLE_ANNOTATION.to_owned() + "-since"] = json!(self.now.to_string());
+    }
+
+    /// Creates the run if missing and returns its phase.
+    fn ensure_analysis_run(&mut self, ro: &Value, name: &str, template: &str, count: i64) -> String {
+        let ns = ro["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
+        let key = (Kind::AnalysisRun, ns.clone(), name.to_owned());
+        if let Some(run) = self.objects.get(&key) {
+            return run["status"]["phase"].as_str().unwrap_or("Pending").to_owned();
+        }
+        let revision = ro["metadata"]["annotations"][REVISION_ANNOTATION].clone();
+        let (condition, failure) = if template.contains("error-rate") {
+            ("result[0] <= 0.05", "result[0] > 0.05")
+        } else {
+            ("result[0] >= 0.95", "result[0] < 0.90")
+        };
+        let run = json!({
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "AnalysisRun",
+            "metadata": {
+                "name": name, "namespace": ns,
+                "labels": {POD_TEMPLATE_HASH_LABEL: ro["status"]["currentPodHash"].clone(),
+                           "demo.rollouts-dashboard/template": template},
+                "annotations": {REVISION_ANNOTATION: revision},
+                "ownerReferences": [owner(ro)],
+            },
+            "spec": {
+                "args": [
+                    {"name": "service", "value": ro["metadata"]["name"].clone()},
+                    {"name": "api-token", "valueFrom": {"secretKeyRef": {"name": "metrics-token", "key": "token"}}}
+                ],
+                "metrics": [{
+                    "name": template,
+                    "interval": "3s",
+                    "count": if count > 0 { json!(count) } else { Value::Null },
+                    "successCondition": condition,
+                    "failureCondition": failure,
+                    "failureLimit": 0,
+                    "provider": {"web": {"url": "http://metrics.demo.svc/api/{{args.service}}", "jsonPath": "{$.value}"}}
+                }]
+            },
+            "status": {"phase": "Running", "startedAt": self.now.to_string(),
+                       "metricResults": [{"name": template, "phase": "Running", "count": 0,
+                                          "successful": 0, "failed": 0, "measurements": []}]}
+        });
+        self.put(run);
+        "Running".to_owned()
+    }
+
+    fn reconcile_analysis_runs(&mut self) {
+        let runs: Vec<(ObjKey, Value)> = self
+            .objects
+            .iter()
+            .filter(|(k, v)| k.0 == Kind::AnalysisRun && v["status"]["phase"] == "Running")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (key, mut run) in runs {
+            let metric = run["spec"]["metrics"][0].clone();
+            let template = metric["name"].as_str().unwrap_or_default().to_owned();
+            let result = &mut run["status"]["metricResults"][0];
+            let measurements = result["measurements"].as_array().cloned().unwrap_or_default();
+            let last = measurements
+                .last()
+                .and_then(|m| m["finishedAt"].as_str())
+                .and_then(|t| t.parse::<Timestamp>().ok());
+            if last.is_some_and(|t| self.now.duration_since(t) < SignedDuration::from_secs(3)) {
+                continue;
+            }
+            let n = measurements.len() as u64;
+            let failing = template == FAILING_TEMPLATE;
+            let value = sample(&key.2, n, &template, failing);
+            let passed = if template.contains("error-rate") { value <= 0.05 } else { value >= 0.95 };
+            let failed = if template.contains("error-rate") { value > 0.05 } else { value < 0.90 };
+            let phase = if failed { "Failed" } else if passed { "Successful" } else { "Inconclusive" };
+            let started = (self.now - SignedDuration::from_secs(1)).to_string();
+            let mut list = measurements;
+            // Keep the chart readable and the object small: the last 60 measurements.
+            if list.len() >= 60 {
+                list.remove(0);
+            }
+            list.push(json!({"phase": phase, "value": format!("[{value:.3}]"),
+                "startedAt": started, "finishedAt": self.now.to_string()}));
+            result["measurements"] = json!(list);
+            let bump = |r: &mut Value, field: &str| {
+                r[field] = json!(r[field].as_i64().unwrap_or(0) + 1);
+            };
+            bump(result, "count");
+            match phase {
+                "Successful" => bump(result, "successful"),
+                "Failed" => bump(result, "failed"),
+                _ => bump(result, "inconclusive"),
+            }
+            let count_limit = metric["count"].as_i64();
+            if failed {
+                let msg = format!(
+                    "Metric \"{template}\" assessed Failed due to failed ({}) > failureLimit (0)",
+                    result["failed"]
+                );
+                result["phase"] = json!("Failed");
+                result["message"] = json!(msg.clone());
+                run["status"]["phase"] = json!("Failed");
+                run["status"]["message"] = json!(msg);
+            } else if count_limit.is_some_and(|c| result["count"].as_i64().unwrap_or(0) >= c) {
+                result["phase"] = json!("Successful");
+                run["status"]["phase"] = json!("Successful");
+            }
+            self.put(run);
+        }
+    }
+
+    fn reconcile_pods(&mut self) {
+        let sets: Vec<(ObjKey, Value)> = self
+            .objects
+            .iter()
+            .filter(|(k, _)| k.0 == Kind::ReplicaSet)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (key, mut rs) in sets {
+            let desired = rs["spec"]["replicas"].as_i64().unwrap_or(0);
+            let uid = rs["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+            let mut pods = self.children(Kind::Pod, &key.1, &uid);
+            pods.sort_by(|a, b| a.0.cmp(&b.0));
+            while (pods.len() as i64) > desired {
+                if let Some((k, _)) = pods.pop() {
+                    self.remove(&k);
+                }
+            }
+            while (pods.len() as i64) < desired {
+                let pod = new_pod(&rs, &self.pod_suffix(&key.2));
+                let k = self.put(pod.clone());
+                pods.push((k, pod));
+            }
+            let mut available = 0;
+            for (k, mut pod) in pods {
+                let created = pod["metadata"]["creationTimestamp"]
+                    .as_str()
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+                    .unwrap_or(self.now);
+                if pod["status"]["phase"] == "Pending" && self.now.duration_since(created) >= POD_START {
+                    let name = pod["spec"]["containers"][0]["name"].clone();
+                    pod["status"] = json!({
+                        "phase": "Running",
+                        "conditions": [{"type": "Ready", "status": "True"}],
+                        "containerStatuses": [{"name": name, "ready": true, "restartCount": 0, "started": true,
+                            "state": {"running": {"startedAt": self.now.to_string()}}}]
+                    });
+                    self.put_if_changed(&k, pod.clone());
+                }
+                if pod["status"]["phase"] == "Running" {
+                    available += 1;
+                }
+            }
+            let status = json!({
+                "replicas": desired.max(0),
+                "readyReplicas": available,
+                "availableReplicas": available,
+                "observedGeneration": rs["metadata"]["generation"].as_i64().unwrap_or(1),
+            });
+            if rs["status"] != status {
+                rs["status"] = status;
+                self.put(rs);
+            }
+        }
+    }
+
+    fn pod_suffix(&mut self, rs_name: &str) -> String {
+        self.serial += 1;
+        let mut h = DefaultHasher::new();
+        (rs_name, self.serial).hash(&mut h);
+        let alphabet = b"bcdfghjklmnpqrstvwxz2456789";
+        let mut x = h.finish();
+        (0..5)
+            .map(|_| {
+                let c = alphabet[(x % alphabet.len() as u64) as usize] as char;
+                x /= alphabet.len() as u64;
+                c
+            })
+            .collect()
+    }
+
+    fn update_rollout_counts(&mut self, key: &ObjKey) {
+        let Some(mut ro) = self.objects.get(key).cloned() else {
+            return;
+        };
+        let uid = ro["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+        let hash = ro["status"]["currentPodHash"].as_str().unwrap_or_default().to_owned();
+        let (mut total, mut ready, mut updated, mut updated_available) = (0, 0, 0, 0);
+        for (_, rs) in self.children(Kind::ReplicaSet, &key.1, &uid) {
+            let r = rs["status"]["replicas"].as_i64().unwrap_or(0);
+            let a = rs["status"]["availableReplicas"].as_i64().unwrap_or(0);
+            total += r;
+            ready += a;
+            if rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] == hash.as_str() {
+                updated += r;
+                updated_available += a;
+            }
+        }
+        let _ = updated_available;
+        let st = &mut ro["status"];
+        st["replicas"] = json!(total);
+        st["readyReplicas"] = json!(ready);
+        st["availableReplicas"] = json!(ready);
+        st["updatedReplicas"] = json!(updated);
+        st["HPAReplicas"] = json!(total);
+        self.put_if_changed(key, ro);
+    }
+}
+
+fn attempt_suffix(ro: &Value) -> String {
+    match ro["metadata"]["annotations"][ATTEMPT_ANNOTATION].as_str() {
+        Some(attempt) => format!("-retry{attempt}"),
+        None => String::new(),
+    }
+}
+
+fn bump_generation(obj: &mut Value) {
+    let generation = obj["metadata"]["generation"].as_i64().unwrap_or(1);
+    obj["metadata"]["generation"] = json!(generation + 1);
+}
+
+fn owner(obj: &Value) -> Value {
+    json!({
+        "apiVersion": obj["apiVersion"].clone(),
+        "kind": obj["kind"].clone(),
+        "name": obj["metadata"]["name"].clone(),
+        "uid": obj["metadata"]["uid"].clone(),
+        "controller": true,
+        "blockOwnerDeletion": true,
+    })
+}
+
+fn condition(type_: &str, status: &str, reason: &str, message: &str, now: Timestamp) -> Value {
+    json!({"type": type_, "status": status, "reason": reason, "message": message,
+           "lastTransitionTime": now.to_string(), "lastUpdateTime": now.to_string()})
+}
+
+fn short_hash(value: &Value) -> String {
+    let mut h = DefaultHasher::new();
+    value.to_string().hash(&mut h);
+    format!("{:08x}", h.finish() as u32)
+}
+
+/// A stable 10-character hash of a pod template, like the controller's pod-template-hash.
+pub fn template_hash(template: &Value) -> String {
+    let mut h = DefaultHasher::new();
+    template.to_string().hash(&mut h);
+    let alphabet = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut x = h.finish();
+    (0..10)
+        .map(|_| {
+            let c = alphabet[(x % alphabet.len() as u64) as usize] as char;
+            x /= alphabet.len() as u64;
+            c
+        })
+        .collect()
+}
+
+fn replica_set(ro: &Value, hash: &str, revision: i64, replicas: i64) -> Value {
+    let name = format!("{}-{hash}", ro["metadata"]["name"].as_str().unwrap_or(""));
+    let mut template = ro["spec"]["template"].clone();
+    template["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] = json!(hash);
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": name,
+            "namespace": ro["metadata"]["namespace"].clone(),
+            "generation": 1,
+            "labels": template["metadata"]["labels"].clone(),
+            "annotations": {REVISION_ANNOTATION: revision.to_string()},
+            "ownerReferences": [owner(ro)],
+        },
+        "spec": {"replicas": replicas, "template": template},
+        "status": {"replicas": 0, "availableReplicas": 0, "readyReplicas": 0, "observedGeneration": 1},
+    })
+}
+
+fn new_pod(rs: &Value, suffix: &str) -> Value {
+    let name = format!("{}-{suffix}", rs["metadata"]["name"].as_str().unwrap_or(""));
+    let containers = rs["spec"]["template"]["spec"]["containers"].clone();
+    let first = containers[0]["name"].clone();
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": rs["metadata"]["namespace"].clone(),
+            "labels": rs["spec"]["template"]["metadata"]["labels"].clone(),
+            "ownerReferences": [owner(rs)],
+        },
+        "spec": {"containers": containers, "nodeName": "demo-node-1"},
+        "status": {"phase": "Pending", "containerStatuses": [{"name": first, "ready": false,
+            "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}}]},
+    })
+}
+
+/// A deterministic measurement: healthy values hover near the target, failing ones drift
+/// past the failure threshold after a couple of measurements.
+fn sample(run: &str, n: u64, template: &str, failing: bool) -> f64 {
+    let mut h = DefaultHasher::new();
+    (run, n).hash(&mut h);
+    let noise = (h.finish() % 1000) as f64 / 1000.0; // 0..1
+    match (template.contains("error-rate"), failing) {
+        (true, true) => 0.01 + 0.04 * n as f64 + 0.01 * noise,
+        (true, false) => 0.005 + 0.02 * noise,
+        (false, _) => 0.955 + 0.04 * noise,
+    }
+}
+
+fn next_version(image: &str) -> String {
+    // Bump the last number of the tag; images without a tag get one.
+    let (repo, tag) = match image.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (image, "1.0.0"),
+    };
+    let mut parts: Vec<String> = tag.split('.').map(str::to_owned).collect();
+    if let Some(last) = parts.last_mut() {
+        *last = last.parse::<u64>().map(|n| (n + 1).to_string()).unwrap_or_else(|_| "1".into());
+    }
+    format!("{repo}:{}", parts.join("."))
+}
+
+/// Parses Argo durations like `30s`, `5m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Option<SignedDuration> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(SignedDuration::from_secs(n));
+    }
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = number.parse().ok()?;
+    match unit {
+        "s" => Some(SignedDuration::from_secs(n)),
+        "m" => Some(SignedDuration::from_mins(n)),
+        "h" => Some(SignedDuration::from_hours(n)),
+        _ => None,
+    }
+}
+
+fn rollout(ns: &str, name: &str, image: &str, replicas: i64, strategy: Value, cycle: bool) -> Value {
+    let container = name.split('-').next().unwrap_or(name);
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {
+            "name": name, "namespace": ns, "generation": 1,
+            "labels": {"app": name, "team": ns.trim_start_matches("demo-")},
+            "annotations": if cycle { json!({CYCLE_ANNOTATION: "true"}) } else { json!({}) },
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "strategy": strategy,
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": container, "image": image}]},
+            },
+        },
+        "status": {},
+    })
+}
+
+fn scenarios(extra: usize) -> Vec<Value> {
+    let mut list = vec![
+        rollout("demo-shop", "checkout-api", "ghcr.io/demo/checkout-api:2.3.9", 5, json!({"canary": {"steps": [
+            {"setWeight": 20}, {"pause": {}}, {"setWeight": 40}, {"pause": {"duration": "30s"}},
+            {"setWeight": 60}, {"pause": {"duration": "30s"}}, {"setWeight": 80}, {"pause": {"duration": "30s"}}
+        ]}}), false),
+        rollout("demo-shop", "storefront", "ghcr.io/demo/storefront:7.1.2", 4, json!({"canary": {"steps": [
+            {"setWeight": 25}, {"pause": {"duration": "20s"}}, {"setWeight": 50}, {"pause": {"duration": "20s"}},
+            {"setWeight": 75}, {"pause": {"duration": "15s"}}
+        ]}}), true),
+        rollout("demo-payments", "payments-gateway", "ghcr.io/demo/payments-gateway:3.0.0", 5, json!({"canary": {"steps": [
+            {"setWeight": 20}, {"analysis": {"templates": [{"templateName": "success-rate"}]}},
+            {"setWeight": 60}, {"pause": {"duration": "20s"}}
+        ]}}), true),
+        rollout("demo-payments", "ledger", "registry.internal:5000/payments/ledger:2026.11.1", 3, json!({"blueGreen": {
+            "activeService": "ledger-active", "previewService": "ledger-preview", "autoPromotionEnabled": false,
+            "scaleDownDelaySeconds": 30
+        }}), false),
+        rollout("demo-search", "search-indexer", "ghcr.io/demo/search-indexer:1.8.4", 4, json!({"canary": {
+            "analysis": {"templates": [{"templateName": FAILING_TEMPLATE}]},
+            "steps": [{"setWeight": 10}, {"pause": {}}]
+        }}), false),
+        rollout("demo-search", "query-frontend", "ghcr.io/demo/query-frontend:5.2.0", 3, json!({"canary": {"steps": [
+            {"setWeight": 50}, {"pause": {"duration": "10s"}}
+        ]}}), false),
+    ];
+    for i in 1..=extra {
+        let cycle = i % 4 == 0;
+        list.push(rollout(
+            "demo-fleet",
+            &format!("svc-{i:02}"),
+            &format!("ghcr.io/demo/svc-{i:02}:1.{i}.0"),
+            1 + (i as i64 % 3),
+            json!({"canary": {"steps": [{"setWeight": 50}, {"pause": {"duration": format!("{}s", 10 + i % 20)}}]}}),
+            cycle,
+        ));
+    }
+    list
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world() -> DemoWorld {
+        DemoWorld::seeded("2026-11-26T12:00:00Z".parse().unwrap(), 3)
+    }
+
+    fn rollout_status(w: &DemoWorld, ns: &str, name: &str) -> Value {
+        w.objects[&(Kind::Rollout, ns.to_owned(), name.to_owned())]["status"].clone()
+    }
+
+    #[test]
+    fn seeded_world_shows_every_scenario() {
+        let w = world();
+        let checkout = rollout_status(&w, "demo-shop", "checkout-api");
+        assert_eq!(checkout["currentStepIndex"], 1, "{checkout}");
+        assert_eq!(checkout["pauseConditions"][0]["reason"], "CanaryPauseStep");
+        let ledger = rollout_status(&w, "demo-payments", "ledger");
+        assert_eq!(ledger["pauseConditions"][0]["reason"], "BlueGreenPause", "{ledger}");
+        let indexer = rollout_status(&w, "demo-search", "search-indexer");
+        assert_eq!(indexer["abort"], true, "{indexer}");
+        let gateway = rollout_status(&w, "demo-payments", "payments-gateway");
+        assert_eq!(gateway["currentStepIndex"], 1, "{gateway}");
+        assert_eq!(gateway["canary"]["currentStepAnalysisRunStatus"]["status"], "Running");
+        let healthy = rollout_status(&w, "demo-search", "query-frontend");
+        assert_eq!(healthy["stableRS"], healthy["currentPodHash"]);
+        let fleet = w.objects.keys().filter(|k| k.0 == Kind::Rollout && k.1 == "demo-fleet").count();
+        assert_eq!(fleet, 3);
+    }
+
+    #[test]
+    fn analysis_measurements_arrive_and_decide() {
+        let mut w = world();
+        let gateway = rollout_status(&w, "demo-payments", "payments-gateway");
+        let run = gateway["canary"]["currentStepAnalysisRunStatus"]["name"].as_str().unwrap();
+        let key = (Kind::AnalysisRun, "demo-payments".to_owned(), run.to_owned());
+        let before = w.objects[&key]["status"]["metricResults"][0]["count"].as_i64().unwrap();
+        let now = w.now;
+        w.advance_to(now + SignedDuration::from_secs(7), 1);
+        let after = w.objects[&key]["status"]["metricResults"][0]["count"].as_i64().unwrap();
+        assert!(after > before, "{before} → {after}");
+        w.advance_to(now + SignedDuration::from_secs(70), 1);
+        assert_eq!(w.objects[&key]["status"]["phase"], "Successful");
+        let gateway = rollout_status(&w, "demo-payments", "payments-gateway");
+        assert!(gateway["currentStepIndex"].as_i64().unwrap() >= 2, "{gateway}");
+    }
+
+    #[test]
+    fn promote_by_clearing_pause_conditions_moves_on() {
+        let mut w = world();
+        let key = (Kind::Rollout, "demo-shop".to_owned(), "checkout-api".to_owned());
+        let mut ro = w.objects[&key].clone();
+        ro["status"]["pauseConditions"] = Value::Null;
+        w.put(ro);
+        let now = w.now;
+        w.advance_to(now + SignedDuration::from_secs(5), 1);
+        assert_eq!(rollout_status(&w, "demo-shop", "checkout-api")["currentStepIndex"], 3);
+    }
+
+    #[test]
+    fn idle_ticks_change_nothing_for_settled_rollouts() {
+        let mut w = DemoWorld::seeded("2026-11-26T12:00:00Z".parse().unwrap(), 0);
+        w.take_changes();
+        w.tick();
+        let changed: Vec<_> = w.take_changes().into_iter().map(|(k, _)| k).collect();
+        assert!(
+            !changed.iter().any(|k| k.2.starts_with("query-frontend")),
+            "{changed:?}"
+        );
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(parse_duration("30s"), Some(SignedDuration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Some(SignedDuration::from_mins(2)));
+        assert_eq!(parse_duration("15"), Some(SignedDuration::from_secs(15)));
+        assert_eq!(parse_duration("x"), None);
+        assert_eq!(next_version("a/b:1.2.3"), "a/b:1.2.4");
+        assert_eq!(next_version("reg:5000/b"), "reg:5000/b:1.0.1");
+        assert_eq!(template_hash(&json!({"a": 1})).len(), 10);
+    }
+}

@@ -1,0 +1,40 @@
+//! The one cheap-to-clone state every handler receives.
+
+use std::sync::Arc;
+
+use crate::health::SourceKind;
+use crate::store::Store;
+
+/// Fixed settings of this server, derived from the configuration at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Version of this binary.
+    pub version: String,
+    /// Path prefix everything is served under: empty, or `/prefix` without trailing slash.
+    pub base_path: String,
+    /// Actions are refused (explicit `--read-only`, or a source that cannot change).
+    pub read_only: bool,
+    /// Which source feeds the store.
+    pub source: SourceKind,
+}
+
+impl Settings {
+    /// Settings for tests and simple embeddings.
+    pub fn new(source: SourceKind, read_only: bool, base_path: &str) -> Self {
+        Self {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            base_path: base_path.to_owned(),
+            read_only,
+            source,
+        }
+    }
+}
+
+/// Shared state: the store and the settings (both behind `Arc`s).
+#[derive(Clone)]
+pub struct AppState {
+    /// The cache of objects and views.
+    pub store: Store,
+    /// Fixed settings.
+    pub settings: Arc<Settings>,
+}

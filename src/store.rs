@@ -1,0 +1,636 @@
+//! The shared cache: every watched object, indexed to its rollout, and every rollout's view.
+//!
+//! Sources (cluster watchers, files, the demo) call [`Store::apply`] / [`Store::delete`];
+//! that marks only the rollouts the object belongs to as dirty. One recompute task
+//! ([`Store::run_recompute`]) coalesces bursts, rebuilds the dirty views with the pure view
+//! model, and broadcasts a [`Change`] only when a view's JSON actually changed. Every frame is
+//! serialized once, whatever the number of clients.
+//!
+//! NB: locks are `std::sync::RwLock`s, held only for in-memory work and never across `.await`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::Utf8Bytes;
+use serde::Serialize;
+use tokio::sync::{Notify, broadcast};
+
+use crate::health::Health;
+use crate::model::{AnalysisRun, Experiment, Kind, Meta, Object, Pod, ReplicaSet, Rollout};
+use crate::protocol::ServerMsg;
+use crate::view::{self, Related, RolloutDetail, RolloutSummary};
+
+/// Identifies a rollout (or any namespaced object of a known kind): namespace, then name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct RolloutKey {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl RolloutKey {
+    /// Builds a key from its parts.
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// How long the recompute task waits after the first dirty mark, so that a burst of pod
+/// events for one rollout produces one frame, not dozens.
+pub const COALESCE_WINDOW: Duration = Duration::from_millis(40);
+
+/// Capacity of the change feed; a client further behind than this gets a fresh snapshot.
+pub const CHANGE_FEED_CAPACITY: usize = 4096;
+
+/// One change of the view state, with its frames already serialized for every client.
+#[derive(Debug)]
+pub enum Change {
+    /// A rollout's view changed or the rollout was deleted.
+    Rollout {
+        seq: u64,
+        key: RolloutKey,
+        /// Frame for list subscribers; `None` when the summary did not change.
+        list_frame: Option<Utf8Bytes>,
+        /// Frame for detail subscribers of this rollout; `None` when the detail did not change.
+        detail_frame: Option<Utf8Bytes>,
+    },
+    /// The health of the sources changed.
+    Health { frame: Utf8Bytes },
+}
+
+/// The cached view of one rollout.
+#[derive(Debug)]
+struct RolloutView {
+    summary: Arc<RolloutSummary>,
+    summary_json: Arc<str>,
+    detail: Arc<RolloutDetail>,
+    detail_hash: u64,
+}
+
+#[derive(Default)]
+struct Objects {
+    rollouts: HashMap<RolloutKey, Arc<Rollout>>,
+    replica_sets: HashMap<RolloutKey, Arc<ReplicaSet>>,
+    pods: HashMap<RolloutKey, Arc<Pod>>,
+    analysis_runs: HashMap<RolloutKey, Arc<AnalysisRun>>,
+    experiments: HashMap<RolloutKey, Arc<Experiment>>,
+    /// (namespace, owner uid) → the objects naming it in an ownerReference.
+    children: HashMap<(String, String), BTreeSet<(Kind, String)>>,
+    /// (namespace, uid) → objects with that uid (upstream fixtures share uids, so a set).
+    by_uid: HashMap<(String, String), BTreeSet<(Kind, String)>>,
+}
+
+#[derive(Default)]
+struct Views {
+    /// Sequence number of the last change broadcast.
+    seq: u64,
+    by_key: BTreeMap<RolloutKey, RolloutView>,
+}
+
+/// Counters the metrics endpoint reports.
+#[derive(Debug, Default)]
+pub struct StoreStats {
+    /// Views rebuilt.
+    pub recomputes: AtomicU64,
+    /// Total time spent rebuilding views, in microseconds.
+    pub recompute_micros: AtomicU64,
+    /// Changes broadcast.
+    pub changes: AtomicU64,
+}
+
+/// The shared cache; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<StoreInner>,
+}
+
+struct StoreInner {
+    objects: RwLock<Objects>,
+    views: RwLock<Views>,
+    dirty: std::sync::Mutex<HashSet<RolloutKey>>,
+    wake: Notify,
+    changes: broadcast::Sender<Arc<Change>>,
+    health: RwLock<Health>,
+    stats: StoreStats,
+}
+
+impl Store {
+    /// An empty store whose health starts as `health`.
+    pub fn new(health: Health) -> Self {
+        let (changes, _) = broadcast::channel(CHANGE_FEED_CAPACITY);
+        Self {
+            inner: Arc::new(StoreInner {
+                objects: RwLock::new(Objects::default()),
+                views: RwLock::new(Views::default()),
+                dirty: std::sync::Mutex::new(HashSet::new()),
+                wake: Notify::new(),
+                changes,
+                health: RwLock::new(health),
+                stats: StoreStats::default(),
+            }),
+        }
+    }
+
+    /// Subscribes to the change feed. Subscribe first, then take a snapshot, then apply the
+    /// changes whose `seq` is newer than the snapshot's.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.inner.changes.subscribe()
+    }
+
+    /// Number of live subscribers of the change feed.
+    pub fn subscriber_count(&self) -> usize {
+        self.inner.changes.receiver_count()
+    }
+
+    /// Counters for the metrics endpoint.
+    pub fn stats(&self) -> &StoreStats {
+        &self.inner.stats
+    }
+
+    /// Inserts or replaces an object and marks the rollouts it belongs to as dirty.
+    pub fn apply(&self, object: Object) {
+        let mut affected = Vec::new();
+        {
+            let mut objects = write(&self.inner.objects);
+            let meta = object.meta();
+            let key = RolloutKey::new(&meta.namespace, &meta.name);
+            if let Some(old) = objects.remove(object.kind(), &key) {
+                objects.affected_rollouts(&old, &mut affected);
+            }
+            let new_meta = object.meta_with_kind();
+            objects.insert(object);
+            objects.affected_rollouts(&new_meta, &mut affected);
+        }
+        self.mark_dirty(affected);
+    }
+
+    /// Removes an object and marks the rollouts it belonged to as dirty.
+    pub fn delete(&self, kind: Kind, namespace: &str, name: &str) {
+        let mut affected = Vec::new();
+        {
+            let mut objects = write(&self.inner.objects);
+            if let Some(old) = objects.remove(kind, &RolloutKey::new(namespace, name)) {
+                objects.affected_rollouts(&old, &mut affected);
+            }
+        }
+        self.mark_dirty(affected);
+    }
+
+    /// Replaces every object of `kind` (a watcher's initial list or a relist after an
+    /// expired resource version): objects missing from `objects` are deleted.
+    pub fn replace_kind(&self, kind: Kind, objects: Vec<Object>) {
+        let fresh: HashSet<RolloutKey> = objects
+            .iter()
+            .map(|o| RolloutKey::new(&o.meta().namespace, &o.meta().name))
+            .collect();
+        for key in self.keys_of(kind) {
+            if !fresh.contains(&key) {
+                self.delete(kind, &key.namespace, &key.name);
+            }
+        }
+        for object in objects {
+            self.apply(object);
+        }
+    }
+
+    /// Keys of every stored object of `kind`.
+    pub fn keys_of(&self, kind: Kind) -> Vec<RolloutKey> {
+        let objects = read(&self.inner.objects);
+        match kind {
+            Kind::Rollout => objects.rollouts.keys().cloned().collect(),
+            Kind::ReplicaSet => objects.replica_sets.keys().cloned().collect(),
+            Kind::Pod => objects.pods.keys().cloned().collect(),
+            Kind::AnalysisRun => objects.analysis_runs.keys().cloned().collect(),
+            Kind::Experiment => objects.experiments.keys().cloned().collect(),
+        }
+    }
+
+    /// Number of stored objects of each kind.
+    pub fn object_counts(&self) -> BTreeMap<Kind, usize> {
+        let objects = read(&self.inner.objects);
+        BTreeMap::from([
+            (Kind::Rollout, objects.rollouts.len()),
+            (Kind::ReplicaSet, objects.replica_sets.len()),
+            (Kind::Pod, objects.pods.len()),
+            (Kind::AnalysisRun, objects.analysis_runs.len()),
+            (Kind::Experiment, objects.experiments.len()),
+        ])
+    }
+
+    fn mark_dirty(&self, keys: Vec<RolloutKey>) {
+        if keys.is_empty() {
+            return;
+        }
+        lock(&self.inner.dirty).extend(keys);
+        self.inner.wake.notify_one();
+    }
+
+    /// Rebuilds every dirty view now and broadcasts the changes. The recompute task calls
+    /// this; sources with no task (tests, the file loader) may call it directly.
+    pub fn flush(&self) {
+        let dirty: Vec<RolloutKey> = {
+            let mut dirty = lock(&self.inner.dirty);
+            let mut keys: Vec<_> = dirty.drain().collect();
+            keys.sort();
+            keys
+        };
+        if dirty.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        // Compute outside the views lock: readers (snapshots) are never blocked by the view model.
+        let computed: Vec<(RolloutKey, Option<(RolloutDetail, RolloutSummary)>)> = {
+            let objects = read(&self.inner.objects);
+            dirty
+                .into_iter()
+                .map(|key| {
+                    let view = objects.rollouts.get(&key).map(|ro| {
+                        let related = objects.related(ro);
+                        let detail = view::rollout_detail(ro, &related);
+                        let summary = detail.summary();
+                        (detail, summary)
+                    });
+                    (key, view)
+                })
+                .collect()
+        };
+        let stats = &self.inner.stats;
+        stats
+            .recomputes
+            .fetch_add(computed.len() as u64, Ordering::Relaxed);
+        stats
+            .recompute_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+
+        let mut views = write(&self.inner.views);
+        for (key, view) in computed {
+            let change = match view {
+                Some((detail, summary)) => views.upsert(key, detail, summary),
+                None => views.remove(key),
+            };
+            if let Some(change) = change {
+                stats.changes.fetch_add(1, Ordering::Relaxed);
+                // No receivers is fine: nobody is watching.
+                let _ = self.inner.changes.send(Arc::new(change));
+            }
+        }
+    }
+
+    /// Runs forever: waits for dirty marks, coalesces for [`COALESCE_WINDOW`], flushes.
+    pub async fn run_recompute(self) {
+        loop {
+            self.inner.wake.notified().await;
+            tokio::time::sleep(COALESCE_WINDOW).await;
+            // The view model is CPU work; keep it off the async workers' critical path.
+            let store = self.clone();
+            if tokio::task::spawn_blocking(move || store.flush())
+                .await
+                .is_err()
+            {
+                tracing::error!("view recompute panicked");
+            }
+        }
+    }
+
+    /// The list snapshot: summaries (optionally of some namespaces) and the sequence number
+    /// they are current at.
+    pub fn summaries(&self, namespaces: &[String]) -> (u64, Vec<Arc<RolloutSummary>>) {
+        let views = read(&self.inner.views);
+        let list = views
+            .by_key
+            .iter()
+            .filter(|(key, _)| in_namespaces(namespaces, &key.namespace))
+            .map(|(_, v)| v.summary.clone())
+            .collect();
+        (views.seq, list)
+    }
+
+    /// The list snapshot as one serialized frame, built from the cached per-rollout JSON.
+    pub fn snapshot_frame(&self, namespaces: &[String]) -> (u64, String) {
+        let views = read(&self.inner.views);
+        let mut frame = String::with_capacity(64 + views.by_key.len() * 1024);
+        frame.push_str(r#"{"type":"snapshot","seq":"#);
+        frame.push_str(&views.seq.to_string());
+        frame.push_str(r#","rollouts":["#);
+        let mut first = true;
+        for (key, view) in &views.by_key {
+            if !in_namespaces(namespaces, &key.namespace) {
+                continue;
+            }
+            if !first {
+                frame.push(',');
+            }
+            first = false;
+            frame.push_str(&view.summary_json);
+        }
+        frame.push_str("]}");
+        (views.seq, frame)
+    }
+
+    /// One rollout's detail and the sequence number it is current at.
+    pub fn detail(&self, key: &RolloutKey) -> (u64, Option<Arc<RolloutDetail>>) {
+        let views = read(&self.inner.views);
+        (views.seq, views.by_key.get(key).map(|v| v.detail.clone()))
+    }
+
+    /// Namespaces that hold at least one rollout.
+    pub fn namespaces(&self) -> Vec<String> {
+        let views = read(&self.inner.views);
+        let set: BTreeSet<&str> = views.by_key.keys().map(|k| k.namespace.as_str()).collect();
+        set.into_iter().map(str::to_owned).collect()
+    }
+
+    /// Current health of the sources.
+    pub fn health(&self) -> Health {
+        read(&self.inner.health).clone()
+    }
+
+    /// Updates the health and broadcasts it when it changed.
+    pub fn update_health(&self, update: impl FnOnce(&mut Health)) {
+        let changed = {
+            let mut health = write(&self.inner.health);
+            let before = health.clone();
+            update(&mut health);
+            (*health != before).then(|| health.clone())
+        };
+        if let Some(health) = changed {
+            let frame = serialize(&ServerMsg::Status { health });
+            let _ = self
+                .inner
+                .changes
+                .send(Arc::new(Change::Health { frame: Utf8Bytes::from(frame) }));
+        }
+    }
+}
+
+impl Views {
+    fn upsert(
+        &mut self,
+        key: RolloutKey,
+        detail: RolloutDetail,
+        summary: RolloutSummary,
+    ) -> Option<Change> {
+        let summary_json: Arc<str> = serialize(&summary).into();
+        let detail_hash = hash_json(&detail);
+        let old = self.by_key.get(&key);
+        let summary_changed = old.is_none_or(|o| o.summary_json != summary_json);
+        let detail_changed = old.is_none_or(|o| o.detail_hash != detail_hash);
+        if !summary_changed && !detail_changed {
+            return None;
+        }
+        self.seq += 1;
+        let seq = self.seq;
+        let summary = Arc::new(summary);
+        let detail = Arc::new(detail);
+        let list_frame = summary_changed.then(|| {
+            Utf8Bytes::from(serialize(&ServerMsg::Upsert {
+                seq,
+                rollout: summary.clone(),
+            }))
+        });
+        let detail_frame = detail_changed.then(|| {
+            Utf8Bytes::from(serialize(&ServerMsg::Detail {
+                seq,
+                rollout: detail.clone(),
+            }))
+        });
+        self.by_key.insert(
+            key.clone(),
+            RolloutView {
+                summary,
+                summary_json,
+                detail,
+                detail_hash,
+            },
+        );
+        Some(Change::Rollout {
+            seq,
+            key,
+            list_frame,
+            detail_frame,
+        })
+    }
+
+    fn remove(&mut self, key: RolloutKey) -> Option<Change> {
+        self.by_key.remove(&key)?;
+        self.seq += 1;
+        let seq = self.seq;
+        let frame = Utf8Bytes::from(serialize(&ServerMsg::Delete {
+            seq,
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+        }));
+        Some(Change::Rollout {
+            seq,
+            key,
+            list_frame: Some(frame.clone()),
+            detail_frame: Some(frame),
+        })
+    }
+}
+
+impl Objects {
+    fn insert(&mut self, object: Object) {
+        let meta = object.meta();
+        let key = RolloutKey::new(&meta.namespace, &meta.name);
+        let kind = object.kind();
+        self.index(kind, meta, true);
+        match object {
+            Object::Rollout(o) => drop(self.rollouts.insert(key, Arc::new(o))),
+            Object::ReplicaSet(o) => drop(self.replica_sets.insert(key, Arc::new(o))),
+            Object::Pod(o) => drop(self.pods.insert(key, Arc::new(o))),
+            Object::AnalysisRun(o) => drop(self.analysis_runs.insert(key, Arc::new(o))),
+            Object::Experiment(o) => drop(self.experiments.insert(key, Arc::new(o))),
+        }
+    }
+
+    /// Removes an object, returning its metadata (with kind) for dirty tracking.
+    fn remove(&mut self, kind: Kind, key: &RolloutKey) -> Option<MetaWithKind> {
+        let meta = match kind {
+            Kind::Rollout => self.rollouts.remove(key).map(|o| o.metadata.clone()),
+            Kind::ReplicaSet => self.replica_sets.remove(key).map(|o| o.metadata.clone()),
+            Kind::Pod => self.pods.remove(key).map(|o| o.metadata.clone()),
+            Kind::AnalysisRun => self.analysis_runs.remove(key).map(|o| o.metadata.clone()),
+            Kind::Experiment => self.experiments.remove(key).map(|o| o.metadata.clone()),
+        }?;
+        self.index(kind, &meta, false);
+        Some(MetaWithKind { kind, meta })
+    }
+
+    fn index(&mut self, kind: Kind, meta: &Meta, add: bool) {
+        let entry = (kind, meta.name.clone());
+        let mut keys = vec![];
+        if !meta.uid.is_empty() {
+            keys.push((true, (meta.namespace.clone(), meta.uid.clone())));
+        }
+        for owner in &meta.owner_references {
+            keys.push((false, (meta.namespace.clone(), owner.uid.clone())));
+        }
+        for (is_uid, key) in keys {
+            let map = if is_uid {
+                &mut self.by_uid
+            } else {
+                &mut self.children
+            };
+            if add {
+                map.entry(key).or_default().insert(entry.clone());
+            } else if let Some(set) = map.get_mut(&key) {
+                set.remove(&entry);
+                if set.is_empty() {
+                    map.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Collects the rollouts an object belongs to: itself for a rollout, else the owners'
+    /// rollouts, up to three levels (pod → ReplicaSet → Experiment → Rollout).
+    fn affected_rollouts(&self, object: &MetaWithKind, out: &mut Vec<RolloutKey>) {
+        self.walk_up(object.kind, &object.meta, 0, out);
+    }
+
+    fn walk_up(&self, kind: Kind, meta: &Meta, depth: u8, out: &mut Vec<RolloutKey>) {
+        if kind == Kind::Rollout {
+            out.push(RolloutKey::new(&meta.namespace, &meta.name));
+            return;
+        }
+        if depth >= 3 {
+            return;
+        }
+        for owner in &meta.owner_references {
+            let Some(entries) = self.by_uid.get(&(meta.namespace.clone(), owner.uid.clone()))
+            else {
+                continue;
+            };
+            for (owner_kind, owner_name) in entries {
+                let key = RolloutKey::new(&meta.namespace, owner_name);
+                let owner_meta = match owner_kind {
+                    Kind::Rollout => self.rollouts.get(&key).map(|o| &o.metadata),
+                    Kind::ReplicaSet => self.replica_sets.get(&key).map(|o| &o.metadata),
+                    Kind::Experiment => self.experiments.get(&key).map(|o| &o.metadata),
+                    Kind::Pod | Kind::AnalysisRun => None,
+                };
+                if let Some(owner_meta) = owner_meta {
+                    self.walk_up(*owner_kind, owner_meta, depth + 1, out);
+                }
+            }
+        }
+    }
+
+    fn children_of(&self, namespace: &str, uid: &str) -> impl Iterator<Item = &(Kind, String)> {
+        self.children
+            .get(&(namespace.to_owned(), uid.to_owned()))
+            .into_iter()
+            .flatten()
+    }
+
+    /// The objects that may belong to `ro`, found through the owner index (the view model
+    /// filters by UID again, so a superset is harmless).
+    fn related<'a>(&'a self, ro: &Rollout) -> Related<'a> {
+        let ns = ro.metadata.namespace.as_str();
+        let mut related = Related {
+            replica_sets: vec![],
+            pods: vec![],
+            analysis_runs: vec![],
+            experiments: vec![],
+        };
+        let mut replica_set_uids = vec![];
+        for (kind, name) in self.children_of(ns, &ro.metadata.uid) {
+            let key = RolloutKey::new(ns, name);
+            match kind {
+                Kind::ReplicaSet => {
+                    if let Some(rs) = self.replica_sets.get(&key) {
+                        replica_set_uids.push(rs.metadata.uid.clone());
+                        related.replica_sets.push(rs);
+                    }
+                }
+                Kind::AnalysisRun => related.analysis_runs.extend(self.analysis_runs.get(&key).map(|a| &**a)),
+                Kind::Experiment => {
+                    if let Some(exp) = self.experiments.get(&key) {
+                        related.experiments.push(exp);
+                        for (kind, name) in self.children_of(ns, &exp.metadata.uid) {
+                            let key = RolloutKey::new(ns, name);
+                            match kind {
+                                Kind::ReplicaSet => {
+                                    if let Some(rs) = self.replica_sets.get(&key) {
+                                        replica_set_uids.push(rs.metadata.uid.clone());
+                                        related.replica_sets.push(rs);
+                                    }
+                                }
+                                Kind::AnalysisRun => {
+                                    related.analysis_runs.extend(self.analysis_runs.get(&key).map(|a| &**a))
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                Kind::Rollout | Kind::Pod => {}
+            }
+        }
+        replica_set_uids.sort();
+        replica_set_uids.dedup();
+        for uid in &replica_set_uids {
+            for (kind, name) in self.children_of(ns, uid) {
+                if *kind == Kind::Pod {
+                    related.pods.extend(self.pods.get(&RolloutKey::new(ns, name)).map(|p| &**p));
+                }
+            }
+        }
+        related.replica_sets.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        related.replica_sets.dedup_by(|a, b| a.metadata.name == b.metadata.name);
+        related
+    }
+}
+
+/// An object's metadata with its kind, for walking owner references.
+struct MetaWithKind {
+    kind: Kind,
+    meta: Meta,
+}
+
+impl Object {
+    fn meta_with_kind(&self) -> MetaWithKind {
+        MetaWithKind {
+            kind: self.kind(),
+            meta: self.meta().clone(),
+        }
+    }
+}
+
+fn in_namespaces(namespaces: &[String], namespace: &str) -> bool {
+    namespaces.is_empty() || namespaces.iter().any(|n| n == namespace)
+}
+
+/// Serializes a value we own; our view types cannot fail to serialize.
+pub(crate) fn serialize<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|err| {
+        tracing::error!(%err, "serialization failed");
+        r#"{"type":"error","code":"internal","message":"serialization failed"}"#.to_owned()
+    })
+}
+
+fn hash_json<T: Serialize>(value: &T) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    serialize(value).hash(&mut hasher);
+    hasher.finish()
+}
+
+// A poisoned lock only means another thread panicked mid-update of a cache that the next
+// watch event repairs; keep serving rather than cascading the panic.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn lock<T>(lock: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    lock.lock().unwrap_or_else(|e| e.into_inner())
+}

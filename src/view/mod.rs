@@ -1,0 +1,542 @@
+//! View model: pure, clock-free functions from watched objects to what the dashboard shows.
+//!
+//! [`rollout_detail`] builds everything the detail page needs for one rollout, and
+//! [`RolloutDetail::summary`] the list row. Nothing here reads the clock (the browser computes
+//! ages and countdowns from the timestamps), and every list is sorted, so a view changes only
+//! when objects change and its JSON can be compared to detect changes. The semantics follow
+//! upstream `kubectl argo rollouts` (`pkg/kubectl-argo-rollouts/info`); deliberate differences
+//! are listed in `src/view/UPSTREAM-DIFFERENCES.md`.
+
+pub mod analysis;
+pub mod experiment;
+pub mod explain;
+pub mod images;
+pub mod phase;
+pub mod pod;
+pub mod replicaset;
+pub mod steps;
+pub mod weights;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use analysis::{AnalysisRunView, MeasurementView, MetricView, Threshold};
+pub use experiment::ExperimentView;
+pub use images::ImageInfo;
+pub use pod::{PodBrief, PodView};
+pub use replicaset::{ReplicaSetBrief, ReplicaSetView};
+pub use steps::StepView;
+
+use crate::model::{
+    AnalysisRun, AnalysisRunRef, Condition, Container, Experiment, Pod, ReplicaSet, Rollout,
+    TrafficWeights,
+};
+
+/// Objects that may relate to one rollout: a superset is fine, the view filters by
+/// ownerReference UID itself (RSs owned by the rollout, pods owned by those RSs, experiments
+/// owned by the rollout, ARs owned by the rollout or by its experiments, RSs (and their pods)
+/// owned by its experiments).
+#[derive(Debug, Clone, Default)]
+pub struct Related<'a> {
+    pub replica_sets: Vec<&'a ReplicaSet>,
+    pub pods: Vec<&'a Pod>,
+    pub analysis_runs: Vec<&'a AnalysisRun>,
+    pub experiments: Vec<&'a Experiment>,
+}
+
+/// Replica counts of a rollout.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Replicas {
+    /// `spec.replicas`, 1 when unset.
+    pub desired: i32,
+    pub current: i32,
+    pub updated: i32,
+    pub ready: i32,
+    pub available: i32,
+}
+
+/// One row of the rollout list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutSummary {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    pub resource_version: String,
+    pub labels: BTreeMap<String, String>,
+    pub created_at: Option<String>,
+    /// `metadata.generation`.
+    pub generation: Option<i64>,
+    /// `status.observedGeneration` (a string: a number, or a hash on v0.9 controllers).
+    pub observed_generation: Option<String>,
+    /// `Canary` | `BlueGreen` | empty.
+    pub strategy: String,
+    /// `Healthy` | `Progressing` | `Paused` | `Degraded` (or whatever a controller writes).
+    pub status: String,
+    /// Upstream's message, e.g. `CanaryPauseStep` or `ProgressDeadlineExceeded: …`.
+    pub message: String,
+    /// `"<currentStepIndex>/<steps>"` as upstream, `None` when upstream leaves it empty.
+    pub step: Option<String>,
+    /// `status.currentStepIndex` (canary only).
+    pub step_index: Option<i32>,
+    /// Number of canary steps.
+    pub step_count: usize,
+    /// Canary only.
+    pub set_weight: Option<i32>,
+    /// Canary only.
+    pub actual_weight: Option<i32>,
+    pub images: Vec<ImageInfo>,
+    pub replicas: Replicas,
+    pub replica_sets: Vec<ReplicaSetBrief>,
+    pub current_pod_hash: Option<String>,
+    pub stable_rs: Option<String>,
+    /// `spec.paused`: paused by a user.
+    pub paused: bool,
+    /// `status.abort`.
+    pub aborted: bool,
+    /// Reasons of `status.pauseConditions`, in order.
+    pub pause_reasons: Vec<String>,
+    /// Plain-language status, e.g. "Waiting for promotion at step 2/8 (pause with no duration)".
+    pub reason: String,
+    pub needs_attention: bool,
+    pub attention_reason: Option<String>,
+    /// The worst phase among the rollout's current analyses (step, background, pre- and
+    /// post-promotion), if any.
+    pub analysis_status: Option<String>,
+    pub restarted_at: Option<String>,
+    /// End of the current timed pause (RFC3339); `None` when not in one or indefinite.
+    pub pause_until: Option<String>,
+}
+
+/// A container's name and image.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerView {
+    pub name: String,
+    pub image: String,
+}
+
+/// `spec.workloadRef`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadRefView {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+}
+
+/// Canary strategy settings and status.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryView {
+    pub canary_service: Option<String>,
+    pub stable_service: Option<String>,
+    /// Traffic routing provider keys (`smi`, `istio`, `nginx`, …); empty without routing.
+    pub traffic_routing: Vec<String>,
+    pub max_traffic_weight: Option<i32>,
+    pub ping_pong: bool,
+    pub stable_ping_pong: Option<String>,
+    /// Template names of the background analysis.
+    pub background_analysis: Vec<String>,
+    pub current_experiment: Option<String>,
+    /// `status.canary.weights`, written when traffic routing is used.
+    pub weights: Option<TrafficWeights>,
+}
+
+/// Blue-green strategy settings and status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlueGreenView {
+    pub active_service: Option<String>,
+    pub preview_service: Option<String>,
+    pub active_selector: Option<String>,
+    pub preview_selector: Option<String>,
+    /// `spec.strategy.blueGreen.autoPromotionEnabled`, true when unset.
+    pub auto_promotion_enabled: bool,
+    pub auto_promotion_seconds: Option<i32>,
+    /// When the paused preview will be promoted automatically (RFC3339), when computable.
+    pub auto_promotion_deadline: Option<String>,
+    pub scale_down_delay_seconds: Option<i32>,
+    pub pre_promotion_analysis: Vec<String>,
+    pub post_promotion_analysis: Vec<String>,
+}
+
+/// The rollout's pointer to one of its current AnalysisRuns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisRefView {
+    /// `step` | `background` | `prePromotion` | `postPromotion`.
+    pub kind: String,
+    pub name: String,
+    pub status: String,
+    pub message: Option<String>,
+}
+
+/// A status condition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionView {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub last_transition_time: Option<String>,
+    pub last_update_time: Option<String>,
+}
+
+/// A pause condition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PauseConditionView {
+    pub reason: String,
+    pub start_time: Option<String>,
+}
+
+/// Everything of one revision. Its runs and experiments are named here and listed in full in
+/// [`RolloutDetail::analysis_runs`] and [`RolloutDetail::experiments`], so that measurement
+/// histories are not sent twice.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevisionView {
+    pub revision: i64,
+    /// True for the newest revision (upstream "current"; the others can be rolled back to).
+    pub current: bool,
+    /// Images of every ReplicaSet of the revision, scaled down or not, with role tags.
+    pub images: Vec<ImageInfo>,
+    pub replica_sets: Vec<ReplicaSetView>,
+    pub analysis_runs: Vec<String>,
+    pub experiments: Vec<String>,
+}
+
+/// Everything the detail page shows about one rollout.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutDetail {
+    /// The list row, computed from the same objects.
+    pub summary: RolloutSummary,
+    pub annotations: BTreeMap<String, String>,
+    /// Every canary step, even before the controller sets `currentStepIndex`.
+    pub steps: Vec<StepView>,
+    pub containers: Vec<ContainerView>,
+    pub init_containers: Vec<ContainerView>,
+    /// `rollout` (its own template) or `replicaSet` (a workloadRef rollout: the current
+    /// ReplicaSet's template), or `none`.
+    pub containers_source: String,
+    pub workload_ref: Option<WorkloadRefView>,
+    pub canary: Option<CanaryView>,
+    pub blue_green: Option<BlueGreenView>,
+    /// Newest first.
+    pub revisions: Vec<RevisionView>,
+    /// Runs owned directly by the rollout (experiment runs are under `experiments`).
+    pub analysis_runs: Vec<AnalysisRunView>,
+    pub experiments: Vec<ExperimentView>,
+    pub analysis_refs: Vec<AnalysisRefView>,
+    pub conditions: Vec<ConditionView>,
+    pub pause_conditions: Vec<PauseConditionView>,
+    pub controller_pause: bool,
+    /// Plain-language sentences: the summary reason first, then supporting details.
+    pub explanation: Vec<String>,
+    pub restart_at: Option<String>,
+    pub aborted_at: Option<String>,
+    pub progress_deadline_seconds: Option<i32>,
+}
+
+impl RolloutDetail {
+    /// The list row for this rollout.
+    pub fn summary(&self) -> RolloutSummary {
+        self.summary.clone()
+    }
+}
+
+fn containers(list: &[Container]) -> Vec<ContainerView> {
+    list.iter()
+        .map(|c| ContainerView {
+            name: c.name.clone(),
+            image: c.image.clone(),
+        })
+        .collect()
+}
+
+fn template_names(analysis: Option<&serde_json::Value>) -> Vec<String> {
+    analysis
+        .and_then(|a| a.get("templates"))
+        .and_then(serde_json::Value::as_array)
+        .map(|ts| {
+            ts.iter()
+                .filter_map(|t| t.get("templateName").and_then(serde_json::Value::as_str))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn analysis_refs(ro: &Rollout) -> Vec<AnalysisRefView> {
+    let s = &ro.status;
+    [
+        ("step", &s.canary.current_step_analysis_run_status),
+        (
+            "background",
+            &s.canary.current_background_analysis_run_status,
+        ),
+        (
+            "prePromotion",
+            &s.blue_green.pre_promotion_analysis_run_status,
+        ),
+        (
+            "postPromotion",
+            &s.blue_green.post_promotion_analysis_run_status,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(kind, r): (&str, &Option<AnalysisRunRef>)| {
+        r.as_ref().map(|r| AnalysisRefView {
+            kind: kind.to_owned(),
+            name: r.name.clone(),
+            status: r.status.clone(),
+            message: r.message.clone(),
+        })
+    })
+    .collect()
+}
+
+/// Builds the detail view of `ro` from the objects in `related`. Pure: no clock, no I/O.
+pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
+    let uid = ro.metadata.uid.as_str();
+    let status = &ro.status;
+    let replica_sets =
+        replicaset::replica_set_views(uid, Some(ro), &related.replica_sets, &related.pods);
+    let experiments = experiment::experiment_views(
+        uid,
+        &related.experiments,
+        &related.replica_sets,
+        &related.pods,
+        &related.analysis_runs,
+    );
+    let analysis_runs = analysis::analysis_run_views(uid, &related.analysis_runs);
+    let (phase, message) = phase::rollout_phase(ro);
+
+    let canary = ro.spec.strategy.canary.as_ref();
+    let step_count = canary.map_or(0, |c| c.steps.len());
+    let step_index = canary.and(status.current_step_index);
+    let step = match step_index {
+        Some(i) if step_count > 0 => Some(format!("{i}/{step_count}")),
+        _ => None,
+    };
+    let strategy = if canary.is_some() {
+        "Canary"
+    } else if ro.spec.strategy.blue_green.is_some() {
+        "BlueGreen"
+    } else {
+        ""
+    };
+
+    let refs = analysis_refs(ro);
+    let steps = steps::step_views(ro);
+
+    // Revisions: every revision of a ReplicaSet, experiment or run, newest first (including 0).
+    let mut revision_numbers: Vec<i64> = replica_sets
+        .iter()
+        .map(|r| r.revision)
+        .chain(experiments.iter().map(|e| e.revision))
+        .chain(analysis_runs.iter().map(|a| a.revision))
+        .collect();
+    revision_numbers.sort_unstable_by(|a, b| b.cmp(a));
+    revision_numbers.dedup();
+    let revisions: Vec<RevisionView> = revision_numbers
+        .iter()
+        .enumerate()
+        .map(|(i, &revision)| {
+            let rss: Vec<ReplicaSetView> = replica_sets
+                .iter()
+                .filter(|r| r.revision == revision)
+                .cloned()
+                .collect();
+            let mut images = Vec::new();
+            images::add_replica_set_images(&mut images, &rss, false);
+            RevisionView {
+                revision,
+                current: i == 0,
+                images,
+                replica_sets: rss,
+                analysis_runs: analysis_runs
+                    .iter()
+                    .filter(|a| a.revision == revision)
+                    .map(|a| a.name.clone())
+                    .collect(),
+                experiments: experiments
+                    .iter()
+                    .filter(|e| e.revision == revision)
+                    .map(|e| e.name.clone())
+                    .collect(),
+            }
+        })
+        .collect();
+
+    // A workloadRef rollout has no template of its own; upstream reads the referenced
+    // Deployment, which is not watched here, so the current ReplicaSet's template stands in.
+    let current_rs = replica_sets
+        .iter()
+        .find(|r| r.pod_template_hash.is_some() && r.pod_template_hash == status.current_pod_hash);
+    let own = &ro.spec.template.spec;
+    let (containers_source, main, init) = if !own.containers.is_empty() {
+        (
+            "rollout",
+            containers(&own.containers),
+            containers(&own.init_containers),
+        )
+    } else if let (Some(_), Some(rs)) = (&ro.spec.workload_ref, current_rs) {
+        let template = related
+            .replica_sets
+            .iter()
+            .find(|r| r.metadata.uid == rs.uid)
+            .map(|r| &r.spec.template.spec);
+        match template {
+            Some(t) => (
+                "replicaSet",
+                containers(&t.containers),
+                containers(&t.init_containers),
+            ),
+            None => ("none", Vec::new(), Vec::new()),
+        }
+    } else {
+        ("none", Vec::new(), Vec::new())
+    };
+
+    let blue_green = ro
+        .spec
+        .strategy
+        .blue_green
+        .as_ref()
+        .map(|bg| BlueGreenView {
+            active_service: bg.active_service.clone(),
+            preview_service: bg.preview_service.clone(),
+            active_selector: status.blue_green.active_selector.clone(),
+            preview_selector: status.blue_green.preview_selector.clone(),
+            auto_promotion_enabled: bg.auto_promotion_enabled.unwrap_or(true),
+            auto_promotion_seconds: bg.auto_promotion_seconds,
+            auto_promotion_deadline: explain::auto_promotion_deadline(ro),
+            scale_down_delay_seconds: bg.scale_down_delay_seconds,
+            pre_promotion_analysis: template_names(bg.pre_promotion_analysis.as_ref()),
+            post_promotion_analysis: template_names(bg.post_promotion_analysis.as_ref()),
+        });
+    let canary_view = canary.map(|c| CanaryView {
+        canary_service: c.canary_service.clone(),
+        stable_service: c.stable_service.clone(),
+        traffic_routing: c
+            .traffic_routing
+            .as_ref()
+            .map(|t| t.providers.keys().cloned().collect())
+            .unwrap_or_default(),
+        max_traffic_weight: c
+            .traffic_routing
+            .as_ref()
+            .and_then(|t| t.max_traffic_weight),
+        ping_pong: c.ping_pong.is_some(),
+        stable_ping_pong: status.canary.stable_ping_pong.clone(),
+        background_analysis: template_names(c.analysis.as_ref()),
+        current_experiment: status.canary.current_experiment.clone(),
+        weights: status.canary.weights.clone(),
+    });
+
+    let analysis_status = explain::worst_analysis_status(&refs);
+    let pause_until = explain::pause_until(ro);
+    let explained = explain::explain(explain::Facts {
+        ro,
+        phase: &phase,
+        message: &message,
+        pause_until: pause_until.as_deref(),
+        analysis_refs: &refs,
+        analysis_status: analysis_status.as_deref(),
+    });
+
+    let summary = RolloutSummary {
+        namespace: ro.metadata.namespace.clone(),
+        name: ro.metadata.name.clone(),
+        uid: uid.to_owned(),
+        resource_version: ro.metadata.resource_version.clone(),
+        labels: ro.metadata.labels.clone(),
+        created_at: ro.metadata.creation_timestamp.clone(),
+        generation: ro.metadata.generation,
+        observed_generation: status.observed_generation.clone(),
+        strategy: strategy.to_owned(),
+        status: phase,
+        message,
+        step,
+        step_index,
+        step_count,
+        set_weight: weights::set_weight(ro),
+        actual_weight: weights::actual_weight(ro, &replica_sets),
+        images: images::rollout_images(&replica_sets, &experiments),
+        replicas: Replicas {
+            desired: phase::desired_replicas(&ro.spec),
+            current: status.replicas.unwrap_or(0),
+            updated: status.updated_replicas.unwrap_or(0),
+            ready: status.ready_replicas.unwrap_or(0),
+            available: status.available_replicas.unwrap_or(0),
+        },
+        replica_sets: replica_sets.iter().map(ReplicaSetView::brief).collect(),
+        current_pod_hash: status.current_pod_hash.clone(),
+        stable_rs: status.stable_rs.clone(),
+        paused: ro.spec.paused,
+        aborted: status.abort,
+        pause_reasons: status
+            .pause_conditions
+            .iter()
+            .map(|p| p.reason.clone())
+            .collect(),
+        reason: explained.reason,
+        needs_attention: explained.attention.is_some(),
+        attention_reason: explained.attention,
+        analysis_status,
+        restarted_at: status.restarted_at.clone(),
+        pause_until,
+    };
+
+    RolloutDetail {
+        summary,
+        annotations: ro.metadata.annotations.clone(),
+        steps,
+        containers: main,
+        init_containers: init,
+        containers_source: containers_source.to_owned(),
+        workload_ref: ro.spec.workload_ref.as_ref().map(|w| WorkloadRefView {
+            api_version: w.api_version.clone(),
+            kind: w.kind.clone(),
+            name: w.name.clone(),
+        }),
+        canary: canary_view,
+        blue_green,
+        revisions,
+        analysis_runs,
+        experiments,
+        analysis_refs: refs,
+        conditions: status.conditions.iter().map(condition_view).collect(),
+        pause_conditions: status
+            .pause_conditions
+            .iter()
+            .map(|p| PauseConditionView {
+                reason: p.reason.clone(),
+                start_time: p.start_time.clone(),
+            })
+            .collect(),
+        controller_pause: status.controller_pause,
+        explanation: explained.details,
+        restart_at: ro.spec.restart_at.clone(),
+        aborted_at: status.aborted_at.clone(),
+        progress_deadline_seconds: ro.spec.progress_deadline_seconds,
+    }
+}
+
+fn condition_view(c: &Condition) -> ConditionView {
+    ConditionView {
+        type_: c.type_.clone(),
+        status: c.status.clone(),
+        reason: c.reason.clone(),
+        message: c.message.clone(),
+        last_transition_time: c.last_transition_time.clone(),
+        last_update_time: c.last_update_time.clone(),
+    }
+}
