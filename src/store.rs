@@ -122,7 +122,12 @@ struct StoreInner {
 impl Store {
     /// An empty store whose health starts as `health`.
     pub fn new(health: Health) -> Self {
-        let (changes, _) = broadcast::channel(CHANGE_FEED_CAPACITY);
+        Self::with_feed_capacity(health, CHANGE_FEED_CAPACITY)
+    }
+
+    /// An empty store whose change feed holds `capacity` changes (tests use small ones).
+    pub fn with_feed_capacity(health: Health, capacity: usize) -> Self {
+        let (changes, _) = broadcast::channel(capacity);
         Self {
             inner: Arc::new(StoreInner {
                 objects: RwLock::new(Objects::default()),

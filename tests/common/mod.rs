@@ -1,0 +1,100 @@
+//! Shared helpers of the integration tests: fixtures read in place from ../shared, a server
+//! on a free loopback port, and a WebSocket client.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use rollouts_dashboard::health::{Health, SourceKind};
+use rollouts_dashboard::state::{AppState, Settings};
+use rollouts_dashboard::store::Store;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+/// `../shared/fixtures` beside the repository. Missing fixtures fail the test (never skip).
+pub fn fixtures() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
+    assert!(
+        dir.join("argo-rollouts-info/canary").is_dir(),
+        "fixtures missing at {}: CI must provide ../shared",
+        dir.display()
+    );
+    dir
+}
+
+/// A store loaded from fixture files, with its views computed.
+pub fn store_from(path: &std::path::Path) -> Store {
+    let store = Store::new(Health::loaded(SourceKind::Files));
+    for object in rollouts_dashboard::source::files::load(path).expect("fixtures load") {
+        store.apply(object);
+    }
+    store.flush();
+    store
+}
+
+/// App state over `store`.
+pub fn state(store: Store, read_only: bool, base_path: &str) -> AppState {
+    AppState {
+        store,
+        settings: Arc::new(Settings::new(SourceKind::Files, read_only, base_path)),
+    }
+}
+
+/// Serves `state` on 127.0.0.1:<free port>; the server lives as long as the runtime.
+pub async fn serve(state: AppState) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, rollouts_dashboard::app(state))
+            .await
+            .unwrap();
+    });
+    addr
+}
+
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the stream and consumes `hello` and `status`.
+pub async fn connect(addr: SocketAddr, base: &str) -> Socket {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{base}/api/v1/stream"))
+        .await
+        .expect("websocket connects");
+    let hello = next_json(&mut ws).await;
+    assert_eq!(hello["type"], "hello", "{hello}");
+    assert_eq!(hello["protocol"], 1);
+    let status = next_json(&mut ws).await;
+    assert_eq!(status["type"], "status", "{status}");
+    ws
+}
+
+/// Sends a JSON text frame.
+pub async fn send(ws: &mut Socket, value: Value) {
+    ws.send(Message::Text(value.to_string().into())).await.unwrap();
+}
+
+/// The next text frame as JSON (fails after 10 s).
+pub async fn next_json(ws: &mut Socket) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a frame within 10 s")
+            .expect("stream open")
+            .expect("frame ok");
+        if let Message::Text(text) = msg {
+            return serde_json::from_str(&text).expect("frames are JSON");
+        }
+    }
+}
+
+/// The next frame if one arrives within `wait`.
+pub async fn maybe_json(ws: &mut Socket, wait: Duration) -> Option<Value> {
+    match tokio::time::timeout(wait, ws.next()).await {
+        Ok(Some(Ok(Message::Text(text)))) => Some(serde_json::from_str(&text).unwrap()),
+        Ok(other) => panic!("unexpected frame {other:?}"),
+        Err(_) => None,
+    }
+}
