@@ -73,7 +73,12 @@ pub struct Config {
     pub demo_extra: usize,
 
     /// Log format.
-    #[arg(long, env = "ROLLOUTS_DASHBOARD_LOG_FORMAT", value_enum, default_value = "text")]
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     pub log_format: LogFormat,
 }
 
@@ -82,9 +87,7 @@ pub struct Config {
 pub enum ConfigError {
     #[error("--from-files and --demo cannot be combined: choose one source")]
     FilesAndDemo,
-    #[error(
-        "--{flag} only applies to a cluster; it cannot be combined with {source_flag}"
-    )]
+    #[error("--{flag} only applies to a cluster; it cannot be combined with {source_flag}")]
     ClusterFlagWithoutCluster {
         flag: &'static str,
         source_flag: &'static str,
@@ -192,7 +195,10 @@ mod tests {
 
     #[test]
     fn base_path_is_normalized_and_checked() {
-        assert_eq!(parse(&["--base-path", "/rollouts/"]).unwrap().base_path, "/rollouts");
+        assert_eq!(
+            parse(&["--base-path", "/rollouts/"]).unwrap().base_path,
+            "/rollouts"
+        );
         assert_eq!(parse(&["--base-path", "/"]).unwrap().base_path, "");
         assert!(matches!(
             parse(&["--base-path", "rollouts"]),
@@ -216,7 +222,10 @@ mod tests {
         );
         assert!(matches!(
             parse(&["--demo", "--context", "x"]),
-            Err(ConfigError::ClusterFlagWithoutCluster { flag: "context", .. })
+            Err(ConfigError::ClusterFlagWithoutCluster {
+                flag: "context",
+                ..
+            })
         ));
         assert!(matches!(
             parse(&["--from-files", "/no/such/dir"]),

@@ -4,6 +4,7 @@
 //! Sources (cluster watchers, files, the demo) feed one [`store::Store`]; the pure
 //! [`view`] model turns objects into what the API, the WebSocket stream and the UI show.
 
+pub mod actions;
 pub mod config;
 pub mod error;
 pub mod health;
@@ -19,10 +20,10 @@ pub mod view;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use crate::http::app;
 use crate::config::Config;
 use crate::health::{Health, SourceKind};
-use crate::state::{AppState, Settings};
+pub use crate::http::app;
+use crate::state::{ActionBackends, AppState, Settings};
 use crate::store::Store;
 
 /// Why the server could not start or stopped.
@@ -45,12 +46,12 @@ pub enum RunError {
 
 /// Builds the store and state for a configuration, starting the source's background tasks.
 pub async fn start(config: &Config) -> Result<AppState, RunError> {
-    let (source, store) = if config.demo {
+    let (source, store, actions) = if config.demo {
         let store = Store::new(Health::loaded(SourceKind::Demo));
         let demo = source::demo_cluster::DemoCluster::new(store.clone(), config.demo_extra);
         tracing::warn!("DEMO MODE: serving a simulated cluster; nothing here is real");
-        tokio::spawn(demo.run());
-        (SourceKind::Demo, store)
+        tokio::spawn(demo.clone().run());
+        (SourceKind::Demo, store, Some(ActionBackends::Demo(demo)))
     } else if let Some(path) = &config.from_files {
         let objects = source::files::load(path)?;
         tracing::info!(path = %path.display(), objects = objects.len(), "loaded objects from files");
@@ -59,7 +60,7 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
             store.apply(object);
         }
         store.flush();
-        (SourceKind::Files, store)
+        (SourceKind::Files, store, None)
     } else {
         let client =
             source::cluster::client(config.kubeconfig.as_ref(), config.context.as_deref()).await?;
@@ -71,14 +72,16 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
         let mut health = Health::starting(SourceKind::Cluster, namespaces.clone());
         health.notes.extend(note);
         let store = Store::new(health);
-        source::cluster::spawn_watchers(client, &namespaces, &store);
-        (SourceKind::Cluster, store)
+        source::cluster::spawn_watchers(client.clone(), &namespaces, &store);
+        let actions = ActionBackends::Kube(actions::KubeBackend::new(client));
+        (SourceKind::Cluster, store, Some(actions))
     };
     tokio::spawn(store.clone().run_recompute());
     let read_only = config.effective_read_only();
     Ok(AppState {
         store,
         settings: Arc::new(Settings::new(source, read_only, &config.base_path)),
+        actions,
     })
 }
 
@@ -100,7 +103,11 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         local.port(),
         state.settings.base_path,
         state.settings.source,
-        if state.settings.read_only { ", read-only" } else { "" }
+        if state.settings.read_only {
+            ", read-only"
+        } else {
+            ""
+        }
     );
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())

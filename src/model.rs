@@ -554,6 +554,9 @@ pub struct ExperimentStatus {
 }
 
 /// Any watched object, as the store holds it.
+// Objects live here only briefly on their way into the store's `Arc`s, so the size
+// difference between variants costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Object {
     Rollout(Rollout),

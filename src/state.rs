@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::actions::KubeBackend;
 use crate::health::SourceKind;
+use crate::source::demo_cluster::DemoCluster;
 use crate::store::Store;
 
 /// Fixed settings of this server, derived from the configuration at start.
@@ -30,11 +32,22 @@ impl Settings {
     }
 }
 
-/// Shared state: the store and the settings (both behind `Arc`s).
+/// Where actions are sent: a cluster, or the demo's simulated objects.
+#[derive(Clone)]
+pub enum ActionBackends {
+    /// The Kubernetes API, with the dashboard's own identity.
+    Kube(KubeBackend),
+    /// The demo simulation.
+    Demo(DemoCluster),
+}
+
+/// Shared state: the store, the settings and the action backend (all cheap to clone).
 #[derive(Clone)]
 pub struct AppState {
     /// The cache of objects and views.
     pub store: Store,
     /// Fixed settings.
     pub settings: Arc<Settings>,
+    /// Where actions go; `None` when the source cannot be changed (files).
+    pub actions: Option<ActionBackends>,
 }

@@ -365,10 +365,9 @@ impl Store {
         };
         if let Some(health) = changed {
             let frame = serialize(&ServerMsg::Status { health });
-            let _ = self
-                .inner
-                .changes
-                .send(Arc::new(Change::Health { frame: Utf8Bytes::from(frame) }));
+            let _ = self.inner.changes.send(Arc::new(Change::Health {
+                frame: Utf8Bytes::from(frame),
+            }));
         }
     }
 }
@@ -508,7 +507,9 @@ impl Objects {
             return;
         }
         for owner in &meta.owner_references {
-            let Some(entries) = self.by_uid.get(&(meta.namespace.clone(), owner.uid.clone()))
+            let Some(entries) = self
+                .by_uid
+                .get(&(meta.namespace.clone(), owner.uid.clone()))
             else {
                 continue;
             };
@@ -554,7 +555,9 @@ impl Objects {
                         related.replica_sets.push(rs);
                     }
                 }
-                Kind::AnalysisRun => related.analysis_runs.extend(self.analysis_runs.get(&key).map(|a| &**a)),
+                Kind::AnalysisRun => related
+                    .analysis_runs
+                    .extend(self.analysis_runs.get(&key).map(|a| &**a)),
                 Kind::Experiment => {
                     if let Some(exp) = self.experiments.get(&key) {
                         related.experiments.push(exp);
@@ -567,9 +570,9 @@ impl Objects {
                                         related.replica_sets.push(rs);
                                     }
                                 }
-                                Kind::AnalysisRun => {
-                                    related.analysis_runs.extend(self.analysis_runs.get(&key).map(|a| &**a))
-                                }
+                                Kind::AnalysisRun => related
+                                    .analysis_runs
+                                    .extend(self.analysis_runs.get(&key).map(|a| &**a)),
                                 _ => {}
                             }
                         }
@@ -583,12 +586,18 @@ impl Objects {
         for uid in &replica_set_uids {
             for (kind, name) in self.children_of(ns, uid) {
                 if *kind == Kind::Pod {
-                    related.pods.extend(self.pods.get(&RolloutKey::new(ns, name)).map(|p| &**p));
+                    related
+                        .pods
+                        .extend(self.pods.get(&RolloutKey::new(ns, name)).map(|p| &**p));
                 }
             }
         }
-        related.replica_sets.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-        related.replica_sets.dedup_by(|a, b| a.metadata.name == b.metadata.name);
+        related
+            .replica_sets
+            .sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        related
+            .replica_sets
+            .dedup_by(|a, b| a.metadata.name == b.metadata.name);
         related
     }
 }

@@ -8,7 +8,14 @@ use serde_json::Value;
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, Value, String) {
     let url = format!("http://{addr}{path}");
     let out = tokio::process::Command::new("curl")
-        .args(["-s", "-o", "-", "-w", "\n%{http_code}\n%{content_type}", &url])
+        .args([
+            "-s",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}\n%{content_type}",
+            &url,
+        ])
         .output()
         .await
         .expect("curl runs");
@@ -27,7 +34,10 @@ async fn lists_the_six_canary_rollouts_with_upstream_values() {
     let (status, body, _) = get(addr, "/api/v1/rollouts").await;
     assert_eq!(status, 200);
     let rollouts = body["rollouts"].as_array().unwrap();
-    let names: Vec<&str> = rollouts.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = rollouts
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
     assert_eq!(
         names,
         [
@@ -77,8 +87,11 @@ async fn lists_the_six_canary_rollouts_with_upstream_values() {
 async fn detail_unknown_rollout_and_unknown_paths() {
     let store = store_from(&fixtures().join("argo-rollouts-info/blue-green"));
     let addr = serve(state(store, true, "")).await;
-    let (status, detail, _) =
-        get(addr, "/api/v1/namespaces/jesse-test/rollouts/bluegreen-demo").await;
+    let (status, detail, _) = get(
+        addr,
+        "/api/v1/namespaces/jesse-test/rollouts/bluegreen-demo",
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(detail["summary"]["status"], "Paused", "{detail}");
     assert_eq!(detail["summary"]["message"], "BlueGreenPause");
@@ -99,7 +112,10 @@ async fn detail_unknown_rollout_and_unknown_paths() {
     let (status, err, content_type) = get(addr, "/api/v2/typo").await;
     assert_eq!(status, 404);
     assert_eq!(err["error"]["code"], "notFound");
-    assert_eq!(err["error"]["message"], "no such API endpoint: /api/v2/typo");
+    assert_eq!(
+        err["error"]["message"],
+        "no such API endpoint: /api/v2/typo"
+    );
     assert!(content_type.starts_with("application/json"));
 }
 
@@ -129,7 +145,12 @@ async fn readyz_reports_why_it_is_not_ready() {
     });
     let addr = serve(state(Store::new(health), false, "")).await;
     let out = tokio::process::Command::new("curl")
-        .args(["-s", "-w", " %{http_code}", &format!("http://{addr}/readyz")])
+        .args([
+            "-s",
+            "-w",
+            " %{http_code}",
+            &format!("http://{addr}/readyz"),
+        ])
         .output()
         .await
         .unwrap();
@@ -146,7 +167,14 @@ async fn everything_moves_under_a_base_path() {
     assert_eq!(get(addr, "/rollouts/api/v1/rollouts").await.0, 200);
     assert_eq!(get(addr, "/api/v1/rollouts").await.0, 404);
     let out = tokio::process::Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", &format!("http://{addr}/")])
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            &format!("http://{addr}/"),
+        ])
         .output()
         .await
         .unwrap();
@@ -156,16 +184,26 @@ async fn everything_moves_under_a_base_path() {
     );
     // Deep links get the shell, with the base href set.
     let out = tokio::process::Command::new("curl")
-        .args(["-s", "-i", &format!("http://{addr}/rollouts/rollout/jesse-test/canary-demo")])
+        .args([
+            "-s",
+            "-i",
+            &format!("http://{addr}/rollouts/rollout/jesse-test/canary-demo"),
+        ])
         .output()
         .await
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(text.contains("<base href=\"/rollouts/\">"), "{text}");
-    assert!(text.to_ascii_lowercase().contains("cache-control: no-store"));
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("cache-control: no-store")
+    );
     assert!(text.contains("script-src 'self' 'nonce-"));
     // Files that do not exist are 404s, and traversal never escapes the bundle.
     assert_eq!(get(addr, "/rollouts/missing.js").await.0, 404);
-    assert_eq!(get(addr, "/rollouts/assets/..%2f..%2fCargo.toml").await.0, 404);
+    assert_eq!(
+        get(addr, "/rollouts/assets/..%2f..%2fCargo.toml").await.0,
+        404
+    );
 }

@@ -47,7 +47,11 @@ async fn a_change_reaches_list_subscribers_as_one_delta_for_that_rollout() {
     assert_eq!(maybe_json(&mut ws, Duration::from_millis(300)).await, None);
 
     // A namespace filter excludes other namespaces' changes.
-    send(&mut ws, json!({"type": "subscribeList", "namespaces": ["default"]})).await;
+    send(
+        &mut ws,
+        json!({"type": "subscribeList", "namespaces": ["default"]}),
+    )
+    .await;
     let snapshot = next_json(&mut ws).await;
     assert!(
         snapshot["rollouts"]
@@ -94,7 +98,11 @@ async fn detail_subscribers_see_pod_only_changes_and_deletes() {
     assert_eq!(gone["name"], "bluegreen-demo");
 
     // Unknown rollouts answer notFound and the connection stays usable.
-    send(&mut ws, json!({"type": "subscribeRollout", "namespace": "x", "name": "y"})).await;
+    send(
+        &mut ws,
+        json!({"type": "subscribeRollout", "namespace": "x", "name": "y"}),
+    )
+    .await;
     assert_eq!(next_json(&mut ws).await["type"], "notFound");
 }
 
@@ -135,10 +143,9 @@ async fn a_lagging_client_gets_a_fresh_snapshot() {
         Health::loaded(SourceKind::Files),
         capacity,
     );
-    for object in rollouts_dashboard::source::files::load(
-        &fixtures().join("argo-rollouts-info/blue-green"),
-    )
-    .unwrap()
+    for object in
+        rollouts_dashboard::source::files::load(&fixtures().join("argo-rollouts-info/blue-green"))
+            .unwrap()
     {
         store.apply(object);
     }

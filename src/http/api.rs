@@ -1,9 +1,10 @@
 //! JSON API handlers. They read only the shared store, never the API server.
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,6 +21,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/v1/namespaces/{namespace}/rollouts/{name}",
             get(get_rollout),
+        )
+        .route(
+            "/v1/namespaces/{namespace}/rollouts/{name}/{action}",
+            post(super::actions::post_action)
+                .layer(DefaultBodyLimit::max(super::actions::MAX_BODY)),
         )
         .route("/v1/namespaces", get(list_namespaces))
         .route("/v1/status", get(status))

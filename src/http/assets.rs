@@ -113,7 +113,9 @@ pub async fn spa_fallback(state: State<AppState>, uri: Uri) -> Response {
 
 /// `GET /assets/{*path}`: a file of the bundle. Hashed names are cached forever.
 pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
-    if path.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    if path
+        .split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
         || path.contains('\\')
     {
         return ApiError::UnknownEndpoint(format!("assets/{path}")).into_response();

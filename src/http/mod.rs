@@ -1,6 +1,7 @@
 //! The HTTP surface: JSON API, WebSocket stream, health probes, and the single-page app,
 //! all under the configured base path.
 
+pub mod actions;
 pub mod api;
 pub mod assets;
 pub mod ws;

@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
+use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::Client;
 
 use crate::health::{Health, Problem};
 use crate::model::{Kind, Object};
@@ -174,8 +174,7 @@ async fn watch_kind(
                     // Several namespaces share one kind: replace only this namespace's objects.
                     let ns = scope.clone().unwrap_or_default();
                     for key in store.keys_of(kind) {
-                        if key.namespace == ns
-                            && !objects.iter().any(|o| o.meta().name == key.name)
+                        if key.namespace == ns && !objects.iter().any(|o| o.meta().name == key.name)
                         {
                             store.delete(kind, &key.namespace, &key.name);
                         }

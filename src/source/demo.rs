@@ -45,6 +45,7 @@ pub struct DemoWorld {
 impl DemoWorld {
     /// An empty world whose clock starts at `now`.
     pub fn new(now: Timestamp) -> Self {
+        let now = whole_seconds(now);
         Self {
             objects: BTreeMap::new(),
             resource_version: 1000,
@@ -64,14 +65,30 @@ impl DemoWorld {
         for scenario in scenarios(extra) {
             world.put(scenario);
         }
-        world.advance_to(now - SignedDuration::from_mins(5), 1);
+        world.advance_to(now - SignedDuration::from_mins(5), 5);
         // Ship new versions so the canaries and the blue-green start moving.
         for (ns, name, image) in [
-            ("demo-shop", "checkout-api", "ghcr.io/demo/checkout-api:2.4.0"),
+            (
+                "demo-shop",
+                "checkout-api",
+                "ghcr.io/demo/checkout-api:2.4.0",
+            ),
             ("demo-shop", "storefront", "ghcr.io/demo/storefront:7.1.3"),
-            ("demo-payments", "payments-gateway", "ghcr.io/demo/payments-gateway:3.0.1"),
-            ("demo-payments", "ledger", "registry.internal:5000/payments/ledger:2026.11.2"),
-            ("demo-search", "search-indexer", "ghcr.io/demo/search-indexer:1.9.0"),
+            (
+                "demo-payments",
+                "payments-gateway",
+                "ghcr.io/demo/payments-gateway:3.0.1",
+            ),
+            (
+                "demo-payments",
+                "ledger",
+                "registry.internal:5000/payments/ledger:2026.11.2",
+            ),
+            (
+                "demo-search",
+                "search-indexer",
+                "ghcr.io/demo/search-indexer:1.9.0",
+            ),
         ] {
             world.set_image(ns, name, image);
         }
@@ -89,6 +106,7 @@ impl DemoWorld {
 
     /// Runs the simulation in steps of `step_secs` until the clock reaches `until`.
     pub fn advance_to(&mut self, until: Timestamp, step_secs: i64) {
+        let until = whole_seconds(until);
         while self.now < until {
             self.now = (self.now + SignedDuration::from_secs(step_secs)).min(until);
             self.tick();
@@ -127,8 +145,14 @@ impl DemoWorld {
             .as_str()
             .and_then(Kind::parse)
             .unwrap_or(Kind::Pod);
-        let ns = obj["metadata"]["namespace"].as_str().unwrap_or("default").to_owned();
-        let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_owned();
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let key = (kind, ns, name.clone());
         if obj["metadata"]["uid"].as_str().is_none_or(str::is_empty) {
             let uid = match self.objects.get(&key) {
@@ -239,7 +263,11 @@ impl DemoWorld {
         // A new pod template: a new ReplicaSet and revision.
         if st["currentPodHash"] != hash {
             let revision = self
-                .children(Kind::ReplicaSet, &ns, ro["metadata"]["uid"].as_str().unwrap_or(""))
+                .children(
+                    Kind::ReplicaSet,
+                    &ns,
+                    ro["metadata"]["uid"].as_str().unwrap_or(""),
+                )
                 .iter()
                 .filter_map(|(_, rs)| {
                     rs["metadata"]["annotations"][REVISION_ANNOTATION]
@@ -251,12 +279,18 @@ impl DemoWorld {
                 + 1;
             match self.replica_set_of(&ro, &hash) {
                 None => {
-                    let rs = replica_set(&ro, &hash, revision, if first_deploy { replicas } else { 0 });
+                    let rs = replica_set(
+                        &ro,
+                        &hash,
+                        revision,
+                        if first_deploy { replicas } else { 0 },
+                    );
                     self.put(rs);
                 }
                 // A roll-back reuses the old ReplicaSet under a new revision, as upstream.
                 Some((_, mut rs)) => {
-                    rs["metadata"]["annotations"][REVISION_ANNOTATION] = json!(revision.to_string());
+                    rs["metadata"]["annotations"][REVISION_ANNOTATION] =
+                        json!(revision.to_string());
                     self.put(rs);
                 }
             }
@@ -266,8 +300,13 @@ impl DemoWorld {
             st["abort"] = json!(false);
             st["pauseConditions"] = json!([]);
             st["controllerPause"] = json!(false);
-            st["conditions"] = json!([condition("Progressing", "True", "ReplicaSetUpdated",
-                &format!("ReplicaSet \"{name}-{hash}\" is progressing."), self.now)]);
+            st["conditions"] = json!([condition(
+                "Progressing",
+                "True",
+                "ReplicaSetUpdated",
+                &format!("ReplicaSet \"{name}-{hash}\" is progressing."),
+                self.now
+            )]);
             if first_deploy {
                 // As upstream: the first deploy goes straight to 100%.
                 st["stableRS"] = json!(hash);
@@ -301,8 +340,13 @@ impl DemoWorld {
                 .and_then(|a| a.parse::<u64>().ok())
                 .unwrap_or(0);
             ro["metadata"]["annotations"][ATTEMPT_ANNOTATION] = json!((attempt + 1).to_string());
-            st["conditions"] = json!([condition("Progressing", "True", "RolloutRetry",
-                "Rollout is retried", self.now)]);
+            st["conditions"] = json!([condition(
+                "Progressing",
+                "True",
+                "RolloutRetry",
+                "Rollout is retried",
+                self.now
+            )]);
         }
         if st["abort"] == true {
             // Abort: back to stable, canary scaled down, Degraded through the condition.
@@ -314,11 +358,23 @@ impl DemoWorld {
                 .as_str()
                 .filter(|m| !m.is_empty())
                 .map(str::to_owned)
-                .unwrap_or_else(|| format!("Rollout aborted update to revision {}",
-                    ro["metadata"]["annotations"][REVISION_ANNOTATION].as_str().unwrap_or("?")));
-            st["conditions"] = json!([condition("Progressing", "False", "RolloutAborted",
-                &message, self.now)]);
+                .unwrap_or_else(|| {
+                    format!(
+                        "Rollout aborted update to revision {}",
+                        ro["metadata"]["annotations"][REVISION_ANNOTATION]
+                            .as_str()
+                            .unwrap_or("?")
+                    )
+                });
+            st["conditions"] = json!([condition(
+                "Progressing",
+                "False",
+                "RolloutAborted",
+                &message,
+                self.now
+            )]);
             st["pauseConditions"] = json!([]);
+            st["controllerPause"] = json!(false);
             st["currentStepIndex"] = json!(0);
             if st["abortedAt"].is_null() {
                 st["abortedAt"] = json!(self.now.to_string());
@@ -327,31 +383,53 @@ impl DemoWorld {
             // Fully promoted: scale the others down, and maybe ship the next version.
             self.scale(&canary_key, replicas);
             self.scale_down_others(&ro, &hash);
-            st["conditions"] = json!([condition("Available", "True", "AvailableReason",
-                "Rollout has minimum availability", self.now)]);
+            st["conditions"] = json!([condition(
+                "Available",
+                "True",
+                "AvailableReason",
+                "Rollout has minimum availability",
+                self.now
+            )]);
             if !canary {
                 st["blueGreen"]["activeSelector"] = json!(hash);
                 st["blueGreen"]["previewSelector"] = json!(hash);
             }
-            if ro["metadata"]["annotations"][CYCLE_ANNOTATION] == "true" && ready(&canary_rs) == replicas {
+            if ro["metadata"]["annotations"][CYCLE_ANNOTATION] == "true"
+                && ready(&canary_rs) == replicas
+            {
                 let since = ro["metadata"]["annotations"][CYCLE_ANNOTATION.to_owned() + "-since"]
                     .as_str()
                     .and_then(|t| t.parse::<Timestamp>().ok())
                     .unwrap_or(self.now);
                 if self.now.duration_since(since) >= CYCLE_IDLE {
                     let image = next_version(
-                        ro["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap_or(""),
+                        ro["spec"]["template"]["spec"]["containers"][0]["image"]
+                            .as_str()
+                            .unwrap_or(""),
                     );
                     ro["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
                     bump_generation(&mut ro);
                 }
             }
         } else if canary {
-            self.step_canary(&mut ro, &mut st, &steps, replicas, &canary_key, &canary_rs, stable.as_ref());
+            self.step_canary(
+                &mut ro,
+                &mut st,
+                &steps,
+                replicas,
+                &canary_key,
+                &canary_rs,
+                stable.as_ref(),
+            );
         } else {
             self.step_blue_green(&mut ro, &mut st, replicas, &canary_key, &canary_rs, &hash);
         }
-        st["observedGeneration"] = json!(ro["metadata"]["generation"].as_i64().unwrap_or(1).to_string());
+        st["observedGeneration"] = json!(
+            ro["metadata"]["generation"]
+                .as_i64()
+                .unwrap_or(1)
+                .to_string()
+        );
         ro["status"] = st;
         self.put_if_changed(key, ro);
     }
@@ -366,10 +444,19 @@ impl DemoWorld {
         {
             return;
         }
-        let ns = ro["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
-        let uid = ro["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+        let ns = ro["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let uid = ro["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         for (_, rs) in self.children(Kind::ReplicaSet, &ns, &uid) {
-            let rs_uid = rs["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+            let rs_uid = rs["metadata"]["uid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             for (pod, _) in self.children(Kind::Pod, &ns, &rs_uid) {
                 self.remove(&pod);
             }
@@ -400,7 +487,9 @@ impl DemoWorld {
     ) {
         let idx = st["currentStepIndex"].as_u64().unwrap_or(0) as usize;
         let paused = ro["spec"]["paused"] == true;
-        let pause_conditions = st["pauseConditions"].as_array().is_some_and(|p| !p.is_empty());
+        let pause_conditions = st["pauseConditions"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty());
         if paused {
             return;
         }
@@ -412,8 +501,12 @@ impl DemoWorld {
             // Timed pauses end by themselves; indefinite ones wait for promote.
             let step = steps.get(idx);
             if let Some(duration) = step
-                .and_then(|s| s["pause"]["duration"].as_str().map(str::to_owned)
-                    .or_else(|| s["pause"]["duration"].as_i64().map(|n| format!("{n}s"))))
+                .and_then(|s| {
+                    s["pause"]["duration"]
+                        .as_str()
+                        .map(str::to_owned)
+                        .or_else(|| s["pause"]["duration"].as_i64().map(|n| format!("{n}s")))
+                })
                 .and_then(|d| parse_duration(&d))
             {
                 let started = st["pauseConditions"][0]["startTime"]
@@ -439,7 +532,11 @@ impl DemoWorld {
         if st["promoteFull"] == true || idx >= steps.len() {
             // All steps done (or promote-full): the canary becomes stable.
             self.scale(canary_key, replicas);
-            if canary_rs["status"]["availableReplicas"].as_i64().unwrap_or(0) >= replicas {
+            if canary_rs["status"]["availableReplicas"]
+                .as_i64()
+                .unwrap_or(0)
+                >= replicas
+            {
                 st["stableRS"] = st["currentPodHash"].clone();
                 st["promoteFull"] = json!(false);
                 st["currentStepIndex"] = json!(steps.len());
@@ -449,8 +546,14 @@ impl DemoWorld {
             return;
         }
         // ReplicaSets of superseded canaries go away; only stable and current stay.
-        let ns = ro["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
-        let uid = ro["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+        let ns = ro["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let uid = ro["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let keep = [st["stableRS"].clone(), st["currentPodHash"].clone()];
         for (k, rs) in self.children(Kind::ReplicaSet, &ns, &uid) {
             if !keep.contains(&rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL]) {
@@ -464,20 +567,32 @@ impl DemoWorld {
             if let Some((k, _)) = stable {
                 self.scale(k, replicas - canary_count);
             }
-            if canary_rs["status"]["availableReplicas"].as_i64().unwrap_or(0) >= canary_count
+            if canary_rs["status"]["availableReplicas"]
+                .as_i64()
+                .unwrap_or(0)
+                >= canary_count
                 && canary_rs["spec"]["replicas"].as_i64() == Some(canary_count)
             {
                 st["currentStepIndex"] = json!(idx + 1);
             }
         } else if step.get("pause").is_some() {
-            st["pauseConditions"] = json!([{"reason": "CanaryPauseStep", "startTime": self.now.to_string()}]);
+            st["pauseConditions"] =
+                json!([{"reason": "CanaryPauseStep", "startTime": self.now.to_string()}]);
             st["controllerPause"] = json!(true);
         } else if let Some(analysis) = step.get("analysis") {
-            let template = analysis["templates"][0]["templateName"].as_str().unwrap_or("success-rate");
-            let run_name = format!("{}-{}-{}{}", ro["metadata"]["name"].as_str().unwrap_or(""),
-                st["currentPodHash"].as_str().unwrap_or(""), idx, attempt_suffix(ro));
+            let template = analysis["templates"][0]["templateName"]
+                .as_str()
+                .unwrap_or("success-rate");
+            let run_name = format!(
+                "{}-{}-{}{}",
+                ro["metadata"]["name"].as_str().unwrap_or(""),
+                st["currentPodHash"].as_str().unwrap_or(""),
+                idx,
+                attempt_suffix(ro)
+            );
             let phase = self.ensure_analysis_run(ro, &run_name, template, 20);
-            st["canary"]["currentStepAnalysisRunStatus"] = json!({"name": run_name, "status": phase});
+            st["canary"]["currentStepAnalysisRunStatus"] =
+                json!({"name": run_name, "status": phase});
             match phase.as_str() {
                 "Successful" => st["currentStepIndex"] = json!(idx + 1),
                 "Failed" | "Error" => self.abort_for(ro, st, &run_name),
@@ -490,24 +605,35 @@ impl DemoWorld {
     }
 
     fn background_analysis(&mut self, ro: &Value, st: &mut Value) {
-        let Some(template) = ro["spec"]["strategy"]["canary"]["analysis"]["templates"][0]["templateName"]
-            .as_str()
-            .map(str::to_owned)
+        let Some(template) =
+            ro["spec"]["strategy"]["canary"]["analysis"]["templates"][0]["templateName"]
+                .as_str()
+                .map(str::to_owned)
         else {
             return;
         };
-        let run_name = format!("{}-{}-background{}", ro["metadata"]["name"].as_str().unwrap_or(""),
-            st["currentPodHash"].as_str().unwrap_or(""), attempt_suffix(ro));
+        let run_name = format!(
+            "{}-{}-background{}",
+            ro["metadata"]["name"].as_str().unwrap_or(""),
+            st["currentPodHash"].as_str().unwrap_or(""),
+            attempt_suffix(ro)
+        );
         let phase = self.ensure_analysis_run(ro, &run_name, &template, 0);
-        st["canary"]["currentBackgroundAnalysisRunStatus"] = json!({"name": run_name, "status": phase});
+        st["canary"]["currentBackgroundAnalysisRunStatus"] =
+            json!({"name": run_name, "status": phase});
         if phase == "Failed" {
             self.abort_for(ro, st, &run_name);
         }
     }
 
     fn abort_for(&mut self, ro: &Value, st: &mut Value, run_name: &str) {
-        let ns = ro["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
-        let run = self.objects.get(&(Kind::AnalysisRun, ns, run_name.to_owned()));
+        let ns = ro["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let run = self
+            .objects
+            .get(&(Kind::AnalysisRun, ns, run_name.to_owned()));
         let why = run
             .and_then(|r| r["status"]["message"].as_str())
             .unwrap_or("analysis failed")
@@ -515,7 +641,9 @@ impl DemoWorld {
         st["abort"] = json!(true);
         st["message"] = json!(format!(
             "Rollout aborted update to revision {}: {why}",
-            ro["metadata"]["annotations"][REVISION_ANNOTATION].as_str().unwrap_or("?")
+            ro["metadata"]["annotations"][REVISION_ANNOTATION]
+                .as_str()
+                .unwrap_or("?")
         ));
     }
 
@@ -529,18 +657,24 @@ impl DemoWorld {
         hash: &str,
     ) {
         self.scale(preview_key, replicas);
-        if preview_rs["status"]["availableReplicas"].as_i64().unwrap_or(0) < replicas
+        if preview_rs["status"]["availableReplicas"]
+            .as_i64()
+            .unwrap_or(0)
+            < replicas
             || ro["spec"]["paused"] == true
         {
             return;
         }
         let auto = ro["spec"]["strategy"]["blueGreen"]["autoPromotionEnabled"] != false;
-        let paused = st["pauseConditions"].as_array().is_some_and(|p| !p.is_empty());
+        let paused = st["pauseConditions"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty());
         if paused {
             return;
         }
         if !auto && st["controllerPause"] != true {
-            st["pauseConditions"] = json!([{"reason": "BlueGreenPause", "startTime": self.now.to_string()}]);
+            st["pauseConditions"] =
+                json!([{"reason": "BlueGreenPause", "startTime": self.now.to_string()}]);
             st["controllerPause"] = json!(true);
             return;
         }
@@ -549,8 +683,14 @@ impl DemoWorld {
         st["blueGreen"]["activeSelector"] = json!(hash);
         st["stableRS"] = json!(hash);
         let deadline = (self.now + SignedDuration::from_secs(30)).to_string();
-        let ns = ro["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
-        let uid = ro["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+        let ns = ro["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let uid = ro["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         for (k, mut rs) in self.children(Kind::ReplicaSet, &ns, &uid) {
             if rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] != hash
                 && rs["spec"]["replicas"].as_i64().unwrap_or(0) > 0
@@ -560,15 +700,28 @@ impl DemoWorld {
                 let _ = k;
             }
         }
-        ro["metadata"]["annotations"][CYCLE_ANNOTATION.to_owned() + "-since"] = json!(self.now.to_string());
+        ro["metadata"]["annotations"][CYCLE_ANNOTATION.to_owned() + "-since"] =
+            json!(self.now.to_string());
     }
 
     /// Creates the run if missing and returns its phase.
-    fn ensure_analysis_run(&mut self, ro: &Value, name: &str, template: &str, count: i64) -> String {
-        let ns = ro["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
+    fn ensure_analysis_run(
+        &mut self,
+        ro: &Value,
+        name: &str,
+        template: &str,
+        count: i64,
+    ) -> String {
+        let ns = ro["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let key = (Kind::AnalysisRun, ns.clone(), name.to_owned());
         if let Some(run) = self.objects.get(&key) {
-            return run["status"]["phase"].as_str().unwrap_or("Pending").to_owned();
+            return run["status"]["phase"]
+                .as_str()
+                .unwrap_or("Pending")
+                .to_owned();
         }
         let revision = ro["metadata"]["annotations"][REVISION_ANNOTATION].clone();
         let (condition, failure) = if template.contains("error-rate") {
@@ -620,7 +773,10 @@ impl DemoWorld {
             let metric = run["spec"]["metrics"][0].clone();
             let template = metric["name"].as_str().unwrap_or_default().to_owned();
             let result = &mut run["status"]["metricResults"][0];
-            let measurements = result["measurements"].as_array().cloned().unwrap_or_default();
+            let measurements = result["measurements"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let last = measurements
                 .last()
                 .and_then(|m| m["finishedAt"].as_str())
@@ -631,9 +787,23 @@ impl DemoWorld {
             let n = measurements.len() as u64;
             let failing = template == FAILING_TEMPLATE;
             let value = sample(&key.2, n, &template, failing);
-            let passed = if template.contains("error-rate") { value <= 0.05 } else { value >= 0.95 };
-            let failed = if template.contains("error-rate") { value > 0.05 } else { value < 0.90 };
-            let phase = if failed { "Failed" } else if passed { "Successful" } else { "Inconclusive" };
+            let passed = if template.contains("error-rate") {
+                value <= 0.05
+            } else {
+                value >= 0.95
+            };
+            let failed = if template.contains("error-rate") {
+                value > 0.05
+            } else {
+                value < 0.90
+            };
+            let phase = if failed {
+                "Failed"
+            } else if passed {
+                "Successful"
+            } else {
+                "Inconclusive"
+            };
             let started = (self.now - SignedDuration::from_secs(1)).to_string();
             let mut list = measurements;
             // Keep the chart readable and the object small: the last 60 measurements.
@@ -679,7 +849,10 @@ impl DemoWorld {
             .collect();
         for (key, mut rs) in sets {
             let desired = rs["spec"]["replicas"].as_i64().unwrap_or(0);
-            let uid = rs["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+            let uid = rs["metadata"]["uid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             let mut pods = self.children(Kind::Pod, &key.1, &uid);
             pods.sort_by(|a, b| a.0.cmp(&b.0));
             while (pods.len() as i64) > desired {
@@ -698,7 +871,9 @@ impl DemoWorld {
                     .as_str()
                     .and_then(|t| t.parse::<Timestamp>().ok())
                     .unwrap_or(self.now);
-                if pod["status"]["phase"] == "Pending" && self.now.duration_since(created) >= POD_START {
+                if pod["status"]["phase"] == "Pending"
+                    && self.now.duration_since(created) >= POD_START
+                {
                     let name = pod["spec"]["containers"][0]["name"].clone();
                     pod["status"] = json!({
                         "phase": "Running",
@@ -744,8 +919,14 @@ impl DemoWorld {
         let Some(mut ro) = self.objects.get(key).cloned() else {
             return;
         };
-        let uid = ro["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
-        let hash = ro["status"]["currentPodHash"].as_str().unwrap_or_default().to_owned();
+        let uid = ro["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let hash = ro["status"]["currentPodHash"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let (mut total, mut ready, mut updated, mut updated_available) = (0, 0, 0, 0);
         for (_, rs) in self.children(Kind::ReplicaSet, &key.1, &uid) {
             let r = rs["status"]["replicas"].as_i64().unwrap_or(0);
@@ -766,6 +947,11 @@ impl DemoWorld {
         st["HPAReplicas"] = json!(total);
         self.put_if_changed(key, ro);
     }
+}
+
+/// Timestamps with whole seconds, as the API server writes them.
+fn whole_seconds(t: Timestamp) -> Timestamp {
+    Timestamp::from_second(t.as_second()).unwrap_or(t)
 }
 
 fn attempt_suffix(ro: &Value) -> String {
@@ -877,7 +1063,10 @@ fn next_version(image: &str) -> String {
     };
     let mut parts: Vec<String> = tag.split('.').map(str::to_owned).collect();
     if let Some(last) = parts.last_mut() {
-        *last = last.parse::<u64>().map(|n| (n + 1).to_string()).unwrap_or_else(|_| "1".into());
+        *last = last
+            .parse::<u64>()
+            .map(|n| (n + 1).to_string())
+            .unwrap_or_else(|_| "1".into());
     }
     format!("{repo}:{}", parts.join("."))
 }
@@ -898,7 +1087,14 @@ pub fn parse_duration(text: &str) -> Option<SignedDuration> {
     }
 }
 
-fn rollout(ns: &str, name: &str, image: &str, replicas: i64, strategy: Value, cycle: bool) -> Value {
+fn rollout(
+    ns: &str,
+    name: &str,
+    image: &str,
+    replicas: i64,
+    strategy: Value,
+    cycle: bool,
+) -> Value {
     let container = name.split('-').next().unwrap_or(name);
     json!({
         "apiVersion": "argoproj.io/v1alpha1",
@@ -923,29 +1119,71 @@ fn rollout(ns: &str, name: &str, image: &str, replicas: i64, strategy: Value, cy
 
 fn scenarios(extra: usize) -> Vec<Value> {
     let mut list = vec![
-        rollout("demo-shop", "checkout-api", "ghcr.io/demo/checkout-api:2.3.9", 5, json!({"canary": {"steps": [
-            {"setWeight": 20}, {"pause": {}}, {"setWeight": 40}, {"pause": {"duration": "30s"}},
-            {"setWeight": 60}, {"pause": {"duration": "30s"}}, {"setWeight": 80}, {"pause": {"duration": "30s"}}
-        ]}}), false),
-        rollout("demo-shop", "storefront", "ghcr.io/demo/storefront:7.1.2", 4, json!({"canary": {"steps": [
-            {"setWeight": 25}, {"pause": {"duration": "20s"}}, {"setWeight": 50}, {"pause": {"duration": "20s"}},
-            {"setWeight": 75}, {"pause": {"duration": "15s"}}
-        ]}}), true),
-        rollout("demo-payments", "payments-gateway", "ghcr.io/demo/payments-gateway:3.0.0", 5, json!({"canary": {"steps": [
-            {"setWeight": 20}, {"analysis": {"templates": [{"templateName": "success-rate"}]}},
-            {"setWeight": 60}, {"pause": {"duration": "20s"}}
-        ]}}), true),
-        rollout("demo-payments", "ledger", "registry.internal:5000/payments/ledger:2026.11.1", 3, json!({"blueGreen": {
-            "activeService": "ledger-active", "previewService": "ledger-preview", "autoPromotionEnabled": false,
-            "scaleDownDelaySeconds": 30
-        }}), false),
-        rollout("demo-search", "search-indexer", "ghcr.io/demo/search-indexer:1.8.4", 4, json!({"canary": {
-            "analysis": {"templates": [{"templateName": FAILING_TEMPLATE}]},
-            "steps": [{"setWeight": 10}, {"pause": {}}]
-        }}), false),
-        rollout("demo-search", "query-frontend", "ghcr.io/demo/query-frontend:5.2.0", 3, json!({"canary": {"steps": [
-            {"setWeight": 50}, {"pause": {"duration": "10s"}}
-        ]}}), false),
+        rollout(
+            "demo-shop",
+            "checkout-api",
+            "ghcr.io/demo/checkout-api:2.3.9",
+            5,
+            json!({"canary": {"steps": [
+                {"setWeight": 20}, {"pause": {}}, {"setWeight": 40}, {"pause": {"duration": "30s"}},
+                {"setWeight": 60}, {"pause": {"duration": "30s"}}, {"setWeight": 80}, {"pause": {"duration": "30s"}}
+            ]}}),
+            false,
+        ),
+        rollout(
+            "demo-shop",
+            "storefront",
+            "ghcr.io/demo/storefront:7.1.2",
+            4,
+            json!({"canary": {"steps": [
+                {"setWeight": 25}, {"pause": {"duration": "20s"}}, {"setWeight": 50}, {"pause": {"duration": "20s"}},
+                {"setWeight": 75}, {"pause": {"duration": "15s"}}
+            ]}}),
+            true,
+        ),
+        rollout(
+            "demo-payments",
+            "payments-gateway",
+            "ghcr.io/demo/payments-gateway:3.0.0",
+            5,
+            json!({"canary": {"steps": [
+                {"setWeight": 20}, {"analysis": {"templates": [{"templateName": "success-rate"}]}},
+                {"setWeight": 60}, {"pause": {"duration": "20s"}}
+            ]}}),
+            true,
+        ),
+        rollout(
+            "demo-payments",
+            "ledger",
+            "registry.internal:5000/payments/ledger:2026.11.1",
+            3,
+            json!({"blueGreen": {
+                "activeService": "ledger-active", "previewService": "ledger-preview", "autoPromotionEnabled": false,
+                "scaleDownDelaySeconds": 30
+            }}),
+            false,
+        ),
+        rollout(
+            "demo-search",
+            "search-indexer",
+            "ghcr.io/demo/search-indexer:1.8.4",
+            4,
+            json!({"canary": {
+                "analysis": {"templates": [{"templateName": FAILING_TEMPLATE}]},
+                "steps": [{"setWeight": 10}, {"pause": {}}]
+            }}),
+            false,
+        ),
+        rollout(
+            "demo-search",
+            "query-frontend",
+            "ghcr.io/demo/query-frontend:5.2.0",
+            3,
+            json!({"canary": {"steps": [
+                {"setWeight": 50}, {"pause": {"duration": "10s"}}
+            ]}}),
+            false,
+        ),
     ];
     for i in 1..=extra {
         let cycle = i % 4 == 0;
@@ -980,15 +1218,25 @@ mod tests {
         assert_eq!(checkout["currentStepIndex"], 1, "{checkout}");
         assert_eq!(checkout["pauseConditions"][0]["reason"], "CanaryPauseStep");
         let ledger = rollout_status(&w, "demo-payments", "ledger");
-        assert_eq!(ledger["pauseConditions"][0]["reason"], "BlueGreenPause", "{ledger}");
+        assert_eq!(
+            ledger["pauseConditions"][0]["reason"], "BlueGreenPause",
+            "{ledger}"
+        );
         let indexer = rollout_status(&w, "demo-search", "search-indexer");
         assert_eq!(indexer["abort"], true, "{indexer}");
         let gateway = rollout_status(&w, "demo-payments", "payments-gateway");
         assert_eq!(gateway["currentStepIndex"], 1, "{gateway}");
-        assert_eq!(gateway["canary"]["currentStepAnalysisRunStatus"]["status"], "Running");
+        assert_eq!(
+            gateway["canary"]["currentStepAnalysisRunStatus"]["status"],
+            "Running"
+        );
         let healthy = rollout_status(&w, "demo-search", "query-frontend");
         assert_eq!(healthy["stableRS"], healthy["currentPodHash"]);
-        let fleet = w.objects.keys().filter(|k| k.0 == Kind::Rollout && k.1 == "demo-fleet").count();
+        let fleet = w
+            .objects
+            .keys()
+            .filter(|k| k.0 == Kind::Rollout && k.1 == "demo-fleet")
+            .count();
         assert_eq!(fleet, 3);
     }
 
@@ -996,29 +1244,49 @@ mod tests {
     fn analysis_measurements_arrive_and_decide() {
         let mut w = world();
         let gateway = rollout_status(&w, "demo-payments", "payments-gateway");
-        let run = gateway["canary"]["currentStepAnalysisRunStatus"]["name"].as_str().unwrap();
-        let key = (Kind::AnalysisRun, "demo-payments".to_owned(), run.to_owned());
-        let before = w.objects[&key]["status"]["metricResults"][0]["count"].as_i64().unwrap();
+        let run = gateway["canary"]["currentStepAnalysisRunStatus"]["name"]
+            .as_str()
+            .unwrap();
+        let key = (
+            Kind::AnalysisRun,
+            "demo-payments".to_owned(),
+            run.to_owned(),
+        );
+        let before = w.objects[&key]["status"]["metricResults"][0]["count"]
+            .as_i64()
+            .unwrap();
         let now = w.now;
         w.advance_to(now + SignedDuration::from_secs(7), 1);
-        let after = w.objects[&key]["status"]["metricResults"][0]["count"].as_i64().unwrap();
+        let after = w.objects[&key]["status"]["metricResults"][0]["count"]
+            .as_i64()
+            .unwrap();
         assert!(after > before, "{before} → {after}");
         w.advance_to(now + SignedDuration::from_secs(70), 1);
         assert_eq!(w.objects[&key]["status"]["phase"], "Successful");
         let gateway = rollout_status(&w, "demo-payments", "payments-gateway");
-        assert!(gateway["currentStepIndex"].as_i64().unwrap() >= 2, "{gateway}");
+        assert!(
+            gateway["currentStepIndex"].as_i64().unwrap() >= 2,
+            "{gateway}"
+        );
     }
 
     #[test]
     fn promote_by_clearing_pause_conditions_moves_on() {
         let mut w = world();
-        let key = (Kind::Rollout, "demo-shop".to_owned(), "checkout-api".to_owned());
+        let key = (
+            Kind::Rollout,
+            "demo-shop".to_owned(),
+            "checkout-api".to_owned(),
+        );
         let mut ro = w.objects[&key].clone();
         ro["status"]["pauseConditions"] = Value::Null;
         w.put(ro);
         let now = w.now;
         w.advance_to(now + SignedDuration::from_secs(5), 1);
-        assert_eq!(rollout_status(&w, "demo-shop", "checkout-api")["currentStepIndex"], 3);
+        assert_eq!(
+            rollout_status(&w, "demo-shop", "checkout-api")["currentStepIndex"],
+            3
+        );
     }
 
     #[test]

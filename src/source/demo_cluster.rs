@@ -7,7 +7,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::demo::{DemoWorld, ObjKey};
-use crate::model::Object;
+use crate::model::{Kind, Object};
 use crate::store::Store;
 
 /// How often the simulated controllers run.
@@ -50,7 +50,11 @@ impl DemoCluster {
         let mut world = self.world.lock().unwrap_or_else(|e| e.into_inner());
         let out = f(&mut world);
         for (key, deleted) in world.take_changes() {
-            let obj = if deleted { None } else { world.objects.get(&key) };
+            let obj = if deleted {
+                None
+            } else {
+                world.objects.get(&key)
+            };
             feed(&self.store, &key, obj);
         }
         out
@@ -64,5 +68,87 @@ fn feed(store: &Store, key: &ObjKey, obj: Option<&serde_json::Value>) {
             Err(err) => tracing::error!(%err, "demo produced an object the model cannot read"),
         },
         None => store.delete(key.0, &key.1, &key.2),
+    }
+}
+
+/// Actions in the demo go through the same planning and execution code as on a cluster;
+/// the planned patches are applied to the simulated objects as the API server would.
+impl crate::actions::ActionBackend for DemoCluster {
+    async fn get(
+        &self,
+        _api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<serde_json::Value, crate::actions::BackendError> {
+        let key = Kind::parse(kind).map(|k| (k, namespace.to_owned(), name.to_owned()));
+        self.with_world(|world| key.and_then(|k| world.objects.get(&k).cloned()))
+            .ok_or_else(|| not_found(kind, name))
+    }
+
+    async fn list_replica_sets(
+        &self,
+        namespace: &str,
+        rollout_uid: &str,
+    ) -> Result<Vec<serde_json::Value>, crate::actions::BackendError> {
+        Ok(self.with_world(|world| {
+            world
+                .objects
+                .iter()
+                .filter(|(k, v)| {
+                    k.0 == Kind::ReplicaSet
+                        && k.1 == namespace
+                        && crate::actions::plan::is_controlled_by(v, rollout_uid)
+                })
+                .map(|(_, v)| v.clone())
+                .collect()
+        }))
+    }
+
+    async fn patch(
+        &self,
+        patch: &crate::actions::PlannedPatch,
+    ) -> Result<serde_json::Value, crate::actions::BackendError> {
+        let target = &patch.target;
+        let key =
+            Kind::parse(&target.kind).map(|k| (k, target.namespace.clone(), target.name.clone()));
+        self.with_world(|world| {
+            let key = key.ok_or_else(|| not_found(&target.kind, &target.name))?;
+            let mut object = world
+                .objects
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| not_found(&target.kind, &target.name))?;
+            let spec_before = object.get("spec").cloned();
+            crate::actions::apply_in_memory(&mut object, patch, true)?;
+            // As the API server does for custom resources: spec changes bump the generation.
+            if object.get("spec") != spec_before.as_ref() {
+                let generation = object["metadata"]["generation"].as_i64().unwrap_or(1);
+                object["metadata"]["generation"] = serde_json::json!(generation + 1);
+            }
+            world.put(object);
+            Ok(world.objects.get(&key).cloned().unwrap_or_default())
+        })
+    }
+
+    async fn record_event(
+        &self,
+        rollout: &serde_json::Value,
+        reason: &str,
+        message: &str,
+    ) -> Result<(), crate::actions::BackendError> {
+        tracing::info!(
+            rollout = rollout["metadata"]["name"].as_str().unwrap_or_default(),
+            reason,
+            message,
+            "demo event"
+        );
+        Ok(())
+    }
+}
+
+fn not_found(kind: &str, name: &str) -> crate::actions::BackendError {
+    crate::actions::BackendError::NotFound {
+        message: format!("{} \"{name}\" not found", kind.to_ascii_lowercase()),
     }
 }

@@ -175,7 +175,11 @@ mod tests {
     #[test]
     fn parse_errors_name_file_and_line() {
         let dir = temp_dir("bad");
-        let path = write(&dir, "bad.yaml", "kind: Rollout\nmetadata:\n  name: [unclosed\n");
+        let path = write(
+            &dir,
+            "bad.yaml",
+            "kind: Rollout\nmetadata:\n  name: [unclosed\n",
+        );
         let err = load(&path).unwrap_err().to_string();
         assert!(err.starts_with(&format!("{}:", path.display())), "{err}");
         assert!(
@@ -183,14 +187,20 @@ mod tests {
             "{err}"
         );
         let path = write(&dir, "bad.json", "{\n\"kind\": \n}");
-        assert!(matches!(load(&path).unwrap_err(), FilesError::Parse { line: 3, .. }));
+        assert!(matches!(
+            load(&path).unwrap_err(),
+            FilesError::Parse { line: 3, .. }
+        ));
     }
 
     #[test]
     fn wrong_shapes_are_reported() {
         let dir = temp_dir("shape");
         let path = write(&dir, "s.yaml", "- just\n- a list\n");
-        assert!(matches!(load(&path).unwrap_err(), FilesError::Invalid { .. }));
+        assert!(matches!(
+            load(&path).unwrap_err(),
+            FilesError::Invalid { .. }
+        ));
         let path = write(&dir, "p.yaml", "kind: Pod\nmetadata: {name: p}\nspec: 3\n");
         let err = load(&path).unwrap_err().to_string();
         assert!(err.contains("Pod \"p\""), "{err}");

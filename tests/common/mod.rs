@@ -40,6 +40,7 @@ pub fn state(store: Store, read_only: bool, base_path: &str) -> AppState {
     AppState {
         store,
         settings: Arc::new(Settings::new(SourceKind::Files, read_only, base_path)),
+        actions: None,
     }
 }
 
@@ -73,7 +74,9 @@ pub async fn connect(addr: SocketAddr, base: &str) -> Socket {
 
 /// Sends a JSON text frame.
 pub async fn send(ws: &mut Socket, value: Value) {
-    ws.send(Message::Text(value.to_string().into())).await.unwrap();
+    ws.send(Message::Text(value.to_string().into()))
+        .await
+        .unwrap();
 }
 
 /// The next text frame as JSON (fails after 10 s).
