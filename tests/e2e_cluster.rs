@@ -1,0 +1,335 @@
+//! End-to-end tests against the real cluster of tests/cluster (kube-apiserver on etcd, the
+//! real Argo Rollouts controller, kwok nodes). `tests/run-all.sh` brings the cluster up and
+//! sets ROLLOUTS_DASHBOARD_E2E_KUBECONFIG; without it these tests FAIL, they never skip.
+//!
+//! Each test creates its own namespace and its own dashboard (in-process, on a free port)
+//! and follows rollouts through the dashboard's HTTP API and WebSocket stream while the
+//! controller moves them.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use common::{Socket, fixtures, next_json, send};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::discovery::ApiResource;
+use rollouts_dashboard::config::Config;
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(150);
+
+fn kubeconfig() -> PathBuf {
+    let path = std::env::var("ROLLOUTS_DASHBOARD_E2E_KUBECONFIG").expect(
+        "ROLLOUTS_DASHBOARD_E2E_KUBECONFIG is not set: bring the test cluster up with \
+         tests/cluster/cluster.sh up NAME (tests/run-all.sh does it)",
+    );
+    let path = PathBuf::from(path);
+    assert!(path.is_file(), "kubeconfig {} is missing", path.display());
+    path
+}
+
+async fn client() -> kube::Client {
+    rollouts_dashboard::source::cluster::client(Some(&kubeconfig()), None)
+        .await
+        .expect("test cluster reachable")
+}
+
+/// A fresh namespace for one test.
+async fn namespace(client: &kube::Client, prefix: &str) -> String {
+    let name = format!("e2e-{prefix}-{}", std::process::id());
+    let api: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+    match api.create(&PostParams::default(), &ns).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 409 => {}
+        Err(e) => panic!("create namespace {name}: {e}"),
+    }
+    name
+}
+
+/// Creates every object of an example YAML file in `ns`.
+async fn create_from(client: &kube::Client, ns: &str, file: &str) {
+    let path = fixtures().join("argo-rollouts-examples").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let docs = rollouts_dashboard::source::files::parse_documents(&path, &text).unwrap();
+    for doc in docs {
+        let api_version = doc["apiVersion"].as_str().unwrap().to_owned();
+        let kind = doc["kind"].as_str().unwrap().to_owned();
+        let (group, version) = api_version.split_once('/').unwrap_or(("", &api_version));
+        let plural = match kind.as_str() {
+            "Service" => "services".to_owned(),
+            other => format!("{}s", other.to_ascii_lowercase()),
+        };
+        let ar = ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk(group, version, &kind),
+            &plural,
+        );
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+        let obj: DynamicObject = serde_json::from_value(doc).unwrap();
+        api.create(&PostParams::default(), &obj)
+            .await
+            .unwrap_or_else(|e| panic!("create {kind} from {file}: {e}"));
+    }
+}
+
+fn rollouts_api(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(
+        client.clone(),
+        ns,
+        &rollouts_dashboard::source::cluster::api_resource(rollouts_dashboard::model::Kind::Rollout),
+    )
+}
+
+/// Changes the first container's image with the Kubernetes API (as a CI pipeline would).
+async fn set_image_directly(client: &kube::Client, ns: &str, name: &str, image: &str) {
+    let patch = json!([{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": image}]);
+    let patch: json_patch::Patch = serde_json::from_value(patch).unwrap();
+    rollouts_api(client, ns)
+        .patch(name, &PatchParams::default(), &Patch::Json::<()>(patch))
+        .await
+        .expect("patch image");
+}
+
+/// A dashboard on the cluster, watching `ns`, served on a free port.
+async fn dashboard(ns: &str) -> SocketAddr {
+    let path = kubeconfig();
+    let config = Config::try_parse_from([
+        "rollouts-dashboard",
+        "--kubeconfig",
+        path.to_str().unwrap(),
+        "-n",
+        ns,
+    ])
+    .unwrap()
+    .validate()
+    .unwrap();
+    let state = rollouts_dashboard::start(&config).await.expect("dashboard starts");
+    common::serve(state).await
+}
+
+async fn curl(args: &[&str]) -> (u16, Value) {
+    let mut cmd = tokio::process::Command::new("curl");
+    cmd.args(["-s", "-w", "\n%{http_code}"]).args(args);
+    let out = cmd.output().await.expect("curl runs");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (code.parse().unwrap(), serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+async fn detail(addr: SocketAddr, ns: &str, name: &str) -> Value {
+    let (code, body) = curl(&[&format!("http://{addr}/api/v1/namespaces/{ns}/rollouts/{name}")]).await;
+    if code == 200 { body } else { Value::Null }
+}
+
+/// Polls the dashboard's detail endpoint until `pred` holds.
+async fn wait_detail(
+    addr: SocketAddr,
+    ns: &str,
+    name: &str,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let start = Instant::now();
+    loop {
+        let d = detail(addr, ns, name).await;
+        if !d.is_null() && pred(&d) {
+            return d;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "timed out waiting for {ns}/{name}: {what}; last summary: {}",
+            d["summary"]
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn action(addr: SocketAddr, ns: &str, name: &str, action: &str, body: Value) -> (u16, Value) {
+    curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/json",
+        "-H",
+        "x-rollouts-dashboard: 1",
+        "-d",
+        &body.to_string(),
+        &format!("http://{addr}/api/v1/namespaces/{ns}/rollouts/{name}/{action}"),
+    ])
+    .await
+}
+
+/// Reads stream frames until one satisfies `pred`.
+async fn wait_frame(ws: &mut Socket, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        assert!(start.elapsed() < WAIT, "timed out waiting on the stream for {what}");
+        let frame = tokio::time::timeout(WAIT, next_json(ws)).await.expect("frame");
+        if pred(&frame) {
+            return frame;
+        }
+    }
+}
+
+fn summary(d: &Value) -> &Value {
+    &d["summary"]
+}
+
+fn canary_rs(d: &Value) -> Option<&Value> {
+    d["revisions"].as_array()?.iter().flat_map(|r| r["replicaSets"].as_array().into_iter().flatten()).find(|rs| {
+        rs["roles"].as_array().is_some_and(|roles| roles.iter().any(|r| r == "canary"))
+    })
+}
+
+/// Brings rollout-canary to its first pause step, watching the stream while it happens.
+async fn canary_paused_at_first_step(client: &kube::Client, addr: SocketAddr, ns: &str) -> Value {
+    create_from(client, ns, "rollout-canary.yaml").await;
+    wait_detail(addr, ns, "rollout-canary", "Healthy after creation", |d| {
+        summary(d)["status"] == "Healthy"
+    })
+    .await;
+    let (_, ws_addr) = ((), addr);
+    let mut ws = common::connect(ws_addr, "").await;
+    send(&mut ws, json!({"type": "subscribeList", "namespaces": [ns]})).await;
+    let snapshot = next_json(&mut ws).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(snapshot["rollouts"][0]["name"], "rollout-canary");
+
+    set_image_directly(client, ns, "rollout-canary", "argoproj/rollouts-demo:yellow").await;
+    let paused = wait_frame(&mut ws, "the canary paused at step 1", |f| {
+        f["type"] == "upsert" && f["rollout"]["status"] == "Paused" && f["rollout"]["stepIndex"] == 1
+    })
+    .await;
+    assert_eq!(paused["rollout"]["step"], "1/8");
+    assert_eq!(paused["rollout"]["setWeight"], 20);
+    assert_eq!(paused["rollout"]["message"], "CanaryPauseStep");
+    // The new ReplicaSet's pod is Ready on a kwok node.
+    wait_detail(addr, ns, "rollout-canary", "the canary pod Ready", |d| {
+        canary_rs(d).is_some_and(|rs| {
+            rs["available"] == 1
+                && rs["pods"].as_array().is_some_and(|pods| {
+                    pods.len() == 1 && pods[0]["ready"] == "1/1" && pods[0]["status"] == "Running"
+                })
+        })
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_canary_moves_through_the_api_and_the_stream() {
+    let client = client().await;
+    let ns = namespace(&client, "stream").await;
+    let addr = dashboard(&ns).await;
+    let d = canary_paused_at_first_step(&client, addr, &ns).await;
+    assert_eq!(summary(&d)["actualWeight"], 20, "1 of 5 available pods is canary");
+    let images: Vec<&str> = summary(&d)["images"].as_array().unwrap().iter().map(|i| i["image"].as_str().unwrap()).collect();
+    assert_eq!(images, ["argoproj/rollouts-demo:blue", "argoproj/rollouts-demo:yellow"]);
+    let (code, status) = curl(&[&format!("http://{addr}/readyz")]).await;
+    assert_eq!(code, 200, "{status}");
+}
+
+#[tokio::test]
+async fn canary_actions_do_what_the_plugin_does() {
+    let client = client().await;
+    let ns = namespace(&client, "actions").await;
+    let addr = dashboard(&ns).await;
+    let name = "rollout-canary";
+    canary_paused_at_first_step(&client, addr, &ns).await;
+
+    // A promote from a stale view (the person saw step 0) is refused and nothing moves.
+    let (code, body) = action(addr, &ns, name, "promote", json!({"seen": {"stepIndex": 0}})).await;
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(body["error"]["code"], "stale");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(summary(&detail(addr, &ns, name).await)["stepIndex"], 1);
+
+    // Promote from the step the person saw moves it on, and the stream shows it.
+    let mut ws = common::connect(addr, "").await;
+    send(&mut ws, json!({"type": "subscribeRollout", "namespace": ns, "name": name})).await;
+    let (code, body) = action(addr, &ns, name, "promote", json!({"seen": {"stepIndex": 1}})).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["message"], "rollout 'rollout-canary' promoted");
+    wait_frame(&mut ws, "step past the pause", |f| {
+        f["type"] == "detail" && f["rollout"]["summary"]["stepIndex"].as_i64().unwrap_or(0) >= 2
+    })
+    .await;
+    // A second click carrying the same (now stale) view does not advance another step.
+    let (code, _) = action(addr, &ns, name, "promote", json!({"seen": {"stepIndex": 1}})).await;
+    assert_eq!(code, 409);
+
+    // Pause and resume.
+    let (code, body) = action(addr, &ns, name, "pause", json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    wait_detail(addr, &ns, name, "manually paused", |d| summary(d)["status"] == "Paused" && summary(d)["paused"] == true).await;
+    let (code, body) = action(addr, &ns, name, "resume", json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    wait_detail(addr, &ns, name, "resumed", |d| summary(d)["paused"] == false).await;
+
+    // Abort: Degraded, canary scaled down. Retry resumes the update.
+    let (code, body) = action(addr, &ns, name, "abort", json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    wait_detail(addr, &ns, name, "aborted and scaled down", |d| {
+        summary(d)["status"] == "Degraded" && canary_rs(d).is_some_and(|rs| rs["replicas"] == 0)
+    })
+    .await;
+    let (code, body) = action(addr, &ns, name, "retry", json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    wait_detail(addr, &ns, name, "retried", |d| summary(d)["status"] != "Degraded").await;
+
+    // Promote-full finishes it; a second promote-full writes nothing.
+    let (code, body) = action(addr, &ns, name, "promote-full", json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    let healthy = wait_detail(addr, &ns, name, "fully promoted", |d| summary(d)["status"] == "Healthy").await;
+    assert_eq!(summary(&healthy)["stableRs"], summary(&healthy)["currentPodHash"]);
+    let (code, body) = action(addr, &ns, name, "promote-full", json!({})).await;
+    assert_eq!((code, body["changed"].clone()), (200, json!(false)), "{body}");
+
+    // Restart restarts the pods.
+    let (code, body) = action(addr, &ns, name, "restart", json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    wait_detail(addr, &ns, name, "restarted", |d| !summary(d)["restartedAt"].is_null()).await;
+
+    // set-image starts a new canary; undo restores the previous template.
+    let (code, body) = action(addr, &ns, name, "set-image", json!({"container": "rollouts-demo", "image": "argoproj/rollouts-demo:green"})).await;
+    assert_eq!(code, 200, "{body}");
+    wait_detail(addr, &ns, name, "new canary paused", |d| {
+        summary(d)["status"] == "Paused" && d["containers"][0]["image"] == "argoproj/rollouts-demo:green"
+    })
+    .await;
+    let (code, body) = action(addr, &ns, name, "undo", json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    wait_detail(addr, &ns, name, "template restored", |d| {
+        d["containers"][0]["image"] == "argoproj/rollouts-demo:yellow" && summary(d)["status"] == "Healthy"
+    })
+    .await;
+
+    // An unknown rollout is a 404 in words.
+    let (code, body) = action(addr, &ns, "nope", "promote", json!({})).await;
+    assert_eq!(code, 404, "{body}");
+}
+
+#[tokio::test]
+async fn blue_green_promote_switches_the_active_replica_set() {
+    let client = client().await;
+    let ns = namespace(&client, "bluegreen").await;
+    let addr = dashboard(&ns).await;
+    let name = "rollout-bluegreen";
+    create_from(&client, &ns, "rollout-bluegreen.yaml").await;
+    wait_detail(addr, &ns, name, "Healthy", |d| summary(d)["status"] == "Healthy").await;
+    set_image_directly(&client, &ns, name, "argoproj/rollouts-demo:green").await;
+    let paused = wait_detail(addr, &ns, name, "BlueGreenPause", |d| summary(d)["message"] == "BlueGreenPause").await;
+    let new_hash = summary(&paused)["currentPodHash"].as_str().unwrap().to_owned();
+    assert_ne!(paused["blueGreen"]["activeSelector"], json!(new_hash));
+    assert_eq!(paused["blueGreen"]["previewSelector"], json!(new_hash));
+    assert!(summary(&paused)["needsAttention"].as_bool().unwrap());
+    let (code, body) = action(addr, &ns, name, "promote", json!({"seen": {"podHash": new_hash}})).await;
+    assert_eq!(code, 200, "{body}");
+    wait_detail(addr, &ns, name, "active switched", |d| {
+        d["blueGreen"]["activeSelector"] == json!(new_hash) && summary(d)["status"] == "Healthy"
+    })
+    .await;
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Runs every test of rollouts-dashboard, as CI does (.ci/run calls this), printing the time of
+# each phase. Installs what the tests need through the project's own scripts:
+#   1. Rust: cargo fmt --check, clippy -D warnings, unit + integration tests (fixtures in ../shared)
+#   2. Web: npm ci, typecheck, unit tests, rebuild the bundle and fail if static/ drifted
+#   3. Real cluster (tests/cluster: built from the Go module proxy, cached): end-to-end tests
+#   4. Browser tests in headless Chromium (tests/browser)
+#   5. Benchmark smoke run (tests/bench), so the harness cannot rot
+# Env: SKIP_CLUSTER=1 / SKIP_BROWSER=1 / SKIP_BENCH=1 skip a phase locally; with CI=true
+# nothing may be skipped (the run fails instead).
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+T0=$(date +%s)
+PHASE=""; PHASE_T0=$T0
+SUMMARY=()
+phase() {
+  local now; now=$(date +%s)
+  if [ -n "$PHASE" ]; then
+    SUMMARY+=("$(printf '%-28s %5ss' "$PHASE" "$((now - PHASE_T0))")")
+    echo "=== phase '$PHASE' took $((now - PHASE_T0))s"
+  fi
+  PHASE="$1"; PHASE_T0=$now
+  [ -n "$PHASE" ] && echo "=== phase '$PHASE' (t=$((now - T0))s)"
+  return 0
+}
+skipping() { # skipping VAR PHASE
+  if [ "${!1:-}" = "1" ]; then
+    if [ "${CI:-}" = "true" ]; then echo "ERROR: $1=1 is not allowed in CI ($2 must run)" >&2; exit 1; fi
+    echo "=== SKIPPING $2 ($1=1; never allowed in CI)"; return 0
+  fi
+  return 1
+}
+
+[ -d "$REPO/../shared/fixtures/argo-rollouts-info" ] || {
+  echo "ERROR: ../shared/fixtures is missing beside the repository; the tests read fixtures from it" >&2; exit 1; }
+
+phase "rust: fmt + clippy"
+cargo fmt --all -- --check
+cargo clippy --all-targets --all-features --locked -- -D warnings
+
+phase "rust: unit + integration"
+cargo test --locked 2>&1 | tee /tmp/rollouts-dashboard-cargo-test.log
+cargo build --locked --bin rollouts-dashboard
+export ROLLOUTS_DASHBOARD_BIN="$REPO/target/debug/rollouts-dashboard"
+
+phase "web: build + drift check"
+npm --prefix web ci --no-audit --no-fund
+npm --prefix web run typecheck
+npm --prefix web test
+npm --prefix web run build
+if ! git diff --exit-code --stat -- static/ || [ -n "$(git status --porcelain -- static/)" ]; then
+  git status --porcelain -- static/
+  echo "ERROR: static/ differs from a fresh build of web/: run 'npm --prefix web run build' and commit static/" >&2
+  exit 1
+fi
+
+CLUSTER=""
+cleanup() {
+  if [ -n "$CLUSTER" ]; then tests/cluster/cluster.sh down "$CLUSTER" || true; fi
+}
+trap cleanup EXIT
+
+if ! skipping SKIP_CLUSTER "cluster end-to-end tests"; then
+  phase "cluster: build + up"
+  CLUSTER="ci-$$"
+  tests/cluster/cluster.sh up "$CLUSTER"
+  eval "$(tests/cluster/cluster.sh env "$CLUSTER")"
+  export ROLLOUTS_DASHBOARD_E2E_KUBECONFIG="$KUBECONFIG"
+  phase "cluster: end-to-end tests"
+  cargo test --locked --features e2e --test e2e_cluster -- --test-threads=1 2>&1 | tee /tmp/rollouts-dashboard-e2e.log
+fi
+
+if ! skipping SKIP_BROWSER "browser tests"; then
+  phase "browser tests"
+  bash tests/browser/run.sh
+fi
+
+if ! skipping SKIP_BENCH "benchmark smoke"; then
+  if [ -f tests/bench/run.sh ]; then
+    phase "benchmark smoke"
+    ROLLOUTS_DASHBOARD_BENCH_SMOKE=1 bash tests/bench/run.sh
+  fi
+fi
+
+phase ""
+echo "=== summary"
+printf '%s\n' "${SUMMARY[@]}"
+echo "=== all tests passed in $(( $(date +%s) - T0 ))s"
