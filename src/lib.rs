@@ -78,9 +78,11 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
     };
     tokio::spawn(store.clone().run_recompute());
     let read_only = config.effective_read_only();
+    let mut settings = Settings::new(source, read_only, &config.base_path);
+    settings.loopback_only = config.address.is_loopback();
     Ok(AppState {
         store,
-        settings: Arc::new(Settings::new(source, read_only, &config.base_path)),
+        settings: Arc::new(settings),
         actions,
     })
 }

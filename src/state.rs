@@ -18,6 +18,9 @@ pub struct Settings {
     pub read_only: bool,
     /// Which source feeds the store.
     pub source: SourceKind,
+    /// Listening on a loopback address only: then only loopback host names are accepted in
+    /// the `Host` header, which defeats DNS rebinding.
+    pub loopback_only: bool,
 }
 
 impl Settings {
@@ -28,6 +31,7 @@ impl Settings {
             base_path: base_path.to_owned(),
             read_only,
             source,
+            loopback_only: true,
         }
     }
 }

@@ -207,3 +207,90 @@ async fn everything_moves_under_a_base_path() {
         404
     );
 }
+
+#[tokio::test]
+async fn dns_rebinding_hosts_and_cross_origin_writes_are_refused() {
+    let store = store_from(&fixtures().join("argo-rollouts-info/canary"));
+    let addr = serve(state(store, false, "")).await;
+    let out = tokio::process::Command::new("curl")
+        .args(["-s", "-H", "Host: evil.example:3100", "-w", " %{http_code}"])
+        .arg(format!("http://{addr}/api/v1/rollouts"))
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.ends_with(" 421"), "{text}");
+    assert!(text.contains("hostNotAllowed"), "{text}");
+    // A write from another origin, and a write without the anti-CSRF header.
+    let url = format!("http://{addr}/api/v1/namespaces/jesse-test/rollouts/canary-demo/promote");
+    for extra in [
+        vec![
+            "-H",
+            "x-rollouts-dashboard: 1",
+            "-H",
+            "Origin: http://evil.example",
+        ],
+        vec![],
+    ] {
+        let out = tokio::process::Command::new("curl")
+            .args([
+                "-s",
+                "-X",
+                "POST",
+                "-H",
+                "content-type: application/json",
+                "-d",
+                "{}",
+            ])
+            .args(&extra)
+            .args(["-w", " %{http_code}", &url])
+            .output()
+            .await
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.ends_with(" 403"), "{extra:?}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn read_only_refuses_every_action() {
+    let store = store_from(&fixtures().join("argo-rollouts-info/canary"));
+    let addr = serve(state(store, true, "")).await;
+    for action in [
+        "promote",
+        "promote-full",
+        "abort",
+        "retry",
+        "restart",
+        "pause",
+        "resume",
+        "set-image",
+        "undo",
+    ] {
+        let out = tokio::process::Command::new("curl")
+            .args([
+                "-s",
+                "-X",
+                "POST",
+                "-H",
+                "content-type: application/json",
+                "-H",
+                "x-rollouts-dashboard: 1",
+                "-d",
+                "{}",
+                "-w",
+                " %{http_code}",
+            ])
+            .arg(format!(
+                "http://{addr}/api/v1/namespaces/jesse-test/rollouts/canary-demo/{action}"
+            ))
+            .output()
+            .await
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.ends_with(" 403") && text.contains("readOnly"),
+            "{action}: {text}"
+        );
+    }
+}

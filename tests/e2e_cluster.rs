@@ -80,7 +80,9 @@ fn rollouts_api(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
     Api::namespaced_with(
         client.clone(),
         ns,
-        &rollouts_dashboard::source::cluster::api_resource(rollouts_dashboard::model::Kind::Rollout),
+        &rollouts_dashboard::source::cluster::api_resource(
+            rollouts_dashboard::model::Kind::Rollout,
+        ),
     )
 }
 
@@ -107,7 +109,9 @@ async fn dashboard(ns: &str) -> SocketAddr {
     .unwrap()
     .validate()
     .unwrap();
-    let state = rollouts_dashboard::start(&config).await.expect("dashboard starts");
+    let state = rollouts_dashboard::start(&config)
+        .await
+        .expect("dashboard starts");
     common::serve(state).await
 }
 
@@ -117,11 +121,17 @@ async fn curl(args: &[&str]) -> (u16, Value) {
     let out = cmd.output().await.expect("curl runs");
     let text = String::from_utf8(out.stdout).unwrap();
     let (body, code) = text.rsplit_once('\n').unwrap();
-    (code.parse().unwrap(), serde_json::from_str(body).unwrap_or(Value::Null))
+    (
+        code.parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
 }
 
 async fn detail(addr: SocketAddr, ns: &str, name: &str) -> Value {
-    let (code, body) = curl(&[&format!("http://{addr}/api/v1/namespaces/{ns}/rollouts/{name}")]).await;
+    let (code, body) = curl(&[&format!(
+        "http://{addr}/api/v1/namespaces/{ns}/rollouts/{name}"
+    )])
+    .await;
     if code == 200 { body } else { Value::Null }
 }
 
@@ -167,8 +177,13 @@ async fn action(addr: SocketAddr, ns: &str, name: &str, action: &str, body: Valu
 async fn wait_frame(ws: &mut Socket, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
     let start = Instant::now();
     loop {
-        assert!(start.elapsed() < WAIT, "timed out waiting on the stream for {what}");
-        let frame = tokio::time::timeout(WAIT, next_json(ws)).await.expect("frame");
+        assert!(
+            start.elapsed() < WAIT,
+            "timed out waiting on the stream for {what}"
+        );
+        let frame = tokio::time::timeout(WAIT, next_json(ws))
+            .await
+            .expect("frame");
         if pred(&frame) {
             return frame;
         }
@@ -180,9 +195,15 @@ fn summary(d: &Value) -> &Value {
 }
 
 fn canary_rs(d: &Value) -> Option<&Value> {
-    d["revisions"].as_array()?.iter().flat_map(|r| r["replicaSets"].as_array().into_iter().flatten()).find(|rs| {
-        rs["roles"].as_array().is_some_and(|roles| roles.iter().any(|r| r == "canary"))
-    })
+    d["revisions"]
+        .as_array()?
+        .iter()
+        .flat_map(|r| r["replicaSets"].as_array().into_iter().flatten())
+        .find(|rs| {
+            rs["roles"]
+                .as_array()
+                .is_some_and(|roles| roles.iter().any(|r| r == "canary"))
+        })
 }
 
 /// Brings rollout-canary to its first pause step, watching the stream while it happens.
@@ -194,14 +215,26 @@ async fn canary_paused_at_first_step(client: &kube::Client, addr: SocketAddr, ns
     .await;
     let (_, ws_addr) = ((), addr);
     let mut ws = common::connect(ws_addr, "").await;
-    send(&mut ws, json!({"type": "subscribeList", "namespaces": [ns]})).await;
+    send(
+        &mut ws,
+        json!({"type": "subscribeList", "namespaces": [ns]}),
+    )
+    .await;
     let snapshot = next_json(&mut ws).await;
     assert_eq!(snapshot["type"], "snapshot");
     assert_eq!(snapshot["rollouts"][0]["name"], "rollout-canary");
 
-    set_image_directly(client, ns, "rollout-canary", "argoproj/rollouts-demo:yellow").await;
+    set_image_directly(
+        client,
+        ns,
+        "rollout-canary",
+        "argoproj/rollouts-demo:yellow",
+    )
+    .await;
     let paused = wait_frame(&mut ws, "the canary paused at step 1", |f| {
-        f["type"] == "upsert" && f["rollout"]["status"] == "Paused" && f["rollout"]["stepIndex"] == 1
+        f["type"] == "upsert"
+            && f["rollout"]["status"] == "Paused"
+            && f["rollout"]["stepIndex"] == 1
     })
     .await;
     assert_eq!(paused["rollout"]["step"], "1/8");
@@ -225,9 +258,24 @@ async fn a_canary_moves_through_the_api_and_the_stream() {
     let ns = namespace(&client, "stream").await;
     let addr = dashboard(&ns).await;
     let d = canary_paused_at_first_step(&client, addr, &ns).await;
-    assert_eq!(summary(&d)["actualWeight"], 20, "1 of 5 available pods is canary");
-    let images: Vec<&str> = summary(&d)["images"].as_array().unwrap().iter().map(|i| i["image"].as_str().unwrap()).collect();
-    assert_eq!(images, ["argoproj/rollouts-demo:blue", "argoproj/rollouts-demo:yellow"]);
+    assert_eq!(
+        summary(&d)["actualWeight"],
+        20,
+        "1 of 5 available pods is canary"
+    );
+    let images: Vec<&str> = summary(&d)["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["image"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        images,
+        [
+            "argoproj/rollouts-demo:blue",
+            "argoproj/rollouts-demo:yellow"
+        ]
+    );
     let (code, status) = curl(&[&format!("http://{addr}/readyz")]).await;
     assert_eq!(code, 200, "{status}");
 }
@@ -241,7 +289,14 @@ async fn canary_actions_do_what_the_plugin_does() {
     canary_paused_at_first_step(&client, addr, &ns).await;
 
     // A promote from a stale view (the person saw step 0) is refused and nothing moves.
-    let (code, body) = action(addr, &ns, name, "promote", json!({"seen": {"stepIndex": 0}})).await;
+    let (code, body) = action(
+        addr,
+        &ns,
+        name,
+        "promote",
+        json!({"seen": {"stepIndex": 0}}),
+    )
+    .await;
     assert_eq!(code, 409, "{body}");
     assert_eq!(body["error"]["code"], "stale");
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -249,8 +304,19 @@ async fn canary_actions_do_what_the_plugin_does() {
 
     // Promote from the step the person saw moves it on, and the stream shows it.
     let mut ws = common::connect(addr, "").await;
-    send(&mut ws, json!({"type": "subscribeRollout", "namespace": ns, "name": name})).await;
-    let (code, body) = action(addr, &ns, name, "promote", json!({"seen": {"stepIndex": 1}})).await;
+    send(
+        &mut ws,
+        json!({"type": "subscribeRollout", "namespace": ns, "name": name}),
+    )
+    .await;
+    let (code, body) = action(
+        addr,
+        &ns,
+        name,
+        "promote",
+        json!({"seen": {"stepIndex": 1}}),
+    )
+    .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["message"], "rollout 'rollout-canary' promoted");
     wait_frame(&mut ws, "step past the pause", |f| {
@@ -258,16 +324,29 @@ async fn canary_actions_do_what_the_plugin_does() {
     })
     .await;
     // A second click carrying the same (now stale) view does not advance another step.
-    let (code, _) = action(addr, &ns, name, "promote", json!({"seen": {"stepIndex": 1}})).await;
+    let (code, _) = action(
+        addr,
+        &ns,
+        name,
+        "promote",
+        json!({"seen": {"stepIndex": 1}}),
+    )
+    .await;
     assert_eq!(code, 409);
 
     // Pause and resume.
     let (code, body) = action(addr, &ns, name, "pause", json!({})).await;
     assert_eq!(code, 200, "{body}");
-    wait_detail(addr, &ns, name, "manually paused", |d| summary(d)["status"] == "Paused" && summary(d)["paused"] == true).await;
+    wait_detail(addr, &ns, name, "manually paused", |d| {
+        summary(d)["status"] == "Paused" && summary(d)["paused"] == true
+    })
+    .await;
     let (code, body) = action(addr, &ns, name, "resume", json!({})).await;
     assert_eq!(code, 200, "{body}");
-    wait_detail(addr, &ns, name, "resumed", |d| summary(d)["paused"] == false).await;
+    wait_detail(addr, &ns, name, "resumed", |d| {
+        summary(d)["paused"] == false
+    })
+    .await;
 
     // Abort: Degraded, canary scaled down. Retry resumes the update.
     let (code, body) = action(addr, &ns, name, "abort", json!({})).await;
@@ -278,32 +357,57 @@ async fn canary_actions_do_what_the_plugin_does() {
     .await;
     let (code, body) = action(addr, &ns, name, "retry", json!({})).await;
     assert_eq!(code, 200, "{body}");
-    wait_detail(addr, &ns, name, "retried", |d| summary(d)["status"] != "Degraded").await;
+    wait_detail(addr, &ns, name, "retried", |d| {
+        summary(d)["status"] != "Degraded"
+    })
+    .await;
 
     // Promote-full finishes it; a second promote-full writes nothing.
     let (code, body) = action(addr, &ns, name, "promote-full", json!({})).await;
     assert_eq!(code, 200, "{body}");
-    let healthy = wait_detail(addr, &ns, name, "fully promoted", |d| summary(d)["status"] == "Healthy").await;
-    assert_eq!(summary(&healthy)["stableRs"], summary(&healthy)["currentPodHash"]);
+    let healthy = wait_detail(addr, &ns, name, "fully promoted", |d| {
+        summary(d)["status"] == "Healthy"
+    })
+    .await;
+    assert_eq!(
+        summary(&healthy)["stableRs"],
+        summary(&healthy)["currentPodHash"]
+    );
     let (code, body) = action(addr, &ns, name, "promote-full", json!({})).await;
-    assert_eq!((code, body["changed"].clone()), (200, json!(false)), "{body}");
+    assert_eq!(
+        (code, body["changed"].clone()),
+        (200, json!(false)),
+        "{body}"
+    );
 
     // Restart restarts the pods.
     let (code, body) = action(addr, &ns, name, "restart", json!({})).await;
     assert_eq!(code, 200, "{body}");
-    wait_detail(addr, &ns, name, "restarted", |d| !summary(d)["restartedAt"].is_null()).await;
+    wait_detail(addr, &ns, name, "restarted", |d| {
+        !summary(d)["restartedAt"].is_null()
+    })
+    .await;
 
     // set-image starts a new canary; undo restores the previous template.
-    let (code, body) = action(addr, &ns, name, "set-image", json!({"container": "rollouts-demo", "image": "argoproj/rollouts-demo:green"})).await;
+    let (code, body) = action(
+        addr,
+        &ns,
+        name,
+        "set-image",
+        json!({"container": "rollouts-demo", "image": "argoproj/rollouts-demo:green"}),
+    )
+    .await;
     assert_eq!(code, 200, "{body}");
     wait_detail(addr, &ns, name, "new canary paused", |d| {
-        summary(d)["status"] == "Paused" && d["containers"][0]["image"] == "argoproj/rollouts-demo:green"
+        summary(d)["status"] == "Paused"
+            && d["containers"][0]["image"] == "argoproj/rollouts-demo:green"
     })
     .await;
     let (code, body) = action(addr, &ns, name, "undo", json!({})).await;
     assert_eq!(code, 200, "{body}");
     wait_detail(addr, &ns, name, "template restored", |d| {
-        d["containers"][0]["image"] == "argoproj/rollouts-demo:yellow" && summary(d)["status"] == "Healthy"
+        d["containers"][0]["image"] == "argoproj/rollouts-demo:yellow"
+            && summary(d)["status"] == "Healthy"
     })
     .await;
 
@@ -319,14 +423,30 @@ async fn blue_green_promote_switches_the_active_replica_set() {
     let addr = dashboard(&ns).await;
     let name = "rollout-bluegreen";
     create_from(&client, &ns, "rollout-bluegreen.yaml").await;
-    wait_detail(addr, &ns, name, "Healthy", |d| summary(d)["status"] == "Healthy").await;
+    wait_detail(addr, &ns, name, "Healthy", |d| {
+        summary(d)["status"] == "Healthy"
+    })
+    .await;
     set_image_directly(&client, &ns, name, "argoproj/rollouts-demo:green").await;
-    let paused = wait_detail(addr, &ns, name, "BlueGreenPause", |d| summary(d)["message"] == "BlueGreenPause").await;
-    let new_hash = summary(&paused)["currentPodHash"].as_str().unwrap().to_owned();
+    let paused = wait_detail(addr, &ns, name, "BlueGreenPause", |d| {
+        summary(d)["message"] == "BlueGreenPause"
+    })
+    .await;
+    let new_hash = summary(&paused)["currentPodHash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(paused["blueGreen"]["activeSelector"], json!(new_hash));
     assert_eq!(paused["blueGreen"]["previewSelector"], json!(new_hash));
     assert!(summary(&paused)["needsAttention"].as_bool().unwrap());
-    let (code, body) = action(addr, &ns, name, "promote", json!({"seen": {"podHash": new_hash}})).await;
+    let (code, body) = action(
+        addr,
+        &ns,
+        name,
+        "promote",
+        json!({"seen": {"podHash": new_hash}}),
+    )
+    .await;
     assert_eq!(code, 200, "{body}");
     wait_detail(addr, &ns, name, "active switched", |d| {
         d["blueGreen"]["activeSelector"] == json!(new_hash) && summary(d)["status"] == "Healthy"

@@ -166,3 +166,26 @@ async fn a_lagging_client_gets_a_fresh_snapshot() {
     let label = &resync["rollouts"][0]["labels"]["burst"];
     assert_eq!(label, &json!((capacity + 9).to_string()));
 }
+
+#[tokio::test]
+async fn cross_origin_websockets_are_refused() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let store = store_from(&fixtures().join("argo-rollouts-info/canary"));
+    let addr = serve(state(store, true, "")).await;
+    let mut request = format!("ws://{addr}/api/v1/stream")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(request).await.unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+    // The same origin is fine.
+    let mut request = format!("ws://{addr}/api/v1/stream")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", format!("http://{addr}").parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(request).await.is_ok());
+}

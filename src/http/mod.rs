@@ -40,7 +40,80 @@ pub fn app(state: AppState) -> Router {
             .nest(&base, inner)
             .fallback(not_under_base_path)
     };
-    security_headers(router).with_state(state)
+    let guard_state = state.clone();
+    security_headers(router)
+        .layer(axum::middleware::from_fn(move |req, next| {
+            host_guard(guard_state.clone(), req, next)
+        }))
+        .with_state(state)
+}
+
+/// Refuses requests whose `Host` is not a loopback name while we listen on loopback only:
+/// a DNS-rebinding page (evil.example resolving to 127.0.0.1) then cannot read the API.
+async fn host_guard(
+    state: AppState,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if state.settings.loopback_only {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        if !is_loopback_host(host) {
+            return (
+                StatusCode::MISDIRECTED_REQUEST,
+                axum::Json(serde_json::json!({"error": {
+                    "code": "hostNotAllowed",
+                    "message": "this dashboard listens on loopback and only answers to localhost, 127.0.0.1 or [::1]"
+                }})),
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+pub fn is_loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or_default()
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn loopback_hosts() {
+        for ok in [
+            "localhost",
+            "localhost:3100",
+            "127.0.0.1:3100",
+            "127.1.2.3",
+            "[::1]:80",
+            "[::1]",
+        ] {
+            assert!(is_loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "evil.example",
+            "evil.example:3100",
+            "10.0.0.1:3100",
+            "localhost.evil.example",
+        ] {
+            assert!(!is_loopback_host(bad), "{bad}");
+        }
+    }
 }
 
 async fn not_under_base_path() -> Response {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -21,7 +21,15 @@ use crate::store::{Change, RolloutKey, serialize};
 const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 
 /// `GET /api/v1/stream`: upgrades to a WebSocket.
-pub async fn stream(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+pub async fn stream(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    // Browsers send Origin on every WebSocket handshake; refuse other sites' pages.
+    if let Err(err) = crate::http::actions::check_same_origin(&headers) {
+        return err.into_response();
+    }
     ws.max_message_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| connection(socket, state))
 }
