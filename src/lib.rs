@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod protocol;
 pub mod source;
@@ -84,6 +85,7 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
         store,
         settings: Arc::new(settings),
         actions,
+        metrics: Default::default(),
     })
 }
 

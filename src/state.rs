@@ -54,4 +54,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Where actions go; `None` when the source cannot be changed (files).
     pub actions: Option<ActionBackends>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }

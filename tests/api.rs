@@ -294,3 +294,22 @@ async fn read_only_refuses_every_action() {
         );
     }
 }
+
+#[tokio::test]
+async fn metrics_are_exposed() {
+    let store = store_from(&fixtures().join("argo-rollouts-info/canary"));
+    let addr = serve(state(store, true, "")).await;
+    let _ws = connect(addr, "").await;
+    let out = tokio::process::Command::new("curl")
+        .args(["-s", &format!("http://{addr}/metrics")])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("rollouts_dashboard_clients 1"), "{text}");
+    assert!(
+        text.contains("rollouts_dashboard_objects{kind=\"Rollout\"} 6"),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE rollouts_dashboard_bytes_sent_total counter"));
+}

@@ -2,8 +2,8 @@
 //! and undo, with the exact Kubernetes writes of the upstream `kubectl argo rollouts` plugin
 //! (docs/argo-rollouts-semantics.md §3) and the fixes upstream lacks (§6 items 6, 13-15).
 //!
-//! * [`plan`] (module `plan`) is pure: rollout, ReplicaSets and workload in, patches out.
-//!   [`check_stale`] rejects actions taken on an outdated view.
+//! * [`plan()`] (module [`plan`](mod@plan)) is pure: rollout, ReplicaSets and workload in,
+//!   patches out. [`check_stale`] rejects actions taken on an outdated view.
 //! * [`execute`] (module `exec`) runs a plan against any [`ActionBackend`]: GET, stale
 //!   check, plan, patch (status subresource first, v0.9 fallback), retry lost
 //!   resourceVersion races, record an Event. [`apply_in_memory`] applies a planned patch to

@@ -53,8 +53,15 @@ pub async fn post_action(
             .map_err(|e| ApiError::BadRequest(format!("invalid \"seen\": {e}")))?,
         None => SeenState::default(),
     };
-    let action = Action::from_request(&action, &body, jiff::Timestamp::now())
-        .map_err(|e| action_error(ActionError::Plan(e)))?;
+    let action_name = action;
+    let action = match Action::from_request(&action_name, &body, jiff::Timestamp::now()) {
+        Ok(action) => action,
+        Err(e) => {
+            // Never a label from the request: unbounded label values would explode the series.
+            state.metrics.count_action("invalid", e.code());
+            return Err(action_error(ActionError::Plan(e)));
+        }
+    };
     let actor = "local user (--auth none)";
     let result = match &state.actions {
         Some(ActionBackends::Kube(backend)) => {
@@ -69,6 +76,13 @@ pub async fn post_action(
             ));
         }
     };
+    state.metrics.count_action(
+        action.name(),
+        match &result {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        },
+    );
     let outcome = result.map_err(action_error)?;
     Ok(Json(json!({
         "message": outcome.message,

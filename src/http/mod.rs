@@ -21,7 +21,18 @@ pub fn app(state: AppState) -> Router {
     let base = state.settings.base_path.clone();
     let probes = Router::new()
         .route("/healthz", get(api::healthz))
-        .route("/readyz", get(api::readyz));
+        .route("/readyz", get(api::readyz))
+        .route(
+            "/metrics",
+            get(
+                |axum::extract::State(state): axum::extract::State<AppState>| async move {
+                    (
+                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        crate::metrics::render(&state),
+                    )
+                },
+            ),
+        );
     let inner = Router::new()
         .nest("/api", api::router())
         .route("/assets/{*path}", get(assets::asset))

@@ -63,6 +63,20 @@ async fn connection(socket: WebSocket, state: AppState) {
     if sink.send(text(&hello)).await.is_err() || sink.send(text(&status)).await.is_err() {
         return;
     }
+    let metrics = state.metrics.clone();
+    metrics
+        .clients
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Decrements the client gauge however the connection ends.
+    struct Connected(std::sync::Arc<crate::metrics::Metrics>);
+    impl Drop for Connected {
+        fn drop(&mut self) {
+            self.0
+                .clients
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let _connected = Connected(metrics.clone());
     let mut subscription = Subscription::None;
     let mut last_seq = 0u64;
     let mut heartbeat = tokio::time::interval(Duration::from_secs(HEARTBEAT_SECONDS));
@@ -121,6 +135,9 @@ async fn connection(socket: WebSocket, state: AppState) {
             _ = heartbeat.tick() => vec![text(&ServerMsg::Heartbeat { seq: last_seq })],
         };
         for message in outgoing {
+            if let Message::Text(text) = &message {
+                metrics.count_frame(text.len());
+            }
             if sink.send(message).await.is_err() {
                 return;
             }

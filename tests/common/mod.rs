@@ -41,6 +41,7 @@ pub fn state(store: Store, read_only: bool, base_path: &str) -> AppState {
         store,
         settings: Arc::new(Settings::new(SourceKind::Files, read_only, base_path)),
         actions: None,
+        metrics: Default::default(),
     }
 }
 
