@@ -99,6 +99,30 @@ pub fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+async fn not_under_base_path() -> Response {
+    (StatusCode::NOT_FOUND, "not found").into_response()
+}
+
+/// Headers every response carries. The shell sets its own nonce-based CSP; this one covers
+/// JSON and assets.
+fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    let fixed: [(HeaderName, &'static str); 4] = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    ];
+    fixed.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_loopback_host;
@@ -125,28 +149,4 @@ mod tests {
             assert!(!is_loopback_host(bad), "{bad}");
         }
     }
-}
-
-async fn not_under_base_path() -> Response {
-    (StatusCode::NOT_FOUND, "not found").into_response()
-}
-
-/// Headers every response carries. The shell sets its own nonce-based CSP; this one covers
-/// JSON and assets.
-fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    let fixed: [(HeaderName, &'static str); 4] = [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    ];
-    fixed.into_iter().fold(router, |router, (name, value)| {
-        router.layer(SetResponseHeaderLayer::if_not_present(
-            name,
-            HeaderValue::from_static(value),
-        ))
-    })
 }
