@@ -953,7 +953,7 @@ fn timed_pause_in_progress() {
     assert_eq!(s.pause_until, None);
     assert_eq!(
         s.reason,
-        "Waiting for promotion at step 4/4 (pause with no duration)"
+        "Waiting for promotion at step 3/4 (pause with no duration)"
     );
     assert!(s.needs_attention);
 

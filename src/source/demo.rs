@@ -92,7 +92,7 @@ impl DemoWorld {
         ] {
             world.set_image(ns, name, image);
         }
-        world.advance_to(now - SignedDuration::from_secs(8), 1);
+        world.advance_to(now - SignedDuration::from_secs(8), 2);
         // The analysis canary ships last so its measurements arrive while you watch.
         world.set_image(
             "demo-payments",

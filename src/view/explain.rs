@@ -113,8 +113,9 @@ pub fn explain(f: Facts<'_>) -> Explained {
     let ro = f.ro;
     let status = &ro.status;
     let steps = step_views(ro);
-    // Steps are numbered from 1 for people; upstream's `step` field counts from 0.
-    let step_text = |i: usize| format!("step {}/{}", i + 1, steps.len());
+    // Same notation as upstream's `step` field ("1/8" = step index 1 of 8), so the reason and
+    // the step shown beside it never disagree.
+    let step_text = |i: usize| format!("step {}/{}", i, steps.len());
     let first_pause = status.pause_conditions.first().map(|p| p.reason.as_str());
 
     let reason = match f.phase {

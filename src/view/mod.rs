@@ -98,7 +98,7 @@ pub struct RolloutSummary {
     pub aborted: bool,
     /// Reasons of `status.pauseConditions`, in order.
     pub pause_reasons: Vec<String>,
-    /// Plain-language status, e.g. "Waiting for promotion at step 2/8 (pause with no duration)".
+    /// Plain-language status, e.g. "Waiting for promotion at step 1/8 (pause with no duration)".
     pub reason: String,
     pub needs_attention: bool,
     pub attention_reason: Option<String>,

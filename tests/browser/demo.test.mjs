@@ -1,0 +1,96 @@
+// Live behaviour against --demo: updates without reload, and the promote flow.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { env, launch, openPage, row, screenshot } from './browser.mjs';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test('demo badge, needs-attention group, and live updates without reload', async () => {
+  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL'));
+  await page.getByText('DEMO — simulated cluster').waitFor();
+  await page.locator('.row[data-key]').first().waitFor();
+  await page.locator('.group-attention').waitFor({ timeout: 30000 });
+  await page.evaluate(() => {
+    window.__noReload = 'still here';
+  });
+  const snapshotOf = () => page.evaluate(() => [...document.querySelectorAll('.row[data-key]')].map((r) => r.textContent).join('\n'));
+  const before = await snapshotOf();
+  await page.waitForFunction((b) => [...document.querySelectorAll('.row[data-key]')].map((r) => r.textContent).join('\n') !== b, before, {
+    timeout: 60000,
+    polling: 250,
+  });
+  assert.equal(await page.evaluate(() => window.__noReload), 'still here');
+  await page.getByText('Live').waitFor();
+  await screenshot(page, 'list-demo');
+  assert.deepEqual(problems.pageErrors, []);
+  assert.deepEqual(problems.consoleErrors, []);
+});
+
+test('promote the canary waiting for promotion: confirm, then it advances', async () => {
+  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-shop/checkout-api');
+  await page.getByRole('heading', { level: 1, name: 'checkout-api' }).waitFor();
+  const promote = page.getByRole('toolbar', { name: /Actions for checkout-api/ }).getByRole('button', { name: 'Promote', exact: true });
+  // The demo brings it to its indefinite pause by itself.
+  await page.waitForFunction(
+    () => {
+      const b = [...document.querySelectorAll('button[data-action="promote"]')][0];
+      return b && !b.disabled && document.querySelector('.status-panel')?.textContent?.includes('Paused');
+    },
+    null,
+    { timeout: 60000 },
+  );
+  const stepBefore = await page.evaluate(() => document.querySelector('.step-current .step-num')?.textContent ?? '');
+  await promote.click();
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor();
+  const text = await dialog.innerText();
+  assert.match(text, /Promote checkout-api from step \d+\/8 to \d+\/8/);
+  await screenshot(page, 'dialog-promote');
+  await dialog.getByRole('button', { name: 'Promote', exact: true }).click();
+  await page.getByText(/promoted|promote/i).first().waitFor();
+  await page.waitForFunction(
+    (s) => (document.querySelector('.step-current .step-num')?.textContent ?? '') !== s,
+    stepBefore,
+    { timeout: 30000 },
+  );
+  assert.deepEqual(problems.pageErrors, []);
+});
+
+test('analysis chart, blue-green countdown or waiting state, abort reason', async () => {
+  const { page } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-payments/payments-gateway');
+  await page.getByRole('heading', { level: 1, name: 'payments-gateway' }).waitFor();
+  await page.locator('.chart-svg').first().waitFor({ timeout: 90000 });
+  await page.waitForTimeout(500);
+  await screenshot(page, 'detail-analysis');
+  const { page: bg } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-payments/ledger');
+  await bg.getByRole('heading', { level: 1, name: 'ledger' }).waitFor();
+  await bg.locator('.status-panel').waitFor();
+  await screenshot(bg, 'detail-demo-bluegreen');
+  const { page: ab } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-search/search-indexer');
+  await ab.getByRole('heading', { level: 1, name: 'search-indexer' }).waitFor();
+  await ab.locator('.abort-box').waitFor({ timeout: 90000 });
+  assert.match(await ab.locator('.abort-box').innerText(), /aborted/i);
+  await screenshot(ab, 'detail-aborted');
+});
+
+test('list rows keep their place after updates (no full re-render flicker of selection)', async () => {
+  const { page } = await openPage(browser.context, env('RD_DEMO_URL'));
+  await page.locator('.row[data-key]').first().waitFor();
+  await page.waitForTimeout(500);
+  await page.keyboard.press('j');
+  await page.keyboard.press('j');
+  await page.locator('.row-selected').waitFor({ timeout: 5000 });
+  const key = await page.locator('.row-selected').getAttribute('data-key');
+  const scrollBefore = await page.evaluate(() => window.scrollY);
+  // The demo keeps changing (and re-sorting) rows; the selection stays on the same rollout.
+  await page.waitForTimeout(6000);
+  assert.equal(await page.locator('.row-selected').getAttribute('data-key'), key);
+  assert.equal(await page.evaluate(() => window.scrollY), scrollBefore);
+  assert.ok(await row(page, ...key.split('/')).count());
+});

@@ -1,0 +1,45 @@
+// POST api/v1/namespaces/{ns}/rollouts/{name}/{action}, relative to the base href.
+
+import type { ActionBody, ActionName } from '../lib/actionRules';
+import { appUrl } from './config';
+
+export interface ActionResult {
+  ok: boolean;
+  status: number;
+  message: string;
+  code?: string;
+}
+
+export async function postAction(namespace: string, name: string, action: ActionName, body: ActionBody): Promise<ActionResult> {
+  const url = appUrl(`api/v1/namespaces/${encodeURIComponent(namespace)}/rollouts/${encodeURIComponent(name)}/${action}`);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Rollouts-Dashboard': '1' },
+      body: JSON.stringify(body),
+      credentials: 'same-origin',
+    });
+  } catch (err) {
+    return { ok: false, status: 0, message: `The request did not reach the server: ${String(err)}` };
+  }
+  let json: unknown = null;
+  try {
+    json = await res.json();
+  } catch {
+    // not JSON (a proxy error page, for example)
+  }
+  if (res.ok) {
+    const message = (json as { message?: unknown } | null)?.message;
+    return { ok: true, status: res.status, message: typeof message === 'string' ? message : `${action} done` };
+  }
+  const err = (json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const message = typeof err?.message === 'string' ? err.message : `${res.status} ${res.statusText}`;
+  const code = typeof err?.code === 'string' ? err.code : undefined;
+  const prefix =
+    res.status === 403 ? 'Not allowed' :
+    res.status === 409 ? 'The rollout changed since you looked at it' :
+    res.status === 404 ? 'Not found' :
+    res.status === 422 ? 'Cannot do that' : 'Failed';
+  return { ok: false, status: res.status, message: `${prefix}: ${message}`, ...(code !== undefined ? { code } : {}) };
+}

@@ -1,0 +1,111 @@
+// Which actions apply to a rollout, why not, and how to describe their effect. Pure.
+
+import type { RolloutSummary } from '../api/protocol';
+
+export type ActionName =
+  | 'promote' | 'promote-full' | 'abort' | 'retry' | 'restart' | 'pause' | 'resume' | 'set-image' | 'undo';
+
+export interface ActionAvailability {
+  enabled: boolean;
+  /** Why it is disabled (for the title), or what it will do. */
+  reason: string;
+}
+
+export const ACTION_LABELS: Record<ActionName, string> = {
+  promote: 'Promote',
+  'promote-full': 'Promote full',
+  abort: 'Abort',
+  retry: 'Retry',
+  restart: 'Restart',
+  pause: 'Pause',
+  resume: 'Resume',
+  'set-image': 'Set image',
+  undo: 'Roll back',
+};
+
+type R = Pick<RolloutSummary, 'name' | 'status' | 'strategy' | 'stepIndex' | 'stepCount' | 'aborted' | 'paused' | 'pauseReasons' | 'currentPodHash' | 'stableRs' | 'message'>;
+
+/** True when the update has reached its end: nothing left to promote. */
+export function fullyPromoted(r: R): boolean {
+  if (r.aborted) return false;
+  if (r.status !== 'Healthy') return false;
+  return r.currentPodHash === null || r.currentPodHash === r.stableRs;
+}
+
+function inUpdate(r: R): boolean {
+  return r.status === 'Paused' || r.status === 'Progressing';
+}
+
+export function availability(action: ActionName, r: R): ActionAvailability {
+  switch (action) {
+    case 'promote':
+      if (r.aborted) return { enabled: false, reason: 'The update was aborted: use Retry to start it again.' };
+      if (!inUpdate(r)) return { enabled: false, reason: `Nothing to promote: the rollout is ${r.status || 'not updating'}.` };
+      return { enabled: true, reason: describeEffect('promote', r) };
+    case 'promote-full':
+      if (r.aborted) return { enabled: false, reason: 'The update was aborted: use Retry to start it again.' };
+      if (fullyPromoted(r) || !inUpdate(r)) return { enabled: false, reason: `Already fully promoted (${r.status || 'no update'}).` };
+      return { enabled: true, reason: describeEffect('promote-full', r) };
+    case 'abort':
+      if (r.aborted) return { enabled: false, reason: 'Already aborted.' };
+      if (!inUpdate(r)) return { enabled: false, reason: `Nothing to abort: the rollout is ${r.status || 'not updating'}.` };
+      return { enabled: true, reason: describeEffect('abort', r) };
+    case 'retry':
+      if (!(r.aborted || r.status === 'Degraded')) return { enabled: false, reason: 'Retry applies only to an aborted or Degraded rollout.' };
+      return { enabled: true, reason: describeEffect('retry', r) };
+    case 'pause':
+      if (r.paused) return { enabled: false, reason: 'Already paused by a user.' };
+      return { enabled: true, reason: describeEffect('pause', r) };
+    case 'resume':
+      if (!r.paused && r.pauseReasons.length === 0) return { enabled: false, reason: 'The rollout is not paused.' };
+      return { enabled: true, reason: describeEffect('resume', r) };
+    case 'restart':
+    case 'set-image':
+    case 'undo':
+      return { enabled: true, reason: describeEffect(action, r) };
+  }
+}
+
+/** The confirmation sentence: "Promote checkout-api from step 2/8 to 3/8". */
+export function describeEffect(action: ActionName, r: R, extra?: { image?: string; container?: string; revision?: number }): string {
+  const canarySteps = r.strategy === 'Canary' && r.stepCount > 0 && r.stepIndex !== null;
+  switch (action) {
+    case 'promote':
+      if (canarySteps && r.stepIndex !== null) {
+        const next = Math.min(r.stepIndex + 1, r.stepCount);
+        return `Promote ${r.name} from step ${r.stepIndex}/${r.stepCount} to ${next}/${r.stepCount}`;
+      }
+      if (r.strategy === 'BlueGreen') return `Promote ${r.name}: switch the active service to the preview ReplicaSet`;
+      return `Promote ${r.name} to the next step`;
+    case 'promote-full':
+      return canarySteps
+        ? `Promote ${r.name} fully: skip the remaining steps ${r.stepIndex}/${r.stepCount} → ${r.stepCount}/${r.stepCount}, pauses and analyses`
+        : `Promote ${r.name} fully: skip all remaining steps, pauses and analyses`;
+    case 'abort':
+      return `Abort the update of ${r.name} and send all traffic back to the stable ReplicaSet`;
+    case 'retry':
+      return `Retry the aborted update of ${r.name} from the first step`;
+    case 'restart':
+      return `Restart every pod of ${r.name} (one by one, as the strategy allows)`;
+    case 'pause':
+      return `Pause ${r.name}: it stays at its current step until resumed`;
+    case 'resume':
+      return `Resume ${r.name}: clear the pause without skipping a step`;
+    case 'set-image':
+      return `Set the image of container ${extra?.container ?? '?'} of ${r.name} to ${extra?.image ?? '?'} (starts a new update)`;
+    case 'undo':
+      return `Roll ${r.name} back to revision ${extra?.revision ?? 'previous'} (starts a new update with that template)`;
+  }
+}
+
+/** Body of an action request. */
+export interface ActionBody {
+  seen: { resourceVersion: string; stepIndex: number | null; podHash: string | null };
+  container?: string;
+  image?: string;
+  revision?: number;
+}
+
+export function seenOf(r: Pick<RolloutSummary, 'resourceVersion' | 'stepIndex' | 'currentPodHash'>): ActionBody['seen'] {
+  return { resourceVersion: r.resourceVersion, stepIndex: r.stepIndex, podHash: r.currentPodHash };
+}

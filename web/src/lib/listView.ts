@@ -1,0 +1,134 @@
+// Filtering, grouping, counting and sorting of the list. Pure.
+
+import { rolloutKey, type RolloutSummary } from '../api/protocol';
+import { parseSearch, searchMatcher } from './search';
+
+export const STATUSES = ['Degraded', 'Paused', 'Progressing', 'Healthy'] as const;
+export type SortKey = 'attention' | 'name' | 'namespace' | 'status' | 'updated';
+
+export interface ListFilter {
+  namespaces: string[];
+  search: string;
+  statuses: string[];
+  favoritesOnly: boolean;
+  attentionOnly: boolean;
+  sort: SortKey;
+}
+
+export const defaultFilter: ListFilter = {
+  namespaces: [],
+  search: '',
+  statuses: [],
+  favoritesOnly: false,
+  attentionOnly: false,
+  sort: 'attention',
+};
+
+const STATUS_RANK: Record<string, number> = { Degraded: 0, Paused: 1, Progressing: 2, Healthy: 3 };
+
+export function statusRank(s: string): number {
+  return STATUS_RANK[s] ?? 4;
+}
+
+export interface ListGroups {
+  attention: RolloutSummary[];
+  rest: RolloutSummary[];
+  /** Counts per status over the namespace-and-search-filtered list (before status filters). */
+  counts: Record<string, number>;
+  attentionCount: number;
+  favoritesCount: number;
+  total: number;
+}
+
+function compare(sort: SortKey, favorites: ReadonlySet<string>) {
+  const byName = (a: RolloutSummary, b: RolloutSummary) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0;
+  const fav = (r: RolloutSummary) => (favorites.has(rolloutKey(r.namespace, r.name)) ? 0 : 1);
+  return (a: RolloutSummary, b: RolloutSummary): number => {
+    const f = fav(a) - fav(b);
+    if (f !== 0) return f;
+    switch (sort) {
+      case 'namespace': {
+        const c = a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0;
+        return c !== 0 ? c : byName(a, b);
+      }
+      case 'status':
+      case 'attention': {
+        const c = statusRank(a.status) - statusRank(b.status);
+        return c !== 0 ? c : byName(a, b);
+      }
+      case 'updated': {
+        const ta = a.createdAt ?? '';
+        const tb = b.createdAt ?? '';
+        return ta > tb ? -1 : ta < tb ? 1 : byName(a, b);
+      }
+      default:
+        return byName(a, b);
+    }
+  };
+}
+
+/** Applies the filter and splits the result into "needs attention" and the rest. */
+export function groupRollouts(
+  all: Iterable<RolloutSummary>,
+  filter: ListFilter,
+  favorites: ReadonlySet<string>,
+): ListGroups {
+  const match = searchMatcher(parseSearch(filter.search));
+  const nsSet = filter.namespaces.length > 0 ? new Set(filter.namespaces) : null;
+  const statusSet = filter.statuses.length > 0 ? new Set(filter.statuses) : null;
+  const counts: Record<string, number> = {};
+  let attentionCount = 0;
+  let favoritesCount = 0;
+  let total = 0;
+  const attention: RolloutSummary[] = [];
+  const rest: RolloutSummary[] = [];
+  for (const r of all) {
+    total++;
+    if (nsSet && !nsSet.has(r.namespace)) continue;
+    if (!match(r)) continue;
+    const isFav = favorites.has(rolloutKey(r.namespace, r.name));
+    counts[r.status] = (counts[r.status] ?? 0) + 1;
+    if (r.needsAttention) attentionCount++;
+    if (isFav) favoritesCount++;
+    if (statusSet && !statusSet.has(r.status)) continue;
+    if (filter.favoritesOnly && !isFav) continue;
+    if (filter.attentionOnly && !r.needsAttention) continue;
+    if (r.needsAttention && filter.sort === 'attention') attention.push(r);
+    else rest.push(r);
+  }
+  const cmp = compare(filter.sort, favorites);
+  attention.sort(cmp);
+  rest.sort(cmp);
+  return { attention, rest, counts, attentionCount, favoritesCount, total };
+}
+
+/** Reads the filter from a query string (`?ns=a,b&q=…&status=Paused&fav=1&attention=1&sort=name`). */
+export function filterFromQuery(search: string): ListFilter {
+  const p = new URLSearchParams(search);
+  const list = (k: string) => (p.get(k) ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const sort = p.get('sort');
+  const sorts: SortKey[] = ['attention', 'name', 'namespace', 'status', 'updated'];
+  return {
+    namespaces: list('ns'),
+    search: p.get('q') ?? '',
+    statuses: list('status'),
+    favoritesOnly: p.get('fav') === '1',
+    attentionOnly: p.get('attention') === '1',
+    sort: sorts.includes(sort as SortKey) ? (sort as SortKey) : 'attention',
+  };
+}
+
+/** The inverse of [`filterFromQuery`], leaving out defaults; `extra` keeps other keys (view). */
+export function filterToQuery(f: ListFilter, extra: Record<string, string | null> = {}): string {
+  const p = new URLSearchParams();
+  if (f.namespaces.length > 0) p.set('ns', f.namespaces.join(','));
+  if (f.search !== '') p.set('q', f.search);
+  if (f.statuses.length > 0) p.set('status', f.statuses.join(','));
+  if (f.favoritesOnly) p.set('fav', '1');
+  if (f.attentionOnly) p.set('attention', '1');
+  if (f.sort !== 'attention') p.set('sort', f.sort);
+  for (const [k, v] of Object.entries(extra)) if (v !== null && v !== '') p.set(k, v);
+  const s = p.toString();
+  return s === '' ? '' : `?${s}`;
+}

@@ -1,0 +1,183 @@
+// The app's single store: connection, health, the list and the open detail. Components read
+// it through `useStore(selector)`; frames are applied in batches (one per animation frame).
+
+import { useEffect, useReducer, useRef } from 'preact/hooks';
+import type { Health, RolloutDetail, ServerMsg } from '../api/protocol';
+import type { RdConfig } from '../api/config';
+import { applyListFrames, emptyListState, type ListFrame, type ListState } from '../lib/listState';
+
+export type ConnState = 'connecting' | 'open' | 'reconnecting' | 'paused';
+
+export interface DetailState {
+  namespace: string;
+  name: string;
+  seq: number | null;
+  detail: RolloutDetail | null;
+  notFound: boolean;
+  deleted: boolean;
+}
+
+export interface Toast {
+  id: number;
+  kind: 'ok' | 'error' | 'info';
+  text: string;
+}
+
+export interface AppState {
+  config: RdConfig;
+  readOnly: boolean;
+  demo: boolean;
+  serverVersion: string | null;
+  heartbeatSeconds: number;
+  conn: ConnState;
+  /** When the connection was lost (ms), while not connected. */
+  disconnectedSince: number | null;
+  /** When data was last known fresh: set while connected. */
+  health: Health | null;
+  list: ListState;
+  /** The list subscription was replaced and its fresh snapshot has not arrived yet. */
+  listStale: boolean;
+  everHadSnapshot: boolean;
+  detail: DetailState | null;
+  toasts: Toast[];
+}
+
+type Listener = () => void;
+
+export class Store {
+  state: AppState;
+  private listeners = new Set<Listener>();
+
+  constructor(config: RdConfig) {
+    this.state = {
+      config,
+      readOnly: config.readOnly,
+      demo: config.source === 'demo',
+      serverVersion: null,
+      heartbeatSeconds: 20,
+      conn: 'connecting',
+      disconnectedSince: null,
+      health: null,
+      list: emptyListState,
+      listStale: false,
+      everHadSnapshot: false,
+      detail: null,
+      toasts: [],
+    };
+  }
+
+  subscribe(l: Listener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  set(patch: Partial<AppState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const l of this.listeners) l();
+  }
+
+  /** Applies a batch of server frames in order, then notifies once. */
+  applyFrames(frames: readonly ServerMsg[]): void {
+    const s = this.state;
+    let list = s.list;
+    let detail = s.detail;
+    const patch: Partial<AppState> = {};
+    let pendingList: ListFrame[] = [];
+    const flushList = () => {
+      if (pendingList.length > 0) {
+        list = applyListFrames(list, pendingList);
+        pendingList = [];
+      }
+    };
+    for (const f of frames) {
+      switch (f.type) {
+        case 'hello':
+          patch.serverVersion = f.version;
+          patch.readOnly = s.config.readOnly || f.readOnly;
+          patch.demo = s.config.source === 'demo' || f.demo;
+          patch.heartbeatSeconds = f.heartbeatSeconds > 0 ? f.heartbeatSeconds : 20;
+          break;
+        case 'status':
+          patch.health = f.health;
+          break;
+        case 'snapshot':
+          pendingList.push(f);
+          patch.listStale = false;
+          patch.everHadSnapshot = true;
+          break;
+        case 'upsert':
+          pendingList.push(f);
+          break;
+        case 'delete':
+          if (detail && detail.namespace === f.namespace && detail.name === f.name) {
+            if (detail.seq === null || f.seq > detail.seq) detail = { ...detail, seq: f.seq, deleted: true, detail: null };
+          }
+          pendingList.push(f);
+          break;
+        case 'detail':
+          if (detail && detail.namespace === f.rollout.summary.namespace && detail.name === f.rollout.summary.name) {
+            if (detail.seq === null || f.seq > detail.seq || detail.detail === null) {
+              detail = { ...detail, seq: f.seq, detail: f.rollout, notFound: false, deleted: false };
+            }
+          }
+          break;
+        case 'notFound':
+          if (detail && detail.namespace === f.namespace && detail.name === f.name) {
+            detail = { ...detail, seq: f.seq, notFound: true, detail: null };
+          }
+          break;
+        case 'heartbeat':
+          break;
+        case 'error':
+          this.toast('error', `Server: ${f.message}`);
+          break;
+      }
+    }
+    flushList();
+    if (list !== s.list) patch.list = list;
+    if (detail !== s.detail) patch.detail = detail;
+    if (Object.keys(patch).length > 0) this.set(patch);
+  }
+
+  private toastId = 0;
+  toast(kind: Toast['kind'], text: string, ms = kind === 'error' ? 12000 : 6000): void {
+    const id = ++this.toastId;
+    this.set({ toasts: [...this.state.toasts.slice(-4), { id, kind, text }] });
+    setTimeout(() => this.dismiss(id), ms);
+  }
+
+  dismiss(id: number): void {
+    this.set({ toasts: this.state.toasts.filter((t) => t.id !== id) });
+  }
+}
+
+let current: Store | null = null;
+
+export function initStore(config: RdConfig): Store {
+  current = new Store(config);
+  return current;
+}
+
+export function store(): Store {
+  if (!current) throw new Error('store not initialized');
+  return current;
+}
+
+/** Re-renders the component when the selected value changes (compared with Object.is). */
+export function useStore<T>(select: (s: AppState) => T): T {
+  const st = store();
+  const [, force] = useReducer((n: number) => n + 1, 0);
+  const selected = select(st.state);
+  const ref = useRef({ select, selected });
+  ref.current = { select, selected };
+  useEffect(() => {
+    const check = () => {
+      const next = ref.current.select(st.state);
+      if (!Object.is(next, ref.current.selected)) force(0);
+    };
+    const unsub = st.subscribe(check);
+    check();
+    return unsub;
+  }, [st]);
+  return selected;
+}

@@ -1,0 +1,210 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Connection } from '../api/connection';
+import { formatClock } from '../lib/format';
+import { applyTheme, loadTheme, type Theme } from '../lib/prefs';
+import { store, useStore } from '../state/store';
+import { ConfirmDialog } from './actions';
+import { DetailPage } from './DetailPage';
+import { focusSearch, ListPage } from './ListPage';
+import { Link, navigate, useRoute } from './router';
+import { Empty } from './common';
+
+function ConnectionIndicator() {
+  const conn = useStore((s) => s.conn);
+  const text = conn === 'open' ? 'Live' : conn === 'connecting' ? 'Connecting…' : conn === 'paused' ? 'Paused (tab hidden)' : 'Reconnecting…';
+  const cls = conn === 'open' ? 'ok' : conn === 'reconnecting' ? 'bad' : 'run';
+  return (
+    <span class={`conn conn-${cls}`} role="status" aria-live="polite" title={conn === 'open' ? 'Connected: changes appear as they happen' : text} data-conn={conn}>
+      <span class="conn-dot" aria-hidden="true" />
+      {text}
+    </span>
+  );
+}
+
+function StaleBanner() {
+  const conn = useStore((s) => s.conn);
+  const since = useStore((s) => s.disconnectedSince);
+  if (conn !== 'reconnecting' || since === null) return null;
+  return (
+    <div class="banner banner-stale" role="alert">
+      Stale since {formatClock(since)} — reconnecting… What you see may be out of date.
+    </div>
+  );
+}
+
+function Badges() {
+  const source = useStore((s) => s.config.source);
+  const demo = useStore((s) => s.demo);
+  const readOnly = useStore((s) => s.readOnly);
+  return (
+    <span class="badges">
+      {demo || source === 'demo' ? <span class="pill pill-demo" title="Nothing here is a real cluster">DEMO — simulated cluster</span> : null}
+      {source === 'files' ? <span class="pill pill-files" title="Objects were read from files at start-up; nothing changes">Offline snapshot (files)</span> : null}
+      {readOnly ? <span class="pill pill-ro" title="Actions are disabled on this dashboard">Read-only</span> : null}
+    </span>
+  );
+}
+
+function ThemeToggle() {
+  const [theme, setTheme] = useState<Theme>(loadTheme);
+  const next: Record<Theme, Theme> = { auto: 'dark', dark: 'light', light: 'auto' };
+  const label: Record<Theme, string> = { auto: 'Theme: system', dark: 'Theme: dark', light: 'Theme: light' };
+  useEffect(() => applyTheme(theme), [theme]);
+  useEffect(() => {
+    const onKey = () => setTheme((t) => next[t]);
+    document.addEventListener('rd-toggle-theme', onKey);
+    return () => document.removeEventListener('rd-toggle-theme', onKey);
+  }, []);
+  return (
+    <button type="button" class="btn btn-small" onClick={() => setTheme(next[theme])} title="Switch theme (t)" aria-label={`${label[theme]}. Click to change.`}>
+      {theme === 'dark' ? '☾' : theme === 'light' ? '☀' : '◐'} <span class="hide-narrow">{label[theme].replace('Theme: ', '')}</span>
+    </button>
+  );
+}
+
+const SHORTCUTS: [string, string][] = [
+  ['/', 'Search rollouts'],
+  ['j / ↓', 'Next rollout'],
+  ['k / ↑', 'Previous rollout'],
+  ['Enter', 'Open the selected rollout'],
+  ['f', 'Favorite / unfavorite the selected rollout'],
+  ['v', 'Switch table / cards'],
+  ['Esc', 'Close, clear the selection, or go back to the list'],
+  ['t', 'Switch theme'],
+  ['?', 'This help'],
+];
+
+function Help({ open, onClose }: { open: boolean; onClose: () => void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  return (
+    <dialog ref={ref} class="dialog" aria-labelledby="help-title" onClose={onClose}>
+      <h2 id="help-title">Keyboard shortcuts</h2>
+      <table class="shortcuts">
+        <tbody>
+          {SHORTCUTS.map(([k, d]) => (
+            <tr key={k}>
+              <th scope="row">
+                <kbd>{k}</kbd>
+              </th>
+              <td>{d}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p class="small muted">
+        Search syntax: comma-separated terms; <code>key:value</code> (label contains), <code>key:"value"</code> (label equals), <code>"name"</code> (exact name), <code>!term</code> (exclude).
+      </p>
+      <div class="dialog-buttons">
+        <button type="button" class="btn" onClick={onClose} autoFocus>
+          Close
+        </button>
+      </div>
+    </dialog>
+  );
+}
+
+function Toasts() {
+  const toasts = useStore((s) => s.toasts);
+  return (
+    <div class="toasts" role="status" aria-live="polite">
+      {toasts.map((t) => (
+        <div key={t.id} class={`toast toast-${t.kind}`}>
+          <span>{t.text}</span>
+          <button type="button" class="btn btn-small" aria-label="Dismiss" onClick={() => store().dismiss(t.id)}>
+            ×
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export function App({ connection }: { connection: Connection }) {
+  const route = useRoute();
+  const version = useStore((s) => s.serverVersion ?? s.config.version);
+  const [help, setHelp] = useState(false);
+
+  // One subscription per page: the list (all namespaces; filtering is client-side) or one rollout.
+  const subKey = route.page === 'detail' ? `d:${route.namespace}/${route.name}` : route.page;
+  useEffect(() => {
+    if (route.page === 'detail') {
+      const cur = store().state.detail;
+      if (!cur || cur.namespace !== route.namespace || cur.name !== route.name) {
+        store().set({ detail: { namespace: route.namespace, name: route.name, seq: null, detail: null, notFound: false, deleted: false } });
+      }
+      connection.subscribe({ type: 'subscribeRollout', namespace: route.namespace, name: route.name });
+    } else {
+      connection.subscribe({ type: 'subscribeList', namespaces: [] });
+    }
+  }, [subKey]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      const t = e.target as HTMLElement | null;
+      if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
+      if (document.querySelector('dialog[open]')) return;
+      if (e.key === '?') {
+        e.preventDefault();
+        setHelp(true);
+      } else if (e.key === '/') {
+        if (route.page !== 'list') navigate('');
+        e.preventDefault();
+        setTimeout(focusSearch, 0);
+      } else if (e.key === 't') {
+        document.dispatchEvent(new Event('rd-toggle-theme'));
+      } else if (e.key === 'Escape' && route.page === 'detail') {
+        navigate('');
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [route.page]);
+
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="topbar">
+        <Link href="" class="brand" aria-label="Rollouts dashboard home">
+          <svg width="22" height="22" viewBox="0 0 24 24" aria-hidden="true">
+            <path d="M3 17c3-8 6-8 9-4s6 4 9-4" fill="none" stroke="currentColor" stroke-width="2.4" stroke-linecap="round" />
+          </svg>
+          <span>Rollouts</span>
+        </Link>
+        <span class="version small muted" title="rollouts-dashboard version">
+          v{version}
+        </span>
+        <Badges />
+        <span class="spacer" />
+        <ConnectionIndicator />
+        <ThemeToggle />
+        <button type="button" class="btn btn-small" onClick={() => setHelp(true)} aria-label="Keyboard shortcuts (?)" title="Keyboard shortcuts (?)">
+          ?
+        </button>
+      </header>
+      <StaleBanner />
+      {route.page === 'list' ? <ListPage query={route.query} /> : null}
+      {route.page === 'detail' ? <DetailPage key={`${route.namespace}/${route.name}`} namespace={route.namespace} name={route.name} /> : null}
+      {route.page === 'notFound' ? (
+        <main id="main" class="page">
+          <Empty title="Page not found">
+            <p>
+              <Link href="">Go to all rollouts</Link>
+            </p>
+          </Empty>
+        </main>
+      ) : null}
+      <Help open={help} onClose={() => setHelp(false)} />
+      <ConfirmDialog />
+      <Toasts />
+    </>
+  );
+}

@@ -1,0 +1,563 @@
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { JSX } from 'preact';
+import { rolloutKey, type RolloutSummary } from '../api/protocol';
+import { filterFromQuery, filterToQuery, groupRollouts, STATUSES, type ListFilter, type SortKey } from '../lib/listView';
+import { loadFavorites, saveFavorites } from '../lib/prefs';
+import { detailHref } from '../lib/router';
+import { useStore } from '../state/store';
+import { ActionButton } from './actions';
+import { Countdown, Empty, ImageTags, PodSquares, StatusBadge, StatusIcon, WeightBar } from './common';
+import { Link, navigate, replaceQuery } from './router';
+import { ProblemPanel } from './states';
+
+type Item =
+  | { kind: 'header'; key: string; label: string; count: number; hint?: string }
+  | { kind: 'row'; key: string; r: RolloutSummary; index: number }
+  | { kind: 'cards'; key: string; rs: { r: RolloutSummary; index: number }[] };
+
+const ROW_H = 68;
+const HEADER_H = 40;
+const CARD_H = 216;
+const OVERSCAN_PX = 600;
+
+function itemHeight(i: Item): number {
+  return i.kind === 'header' ? HEADER_H : i.kind === 'row' ? ROW_H : CARD_H;
+}
+
+/** Window-scroll virtualization over items of known heights. */
+function useWindowing(items: Item[], container: { current: HTMLElement | null }) {
+  const offsets = useMemo(() => {
+    const o = new Array<number>(items.length + 1);
+    o[0] = 0;
+    for (let i = 0; i < items.length; i++) o[i + 1] = (o[i] ?? 0) + itemHeight(items[i] as Item);
+    return o;
+  }, [items]);
+  const [view, setView] = useState({ top: 0, height: 800 });
+  useEffect(() => {
+    let raf = 0;
+    const measure = () => {
+      raf = 0;
+      const el = container.current;
+      const rectTop = el ? el.getBoundingClientRect().top : 0;
+      setView((v) => {
+        const top = -rectTop;
+        const height = window.innerHeight;
+        return Math.abs(v.top - top) < 1 && v.height === height ? v : { top, height };
+      });
+    };
+    const onScroll = () => {
+      if (!raf) raf = requestAnimationFrame(measure);
+    };
+    measure();
+    window.addEventListener('scroll', onScroll, { passive: true });
+    window.addEventListener('resize', onScroll);
+    return () => {
+      window.removeEventListener('scroll', onScroll);
+      window.removeEventListener('resize', onScroll);
+      if (raf) cancelAnimationFrame(raf);
+    };
+  }, [container]);
+  const total = offsets[items.length] ?? 0;
+  const lo = view.top - OVERSCAN_PX;
+  const hi = view.top + view.height + OVERSCAN_PX;
+  // binary search for the first item ending after `lo`
+  let a = 0;
+  let b = items.length;
+  while (a < b) {
+    const mid = (a + b) >> 1;
+    if ((offsets[mid + 1] ?? 0) <= lo) a = mid + 1;
+    else b = mid;
+  }
+  const start = a;
+  let end = start;
+  while (end < items.length && (offsets[end] ?? 0) < hi) end++;
+  return { offsets, total, start, end };
+}
+
+function useColumns(container: { current: HTMLElement | null }, enabled: boolean): number {
+  const [cols, setCols] = useState(3);
+  useLayoutEffect(() => {
+    if (!enabled) return;
+    const measure = () => {
+      const w = container.current?.clientWidth ?? window.innerWidth;
+      setCols(Math.max(1, Math.floor((w + 12) / 332)));
+    };
+    measure();
+    window.addEventListener('resize', measure);
+    return () => window.removeEventListener('resize', measure);
+  }, [enabled, container]);
+  return cols;
+}
+
+function NamespacePicker({ all, selected, onChange }: { all: string[]; selected: string[]; onChange: (ns: string[]) => void }) {
+  const label = selected.length === 0 ? 'All namespaces' : selected.length === 1 ? selected[0] : `${selected.length} namespaces`;
+  return (
+    <details class="ns-picker">
+      <summary class="btn">
+        <span class="visually-hidden">Namespaces:</span>
+        <span class="muted small" aria-hidden="true">NS</span> {label}
+      </summary>
+      <div class="ns-menu" role="group" aria-label="Namespaces">
+        <label class="ns-option">
+          <input type="checkbox" checked={selected.length === 0} onChange={() => onChange([])} /> All namespaces
+        </label>
+        {all.map((ns) => (
+          <label key={ns} class="ns-option">
+            <input
+              type="checkbox"
+              checked={selected.includes(ns)}
+              onChange={(e) => {
+                const on = (e.currentTarget as HTMLInputElement).checked;
+                onChange(on ? [...selected, ns].sort() : selected.filter((x) => x !== ns));
+              }}
+            />{' '}
+            {ns}
+          </label>
+        ))}
+      </div>
+    </details>
+  );
+}
+
+function FavStar({ on, name, toggle }: { on: boolean; name: string; toggle: () => void }) {
+  return (
+    <button
+      type="button"
+      class={`star${on ? ' star-on' : ''}`}
+      aria-pressed={on}
+      aria-label={on ? `Remove ${name} from favorites` : `Add ${name} to favorites`}
+      title={on ? 'Favorite (click to remove)' : 'Add to favorites'}
+      onClick={(e) => {
+        e.preventDefault();
+        e.stopPropagation();
+        toggle();
+      }}
+    >
+      {on ? '★' : '☆'}
+    </button>
+  );
+}
+
+function stepText(r: RolloutSummary): string {
+  if (r.strategy === 'Canary' && r.stepCount > 0) return r.step ?? `–/${r.stepCount}`;
+  return '—';
+}
+
+function PromoteCell({ r, readOnly }: { r: RolloutSummary; readOnly: boolean }) {
+  if (readOnly || !(r.status === 'Paused' && !r.aborted)) return null;
+  return <ActionButton action="promote" rollout={r} small />;
+}
+
+function StatusLine({ r }: { r: RolloutSummary }) {
+  if (r.pauseUntil && r.status === 'Paused') return <Countdown label="Paused until" until={r.pauseUntil} done="resuming" />;
+  let text = r.attentionReason ?? (r.reason || r.message);
+  if (text.startsWith(`${r.status}: `)) text = text.slice(r.status.length + 2);
+  return <span>{text.charAt(0).toUpperCase() + text.slice(1)}</span>;
+}
+
+function Row({ r, fav, toggleFav, selected, index, readOnly }: { r: RolloutSummary; fav: boolean; toggleFav: () => void; selected: boolean; index: number; readOnly: boolean }) {
+  const href = detailHref(r.namespace, r.name);
+  return (
+    <div class={`row${selected ? ' row-selected' : ''}${r.needsAttention ? ' row-attention' : ''}`} role="row" aria-rowindex={index + 2} aria-selected={selected} data-key={rolloutKey(r.namespace, r.name)}>
+      <div role="cell" class="c-fav">
+        <FavStar on={fav} name={r.name} toggle={toggleFav} />
+      </div>
+      <div role="cell" class="c-name">
+        <Link href={href} class="rname" data-rollout={r.name}>
+          {r.name}
+        </Link>
+        <span class="ns">{r.namespace}</span>
+      </div>
+      <div role="cell" class="c-status">
+        <StatusBadge status={r.status} title={r.message || undefined} />
+        <span class="status-line small" title={r.message}>
+          <StatusLine r={r} />
+        </span>
+      </div>
+      <div role="cell" class="c-strategy small">{r.strategy || '—'}</div>
+      <div role="cell" class="c-step">{stepText(r)}</div>
+      <div role="cell" class="c-weight">
+        <WeightBar set={r.setWeight} actual={r.actualWeight} compact />
+      </div>
+      <div role="cell" class="c-images">
+        <ImageTags images={r.images} compact />
+      </div>
+      <div role="cell" class="c-pods">
+        {r.replicaSets
+          .filter((rs) => rs.pods.length > 0 || rs.roles.length > 0)
+          .slice(0, 3)
+          .map((rs) => (
+            <span class="rs-pods" key={rs.name} title={`${rs.name} · revision ${rs.revision} · ${rs.status}${rs.roles.length ? ` · ${rs.roles.join(', ')}` : ''}`}>
+              <span class="small muted">r{rs.revision}</span>
+              <PodSquares pods={rs.pods} max={12} />
+            </span>
+          ))}
+      </div>
+      <div role="cell" class="c-act">
+        <PromoteCell r={r} readOnly={readOnly} />
+      </div>
+    </div>
+  );
+}
+
+function Card({ r, fav, toggleFav, selected, readOnly }: { r: RolloutSummary; fav: boolean; toggleFav: () => void; selected: boolean; readOnly: boolean }) {
+  return (
+    <article class={`card${selected ? ' row-selected' : ''}${r.needsAttention ? ' row-attention' : ''} st-border-${r.status}`} aria-label={`${r.namespace}/${r.name}`} data-key={rolloutKey(r.namespace, r.name)}>
+      <header class="card-head">
+        <StatusIcon status={r.status} size={18} />
+        <Link href={detailHref(r.namespace, r.name)} class="rname" data-rollout={r.name}>
+          {r.name}
+        </Link>
+        <FavStar on={fav} name={r.name} toggle={toggleFav} />
+      </header>
+      <div class="ns small">{r.namespace}</div>
+      <div class="card-status small">
+        <strong>{r.status}</strong> · <StatusLine r={r} />
+      </div>
+      <dl class="card-facts small">
+        <div>
+          <dt>Strategy</dt>
+          <dd>{r.strategy || '—'}</dd>
+        </div>
+        <div>
+          <dt>Step</dt>
+          <dd>{stepText(r)}</dd>
+        </div>
+        <div class="grow">
+          <dt>Weight</dt>
+          <dd>
+            <WeightBar set={r.setWeight} actual={r.actualWeight} compact />
+          </dd>
+        </div>
+      </dl>
+      <ImageTags images={r.images} compact />
+      <div class="card-pods">
+        {r.replicaSets
+          .filter((rs) => rs.pods.length > 0)
+          .slice(0, 3)
+          .map((rs) => (
+            <span class="rs-pods" key={rs.name} title={`${rs.name} · revision ${rs.revision}`}>
+              <span class="small muted">r{rs.revision}</span>
+              <PodSquares pods={rs.pods} max={16} />
+            </span>
+          ))}
+        <PromoteCell r={r} readOnly={readOnly} />
+      </div>
+    </article>
+  );
+}
+
+let searchInput: HTMLInputElement | null = null;
+export function focusSearch(): void {
+  searchInput?.focus();
+  searchInput?.select();
+}
+
+export function ListPage({ query }: { query: string }) {
+  const list = useStore((s) => s.list);
+  const everHadSnapshot = useStore((s) => s.everHadSnapshot);
+  const conn = useStore((s) => s.conn);
+  const health = useStore((s) => s.health);
+  const readOnly = useStore((s) => s.readOnly);
+  const filter = useMemo(() => filterFromQuery(query), [query]);
+  const view = new URLSearchParams(query).get('view') === 'cards' ? 'cards' : 'table';
+  const [favorites, setFavorites] = useState(loadFavorites);
+  const [searchText, setSearchText] = useState(filter.search);
+  const [selKey, setSelKey] = useState<string | null>(null);
+  const container = useRef<HTMLDivElement>(null);
+  const cols = useColumns(container, view === 'cards');
+
+  useEffect(() => {
+    if (document.activeElement !== searchInput) setSearchText(filter.search);
+  }, [filter.search]);
+
+  const update = useCallback(
+    (patch: Partial<ListFilter>, newView?: string) => {
+      const f = { ...filterFromQuery(location.search), ...patch };
+      const v = newView ?? (new URLSearchParams(location.search).get('view') === 'cards' ? 'cards' : null);
+      replaceQuery(filterToQuery(f, { view: v === 'cards' ? 'cards' : null }));
+    },
+    [],
+  );
+
+  // Debounce typing into the URL (and the filter).
+  useEffect(() => {
+    if (searchText === filter.search) return;
+    const t = setTimeout(() => update({ search: searchText }), 120);
+    return () => clearTimeout(t);
+  }, [searchText]);
+
+  const toggleFav = useCallback((key: string) => {
+    setFavorites((prev) => {
+      const next = new Set(prev);
+      if (next.has(key)) next.delete(key);
+      else next.add(key);
+      saveFavorites(next);
+      return next;
+    });
+  }, []);
+
+  const namespaces = useMemo(() => {
+    const s = new Set<string>();
+    for (const r of list.rollouts.values()) s.add(r.namespace);
+    for (const ns of filter.namespaces) s.add(ns);
+    return [...s].sort();
+  }, [list.version, filter.namespaces]);
+
+  const groups = useMemo(() => groupRollouts(list.rollouts.values(), filter, favorites), [list.version, filter, favorites]);
+  const ordered = useMemo(() => [...groups.attention, ...groups.rest], [groups]);
+
+  const items = useMemo(() => {
+    const out: Item[] = [];
+    let index = 0;
+    const push = (label: string, rs: RolloutSummary[], hint?: string) => {
+      if (rs.length === 0) return;
+      out.push({ kind: 'header', key: `h-${label}`, label, count: rs.length, ...(hint ? { hint } : {}) });
+      if (view === 'table') {
+        for (const r of rs) out.push({ kind: 'row', key: rolloutKey(r.namespace, r.name), r, index: index++ });
+      } else {
+        for (let i = 0; i < rs.length; i += cols) {
+          const chunk = rs.slice(i, i + cols).map((r) => ({ r, index: index++ }));
+          out.push({ kind: 'cards', key: `c-${label}-${i}`, rs: chunk });
+        }
+      }
+    };
+    push('Needs attention', groups.attention, 'paused for a human, degraded, or failing analysis');
+    push(groups.attention.length > 0 ? 'Everything else' : 'Rollouts', groups.rest);
+    return out;
+  }, [groups, view, cols]);
+
+  const win = useWindowing(items, container);
+  // The selection follows the rollout (by key), not the position, so live re-sorting keeps it.
+  const selected = useMemo(() => (selKey === null ? -1 : ordered.findIndex((r) => rolloutKey(r.namespace, r.name) === selKey)), [ordered, selKey]);
+  const setSelected = useCallback(
+    (f: (i: number) => number) => {
+      const next = f(selected);
+      const r = next >= 0 ? ordered[next] : undefined;
+      setSelKey(r ? rolloutKey(r.namespace, r.name) : null);
+    },
+    [ordered, selected],
+  );
+
+  // Keyboard: j/k or arrows move, Enter opens, f toggles favorite.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+      const t = e.target as HTMLElement | null;
+      if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) {
+        if (e.key === 'ArrowDown' && t === searchInput) {
+          e.preventDefault();
+          searchInput?.blur();
+          setSelected(() => 0);
+        }
+        return;
+      }
+      if (document.querySelector('dialog[open]')) return;
+      const step = view === 'cards' && (e.key === 'ArrowDown' || e.key === 'ArrowUp') ? cols : 1;
+      if (e.key === 'j' || e.key === 'ArrowDown' || (view === 'cards' && e.key === 'ArrowRight')) {
+        e.preventDefault();
+        setSelected((s) => Math.min(ordered.length - 1, s + step));
+      } else if (e.key === 'k' || e.key === 'ArrowUp' || (view === 'cards' && e.key === 'ArrowLeft')) {
+        e.preventDefault();
+        setSelected((s) => Math.max(0, s - step));
+      } else if (e.key === 'Enter' && selected >= 0) {
+        const r = ordered[selected];
+        if (r) {
+          e.preventDefault();
+          navigate(detailHref(r.namespace, r.name));
+        }
+      } else if (e.key === 'f' && selected >= 0) {
+        const r = ordered[selected];
+        if (r) toggleFav(rolloutKey(r.namespace, r.name));
+      } else if (e.key === 'v') {
+        update({}, view === 'cards' ? 'table' : 'cards');
+      } else if (e.key === 'Escape') {
+        setSelKey(null);
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [ordered, selected, setSelected, view, cols, toggleFav, update]);
+
+  // Keep the selected row in view.
+  useEffect(() => {
+    if (selected < 0) return;
+    const idx = items.findIndex((it) => (it.kind === 'row' && it.index === selected) || (it.kind === 'cards' && it.rs.some((c) => c.index === selected)));
+    const el = container.current;
+    if (idx < 0 || !el) return;
+    const top = el.getBoundingClientRect().top + window.scrollY + (win.offsets[idx] ?? 0);
+    const bottom = top + itemHeight(items[idx] as Item);
+    const headerH = 120;
+    if (top < window.scrollY + headerH) window.scrollTo(0, top - headerH);
+    else if (bottom > window.scrollY + window.innerHeight) window.scrollTo(0, bottom - window.innerHeight + 8);
+  }, [selKey]);
+
+  const problem = health?.problem ?? null;
+  const selectedKey = selected >= 0 ? selKey : null;
+
+  const toolbar = (
+    <div class="toolbar" role="search">
+      <NamespacePicker all={namespaces} selected={filter.namespaces} onChange={(ns) => update({ namespaces: ns })} />
+      <label class="search">
+        <span class="visually-hidden">Search rollouts by name or label</span>
+        <input
+          ref={(el) => {
+            searchInput = el;
+          }}
+          type="search"
+          placeholder="Search: name, key:value, key:&quot;exact&quot;, !not   ( / )"
+          value={searchText}
+          onInput={(e) => setSearchText((e.currentTarget as HTMLInputElement).value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') {
+              setSearchText('');
+              update({ search: '' });
+              (e.currentTarget as HTMLInputElement).blur();
+            }
+          }}
+          spellcheck={false}
+          autocomplete="off"
+        />
+      </label>
+      <div class="filters" role="group" aria-label="Status filters">
+        <button type="button" class={`chip${filter.attentionOnly ? ' chip-on' : ''}`} aria-pressed={filter.attentionOnly} onClick={() => update({ attentionOnly: !filter.attentionOnly })}>
+          Needs attention <span class="count">{groups.attentionCount}</span>
+        </button>
+        {STATUSES.map((s) => {
+          const on = filter.statuses.includes(s);
+          return (
+            <button key={s} type="button" class={`chip chip-${s}${on ? ' chip-on' : ''}`} aria-pressed={on} onClick={() => update({ statuses: on ? filter.statuses.filter((x) => x !== s) : [...filter.statuses, s] })}>
+              <StatusIcon status={s} size={13} /> {s} <span class="count">{groups.counts[s] ?? 0}</span>
+            </button>
+          );
+        })}
+        <button type="button" class={`chip${filter.favoritesOnly ? ' chip-on' : ''}`} aria-pressed={filter.favoritesOnly} onClick={() => update({ favoritesOnly: !filter.favoritesOnly })}>
+          ★ Favorites <span class="count">{groups.favoritesCount}</span>
+        </button>
+      </div>
+      <div class="view-opts">
+        <label class="small">
+          Sort{' '}
+          <select value={filter.sort} onChange={(e) => update({ sort: (e.currentTarget as HTMLSelectElement).value as SortKey })}>
+            <option value="attention">Attention first</option>
+            <option value="name">Name</option>
+            <option value="namespace">Namespace</option>
+            <option value="status">Status</option>
+            <option value="updated">Newest</option>
+          </select>
+        </label>
+        <div class="seg" role="group" aria-label="Display">
+          <button type="button" class={`btn btn-small${view === 'table' ? ' seg-on' : ''}`} aria-pressed={view === 'table'} onClick={() => update({}, 'table')}>
+            Table
+          </button>
+          <button type="button" class={`btn btn-small${view === 'cards' ? ' seg-on' : ''}`} aria-pressed={view === 'cards'} onClick={() => update({}, 'cards')}>
+            Cards
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+
+  let body: JSX.Element;
+  if (!everHadSnapshot) {
+    body = problem ? (
+      <span />
+    ) : conn === 'reconnecting' ? (
+      <Empty title="Cannot reach the dashboard server">
+        <p>The page keeps trying to connect. Check that rollouts-dashboard is running and reachable (port-forward, Ingress).</p>
+      </Empty>
+    ) : (
+      <div class="loading" role="status" aria-live="polite">
+        <span class="spinner" aria-hidden="true" /> Loading rollouts…
+      </div>
+    );
+  } else if (list.rollouts.size === 0) {
+    body = problem ? (
+      <span />
+    ) : (
+      <Empty title="No rollouts">
+        <p>
+          {health?.namespaces.length ? `No Rollout objects in the watched namespaces (${health.namespaces.join(', ')}).` : 'No Rollout objects in any namespace the dashboard can see.'} Create one, for example:
+        </p>
+        <pre class="code">kubectl apply -f https://raw.githubusercontent.com/argoproj/argo-rollouts/master/docs/getting-started/basic/rollout.yaml</pre>
+        <p class="small muted">New rollouts appear here immediately, without reloading.</p>
+      </Empty>
+    );
+  } else if (ordered.length === 0) {
+    body = (
+      <Empty title="No rollouts match the filters">
+        <p>
+          {list.rollouts.size} rollouts are hidden by the current filters.{' '}
+          <button type="button" class="btn btn-small" onClick={() => { setSearchText(''); replaceQuery(view === 'cards' ? '?view=cards' : ''); }}>
+            Clear filters
+          </button>
+        </p>
+      </Empty>
+    );
+  } else {
+    const slice = items.slice(win.start, win.end);
+    body = (
+      <div
+        ref={container}
+        class={`vlist ${view === 'table' ? 'vtable' : 'vcards'}`}
+        role={view === 'table' ? 'table' : 'region'}
+        aria-label="Rollouts"
+        aria-rowcount={view === 'table' ? ordered.length + 1 : undefined}
+        style={{ height: `${win.total + (view === 'table' ? 34 : 0)}px` }}
+      >
+        {view === 'table' ? (
+          <div class="row row-head" role="row" aria-rowindex={1}>
+            <div role="columnheader" class="c-fav"><span class="visually-hidden">Favorite</span></div>
+            <div role="columnheader" class="c-name">Name</div>
+            <div role="columnheader" class="c-status">Status</div>
+            <div role="columnheader" class="c-strategy">Strategy</div>
+            <div role="columnheader" class="c-step">Step</div>
+            <div role="columnheader" class="c-weight">Weight</div>
+            <div role="columnheader" class="c-images">Images</div>
+            <div role="columnheader" class="c-pods">Pods</div>
+            <div role="columnheader" class="c-act"><span class="visually-hidden">Actions</span></div>
+          </div>
+        ) : null}
+        <div class="vwin" style={{ transform: `translateY(${win.offsets[win.start] ?? 0}px)` }}>
+          {slice.map((it) => {
+            if (it.kind === 'header') {
+              return (
+                <div key={it.key} class={`group-head${it.label === 'Needs attention' ? ' group-attention' : ''}`} role={view === 'table' ? 'row' : undefined}>
+                  <h2 role={view === 'table' ? 'cell' : undefined}>
+                    {it.label} <span class="count">{it.count}</span>
+                    {it.hint ? <span class="small muted"> · {it.hint}</span> : null}
+                  </h2>
+                </div>
+              );
+            }
+            if (it.kind === 'row') {
+              const k = rolloutKey(it.r.namespace, it.r.name);
+              return <Row key={k} r={it.r} index={it.index} fav={favorites.has(k)} toggleFav={() => toggleFav(k)} selected={k === selectedKey} readOnly={readOnly} />;
+            }
+            return (
+              <div key={it.key} class="card-row" style={{ gridTemplateColumns: `repeat(${cols}, minmax(0, 1fr))` }}>
+                {it.rs.map(({ r }) => {
+                  const k = rolloutKey(r.namespace, r.name);
+                  return <Card key={k} r={r} fav={favorites.has(k)} toggleFav={() => toggleFav(k)} selected={k === selectedKey} readOnly={readOnly} />;
+                })}
+              </div>
+            );
+          })}
+        </div>
+      </div>
+    );
+  }
+
+  return (
+    <main id="main" class="page page-list" aria-labelledby="list-title">
+      <h1 id="list-title" class="visually-hidden">Rollouts</h1>
+      {problem ? <ProblemPanel problem={problem} /> : null}
+      {toolbar}
+      <p class="summary-line small muted" aria-live="polite">
+        {everHadSnapshot ? `${ordered.length} of ${list.rollouts.size} rollouts shown` : ''}
+        {filter.namespaces.length > 0 ? ` · namespaces: ${filter.namespaces.join(', ')}` : ''}
+      </p>
+      {body}
+    </main>
+  );
+}

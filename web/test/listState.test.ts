@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyListFrames, emptyListState } from '../src/lib/listState';
+import { summary } from './fixtures';
+
+test('changes before the first snapshot are dropped', () => {
+  const s = applyListFrames(emptyListState, [{ type: 'upsert', seq: 5, rollout: summary() }]);
+  assert.equal(s, emptyListState);
+  assert.equal(s.snapshotSeq, null);
+});
+
+test('snapshot replaces everything', () => {
+  let s = applyListFrames(emptyListState, [{ type: 'snapshot', seq: 3, rollouts: [summary({ name: 'a' }), summary({ name: 'b' })] }]);
+  assert.deepEqual([...s.rollouts.keys()], ['default/a', 'default/b']);
+  s = applyListFrames(s, [{ type: 'snapshot', seq: 9, rollouts: [summary({ name: 'c' })] }]);
+  assert.deepEqual([...s.rollouts.keys()], ['default/c']);
+  assert.equal(s.snapshotSeq, 9);
+});
+
+test('upserts and deletes not newer than the snapshot are dropped', () => {
+  let s = applyListFrames(emptyListState, [{ type: 'snapshot', seq: 10, rollouts: [summary({ name: 'a' })] }]);
+  const before = s;
+  s = applyListFrames(s, [
+    { type: 'upsert', seq: 10, rollout: summary({ name: 'x' }) },
+    { type: 'delete', seq: 7, namespace: 'default', name: 'a' },
+  ]);
+  assert.equal(s, before);
+  s = applyListFrames(s, [
+    { type: 'upsert', seq: 11, rollout: summary({ name: 'a', status: 'Paused' }) },
+    { type: 'upsert', seq: 12, rollout: summary({ name: 'b' }) },
+    { type: 'delete', seq: 14, namespace: 'default', name: 'b' },
+  ]);
+  assert.equal(s.rollouts.get('default/a')?.status, 'Paused');
+  assert.equal(s.rollouts.has('default/b'), false);
+  assert.equal(s.lastSeq, 14);
+  assert.equal(s.version, before.version + 1);
+});
+
+test('upserts and deletes are idempotent and do not mutate the previous state', () => {
+  const s0 = applyListFrames(emptyListState, [{ type: 'snapshot', seq: 1, rollouts: [summary({ name: 'a' })] }]);
+  const s1 = applyListFrames(s0, [
+    { type: 'delete', seq: 2, namespace: 'default', name: 'a' },
+    { type: 'delete', seq: 3, namespace: 'default', name: 'a' },
+    { type: 'upsert', seq: 4, rollout: summary({ name: 'n', namespace: 'x' }) },
+    { type: 'upsert', seq: 5, rollout: summary({ name: 'n', namespace: 'x' }) },
+  ]);
+  assert.equal(s0.rollouts.size, 1);
+  assert.deepEqual([...s1.rollouts.keys()], ['x/n']);
+});
+
+test('a snapshot in the middle of a batch resets the base seq', () => {
+  const s = applyListFrames(emptyListState, [
+    { type: 'snapshot', seq: 1, rollouts: [] },
+    { type: 'upsert', seq: 4, rollout: summary({ name: 'old' }) },
+    { type: 'snapshot', seq: 20, rollouts: [summary({ name: 'a' })] },
+    { type: 'upsert', seq: 15, rollout: summary({ name: 'late' }) },
+    { type: 'upsert', seq: 21, rollout: summary({ name: 'new' }) },
+  ]);
+  assert.deepEqual([...s.rollouts.keys()].sort(), ['default/a', 'default/new']);
+});
