@@ -182,6 +182,22 @@ async fn everything_moves_under_a_base_path() {
         String::from_utf8(out.stdout).unwrap(),
         format!("303 http://{addr}/rollouts/")
     );
+    // The base itself, with and without the slash and a query, is the list page.
+    for path in ["/rollouts", "/rollouts/", "/rollouts/?q=checkout"] {
+        let out = tokio::process::Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                &format!("http://{addr}{path}"),
+            ])
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), "200", "{path}");
+    }
     // Deep links get the shell, with the base href set.
     let out = tokio::process::Command::new("curl")
         .args([

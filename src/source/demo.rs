@@ -26,6 +26,8 @@ const POD_START: SignedDuration = SignedDuration::from_secs(2);
 const CYCLE_IDLE: SignedDuration = SignedDuration::from_secs(25);
 /// Annotation marking a rollout whose versions the simulation keeps shipping.
 const CYCLE_ANNOTATION: &str = "demo.rollouts-dashboard/cycle";
+/// Old revisions kept per rollout (the demo's `revisionHistoryLimit`).
+const HISTORY_LIMIT: usize = 3;
 /// Annotation counting retries, so a retried update gets fresh analysis runs.
 const ATTEMPT_ANNOTATION: &str = "demo.rollouts-dashboard/attempt";
 /// Label on simulated analysis steps: the measured values pass or fail.
@@ -383,6 +385,7 @@ impl DemoWorld {
             // Fully promoted: scale the others down, and maybe ship the next version.
             self.scale(&canary_key, replicas);
             self.scale_down_others(&ro, &hash);
+            self.prune_history(&ro, &hash);
             st["conditions"] = json!([condition(
                 "Available",
                 "True",
@@ -462,6 +465,48 @@ impl DemoWorld {
             }
         }
         st["restartedAt"] = json!(at);
+    }
+
+    /// Keeps the newest [`HISTORY_LIMIT`] old revisions, as `revisionHistoryLimit` does, so
+    /// a long-running demo does not grow forever. Old analysis runs go with their revision.
+    fn prune_history(&mut self, ro: &Value, keep: &str) {
+        let ns = ro["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let uid = ro["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let revision = |v: &Value| {
+            v["metadata"]["annotations"][REVISION_ANNOTATION]
+                .as_str()
+                .and_then(|r| r.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        let mut old: Vec<(ObjKey, Value)> = self
+            .children(Kind::ReplicaSet, &ns, &uid)
+            .into_iter()
+            .filter(|(_, rs)| {
+                rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] != keep
+                    && rs["spec"]["replicas"].as_i64() == Some(0)
+                    && rs["status"]["replicas"].as_i64() == Some(0)
+            })
+            .collect();
+        old.sort_by_key(|(_, rs)| std::cmp::Reverse(revision(rs)));
+        for (key, rs) in old.into_iter().skip(HISTORY_LIMIT) {
+            let hash = rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL].clone();
+            let runs: Vec<ObjKey> = self
+                .children(Kind::AnalysisRun, &ns, &uid)
+                .into_iter()
+                .filter(|(_, run)| run["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] == hash)
+                .map(|(k, _)| k)
+                .collect();
+            for run in runs {
+                self.remove(&run);
+            }
+            self.remove(&key);
+        }
     }
 
     fn scale_down_others(&mut self, ro: &Value, keep: &str) {
