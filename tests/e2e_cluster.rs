@@ -323,6 +323,19 @@ async fn canary_actions_do_what_the_plugin_does() {
         f["type"] == "detail" && f["rollout"]["summary"]["stepIndex"].as_i64().unwrap_or(0) >= 2
     })
     .await;
+    // The promotion is on record in the cluster's history, next to the controller's events.
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), &ns);
+    let recorded = events
+        .list(&Default::default())
+        .await
+        .expect("list events")
+        .items
+        .into_iter()
+        .any(|e| {
+            e.reason.as_deref() == Some("PromotedFromDashboard")
+                && e.involved_object.name.as_deref() == Some(name)
+        });
+    assert!(recorded, "no PromotedFromDashboard event on {ns}/{name}");
     // A second click carrying the same (now stale) view does not advance another step.
     let (code, _) = action(
         addr,

@@ -75,13 +75,15 @@ fi
 if ! skipping SKIP_BROWSER "browser tests"; then
   phase "browser tests"
   bash tests/browser/run.sh
+  if [ -n "$CLUSTER" ]; then
+    phase "browser: promote on the real cluster"
+    (cd tests/browser && node --test --test-timeout=300000 cluster-promote.mjs)
+  fi
 fi
 
 if ! skipping SKIP_BENCH "benchmark smoke"; then
-  if [ -f tests/bench/run.sh ]; then
-    phase "benchmark smoke"
-    ROLLOUTS_DASHBOARD_BENCH_SMOKE=1 bash tests/bench/run.sh
-  fi
+  phase "benchmark smoke"
+  ROLLOUTS_DASHBOARD_BENCH_SMOKE=1 ROLLOUTS_DASHBOARD_BENCH_CLUSTER="$CLUSTER" bash tests/bench/run.sh
 fi
 
 phase ""
