@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
+pub use crate::auth::AuthMode;
+use crate::auth::net::IpNet;
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -80,6 +83,106 @@ pub struct Config {
         default_value = "text"
     )]
     pub log_format: LogFormat,
+
+    /// Who the users are: `none` (everyone acts with the dashboard's own identity; only on a
+    /// loopback address, or with --read-only), `proxy` (an authenticating proxy in front
+    /// sends the user and groups in headers; writes impersonate them) or `token` (users sign
+    /// in with a Kubernetes bearer token; writes use it).
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_AUTH",
+        value_enum,
+        default_value = "none"
+    )]
+    pub auth: AuthMode,
+
+    /// --auth proxy: header carrying the user name.
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_AUTH_PROXY_USER_HEADER",
+        default_value = "X-Forwarded-User"
+    )]
+    pub auth_proxy_user_header: String,
+
+    /// --auth proxy: header carrying the groups, comma-separated.
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_AUTH_PROXY_GROUPS_HEADER",
+        default_value = "X-Forwarded-Groups"
+    )]
+    pub auth_proxy_groups_header: String,
+
+    /// --auth proxy: addresses or CIDR networks of the proxy; identity headers from any other
+    /// peer are ignored (unless the shared secret matches). Repeatable or comma-separated.
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_AUTH_PROXY_TRUSTED",
+        value_delimiter = ',',
+        default_values = ["127.0.0.1/32", "::1"]
+    )]
+    pub auth_proxy_trusted: Vec<String>,
+
+    /// --auth proxy: header in which the proxy sends the shared secret.
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_AUTH_PROXY_SECRET_HEADER",
+        default_value = "X-Rollouts-Dashboard-Proxy-Secret"
+    )]
+    pub auth_proxy_secret_header: String,
+
+    /// --auth proxy: shared secret; a request carrying it is trusted from any address. Prefer
+    /// the environment variable, which stays out of the process list.
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_AUTH_PROXY_SECRET",
+        hide_env_values = true
+    )]
+    pub auth_proxy_secret: Option<String>,
+
+    /// --auth token: how long a sign-in lasts, in minutes.
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_AUTH_SESSION_MINUTES",
+        default_value_t = 480
+    )]
+    pub auth_session_minutes: u64,
+
+    /// Host names (with or without port) the dashboard answers to; repeatable or
+    /// comma-separated. Set it for any non-loopback deployment (DNS rebinding). On loopback,
+    /// localhost names are always accepted.
+    #[arg(
+        long = "allowed-host",
+        env = "ROLLOUTS_DASHBOARD_ALLOWED_HOST",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
+    /// Writes (actions) one user may send per minute; more get 429 with Retry-After.
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_WRITES_PER_MINUTE",
+        default_value_t = 30
+    )]
+    pub writes_per_minute: u32,
+
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key). Without it, terminate
+    /// TLS in front of the dashboard (Ingress, sidecar).
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_TLS_CERT",
+        value_name = "PATH",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_TLS_KEY",
+        value_name = "PATH",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// A configuration that cannot work, found before anything starts.
@@ -98,6 +201,31 @@ pub enum ConfigError {
     BadNamespace(String),
     #[error("--from-files {0}: no such file or directory")]
     MissingFiles(PathBuf),
+    #[error(
+        "refusing to listen on {0} with --auth none: anyone who can reach it could change rollouts \
+         with the dashboard's own Kubernetes identity. Listen on 127.0.0.1 (reach it with kubectl \
+         port-forward), add --read-only, or authenticate users with --auth proxy or --auth token"
+    )]
+    OpenWithoutAuth(IpAddr),
+    #[error("--auth token validates tokens with the Kubernetes API: it needs a cluster, not {0}")]
+    TokenNeedsCluster(&'static str),
+    #[error("--auth-proxy-trusted: {0}")]
+    BadTrusted(String),
+    #[error("--{flag}: {value:?} is not a valid HTTP header name")]
+    BadHeaderName { flag: &'static str, value: String },
+    #[error(
+        "--auth proxy needs a way to trust the proxy: --auth-proxy-trusted addresses or \
+         --auth-proxy-secret (ROLLOUTS_DASHBOARD_AUTH_PROXY_SECRET)"
+    )]
+    ProxyWithoutTrust,
+    #[error("--auth-proxy-secret must be at least 16 characters")]
+    WeakProxySecret,
+    #[error("--allowed-host {0:?} is not a host name")]
+    BadAllowedHost(String),
+    #[error("--{0} must be greater than 0")]
+    Zero(&'static str),
+    #[error("--{flag} {path}: no such file")]
+    MissingTlsFile { flag: &'static str, path: PathBuf },
 }
 
 impl Config {
@@ -136,7 +264,88 @@ impl Config {
         }
         self.namespaces.sort();
         self.namespaces.dedup();
+        self.validate_auth()?;
         Ok(self)
+    }
+
+    fn validate_auth(&mut self) -> Result<(), ConfigError> {
+        if self.auth == AuthMode::None && !self.address.is_loopback() && !self.effective_read_only()
+        {
+            return Err(ConfigError::OpenWithoutAuth(self.address));
+        }
+        if self.auth == AuthMode::Token {
+            if self.demo {
+                return Err(ConfigError::TokenNeedsCluster("--demo"));
+            }
+            if self.from_files.is_some() {
+                return Err(ConfigError::TokenNeedsCluster("--from-files"));
+            }
+        }
+        for (flag, value) in [
+            ("auth-proxy-user-header", &self.auth_proxy_user_header),
+            ("auth-proxy-groups-header", &self.auth_proxy_groups_header),
+            ("auth-proxy-secret-header", &self.auth_proxy_secret_header),
+        ] {
+            if axum::http::HeaderName::from_bytes(value.as_bytes()).is_err() {
+                return Err(ConfigError::BadHeaderName {
+                    flag,
+                    value: value.clone(),
+                });
+            }
+        }
+        self.proxy_trusted_nets()?;
+        if self.auth_proxy_secret.as_deref() == Some("") {
+            self.auth_proxy_secret = None;
+        }
+        if self.auth == AuthMode::Proxy {
+            if self.proxy_trusted_nets()?.is_empty() && self.auth_proxy_secret.is_none() {
+                return Err(ConfigError::ProxyWithoutTrust);
+            }
+            if self
+                .auth_proxy_secret
+                .as_ref()
+                .is_some_and(|s| s.chars().count() < 16)
+            {
+                return Err(ConfigError::WeakProxySecret);
+            }
+        }
+        for host in &mut self.allowed_hosts {
+            let trimmed = host.trim().to_ascii_lowercase();
+            let ok = !trimmed.is_empty()
+                && trimmed
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+            if !ok {
+                return Err(ConfigError::BadAllowedHost(host.clone()));
+            }
+            *host = trimmed;
+        }
+        if self.auth_session_minutes == 0 {
+            return Err(ConfigError::Zero("auth-session-minutes"));
+        }
+        if self.writes_per_minute == 0 {
+            return Err(ConfigError::Zero("writes-per-minute"));
+        }
+        for (flag, path) in [("tls-cert", &self.tls_cert), ("tls-key", &self.tls_key)] {
+            if let Some(path) = path
+                && !path.is_file()
+            {
+                return Err(ConfigError::MissingTlsFile {
+                    flag,
+                    path: path.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The parsed `--auth-proxy-trusted` networks.
+    pub fn proxy_trusted_nets(&self) -> Result<Vec<IpNet>, ConfigError> {
+        self.auth_proxy_trusted
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.parse::<IpNet>().map_err(ConfigError::BadTrusted))
+            .collect()
     }
 
     /// Whether actions are refused: explicitly, or because the source cannot be changed.
@@ -241,6 +450,43 @@ mod tests {
     fn namespaces_repeat_and_split() {
         let c = parse(&["-n", "b", "--namespace", "a,b"]).unwrap();
         assert_eq!(c.namespaces, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn open_address_needs_auth_or_read_only() {
+        assert_eq!(
+            parse(&["--address", "0.0.0.0"]).unwrap_err(),
+            ConfigError::OpenWithoutAuth("0.0.0.0".parse().unwrap())
+        );
+        assert!(parse(&["--address", "0.0.0.0", "--read-only"]).is_ok());
+        assert!(parse(&["--address", "::", "--auth", "proxy"]).is_ok());
+        assert!(parse(&["--address", "::1"]).is_ok());
+        assert_eq!(
+            parse(&["--demo", "--auth", "token"]).unwrap_err(),
+            ConfigError::TokenNeedsCluster("--demo")
+        );
+        assert!(matches!(
+            parse(&["--auth", "proxy", "--auth-proxy-trusted", "10.0.0.0/99"]),
+            Err(ConfigError::BadTrusted(_))
+        ));
+        assert_eq!(
+            parse(&["--auth", "proxy", "--auth-proxy-trusted", ""]).unwrap_err(),
+            ConfigError::ProxyWithoutTrust
+        );
+        assert_eq!(
+            parse(&["--auth", "proxy", "--auth-proxy-secret", "short"]).unwrap_err(),
+            ConfigError::WeakProxySecret
+        );
+        assert!(matches!(
+            parse(&["--auth-proxy-user-header", "bad header"]),
+            Err(ConfigError::BadHeaderName { .. })
+        ));
+        assert_eq!(
+            parse(&["--allowed-host", "Dash.Example:443"])
+                .unwrap()
+                .allowed_hosts,
+            vec!["dash.example:443"]
+        );
     }
 
     #[test]

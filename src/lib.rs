@@ -5,6 +5,7 @@
 //! [`view`] model turns objects into what the API, the WebSocket stream and the UI show.
 
 pub mod actions;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod health;
@@ -43,10 +44,13 @@ pub enum RunError {
     },
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] http::tls::TlsError),
 }
 
 /// Builds the store and state for a configuration, starting the source's background tasks.
 pub async fn start(config: &Config) -> Result<AppState, RunError> {
+    let mut kube_access = None;
     let (source, store, actions) = if config.demo {
         let store = Store::new(Health::loaded(SourceKind::Demo));
         let demo = source::demo_cluster::DemoCluster::new(store.clone(), config.demo_extra);
@@ -63,8 +67,14 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
         store.flush();
         (SourceKind::Files, store, None)
     } else {
-        let client =
-            source::cluster::client(config.kubeconfig.as_ref(), config.context.as_deref()).await?;
+        let kube_config =
+            auth::kube_config(config.kubeconfig.as_ref(), config.context.as_deref()).await?;
+        let client = kube::Client::try_from(kube_config.clone())
+            .map_err(source::cluster::ClusterError::Client)?;
+        kube_access = Some(auth::KubeAccess {
+            config: kube_config,
+            client: client.clone(),
+        });
         let (namespaces, note) =
             source::cluster::resolve_namespaces(&client, &config.namespaces).await;
         if let Some(note) = &note {
@@ -81,6 +91,22 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
     let read_only = config.effective_read_only();
     let mut settings = Settings::new(source, read_only, &config.base_path);
     settings.loopback_only = config.address.is_loopback();
+    settings.allowed_hosts = config.allowed_hosts.clone();
+    settings.tls = config.tls_cert.is_some();
+    settings.auth = Arc::new(auth::Auth::from_config(config, kube_access));
+    if !settings.loopback_only && settings.allowed_hosts.is_empty() {
+        tracing::warn!(
+            "listening on {} without --allowed-host: any Host name is accepted (set it to the \
+             dashboard's public name to defeat DNS rebinding)",
+            config.address
+        );
+    }
+    if config.auth == auth::AuthMode::None && !config.address.is_loopback() {
+        tracing::warn!(
+            "--auth none on a non-loopback address: read-only, but anyone who can reach it sees \
+             every rollout the dashboard's identity can list"
+        );
+    }
     Ok(AppState {
         store,
         settings: Arc::new(settings),
@@ -92,6 +118,10 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
 /// Runs the server until Ctrl-C or SIGTERM, then shuts down gracefully.
 pub async fn run(config: Config) -> Result<(), RunError> {
     let config = config.validate()?;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(http::tls::acceptor(cert, key)?),
+        _ => None,
+    };
     let state = start(&config).await?;
     let addr = SocketAddr::new(config.address, config.port);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -103,20 +133,42 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         ip => ip.to_string(),
     };
     tracing::info!(
-        "rollouts-dashboard is serving http://{host}:{}{}/ (source: {:?}{})",
+        "rollouts-dashboard is serving {}://{host}:{}{}/ (source: {:?}, --auth {}{})",
+        if tls.is_some() { "https" } else { "http" },
         local.port(),
         state.settings.base_path,
         state.settings.source,
+        state.settings.auth.mode.as_str(),
         if state.settings.read_only {
             ", read-only"
         } else {
             ""
         }
     );
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(RunError::Serve)
+    let shutdown = state.settings.shutdown.clone();
+    if let Some(acceptor) = tls {
+        tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown_signal().await;
+                shutdown.trigger();
+            }
+        });
+        return http::tls::serve(listener, acceptor, app(state), shutdown)
+            .await
+            .map_err(RunError::Serve);
+    }
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // WebSocket tasks close with 1001 so the server can finish.
+        shutdown.trigger();
+    })
+    .await
+    .map_err(RunError::Serve)
 }
 
 async fn shutdown_signal() {

@@ -21,6 +21,39 @@ pub struct Settings {
     /// Listening on a loopback address only: then only loopback host names are accepted in
     /// the `Host` header, which defeats DNS rebinding.
     pub loopback_only: bool,
+    /// `--allowed-host`: host names the `Host` header may carry (lower case, with or without
+    /// port); empty: any on a non-loopback address, loopback names on loopback.
+    pub allowed_hosts: Vec<String>,
+    /// Authentication mode, sessions and access-review cache.
+    pub auth: Arc<crate::auth::Auth>,
+    /// Fires when the server shuts down; WebSocket tasks then close with 1001.
+    pub shutdown: Shutdown,
+    /// Served over TLS (`--tls-cert`): responses carry HSTS.
+    pub tls: bool,
+}
+
+/// A shutdown signal every WebSocket task can wait for.
+#[derive(Debug, Clone)]
+pub struct Shutdown(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Shutdown(Arc::new(tokio::sync::watch::channel(false).0))
+    }
+}
+
+impl Shutdown {
+    /// Signals every waiter.
+    pub fn trigger(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Resolves once [`Shutdown::trigger`] has been called.
+    pub async fn wait(&self) {
+        let mut rx = self.0.subscribe();
+        // Err only when the sender is dropped, which cannot happen while we hold it.
+        let _ = rx.wait_for(|fired| *fired).await;
+    }
 }
 
 impl Settings {
@@ -32,6 +65,10 @@ impl Settings {
             read_only,
             source,
             loopback_only: true,
+            allowed_hosts: vec![],
+            auth: Arc::new(crate::auth::Auth::none()),
+            shutdown: Shutdown::default(),
+            tls: false,
         }
     }
 }

@@ -70,6 +70,10 @@ if ! skipping SKIP_CLUSTER "cluster end-to-end tests"; then
   export ROLLOUTS_DASHBOARD_E2E_KUBECONFIG="$KUBECONFIG"
   phase "cluster: end-to-end tests"
   cargo test --locked --features e2e --test e2e_cluster -- --test-threads=1 2>&1 | tee /tmp/rollouts-dashboard-e2e.log
+  phase "cluster: security end-to-end tests"
+  cargo test --locked --features e2e --test e2e_security -- --test-threads=1
+  phase "cluster: deploy/ manifests (server-side dry run)"
+  bash deploy/check.sh
 fi
 
 if ! skipping SKIP_BROWSER "browser tests"; then

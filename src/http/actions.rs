@@ -4,15 +4,20 @@
 //! `X-Rollouts-Dashboard: 1` (a cross-site form or `fetch` without CORS cannot set it), and
 //! a browser `Origin`, when present, must match the `Host`. The body says what the person
 //! saw (`seen`) so that a stale view gets 409 and nothing is written.
+//!
+//! With `--auth proxy|token` the write is sent to Kubernetes as the person (impersonation,
+//! or their own token), so the cluster's RBAC decides and its audit log names them; the
+//! actor in our logs and Events is that person too. Writes are rate-limited per person.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::actions::{Action, ActionError, SeenState, execute};
+use crate::auth::{AuthMode, Identity};
 use crate::error::ApiError;
 use crate::state::{ActionBackends, AppState};
 
@@ -25,6 +30,7 @@ pub const MAX_BODY: usize = 16 * 1024;
 /// Handles one action request.
 pub async fn post_action(
     State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
     Path((namespace, name, action)): Path<(String, String, String)>,
     headers: HeaderMap,
     body: Bytes,
@@ -35,6 +41,24 @@ pub async fn post_action(
         ));
     }
     check_write_headers(&headers)?;
+    if let Err(wait) = state.settings.auth.take_write(&identity.user) {
+        tracing::warn!(user = %identity.user, "write rate limit reached");
+        let mut response = ApiError::Action {
+            status: 429,
+            code: "rateLimited",
+            message: format!(
+                "too many changes: at most {} per minute; retry in {} s",
+                state.settings.auth.writes_per_minute,
+                wait.as_secs()
+            ),
+            details: None,
+        }
+        .into_response();
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(response);
+    }
     let body: Value = if body.is_empty() {
         json!({})
     } else {
@@ -62,9 +86,22 @@ pub async fn post_action(
             return Err(action_error(ActionError::Plan(e)));
         }
     };
-    let actor = "local user (--auth none)";
+    let actor = actor_of(&identity, state.settings.auth.mode);
+    let actor = actor.as_str();
+    tracing::info!(user = %identity.user, groups = ?identity.groups, %namespace, %name, action = %action_name, "action requested");
     let result = match &state.actions {
         Some(ActionBackends::Kube(backend)) => {
+            let user_backend = state
+                .settings
+                .auth
+                .backend_for(&identity)
+                .map_err(|message| ApiError::Action {
+                    status: StatusCode::UNAUTHORIZED.as_u16(),
+                    code: "unauthenticated",
+                    message,
+                    details: None,
+                })?;
+            let backend = user_backend.as_ref().unwrap_or(backend);
             execute(backend, &namespace, &name, &action, &seen, actor).await
         }
         Some(ActionBackends::Demo(backend)) => {
@@ -92,6 +129,15 @@ pub async fn post_action(
         "resourceVersion": outcome.rollout.pointer("/metadata/resourceVersion"),
     }))
     .into_response())
+}
+
+/// The actor named in logs and Events.
+fn actor_of(identity: &Identity, mode: AuthMode) -> String {
+    match mode {
+        AuthMode::None => identity.user.clone(),
+        AuthMode::Proxy => format!("{} (via --auth proxy)", identity.user),
+        AuthMode::Token => format!("{} (via --auth token)", identity.user),
+    }
 }
 
 fn action_error(err: ActionError) -> ApiError {

@@ -1,7 +1,7 @@
 //! JSON API handlers. They read only the shared store, never the API server.
 
 use axum::extract::DefaultBodyLimit;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{Extension, OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -9,6 +9,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::auth::Identity;
+use crate::auth::review::Visible;
 use crate::config::is_dns_label;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -27,7 +29,12 @@ pub fn router() -> Router<AppState> {
             post(super::actions::post_action)
                 .layer(DefaultBodyLimit::max(super::actions::MAX_BODY)),
         )
+        .route(
+            "/v1/namespaces/{namespace}/rollouts/{name}/permissions",
+            get(permissions),
+        )
         .route("/v1/namespaces", get(list_namespaces))
+        .route("/v1/whoami", get(whoami))
         .route("/v1/status", get(status))
         .route("/v1/stream", get(super::ws::stream))
         .fallback(unknown_endpoint)
@@ -61,13 +68,54 @@ pub fn parse_namespaces(raw: Option<&str>) -> Result<Vec<String>, ApiError> {
         .collect()
 }
 
+/// Namespaces the store knows (with rollouts, or watched): what read filtering decides on.
+pub fn candidate_namespaces(state: &AppState) -> Vec<String> {
+    let mut all = state.store.namespaces();
+    all.extend(state.store.health().namespaces);
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// What `identity` may read.
+pub async fn visible(state: &AppState, identity: &Identity) -> Visible {
+    if identity.unrestricted {
+        return Visible::All;
+    }
+    state
+        .settings
+        .auth
+        .visible(identity, &candidate_namespaces(state))
+        .await
+}
+
+/// Refuses reading `namespace` when the cluster would.
+pub async fn check_readable(
+    state: &AppState,
+    identity: &Identity,
+    namespace: &str,
+) -> Result<(), ApiError> {
+    if identity.unrestricted || state.settings.auth.can_list(identity, namespace).await {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "{} may not list rollouts in namespace {namespace:?}",
+            identity.user
+        )))
+    }
+}
+
 /// `GET /api/v1/rollouts[?namespace=a,b]` → `{"rollouts": [summary…]}`.
 async fn list_rollouts(
     State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let namespaces = parse_namespaces(query.namespace.as_deref())?;
+    let Some(namespaces) = visible(&state, &identity).await.restrict(&namespaces) else {
+        return Ok(Json(json!({ "rollouts": [] })).into_response());
+    };
     let (_, rollouts) = state.store.summaries(&namespaces);
     Ok(Json(json!({ "rollouts": rollouts })).into_response())
 }
@@ -75,8 +123,11 @@ async fn list_rollouts(
 /// `GET /api/v1/namespaces/{namespace}/rollouts/{name}` → the full detail.
 async fn get_rollout(
     State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    // Decided on the namespace alone, before looking: a 403 says nothing about existence.
+    check_readable(&state, &identity, &namespace).await?;
     let key = RolloutKey::new(namespace, name);
     match state.store.detail(&key).1 {
         Some(detail) => Ok(Json(detail).into_response()),
@@ -87,13 +138,78 @@ async fn get_rollout(
     }
 }
 
-/// `GET /api/v1/namespaces` → namespaces that hold rollouts, and the watched scope.
-async fn list_namespaces(State(state): State<AppState>) -> Response {
+/// `GET /api/v1/namespaces` → namespaces that hold rollouts, and the watched scope (only
+/// those the person may read).
+async fn list_namespaces(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+) -> Response {
+    let visible = visible(&state, &identity).await;
+    let keep = |list: Vec<String>| -> Vec<String> {
+        list.into_iter().filter(|n| visible.contains(n)).collect()
+    };
     Json(json!({
-        "namespaces": state.store.namespaces(),
-        "watched": state.store.health().namespaces,
+        "namespaces": keep(state.store.namespaces()),
+        "watched": keep(state.store.health().namespaces),
     }))
     .into_response()
+}
+
+/// `GET /api/v1/whoami` → `{user, groups, authMode, readOnly}`.
+async fn whoami(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+) -> Response {
+    let session_expires_in = identity.session.as_ref().map(|s| {
+        s.expires
+            .saturating_duration_since(std::time::Instant::now())
+            .as_secs()
+    });
+    Json(json!({
+        "user": identity.user,
+        "groups": identity.groups,
+        "authMode": state.settings.auth.mode,
+        "readOnly": state.settings.read_only,
+        "sessionExpiresInSeconds": session_expires_in,
+    }))
+    .into_response()
+}
+
+/// `GET /api/v1/namespaces/{namespace}/rollouts/{name}/permissions` →
+/// `{"actions": {"promote": true, ...}, "reasons": {"abort": "..."}}`.
+async fn permissions(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    check_readable(&state, &identity, &namespace).await?;
+    let key = RolloutKey::new(namespace, name);
+    let Some(detail) = state.store.detail(&key).1 else {
+        return Err(ApiError::RolloutNotFound {
+            namespace: key.namespace,
+            name: key.name,
+        });
+    };
+    let read_only = if state.settings.read_only || state.actions.is_none() {
+        Some("this dashboard is read-only: actions are disabled")
+    } else {
+        None
+    };
+    let workload = detail.workload_ref.as_ref().map(|w| {
+        let group = w.api_version.split_once('/').map_or("", |(g, _)| g);
+        (group.to_owned(), w.kind.clone())
+    });
+    let permissions = state
+        .settings
+        .auth
+        .permissions(
+            &identity,
+            &key.namespace,
+            workload.as_ref().map(|(g, k)| (g.as_str(), k.as_str())),
+            read_only,
+        )
+        .await;
+    Ok(Json(permissions).into_response())
 }
 
 /// `GET /api/v1/status` → source health and server settings.

@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod api;
 pub mod assets;
+pub mod tls;
 pub mod ws;
 
 use axum::Router;
@@ -11,10 +12,16 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::AuthMode;
 use crate::state::AppState;
+
+/// Largest request body on any route (actions have their own, smaller limit).
+pub const MAX_REQUEST_BODY: usize = 64 * 1024;
 
 /// Builds the whole application router; testable without a socket.
 pub fn app(state: AppState) -> Router {
@@ -33,13 +40,38 @@ pub fn app(state: AppState) -> Router {
                 },
             ),
         );
-    let inner = Router::new()
+    // Everything that needs an identity; the sign-in page and the public bundle do not.
+    let protected = Router::new()
         .nest("/api", api::router())
-        .route("/assets/{*path}", get(assets::asset))
         .route("/", get(assets::shell))
         .fallback(assets::spa_fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_identity,
+        ));
+    let mut public = Router::new().route("/assets/{*path}", get(assets::asset));
+    if state.settings.auth.mode == AuthMode::Token {
+        public = public.merge(crate::auth::signin::router());
+    }
+    let inner = protected
+        .merge(public)
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
+                let request_id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!(
+                    "request",
+                    method = %req.method(),
+                    uri = %req.uri(),
+                    request_id,
+                    user = tracing::field::Empty,
+                )
+            }),
+        )
         // Probes sit outside the trace layer so they do not flood the logs.
         .merge(probes);
     let router = if base.is_empty() {
@@ -48,42 +80,95 @@ pub fn app(state: AppState) -> Router {
         let target = format!("{base}/");
         Router::new()
             .route("/", get(move || async move { Redirect::to(&target) }))
+            // NB: a nested "/" only matches "{base}" itself; "{base}/" (what the base href
+            // and every reload of the list page ask for) needs its own route.
+            .route(&format!("{base}/"), get(assets::shell))
             .nest(&base, inner)
             .fallback(not_under_base_path)
     };
     let guard_state = state.clone();
+    let router = if state.settings.tls {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ))
+    } else {
+        router
+    };
     security_headers(router)
         .layer(axum::middleware::from_fn(move |req, next| {
             host_guard(guard_state.clone(), req, next)
         }))
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 
-/// Refuses requests whose `Host` is not a loopback name while we listen on loopback only:
-/// a DNS-rebinding page (evil.example resolving to 127.0.0.1) then cannot read the API.
+/// Removes client-sent `Impersonate-*` headers, then refuses requests whose `Host` is not
+/// allowed: loopback names while we listen on loopback only, else the `--allowed-host`
+/// names when set. A DNS-rebinding page (evil.example resolving to us) then cannot read
+/// the API. Probes are exempt (kubelet and Prometheus use the pod IP).
 async fn host_guard(
     state: AppState,
-    req: axum::extract::Request,
+    mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if state.settings.loopback_only {
+    crate::auth::strip_impersonation(req.headers_mut());
+    let settings = &state.settings;
+    let path = req.uri().path();
+    let probe = path
+        .strip_prefix(settings.base_path.as_str())
+        .is_some_and(|p| matches!(p, "/healthz" | "/readyz" | "/metrics"));
+    if !probe {
         let host = req
             .headers()
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or_default();
-        if !is_loopback_host(host) {
+        if !host_allowed(settings.loopback_only, &settings.allowed_hosts, host) {
+            let message = if settings.allowed_hosts.is_empty() {
+                "this dashboard listens on loopback and only answers to localhost, 127.0.0.1 or [::1]"
+                    .to_owned()
+            } else {
+                format!(
+                    "this dashboard only answers to {} (--allowed-host)",
+                    settings.allowed_hosts.join(", ")
+                )
+            };
             return (
                 StatusCode::MISDIRECTED_REQUEST,
                 axum::Json(serde_json::json!({"error": {
                     "code": "hostNotAllowed",
-                    "message": "this dashboard listens on loopback and only answers to localhost, 127.0.0.1 or [::1]"
+                    "message": message,
                 }})),
             )
                 .into_response();
         }
     }
     next.run(req).await
+}
+
+/// Whether a `Host` header value is accepted.
+pub fn host_allowed(loopback_only: bool, allowed: &[String], host: &str) -> bool {
+    if loopback_only && is_loopback_host(host) {
+        return true;
+    }
+    if allowed.is_empty() {
+        return !loopback_only;
+    }
+    let host = host.to_ascii_lowercase();
+    let name = if host.starts_with('[') {
+        host.split_inclusive(']')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    } else {
+        host.rsplit_once(':')
+            .map_or(host.as_str(), |(name, _)| name)
+            .to_owned()
+    };
+    allowed.iter().any(|a| *a == host || *a == name)
 }
 
 /// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
@@ -125,7 +210,21 @@ fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Rout
 
 #[cfg(test)]
 mod tests {
-    use super::is_loopback_host;
+    use super::{host_allowed, is_loopback_host};
+
+    #[test]
+    fn allowed_hosts() {
+        let list = vec!["dash.example".to_owned(), "other.example:8443".to_owned()];
+        assert!(host_allowed(false, &list, "dash.example"));
+        assert!(host_allowed(false, &list, "DASH.example:443"));
+        assert!(host_allowed(false, &list, "other.example:8443"));
+        assert!(!host_allowed(false, &list, "other.example:9000"));
+        assert!(!host_allowed(false, &list, "evil.example"));
+        assert!(!host_allowed(false, &list, "127.0.0.1:3100"));
+        assert!(host_allowed(true, &list, "127.0.0.1:3100"));
+        assert!(host_allowed(false, &[], "anything"));
+        assert!(!host_allowed(true, &[], "evil.example"));
+    }
 
     #[test]
     fn loopback_hosts() {

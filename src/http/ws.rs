@@ -4,15 +4,23 @@
 //! the changes newer than the snapshot that match the subscription. Frames are serialized
 //! once by the store and shared by every connection. A connection that falls behind gets a
 //! fresh snapshot instead of slowing anyone else down.
+//!
+//! With `--auth proxy|token`, each connection only receives rollouts of namespaces its user
+//! may list (SubjectAccessReview, cached), a detail subscription elsewhere gets an error
+//! frame, and a token-mode socket is closed when its session expires or signs out. On
+//! server shutdown every socket gets a Close frame with code 1001 (going away).
 
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use std::collections::HashMap;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::auth::Identity;
 use crate::protocol::{ClientMsg, HEARTBEAT_SECONDS, PROTOCOL_VERSION, ServerMsg};
 use crate::state::AppState;
 use crate::store::{Change, RolloutKey, serialize};
@@ -24,6 +32,7 @@ const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 pub async fn stream(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
     headers: axum::http::HeaderMap,
 ) -> Response {
     // Browsers send Origin on every WebSocket handshake; refuse other sites' pages.
@@ -31,7 +40,39 @@ pub async fn stream(
         return err.into_response();
     }
     ws.max_message_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| connection(socket, state))
+        .on_upgrade(move |socket| connection(socket, state, identity))
+}
+
+/// What this connection's user may read, asked per namespace and remembered until the next
+/// heartbeat (the shared review cache keeps answers 30 s).
+struct Access {
+    identity: Identity,
+    known: HashMap<String, bool>,
+}
+
+impl Access {
+    async fn may_read(&mut self, state: &AppState, namespace: &str) -> bool {
+        if self.identity.unrestricted {
+            return true;
+        }
+        if let Some(ok) = self.known.get(namespace) {
+            return *ok;
+        }
+        let ok = state
+            .settings
+            .auth
+            .can_list(&self.identity, namespace)
+            .await;
+        self.known.insert(namespace.to_owned(), ok);
+        ok
+    }
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
 }
 
 /// What a connection currently wants.
@@ -46,8 +87,23 @@ fn text(msg: &ServerMsg) -> Message {
     Message::Text(serialize(msg).into())
 }
 
-async fn connection(socket: WebSocket, state: AppState) {
+async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
     let (mut sink, mut incoming) = socket.split();
+    let session = identity.session.clone();
+    let mut access = Access {
+        identity,
+        known: HashMap::new(),
+    };
+    let shutdown = state.settings.shutdown.clone();
+    let shutting_down = shutdown.wait();
+    tokio::pin!(shutting_down);
+    let session_end = async {
+        match &session {
+            Some(s) => tokio::time::sleep_until(tokio::time::Instant::from_std(s.expires)).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(session_end);
     // NB: subscribe before any snapshot, so no change can fall between the two.
     let mut changes = state.store.subscribe();
     let hello = ServerMsg::Hello {
@@ -101,11 +157,23 @@ async fn connection(socket: WebSocket, state: AppState) {
                                 }
                             }
                             ClientMsg::SubscribeRollout { namespace, name } => {
+                                if !access.may_read(&state, &namespace).await {
+                                    let frame = text(&ServerMsg::Error {
+                                        code: "forbidden".into(),
+                                        message: format!(
+                                            "{} may not list rollouts in namespace {namespace:?}",
+                                            access.identity.user
+                                        ),
+                                    });
+                                    subscription = Subscription::None;
+                                    if sink.send(frame).await.is_err() { break; }
+                                    continue;
+                                }
                                 Subscription::Rollout(RolloutKey::new(namespace, name))
                             }
                             ClientMsg::Unsubscribe => Subscription::None,
                         };
-                        let (seq, frame) = snapshot(&state, &subscription);
+                        let (seq, frame) = snapshot(&state, &subscription, &access.identity).await;
                         last_seq = seq;
                         frame.into_iter().collect()
                     }
@@ -123,16 +191,47 @@ async fn connection(socket: WebSocket, state: AppState) {
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => vec![],
             },
             change = changes.recv() => match change {
-                Ok(change) => route(&change, &subscription, &mut last_seq).into_iter().collect(),
+                Ok(change) => {
+                    let readable = match &*change {
+                        Change::Rollout { key, .. } => access.may_read(&state, &key.namespace).await,
+                        Change::Health { .. } => true,
+                    };
+                    if readable {
+                        route(&change, &subscription, &mut last_seq).into_iter().collect()
+                    } else {
+                        vec![]
+                    }
+                }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "stream client lagged; resending snapshot");
-                    let (seq, frame) = snapshot(&state, &subscription);
+                    let (seq, frame) = snapshot(&state, &subscription, &access.identity).await;
                     last_seq = seq;
                     frame.into_iter().collect()
                 }
                 Err(RecvError::Closed) => break,
             },
-            _ = heartbeat.tick() => vec![text(&ServerMsg::Heartbeat { seq: last_seq })],
+            _ = heartbeat.tick() => {
+                // Revocations and sign-outs take effect within a heartbeat.
+                access.known.clear();
+                // A signed-out session, or a token Kubernetes no longer accepts (re-checked
+                // every few minutes), ends the socket too.
+                if let Some(s) = &session
+                    && (!state.settings.auth.session_alive(s)
+                        || !state.settings.auth.revalidate(s).await)
+                {
+                    let _ = sink.send(close(close_code::POLICY, "session ended; sign in again")).await;
+                    break;
+                }
+                vec![text(&ServerMsg::Heartbeat { seq: last_seq })]
+            }
+            () = &mut session_end => {
+                let _ = sink.send(close(close_code::POLICY, "session expired; sign in again")).await;
+                break;
+            }
+            () = &mut shutting_down => {
+                let _ = sink.send(close(close_code::AWAY, "server shutting down")).await;
+                break;
+            }
         };
         for message in outgoing {
             if let Message::Text(text) = &message {
@@ -146,11 +245,20 @@ async fn connection(socket: WebSocket, state: AppState) {
 }
 
 /// The frame that starts (or restarts) a subscription, and the seq it is current at.
-fn snapshot(state: &AppState, subscription: &Subscription) -> (u64, Option<Message>) {
+async fn snapshot(
+    state: &AppState,
+    subscription: &Subscription,
+    identity: &Identity,
+) -> (u64, Option<Message>) {
     match subscription {
         Subscription::None => (0, None),
         Subscription::List(namespaces) => {
-            let (seq, frame) = state.store.snapshot_frame(namespaces);
+            let visible = crate::http::api::visible(state, identity).await;
+            // Nothing readable: a filter no namespace matches (names are DNS labels).
+            let filter = visible
+                .restrict(namespaces)
+                .unwrap_or_else(|| vec![String::new()]);
+            let (seq, frame) = state.store.snapshot_frame(&filter);
             (seq, Some(Message::Text(frame.into())))
         }
         Subscription::Rollout(key) => {

@@ -1,0 +1,703 @@
+//! Who is asking, and what they may do: `--auth none|proxy|token`.
+//!
+//! * `none`: everyone is the local user and acts with the dashboard's own identity; the
+//!   configuration only allows it on loopback or read-only ([`crate::config::Config`]).
+//! * `proxy`: an authenticating proxy (oauth2-proxy, Pomerium, ...) sends the user and groups
+//!   in headers. They are believed only from `--auth-proxy-trusted` peers or with the shared
+//!   secret. Writes impersonate the user ([`KubeBackend::impersonating`]).
+//! * `token`: people sign in with a Kubernetes bearer token, validated with a TokenReview and
+//!   kept server-side in a session; writes use that token.
+//!
+//! In `proxy` and `token` modes, reads from the shared cache are filtered per namespace with
+//! SubjectAccessReviews ([`review`]), so nobody sees what Kubernetes would not show them.
+//! Client-sent `Impersonate-*` headers are removed from every request.
+
+pub mod net;
+pub mod review;
+pub mod signin;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use clap::ValueEnum;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::actions::KubeBackend;
+use crate::config::Config;
+use crate::state::AppState;
+use net::IpNet;
+
+/// How users are identified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// No users: everyone acts with the dashboard's identity.
+    #[default]
+    None,
+    /// Identity headers from a trusted authenticating proxy; writes impersonate the user.
+    Proxy,
+    /// Sign-in with a Kubernetes bearer token; writes use the token.
+    Token,
+}
+
+impl AuthMode {
+    /// The flag value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::None => "none",
+            AuthMode::Proxy => "proxy",
+            AuthMode::Token => "token",
+        }
+    }
+}
+
+/// The actor named in logs and Events in `--auth none`.
+pub const LOCAL_USER: &str = "local user (--auth none)";
+
+/// Name of the session cookie (token mode).
+pub const SESSION_COOKIE: &str = "rd_session";
+
+/// Longest user name or group accepted from a proxy header.
+const MAX_NAME: usize = 256;
+/// Most groups accepted from a proxy header.
+const MAX_GROUPS: usize = 100;
+/// Most concurrent sessions kept (token mode); the oldest are dropped beyond.
+const MAX_SESSIONS: usize = 10_000;
+/// How long a per-user impersonating client is kept.
+const BACKEND_TTL: Duration = Duration::from_secs(600);
+
+/// The person behind a request.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// Kubernetes user name (or [`LOCAL_USER`]).
+    pub user: String,
+    /// Kubernetes groups.
+    pub groups: Vec<String>,
+    /// `--auth none`: reads are not filtered.
+    pub unrestricted: bool,
+    /// The session this request belongs to (token mode).
+    pub session: Option<SessionRef>,
+}
+
+impl Identity {
+    /// The identity of `--auth none`.
+    pub fn local() -> Identity {
+        Identity {
+            user: LOCAL_USER.to_owned(),
+            groups: vec![],
+            unrestricted: true,
+            session: None,
+        }
+    }
+}
+
+/// A token-mode session as seen by a request.
+#[derive(Debug, Clone)]
+pub struct SessionRef {
+    /// Session id (the cookie value).
+    pub id: String,
+    /// When it ends.
+    pub expires: Instant,
+}
+
+/// Why a request has no identity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unauthenticated {
+    #[error(
+        "identity headers are only accepted from a trusted proxy (--auth-proxy-trusted or the shared secret)"
+    )]
+    UntrustedProxy,
+    #[error("the authenticating proxy sent no user ({0} header)")]
+    NoUser(String),
+    #[error("the {0} header is malformed")]
+    BadHeader(String),
+    #[error("not signed in, or the session expired: sign in again")]
+    NoSession,
+}
+
+impl IntoResponse for Unauthenticated {
+    fn into_response(self) -> Response {
+        let mut response = (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": {"code": "unauthenticated", "message": self.to_string()}})),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// `--auth proxy` settings.
+#[derive(Debug, Clone)]
+pub struct ProxySettings {
+    user_header: HeaderName,
+    groups_header: HeaderName,
+    trusted: Vec<IpNet>,
+    secret_header: HeaderName,
+    secret: Option<String>,
+}
+
+/// The dashboard's own Kubernetes configuration and client (cluster sources only).
+#[derive(Clone)]
+pub struct KubeAccess {
+    /// The configuration the client was built from (to derive per-user clients).
+    pub config: kube::Config,
+    /// The dashboard's own client (TokenReview, SubjectAccessReview).
+    pub client: kube::Client,
+}
+
+/// A signed-in user (token mode). The token never leaves the server.
+struct Session {
+    user: String,
+    groups: Vec<String>,
+    expires: Instant,
+    backend: Option<KubeBackend>,
+    /// Kept to re-check it ([`TOKEN_RECHECK`]); never sent anywhere but the API server.
+    token: String,
+    reviewed: Instant,
+}
+
+/// How often a session's token is checked again with a TokenReview, so that a revoked or
+/// expired token ends the session (and its WebSockets) within this time.
+pub const TOKEN_RECHECK: Duration = Duration::from_secs(300);
+
+/// A user and their groups.
+type UserKey = (String, Vec<String>);
+
+/// A token bucket per key.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Authentication and authorization state, shared by every request.
+pub struct Auth {
+    /// The mode.
+    pub mode: AuthMode,
+    proxy: Option<ProxySettings>,
+    kube: Option<KubeAccess>,
+    sessions: Mutex<HashMap<String, Session>>,
+    backends: Mutex<HashMap<UserKey, (KubeBackend, Instant)>>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+    reviews: review::ReviewCache,
+    /// Writes per minute per user.
+    pub writes_per_minute: u32,
+    /// How long a token-mode session lasts.
+    pub session_ttl: Duration,
+    /// Cookies carry `Secure` (everywhere except plain http on loopback).
+    pub secure_cookies: bool,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("mode", &self.mode)
+            .field("proxy", &self.proxy.as_ref().map(|p| &p.trusted))
+            .field("cluster", &self.kube.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth::none()
+    }
+}
+
+impl Auth {
+    /// `--auth none`.
+    pub fn none() -> Auth {
+        Auth {
+            mode: AuthMode::None,
+            proxy: None,
+            kube: None,
+            sessions: Mutex::default(),
+            backends: Mutex::default(),
+            buckets: Mutex::default(),
+            reviews: review::ReviewCache::default(),
+            writes_per_minute: 30,
+            session_ttl: Duration::from_secs(8 * 3600),
+            secure_cookies: false,
+        }
+    }
+
+    /// From a validated configuration; `kube` is the dashboard's cluster access, if any.
+    pub fn from_config(config: &Config, kube: Option<KubeAccess>) -> Auth {
+        let header = |name: &str| {
+            HeaderName::from_bytes(name.as_bytes()).unwrap_or(HeaderName::from_static("x-invalid"))
+        };
+        let proxy = (config.auth == AuthMode::Proxy).then(|| ProxySettings {
+            user_header: header(&config.auth_proxy_user_header),
+            groups_header: header(&config.auth_proxy_groups_header),
+            trusted: config.proxy_trusted_nets().unwrap_or_default(),
+            secret_header: header(&config.auth_proxy_secret_header),
+            secret: config.auth_proxy_secret.clone(),
+        });
+        Auth {
+            mode: config.auth,
+            proxy,
+            kube,
+            writes_per_minute: config.writes_per_minute,
+            session_ttl: Duration::from_secs(config.auth_session_minutes.saturating_mul(60)),
+            secure_cookies: !config.address.is_loopback() || config.tls_cert.is_some(),
+            ..Auth::none()
+        }
+    }
+
+    /// Whether access reviews reach a cluster (else every read is allowed: demo, files).
+    pub fn has_cluster(&self) -> bool {
+        self.kube.is_some()
+    }
+
+    /// Identifies a request from its headers and its peer address.
+    pub fn identify(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Result<Identity, Unauthenticated> {
+        match self.mode {
+            AuthMode::None => Ok(Identity::local()),
+            AuthMode::Proxy => {
+                let Some(proxy) = &self.proxy else {
+                    return Err(Unauthenticated::UntrustedProxy);
+                };
+                self.identify_proxy(proxy, headers, peer)
+            }
+            AuthMode::Token => {
+                let id = cookie(headers, SESSION_COOKIE).ok_or(Unauthenticated::NoSession)?;
+                self.session(&id).ok_or(Unauthenticated::NoSession)
+            }
+        }
+    }
+
+    fn identify_proxy(
+        &self,
+        proxy: &ProxySettings,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Result<Identity, Unauthenticated> {
+        let from_trusted = peer.is_some_and(|ip| proxy.trusted.iter().any(|n| n.contains(ip)));
+        let secret_ok = proxy.secret.as_ref().is_some_and(|secret| {
+            headers
+                .get(&proxy.secret_header)
+                .is_some_and(|v| constant_time_eq(v.as_bytes(), secret.as_bytes()))
+        });
+        if !from_trusted && !secret_ok {
+            return Err(Unauthenticated::UntrustedProxy);
+        }
+        let text = |name: &HeaderName| -> Result<Option<String>, Unauthenticated> {
+            let mut values = headers.get_all(name).iter();
+            let Some(value) = values.next() else {
+                return Ok(None);
+            };
+            if values.next().is_some() {
+                // Two values: someone appended to what the proxy set.
+                return Err(Unauthenticated::BadHeader(name.to_string()));
+            }
+            value
+                .to_str()
+                .map(|s| Some(s.trim().to_owned()))
+                .map_err(|_| Unauthenticated::BadHeader(name.to_string()))
+        };
+        let user = text(&proxy.user_header)?
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| Unauthenticated::NoUser(proxy.user_header.to_string()))?;
+        // `system:` names belong to Kubernetes components, never to people signing in at a
+        // proxy: refusing them keeps a misconfigured proxy from impersonating system:masters.
+        if user.len() > MAX_NAME
+            || user.chars().any(char::is_control)
+            || user.starts_with("system:")
+        {
+            return Err(Unauthenticated::BadHeader(proxy.user_header.to_string()));
+        }
+        let groups: Vec<String> = text(&proxy.groups_header)?
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|g| !g.is_empty() && !g.starts_with("system:"))
+            .map(str::to_owned)
+            .collect();
+        if groups.len() > MAX_GROUPS
+            || groups
+                .iter()
+                .any(|g| g.len() > MAX_NAME || g.chars().any(char::is_control))
+        {
+            return Err(Unauthenticated::BadHeader(proxy.groups_header.to_string()));
+        }
+        Ok(Identity {
+            user,
+            groups,
+            unrestricted: false,
+            session: None,
+        })
+    }
+
+    /// The live session with this id, if any (expired ones are removed).
+    fn session(&self, id: &str) -> Option<Identity> {
+        let mut sessions = lock(&self.sessions);
+        let session = sessions.get(id)?;
+        if session.expires <= Instant::now() {
+            sessions.remove(id);
+            return None;
+        }
+        Some(Identity {
+            user: session.user.clone(),
+            groups: session.groups.clone(),
+            unrestricted: false,
+            session: Some(SessionRef {
+                id: id.to_owned(),
+                expires: session.expires,
+            }),
+        })
+    }
+
+    /// Whether the session is still signed in (WebSockets poll this).
+    pub fn session_alive(&self, session: &SessionRef) -> bool {
+        session.expires > Instant::now() && lock(&self.sessions).contains_key(&session.id)
+    }
+
+    /// Starts a session for a token already validated with a TokenReview; returns its id.
+    pub fn create_session(&self, user: String, groups: Vec<String>, token: String) -> String {
+        let backend = self.kube.as_ref().and_then(|kube| {
+            let mut config = kube.config.clone();
+            config.auth_info = kube::config::AuthInfo {
+                token: Some(token.clone().into()),
+                ..Default::default()
+            };
+            match kube::Client::try_from(config) {
+                Ok(client) => Some(KubeBackend::new(client)),
+                Err(err) => {
+                    tracing::error!(%err, "cannot build a client with the user's token");
+                    None
+                }
+            }
+        });
+        let id = random_hex(32);
+        let now = Instant::now();
+        let mut sessions = lock(&self.sessions);
+        sessions.retain(|_, s| s.expires > now);
+        if sessions.len() >= MAX_SESSIONS
+            && let Some(oldest) = sessions
+                .iter()
+                .min_by_key(|(_, s)| s.expires)
+                .map(|(k, _)| k.clone())
+        {
+            sessions.remove(&oldest);
+        }
+        sessions.insert(
+            id.clone(),
+            Session {
+                user,
+                groups,
+                expires: now + self.session_ttl,
+                backend,
+                token,
+                reviewed: now,
+            },
+        );
+        id
+    }
+
+    /// Asks Kubernetes who owns `token` (TokenReview with the dashboard's client):
+    /// `Ok(None)` when it is not accepted.
+    pub async fn token_review(&self, token: &str) -> Result<Option<(String, Vec<String>)>, String> {
+        use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
+        let kube = self
+            .kube
+            .as_ref()
+            .ok_or("no cluster to check the token with")?;
+        let review = TokenReview {
+            spec: TokenReviewSpec {
+                token: Some(token.to_owned()),
+                audiences: None,
+            },
+            ..Default::default()
+        };
+        let api: kube::Api<TokenReview> = kube::Api::all(kube.client.clone());
+        let answer = api
+            .create(&kube::api::PostParams::default(), &review)
+            .await
+            .map_err(|e| format!("cannot check the token with Kubernetes: {e}"))?
+            .status
+            .unwrap_or_default();
+        let user = answer.user.unwrap_or_default();
+        let name = user.username.unwrap_or_default();
+        if answer.authenticated != Some(true) || name.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some((name, user.groups.unwrap_or_default())))
+    }
+
+    /// Re-checks a session's token every [`TOKEN_RECHECK`]; false (and the session ended)
+    /// when Kubernetes no longer accepts it. A failing API server keeps the session and is
+    /// retried on the next request.
+    pub async fn revalidate(&self, session: &SessionRef) -> bool {
+        let (token, user) = {
+            let sessions = lock(&self.sessions);
+            match sessions.get(&session.id) {
+                None => return false,
+                Some(s) if s.reviewed.elapsed() < TOKEN_RECHECK => return true,
+                Some(s) => (s.token.clone(), s.user.clone()),
+            }
+        };
+        match self.token_review(&token).await {
+            Ok(Some((name, _))) if name == user => {
+                if let Some(s) = lock(&self.sessions).get_mut(&session.id) {
+                    s.reviewed = Instant::now();
+                }
+                true
+            }
+            Ok(_) => {
+                tracing::info!(%user, "token no longer accepted by Kubernetes; session ended");
+                self.end_session(&session.id);
+                false
+            }
+            Err(err) => {
+                tracing::warn!(%user, %err, "cannot re-check a session's token; keeping it for now");
+                true
+            }
+        }
+    }
+
+    /// Ends a session.
+    pub fn end_session(&self, id: &str) -> bool {
+        lock(&self.sessions).remove(id).is_some()
+    }
+
+    /// The backend that writes as this person: `None` means the dashboard's own backend
+    /// (`--auth none`, or no cluster). An error means the user cannot write at all.
+    pub fn backend_for(&self, identity: &Identity) -> Result<Option<KubeBackend>, String> {
+        let Some(kube) = &self.kube else {
+            return Ok(None);
+        };
+        match self.mode {
+            AuthMode::None => Ok(None),
+            AuthMode::Token => {
+                let session = identity
+                    .session
+                    .as_ref()
+                    .ok_or("no session for this request")?;
+                lock(&self.sessions)
+                    .get(&session.id)
+                    .and_then(|s| s.backend.clone())
+                    .map(Some)
+                    .ok_or_else(|| "the session ended; sign in again".to_owned())
+            }
+            AuthMode::Proxy => {
+                let key = (identity.user.clone(), identity.groups.clone());
+                let now = Instant::now();
+                let mut backends = lock(&self.backends);
+                if let Some((backend, at)) = backends.get(&key)
+                    && now.duration_since(*at) < BACKEND_TTL
+                {
+                    return Ok(Some(backend.clone()));
+                }
+                backends.retain(|_, (_, at)| now.duration_since(*at) < BACKEND_TTL);
+                let backend = KubeBackend::impersonating(
+                    kube.config.clone(),
+                    &identity.user,
+                    &identity.groups,
+                )
+                .map_err(|e| format!("cannot build an impersonating client: {e}"))?;
+                backends.insert(key, (backend.clone(), now));
+                Ok(Some(backend))
+            }
+        }
+    }
+
+    /// Takes one write from `key`'s bucket; `Err(wait)` when it is empty.
+    pub fn take_write(&self, key: &str) -> Result<(), Duration> {
+        let per_minute = f64::from(self.writes_per_minute.max(1));
+        let rate = per_minute / 60.0;
+        let now = Instant::now();
+        let mut buckets = lock(&self.buckets);
+        if buckets.len() > 50_000 {
+            buckets.retain(|_, b| now.duration_since(b.at) < Duration::from_secs(120));
+        }
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
+            tokens: per_minute,
+            at: now,
+        });
+        bucket.tokens =
+            (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(per_minute);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64(
+                ((1.0 - bucket.tokens) / rate).ceil(),
+            ))
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Compares secrets without an early exit on the first difference.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `n` random bytes from the OS, hex-encoded. Panics if the OS has no randomness: a
+/// predictable session id is worse than no server.
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).expect("the OS random generator works");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The value of cookie `name`, if sent.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Removes every client-sent `Impersonate-*` header: they are never honoured nor forwarded.
+pub fn strip_impersonation(headers: &mut HeaderMap) {
+    let names: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| k.as_str().starts_with("impersonate-"))
+        .cloned()
+        .collect();
+    for name in names {
+        headers.remove(name);
+    }
+}
+
+/// Middleware: attaches the [`Identity`] or answers 401 (token mode: the sign-in page for
+/// page loads).
+pub async fn require_identity(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let auth = &state.settings.auth;
+    let identified = match auth.identify(req.headers(), peer) {
+        Ok(identity) => match &identity.session {
+            Some(session) if !auth.revalidate(session).await => Err(Unauthenticated::NoSession),
+            _ => Ok(identity),
+        },
+        Err(err) => Err(err),
+    };
+    match identified {
+        Ok(identity) => {
+            if auth.mode != AuthMode::None {
+                tracing::Span::current().record("user", identity.user.as_str());
+            }
+            req.extensions_mut().insert(identity);
+            next.run(req).await
+        }
+        Err(err) => {
+            let page_load = req.method() == Method::GET && !req.uri().path().starts_with("/api/");
+            if auth.mode == AuthMode::Token && page_load {
+                Redirect::to(&format!("{}/auth/sign-in", state.settings.base_path)).into_response()
+            } else {
+                if auth.mode == AuthMode::Proxy {
+                    tracing::warn!(peer = ?peer, %err, "request without a valid proxy identity");
+                }
+                err.into_response()
+            }
+        }
+    }
+}
+
+/// Loads the dashboard's Kubernetes configuration from `--kubeconfig`/`--context`, else the
+/// usual inference, exactly as [`crate::source::cluster::client`] does.
+pub async fn kube_config(
+    kubeconfig: Option<&PathBuf>,
+    context: Option<&str>,
+) -> Result<kube::Config, crate::source::cluster::ClusterError> {
+    use crate::source::cluster::ClusterError;
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+    let options = KubeConfigOptions {
+        context: context.map(str::to_owned),
+        ..Default::default()
+    };
+    match kubeconfig {
+        Some(path) => {
+            let file = Kubeconfig::read_from(path).map_err(|source| ClusterError::Kubeconfig {
+                path: path.clone(),
+                source,
+            })?;
+            kube::Config::from_custom_kubeconfig(file, &options)
+                .await
+                .map_err(|source| ClusterError::Kubeconfig {
+                    path: path.clone(),
+                    source,
+                })
+        }
+        None if context.is_some() => kube::Config::from_kubeconfig(&options)
+            .await
+            .map_err(|e| ClusterError::Config(e.to_string())),
+        None => kube::Config::infer()
+            .await
+            .map_err(|e| ClusterError::Config(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_refills() {
+        let auth = Auth {
+            writes_per_minute: 2,
+            ..Auth::none()
+        };
+        assert!(auth.take_write("a").is_ok());
+        assert!(auth.take_write("a").is_ok());
+        let wait = auth.take_write("a").unwrap_err();
+        assert!(wait >= Duration::from_secs(1) && wait <= Duration::from_secs(30));
+        assert!(auth.take_write("b").is_ok());
+    }
+
+    #[test]
+    fn cookies_and_secrets() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, "a=1; rd_session=abc; b=2".parse().unwrap());
+        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, "c"), None);
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert_eq!(random_hex(32).len(), 64);
+    }
+
+    #[test]
+    fn impersonation_headers_are_stripped() {
+        let mut h = HeaderMap::new();
+        h.insert("impersonate-user", "admin".parse().unwrap());
+        h.insert("impersonate-group", "system:masters".parse().unwrap());
+        h.insert("impersonate-extra-scopes", "x".parse().unwrap());
+        h.insert("x-other", "y".parse().unwrap());
+        strip_impersonation(&mut h);
+        assert_eq!(h.len(), 1);
+    }
+}

@@ -1,0 +1,265 @@
+//! `--auth token`: the sign-in page, sign-in and sign-out.
+//!
+//! A plain HTML form (no script). Cross-site requests are refused three ways: the `Origin`
+//! must match the `Host`, the form must carry the value of the `SameSite=Strict` CSRF cookie
+//! (double submit), and the session cookie itself is `SameSite=Strict`. The token is checked
+//! with a TokenReview and kept only in server memory; the browser gets a random 32-byte
+//! session id in an `HttpOnly` cookie.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::{SESSION_COOKIE, constant_time_eq, cookie, random_hex};
+use crate::state::AppState;
+
+const CSRF_COOKIE: &str = "rd_csrf";
+/// Longest token accepted (service account and OIDC tokens are a few KiB).
+const MAX_TOKEN: usize = 12 * 1024;
+
+/// Routes under `/auth` (token mode only).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/sign-in", get(page).post(sign_in))
+        .route("/auth/sign-out", post(sign_out))
+}
+
+#[derive(Template)]
+#[template(path = "sign-in.html")]
+struct SignInPage {
+    nonce: String,
+    csrf: String,
+    error: Option<String>,
+    signed_in: Option<String>,
+    home: String,
+    sign_in: String,
+    sign_out: String,
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    csrf: String,
+    #[serde(default)]
+    token: String,
+}
+
+fn cookie_header(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: u64,
+) -> HeaderValue {
+    let secure = if state.settings.auth.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+    ))
+    .unwrap_or(HeaderValue::from_static("invalid=1"))
+}
+
+fn render(
+    state: &AppState,
+    status: StatusCode,
+    error: Option<String>,
+    signed_in: Option<String>,
+    csrf: Option<String>,
+) -> Response {
+    let base = &state.settings.base_path;
+    let nonce = random_hex(16);
+    let csrf = csrf.unwrap_or_else(|| random_hex(32));
+    let page = SignInPage {
+        nonce: nonce.clone(),
+        csrf: csrf.clone(),
+        error,
+        signed_in,
+        home: format!("{base}/"),
+        sign_in: format!("{base}/auth/sign-in"),
+        sign_out: format!("{base}/auth/sign-out"),
+    };
+    let html = match page.render() {
+        Ok(html) => html,
+        Err(err) => {
+            tracing::error!(%err, "sign-in template failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response();
+        }
+    };
+    let mut response = (status, Html(html)).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(csp) = HeaderValue::from_str(&format!(
+        "default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'"
+    )) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    h.append(
+        header::SET_COOKIE,
+        cookie_header(state, CSRF_COOKIE, &csrf, &format!("{base}/auth"), 3600),
+    );
+    response
+}
+
+/// `GET /auth/sign-in`.
+async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let signed_in = state
+        .settings
+        .auth
+        .identify(&headers, None)
+        .ok()
+        .map(|id| id.user);
+    render(
+        &state,
+        StatusCode::OK,
+        None,
+        signed_in,
+        cookie(&headers, CSRF_COOKIE),
+    )
+}
+
+/// Same-origin form check: `Origin` (when sent) matches `Host`, and the form carries the
+/// CSRF cookie's value.
+fn check_form(headers: &HeaderMap, csrf: &str) -> Result<(), String> {
+    crate::http::actions::check_same_origin(headers).map_err(|e| e.to_string())?;
+    let expected = cookie(headers, CSRF_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), csrf.as_bytes()) {
+        return Err(
+            "the form expired or was sent from another site: reload the page and try again".into(),
+        );
+    }
+    Ok(())
+}
+
+/// `POST /auth/sign-in` (form: `csrf`, `token`).
+async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
+    let headers = req.headers().clone();
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let auth = state.settings.auth.clone();
+    if let Err(wait) = auth.take_write(&format!("sign-in:{peer}")) {
+        let mut r = (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many sign-in attempts; wait and retry",
+        )
+            .into_response();
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
+    let form = match axum::Form::<SignInForm>::from_request(req, &state).await {
+        Ok(axum::Form(form)) => form,
+        Err(err) => {
+            return render(
+                &state,
+                StatusCode::BAD_REQUEST,
+                Some(format!("bad form: {}", err.body_text())),
+                None,
+                None,
+            );
+        }
+    };
+    if let Err(msg) = check_form(&headers, &form.csrf) {
+        return render(&state, StatusCode::FORBIDDEN, Some(msg), None, None);
+    }
+    let token = form.token.trim().to_owned();
+    if token.is_empty()
+        || token.len() > MAX_TOKEN
+        || token.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return render(
+            &state,
+            StatusCode::BAD_REQUEST,
+            Some("that does not look like a bearer token".into()),
+            None,
+            Some(form.csrf),
+        );
+    }
+    let (username, groups) = match auth.token_review(&token).await {
+        Ok(Some(owner)) => owner,
+        Ok(None) => {
+            tracing::warn!(peer, "sign-in refused: token not authenticated");
+            return render(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                Some("Kubernetes did not accept this token".into()),
+                None,
+                Some(form.csrf),
+            );
+        }
+        Err(message) => {
+            tracing::warn!(%message, "TokenReview failed");
+            let status = if auth.has_cluster() {
+                StatusCode::BAD_GATEWAY
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            return render(&state, status, Some(message), None, Some(form.csrf));
+        }
+    };
+    tracing::info!(user = %username, ?groups, "signed in");
+    let id = auth.create_session(username, groups, token);
+    let base = &state.settings.base_path;
+    let mut response = Redirect::to(&format!("{base}/")).into_response();
+    let h = response.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        cookie_header(
+            &state,
+            SESSION_COOKIE,
+            &id,
+            &format!("{base}/"),
+            auth.session_ttl.as_secs(),
+        ),
+    );
+    h.append(
+        header::SET_COOKIE,
+        cookie_header(&state, CSRF_COOKIE, "", &format!("{base}/auth"), 0),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `POST /auth/sign-out`: a form with the CSRF value, or a `fetch` with the anti-CSRF
+/// header `X-Rollouts-Dashboard`.
+async fn sign_out(State(state): State<AppState>, req: Request) -> Response {
+    let headers = req.headers().clone();
+    let from_script = headers.contains_key(crate::http::actions::CSRF_HEADER);
+    let allowed = if from_script {
+        crate::http::actions::check_same_origin(&headers).map_err(|e| e.to_string())
+    } else {
+        match axum::Form::<SignInForm>::from_request(req, &state).await {
+            Ok(axum::Form(form)) => check_form(&headers, &form.csrf),
+            Err(err) => Err(err.body_text()),
+        }
+    };
+    if let Err(msg) = allowed {
+        return render(&state, StatusCode::FORBIDDEN, Some(msg), None, None);
+    }
+    if let Some(id) = cookie(&headers, SESSION_COOKIE) {
+        state.settings.auth.end_session(&id);
+    }
+    let base = &state.settings.base_path;
+    let mut response = if from_script {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        Redirect::to(&format!("{base}/auth/sign-in")).into_response()
+    };
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(&state, SESSION_COOKIE, "", &format!("{base}/"), 0),
+    );
+    response
+}

@@ -1,0 +1,548 @@
+//! Security end to end against the real test cluster (tests/cluster): per-user RBAC in
+//! `--auth proxy` (impersonation) and `--auth token` (TokenReview, the user's own token),
+//! read filtering of the shared cache by SubjectAccessReview on the API and the stream.
+//! Needs ROLLOUTS_DASHBOARD_E2E_KUBECONFIG (an admin kubeconfig); FAILS without it.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use common::{Socket, fixtures, next_json, send};
+use futures::StreamExt;
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::discovery::ApiResource;
+use rollouts_dashboard::config::Config;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+const WAIT: Duration = Duration::from_secs(120);
+
+fn kubeconfig() -> PathBuf {
+    let path = std::env::var("ROLLOUTS_DASHBOARD_E2E_KUBECONFIG").expect(
+        "ROLLOUTS_DASHBOARD_E2E_KUBECONFIG is not set: bring the test cluster up with \
+         tests/cluster/cluster.sh up NAME (tests/run-all.sh does it)",
+    );
+    let path = PathBuf::from(path);
+    assert!(path.is_file(), "kubeconfig {} is missing", path.display());
+    path
+}
+
+async fn admin() -> kube::Client {
+    rollouts_dashboard::source::cluster::client(Some(&kubeconfig()), None)
+        .await
+        .expect("test cluster reachable")
+}
+
+async fn create_namespace(client: &kube::Client, name: &str) {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+    match api.create(&PostParams::default(), &ns).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 409 => {}
+        Err(e) => panic!("create namespace {name}: {e}"),
+    }
+}
+
+/// Creates the example canary rollout (and its services) in `ns`.
+async fn create_canary(client: &kube::Client, ns: &str) {
+    let path = fixtures()
+        .join("argo-rollouts-examples")
+        .join("rollout-canary.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    for doc in rollouts_dashboard::source::files::parse_documents(&path, &text).unwrap() {
+        let api_version = doc["apiVersion"].as_str().unwrap().to_owned();
+        let kind = doc["kind"].as_str().unwrap().to_owned();
+        let (group, version) = api_version.split_once('/').unwrap_or(("", &api_version));
+        let plural = match kind.as_str() {
+            "Service" => "services".to_owned(),
+            other => format!("{}s", other.to_ascii_lowercase()),
+        };
+        let ar = ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk(group, version, &kind),
+            &plural,
+        );
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+        let obj: DynamicObject = serde_json::from_value(doc).unwrap();
+        match api.create(&PostParams::default(), &obj).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => panic!("create {kind}: {e}"),
+        }
+    }
+}
+
+/// A Role in `ns` with `rules`, bound to `subject` (a JSON RBAC subject).
+async fn grant(client: &kube::Client, ns: &str, name: &str, rules: Value, subject: Value) {
+    let roles: Api<Role> = Api::namespaced(client.clone(), ns);
+    let role: Role =
+        serde_json::from_value(json!({"metadata": {"name": name}, "rules": rules})).unwrap();
+    let ssa = PatchParams::apply("e2e-security").force();
+    roles
+        .patch(name, &ssa, &Patch::Apply(&role))
+        .await
+        .expect("role");
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), ns);
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [subject],
+    }))
+    .unwrap();
+    bindings
+        .patch(name, &ssa, &Patch::Apply(&binding))
+        .await
+        .expect("rolebinding");
+}
+
+fn read_rules() -> Value {
+    json!([{"apiGroups": ["argoproj.io"], "resources": ["rollouts"], "verbs": ["get", "list", "watch"]}])
+}
+
+fn write_rules() -> Value {
+    json!([
+        {"apiGroups": ["argoproj.io"], "resources": ["rollouts"], "verbs": ["get", "list", "watch", "patch"]},
+        {"apiGroups": ["argoproj.io"], "resources": ["rollouts/status"], "verbs": ["patch"]},
+        {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["list"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}
+    ])
+}
+
+fn user(name: &str) -> Value {
+    json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": name})
+}
+
+/// A dashboard on the cluster with extra flags, served with peer addresses (as `run()`).
+async fn dashboard(namespaces: &[&str], extra: &[&str]) -> SocketAddr {
+    let path = kubeconfig();
+    let mut args = vec!["rollouts-dashboard", "--kubeconfig", path.to_str().unwrap()];
+    for ns in namespaces {
+        args.extend(["-n", ns]);
+    }
+    args.extend_from_slice(extra);
+    let config = Config::try_parse_from(args).unwrap().validate().unwrap();
+    let state = rollouts_dashboard::start(&config)
+        .await
+        .expect("dashboard starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            rollouts_dashboard::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    addr
+}
+
+/// curl with headers; returns (status, JSON body or Null, raw headers+body).
+async fn curl(args: &[&str]) -> (u16, Value, String) {
+    let out = tokio::process::Command::new("curl")
+        .args(["-s", "-i", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .await
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (all, code) = text.rsplit_once('\n').unwrap();
+    let body = all.rsplit_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (
+        code.parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+        all.to_owned(),
+    )
+}
+
+async fn get_as(addr: SocketAddr, who: &str, path: &str) -> (u16, Value) {
+    let (code, body, _) = curl(&[
+        "-H",
+        &format!("x-forwarded-user: {who}"),
+        &format!("http://{addr}{path}"),
+    ])
+    .await;
+    (code, body)
+}
+
+async fn post_as(addr: SocketAddr, headers: &[String], path: &str, body: Value) -> (u16, Value) {
+    let mut args: Vec<String> = vec![
+        "-X".into(),
+        "POST".into(),
+        "-H".into(),
+        "content-type: application/json".into(),
+        "-H".into(),
+        "x-rollouts-dashboard: 1".into(),
+    ];
+    for h in headers {
+        args.extend(["-H".into(), h.clone()]);
+    }
+    args.extend([
+        "-d".into(),
+        body.to_string(),
+        format!("http://{addr}{path}"),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, body, _) = curl(&args).await;
+    (code, body)
+}
+
+fn names(list: &Value) -> Vec<String> {
+    let mut v: Vec<String> = list["rollouts"]
+        .as_array()
+        .unwrap_or(&vec![])
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["namespace"].as_str().unwrap(),
+                r["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+async fn ws_as(addr: SocketAddr, headers: &[(&'static str, String)]) -> Socket {
+    let mut req = format!("ws://{addr}/api/v1/stream")
+        .into_client_request()
+        .unwrap();
+    for (k, v) in headers {
+        req.headers_mut().insert(*k, v.parse().unwrap());
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("ws");
+    assert_eq!(next_json(&mut ws).await["type"], "hello");
+    assert_eq!(next_json(&mut ws).await["type"], "status");
+    ws
+}
+
+#[tokio::test]
+async fn proxy_mode_reads_are_filtered_and_writes_use_the_users_rbac() {
+    let client = admin().await;
+    let pid = std::process::id();
+    let (ns_a, ns_b) = (format!("e2e-seca-{pid}"), format!("e2e-secb-{pid}"));
+    let (viewer, both, writer) = (
+        format!("e2e-viewer-{pid}"),
+        format!("e2e-both-{pid}"),
+        format!("e2e-writer-{pid}"),
+    );
+    for ns in [&ns_a, &ns_b] {
+        create_namespace(&client, ns).await;
+        create_canary(&client, ns).await;
+    }
+    grant(&client, &ns_a, "viewer", read_rules(), user(&viewer)).await;
+    grant(&client, &ns_a, "both", read_rules(), user(&both)).await;
+    grant(&client, &ns_b, "both", read_rules(), user(&both)).await;
+    grant(&client, &ns_a, "writer", write_rules(), user(&writer)).await;
+
+    let addr = dashboard(&[&ns_a, &ns_b], &["--auth", "proxy"]).await;
+    // Wait for both rollouts in the cache (seen by the user who may read both).
+    let want_both = vec![
+        format!("{ns_a}/rollout-canary"),
+        format!("{ns_b}/rollout-canary"),
+    ];
+    let start = Instant::now();
+    loop {
+        let (code, list) = get_as(addr, &both, "/api/v1/rollouts").await;
+        if code == 200 && names(&list) == want_both {
+            break;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "both rollouts never listed: {code} {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // The API: list, detail, namespaces.
+    let (code, list) = get_as(addr, &viewer, "/api/v1/rollouts").await;
+    assert_eq!(code, 200);
+    assert_eq!(names(&list), vec![format!("{ns_a}/rollout-canary")]);
+    let (code, list) = get_as(addr, &viewer, &format!("/api/v1/rollouts?namespace={ns_b}")).await;
+    assert_eq!((code, names(&list)), (200, vec![]));
+    let (code, body) = get_as(
+        addr,
+        &viewer,
+        &format!("/api/v1/namespaces/{ns_b}/rollouts/rollout-canary"),
+    )
+    .await;
+    assert_eq!(code, 403, "{body}");
+    let (code, _) = get_as(
+        addr,
+        &viewer,
+        &format!("/api/v1/namespaces/{ns_a}/rollouts/rollout-canary"),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let (_, nss) = get_as(addr, &viewer, "/api/v1/namespaces").await;
+    assert_eq!(nss["namespaces"], json!([ns_a]), "{nss}");
+    assert_eq!(nss["watched"], json!([ns_a]), "{nss}");
+    let (_, nobody) = get_as(addr, "e2e-nobody", "/api/v1/rollouts").await;
+    assert_eq!(names(&nobody), Vec::<String>::new());
+
+    // The stream: snapshot filtered, detail elsewhere refused, changes elsewhere not sent.
+    let mut ws = ws_as(addr, &[("x-forwarded-user", viewer.clone())]).await;
+    send(&mut ws, json!({"type": "subscribeList"})).await;
+    let snapshot = next_json(&mut ws).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(names(&snapshot), vec![format!("{ns_a}/rollout-canary")]);
+    let rollouts = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        &ns_b,
+        &rollouts_dashboard::source::cluster::api_resource(
+            rollouts_dashboard::model::Kind::Rollout,
+        ),
+    );
+    rollouts
+        .patch(
+            "rollout-canary",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"touched": "yes"}}})),
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_millis(500), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let f: Value = serde_json::from_str(&t).unwrap();
+                assert_ne!(f["rollout"]["namespace"], json!(ns_b), "leaked: {f}");
+            }
+            Ok(other) => panic!("stream ended: {other:?}"),
+            Err(_) => {}
+        }
+    }
+    send(
+        &mut ws,
+        json!({"type": "subscribeRollout", "namespace": ns_b, "name": "rollout-canary"}),
+    )
+    .await;
+    let refused = next_json(&mut ws).await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["code"], "forbidden");
+
+    // Permissions: the viewer may do nothing, the writer may promote.
+    let perms_path = format!("/api/v1/namespaces/{ns_a}/rollouts/rollout-canary/permissions");
+    let (code, perms) = get_as(addr, &viewer, &perms_path).await;
+    assert_eq!(code, 200, "{perms}");
+    assert_eq!(perms["actions"]["promote"], false, "{perms}");
+    assert!(
+        perms["reasons"]["promote"]
+            .as_str()
+            .unwrap()
+            .contains("may not patch"),
+        "{perms}"
+    );
+    let (_, perms) = get_as(addr, &writer, &perms_path).await;
+    assert_eq!(perms["actions"]["pause"], true, "{perms}");
+    assert_eq!(perms["actions"]["abort"], true, "{perms}");
+
+    // Writes: Kubernetes' own 403 for the viewer, even with injected impersonation headers,
+    // although the dashboard's identity is cluster-admin.
+    let pause = format!("/api/v1/namespaces/{ns_a}/rollouts/rollout-canary/pause");
+    for extra in [
+        vec![],
+        vec![
+            "impersonate-user: system:admin".to_owned(),
+            "impersonate-group: system:masters".to_owned(),
+        ],
+        vec!["x-forwarded-groups: system:masters".to_owned()],
+    ] {
+        let mut headers = vec![format!("x-forwarded-user: {viewer}")];
+        headers.extend(extra);
+        let (code, body) = post_as(addr, &headers, &pause, json!({})).await;
+        assert_eq!(code, 403, "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("forbidden") && message.contains(&viewer),
+            "{message}"
+        );
+    }
+    // The writer may.
+    let (code, body) = post_as(
+        addr,
+        &[format!("x-forwarded-user: {writer}")],
+        &pause,
+        json!({}),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let ro = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        &ns_a,
+        &rollouts_dashboard::source::cluster::api_resource(
+            rollouts_dashboard::model::Kind::Rollout,
+        ),
+    )
+    .get("rollout-canary")
+    .await
+    .unwrap();
+    assert_eq!(ro.data["spec"]["paused"], true);
+    // The Event names the person, not the dashboard.
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), &ns_a);
+    let events = events.list(&Default::default()).await.unwrap();
+    assert!(
+        events.items.iter().any(|e| e
+            .message
+            .as_deref()
+            .is_some_and(|m| m.starts_with(&format!("{writer} (via --auth proxy)")))),
+        "no Event naming {writer}: {:?}",
+        events.items.iter().map(|e| &e.message).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn token_mode_signs_in_with_a_kubernetes_token_and_writes_with_it() {
+    let client = admin().await;
+    let pid = std::process::id();
+    let ns = format!("e2e-sectok-{pid}");
+    create_namespace(&client, &ns).await;
+    create_canary(&client, &ns).await;
+    let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), &ns);
+    let sa: ServiceAccount =
+        serde_json::from_value(json!({"metadata": {"name": "reader"}})).unwrap();
+    match sas.create(&PostParams::default(), &sa).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 409 => {}
+        Err(e) => panic!("{e}"),
+    }
+    grant(
+        &client,
+        &ns,
+        "reader",
+        read_rules(),
+        json!({"kind": "ServiceAccount", "name": "reader", "namespace": ns}),
+    )
+    .await;
+    let token = sas
+        .create_token_request(
+            "reader",
+            &PostParams::default(),
+            &TokenRequest {
+                spec: TokenRequestSpec {
+                    expiration_seconds: Some(600),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("token")
+        .status
+        .unwrap()
+        .token;
+
+    let addr = dashboard(&[&ns], &["--auth", "token"]).await;
+    let base = format!("http://{addr}");
+    // The form and its CSRF cookie.
+    let (code, _, page) = curl(&[&format!("{base}/auth/sign-in")]).await;
+    assert_eq!(code, 200);
+    let csrf = page
+        .split("rd_csrf=")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .unwrap()
+        .to_owned();
+    let origin = format!("origin: {base}");
+    let cookie = format!("cookie: rd_csrf={csrf}");
+    // A token Kubernetes does not accept.
+    let (code, _, _) = curl(&[
+        "-H",
+        &origin,
+        "-H",
+        &cookie,
+        "--data-urlencode",
+        &format!("csrf={csrf}"),
+        "--data-urlencode",
+        "token=not-a-real-token",
+        &format!("{base}/auth/sign-in"),
+    ])
+    .await;
+    assert_eq!(code, 401);
+    // The real one.
+    let (code, _, signed) = curl(&[
+        "-H",
+        &origin,
+        "-H",
+        &cookie,
+        "--data-urlencode",
+        &format!("csrf={csrf}"),
+        "--data-urlencode",
+        &format!("token={token}"),
+        &format!("{base}/auth/sign-in"),
+    ])
+    .await;
+    assert_eq!(code, 303, "{signed}");
+    assert!(!signed.contains(&token), "the token is never sent back");
+    let session_line = signed
+        .lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: rd_session=")
+        })
+        .expect("session cookie");
+    assert!(
+        session_line.contains("HttpOnly") && session_line.contains("SameSite=Strict"),
+        "{session_line}"
+    );
+    let session = session_line
+        .split("rd_session=")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(session.len(), 64);
+    let session_cookie = format!("cookie: rd_session={session}");
+
+    let (code, me, _) = curl(&["-H", &session_cookie, &format!("{base}/api/v1/whoami")]).await;
+    assert_eq!(code, 200);
+    assert_eq!(me["user"], format!("system:serviceaccount:{ns}:reader"));
+    assert_eq!(me["authMode"], "token");
+    // Reads filtered by its RBAC (it may list in its namespace); wait for the cache.
+    let start = Instant::now();
+    loop {
+        let (_, list, _) = curl(&["-H", &session_cookie, &format!("{base}/api/v1/rollouts")]).await;
+        if names(&list) == vec![format!("{ns}/rollout-canary")] {
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "rollout never listed: {list}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Writes go with its token: Kubernetes refuses.
+    let (code, body) = post_as(
+        addr,
+        std::slice::from_ref(&session_cookie),
+        &format!("/api/v1/namespaces/{ns}/rollouts/rollout-canary/pause"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(code, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("system:serviceaccount"),
+        "{body}"
+    );
+    // Sign out ends the session.
+    let (code, _, _) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &session_cookie,
+        "-H",
+        "x-rollouts-dashboard: 1",
+        &format!("{base}/auth/sign-out"),
+    ])
+    .await;
+    assert_eq!(code, 204);
+    let (code, _, _) = curl(&["-H", &session_cookie, &format!("{base}/api/v1/whoami")]).await;
+    assert_eq!(code, 401);
+}

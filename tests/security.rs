@@ -1,0 +1,899 @@
+//! In-process security suite: every request here tries something an attacker (or a
+//! confused proxy) would, and must be refused. Cluster-backed checks (RBAC, impersonation,
+//! read filtering with real SubjectAccessReviews) are in tests/e2e_security.rs.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use common::*;
+use futures::StreamExt;
+use rollouts_dashboard::auth::Auth;
+use rollouts_dashboard::config::{Config, ConfigError};
+use rollouts_dashboard::health::{Health, SourceKind};
+use rollouts_dashboard::model::Object;
+use rollouts_dashboard::state::{ActionBackends, AppState, Settings};
+use rollouts_dashboard::store::Store;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// A validated configuration from flags.
+fn config(args: &[&str]) -> Config {
+    let mut argv = vec!["rollouts-dashboard"];
+    argv.extend_from_slice(args);
+    Config::try_parse_from(argv).unwrap().validate().unwrap()
+}
+
+/// Fixture state whose auth comes from `args` (no cluster: reads are not filtered).
+fn state_with(args: &[&str], read_only: bool) -> AppState {
+    let store = store_from(&fixtures().join("argo-rollouts-info/canary"));
+    let cfg = config(args);
+    let mut settings = Settings::new(SourceKind::Files, read_only, "");
+    settings.loopback_only = cfg.address.is_loopback();
+    settings.allowed_hosts = cfg.allowed_hosts.clone();
+    settings.auth = Arc::new(Auth::from_config(&cfg, None));
+    AppState {
+        store,
+        settings: Arc::new(settings),
+        actions: None,
+        metrics: Default::default(),
+    }
+}
+
+/// The demo (writable, no cluster) with auth from `args`.
+fn demo_state(args: &[&str]) -> AppState {
+    let store = Store::new(Health::loaded(SourceKind::Demo));
+    let demo = rollouts_dashboard::source::demo_cluster::DemoCluster::new(store.clone(), 0);
+    tokio::spawn(demo.clone().run());
+    tokio::spawn(store.clone().run_recompute());
+    let cfg = config(args);
+    let mut settings = Settings::new(SourceKind::Demo, false, "");
+    settings.auth = Arc::new(Auth::from_config(&cfg, None));
+    AppState {
+        store,
+        settings: Arc::new(settings),
+        actions: Some(ActionBackends::Demo(demo)),
+        metrics: Default::default(),
+    }
+}
+
+/// Serves with the peer address known (as `run()` does), on 127.0.0.1.
+async fn serve_peer(state: AppState) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            rollouts_dashboard::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    addr
+}
+
+/// A raw HTTP/1.1 exchange: the exact request line and headers we choose (curl would
+/// normalize paths and set Host itself).
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn headers_named(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+async fn raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nconnection: close\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("host: {addr}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        req.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).await.unwrap();
+    // The server may answer (413) before reading the whole body; ignore write errors.
+    let _ = stream.write_all(body).await;
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out))
+        .await
+        .expect("answer within 10 s")
+        .ok();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect::<Vec<_>>();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
+    raw(addr, "GET", path, headers, b"").await
+}
+
+const WRITE: [(&str, &str); 2] = [
+    ("content-type", "application/json"),
+    ("x-rollouts-dashboard", "1"),
+];
+
+async fn post_action(addr: SocketAddr, extra: &[(&str, &str)], body: &str) -> Reply {
+    let mut headers = WRITE.to_vec();
+    headers.extend_from_slice(extra);
+    raw(
+        addr,
+        "POST",
+        "/api/v1/namespaces/jesse-test/rollouts/canary-demo/promote",
+        &headers,
+        body.as_bytes(),
+    )
+    .await
+}
+
+fn assert_unauthenticated(reply: &Reply) {
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    assert_eq!(
+        reply.json()["error"]["code"],
+        "unauthenticated",
+        "{}",
+        reply.body
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Identity (proxy mode)
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn proxy_mode_write_without_identity_is_401() {
+    let addr = serve_peer(state_with(&["--auth", "proxy"], false)).await;
+    assert_unauthenticated(&post_action(addr, &[], "{}").await);
+    assert_unauthenticated(&get(addr, "/api/v1/rollouts", &[]).await);
+    assert_unauthenticated(&get(addr, "/api/v1/whoami", &[]).await);
+    // The shell is not served either.
+    assert_eq!(get(addr, "/", &[]).await.status, 401);
+    // Probes stay open for the kubelet.
+    assert_eq!(get(addr, "/healthz", &[]).await.status, 200);
+}
+
+#[tokio::test]
+async fn proxy_mode_trusts_the_configured_proxy_only() {
+    let addr = serve_peer(state_with(&["--auth", "proxy"], false)).await;
+    let me = get(
+        addr,
+        "/api/v1/whoami",
+        &[
+            ("x-forwarded-user", "alice"),
+            ("x-forwarded-groups", "team-a, team-b"),
+        ],
+    )
+    .await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(
+        me.json(),
+        json!({"user": "alice", "groups": ["team-a", "team-b"], "authMode": "proxy",
+               "readOnly": false, "sessionExpiresInSeconds": null})
+    );
+    // A second user header (appended by the client behind a proxy that adds its own).
+    let twice = get(
+        addr,
+        "/api/v1/whoami",
+        &[("x-forwarded-user", "alice"), ("x-forwarded-user", "admin")],
+    )
+    .await;
+    assert_unauthenticated(&twice);
+    // Kubernetes' own names are never taken from a proxy header.
+    assert_unauthenticated(
+        &get(
+            addr,
+            "/api/v1/whoami",
+            &[("x-forwarded-user", "system:admin")],
+        )
+        .await,
+    );
+    let masters = get(
+        addr,
+        "/api/v1/whoami",
+        &[
+            ("x-forwarded-user", "alice"),
+            ("x-forwarded-groups", "system:masters,devs"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        masters.json()["groups"],
+        json!(["devs"]),
+        "{}",
+        masters.body
+    );
+}
+
+#[tokio::test]
+async fn spoofed_identity_headers_from_an_untrusted_peer_are_refused() {
+    // We connect from 127.0.0.1, which is outside the trusted network.
+    let addr = serve_peer(state_with(
+        &["--auth", "proxy", "--auth-proxy-trusted", "10.0.0.0/8"],
+        false,
+    ))
+    .await;
+    let forged = [
+        ("x-forwarded-user", "admin"),
+        ("x-forwarded-groups", "system:masters"),
+    ];
+    assert_unauthenticated(&get(addr, "/api/v1/whoami", &forged).await);
+    assert_unauthenticated(&get(addr, "/api/v1/rollouts", &forged).await);
+    assert_unauthenticated(&post_action(addr, &forged, "{}").await);
+    // The WebSocket is refused at the upgrade.
+    let err = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/stream"))
+        .await
+        .expect_err("no identity, no socket");
+    assert!(err.to_string().contains("401"), "{err}");
+}
+
+#[tokio::test]
+async fn the_shared_secret_is_compared_exactly() {
+    let secret = "s3cret-s3cret-s3cret";
+    let addr = serve_peer(state_with(
+        &[
+            "--auth",
+            "proxy",
+            "--auth-proxy-trusted",
+            "10.0.0.0/8",
+            "--auth-proxy-secret",
+            secret,
+        ],
+        false,
+    ))
+    .await;
+    let ok = get(
+        addr,
+        "/api/v1/whoami",
+        &[
+            ("x-forwarded-user", "bob"),
+            ("x-rollouts-dashboard-proxy-secret", secret),
+        ],
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.json()["user"], "bob");
+    for wrong in [
+        "s3cret-s3cret-s3creT",
+        "s3cret-s3cret-s3cret-",
+        "",
+        "s3cret",
+    ] {
+        let reply = get(
+            addr,
+            "/api/v1/whoami",
+            &[
+                ("x-forwarded-user", "bob"),
+                ("x-rollouts-dashboard-proxy-secret", wrong),
+            ],
+        )
+        .await;
+        assert_unauthenticated(&reply);
+    }
+}
+
+#[tokio::test]
+async fn injected_impersonate_headers_have_no_effect() {
+    let addr = serve_peer(state_with(&["--auth", "proxy"], false)).await;
+    let me = get(
+        addr,
+        "/api/v1/whoami",
+        &[
+            ("x-forwarded-user", "alice"),
+            ("impersonate-user", "system:admin"),
+            ("impersonate-group", "system:masters"),
+            ("impersonate-uid", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.json()["user"], "alice");
+    assert_eq!(me.json()["groups"], json!([]));
+    // Without a proxy identity, impersonation headers give none either.
+    assert_unauthenticated(
+        &get(
+            addr,
+            "/api/v1/whoami",
+            &[("impersonate-user", "system:admin")],
+        )
+        .await,
+    );
+}
+
+#[tokio::test]
+async fn none_mode_is_the_local_user() {
+    let addr = serve_peer(state_with(&[], true)).await;
+    let me = get(addr, "/api/v1/whoami", &[]).await;
+    assert_eq!(me.json()["user"], "local user (--auth none)");
+    assert_eq!(me.json()["authMode"], "none");
+    assert_eq!(me.json()["readOnly"], true);
+    let perms = get(
+        addr,
+        "/api/v1/namespaces/jesse-test/rollouts/canary-demo/permissions",
+        &[],
+    )
+    .await;
+    assert_eq!(perms.status, 200, "{}", perms.body);
+    assert_eq!(perms.json()["actions"]["promote"], false);
+    assert!(
+        perms.json()["reasons"]["promote"]
+            .as_str()
+            .unwrap()
+            .contains("read-only")
+    );
+}
+
+#[tokio::test]
+async fn demo_writes_carry_the_proxy_user_and_are_rate_limited() {
+    let addr = serve_peer(demo_state(&["--auth", "proxy", "--writes-per-minute", "2"])).await;
+    let alice = [("x-forwarded-user", "alice")];
+    let perms = get(
+        addr,
+        "/api/v1/namespaces/demo-shop/rollouts/checkout-api/permissions",
+        &alice,
+    )
+    .await;
+    // No cluster to ask: every action is offered.
+    if perms.status == 200 {
+        assert_eq!(perms.json()["actions"]["abort"], true, "{}", perms.body);
+    }
+    for _ in 0..2 {
+        let r = post_action(addr, &alice, "{}").await;
+        assert_ne!(r.status, 429, "{}", r.body);
+    }
+    let limited = post_action(addr, &alice, "{}").await;
+    assert_eq!(limited.status, 429, "{}", limited.body);
+    assert_eq!(limited.json()["error"]["code"], "rateLimited");
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // Another person has their own bucket.
+    let bob = post_action(addr, &[("x-forwarded-user", "bob")], "{}").await;
+    assert_ne!(bob.status, 429);
+}
+
+// ---------------------------------------------------------------------------------------
+// Cross-site requests, Host checks, limits
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn cross_origin_websocket_is_refused() {
+    let addr = serve_peer(state_with(&[], true)).await;
+    let mut req = format!("ws://{addr}/api/v1/stream")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(req)
+        .await
+        .expect_err("cross-origin upgrade refused");
+    assert!(err.to_string().contains("403"), "{err}");
+    // Same origin works.
+    let mut req = format!("ws://{addr}/api/v1/stream")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("origin", format!("http://{addr}").parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_ok());
+}
+
+#[tokio::test]
+async fn cross_origin_and_form_posts_are_refused() {
+    let addr = serve_peer(demo_state(&[])).await;
+    let evil = post_action(addr, &[("origin", "http://evil.example")], "{}").await;
+    assert_eq!(evil.status, 403, "{}", evil.body);
+    // A cross-site HTML form can only send form encodings and no custom header.
+    let form = raw(
+        addr,
+        "POST",
+        "/api/v1/namespaces/demo-shop/rollouts/checkout-api/abort",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        b"a=b",
+    )
+    .await;
+    assert!(matches!(form.status, 400 | 403), "{}", form.body);
+    let no_header = raw(
+        addr,
+        "POST",
+        "/api/v1/namespaces/demo-shop/rollouts/checkout-api/abort",
+        &[("content-type", "application/json")],
+        b"{}",
+    )
+    .await;
+    assert_eq!(no_header.status, 403, "{}", no_header.body);
+}
+
+#[tokio::test]
+async fn dns_rebinding_host_is_refused() {
+    let addr = serve_peer(state_with(&[], true)).await;
+    for host in [
+        "evil.example",
+        "evil.example:3100",
+        "localhost.evil.example",
+    ] {
+        let r = get(addr, "/api/v1/rollouts", &[("host", host)]).await;
+        assert_eq!(r.status, 421, "{host}: {}", r.body);
+        assert_eq!(r.json()["error"]["code"], "hostNotAllowed");
+    }
+    assert_eq!(
+        get(addr, "/api/v1/rollouts", &[("host", "localhost:3100")])
+            .await
+            .status,
+        200
+    );
+
+    // Off loopback, --allowed-host decides (probes stay reachable by pod IP).
+    let addr = serve_peer(state_with(
+        &[
+            "--address",
+            "0.0.0.0",
+            "--read-only",
+            "--allowed-host",
+            "dash.example",
+        ],
+        true,
+    ))
+    .await;
+    assert_eq!(
+        get(addr, "/api/v1/rollouts", &[("host", "dash.example")])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get(addr, "/api/v1/rollouts", &[("host", "evil.example")])
+            .await
+            .status,
+        421
+    );
+    assert_eq!(
+        get(addr, "/readyz", &[("host", "10.1.2.3:3100")])
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413() {
+    let addr = serve_peer(demo_state(&[])).await;
+    let big = format!("{{\"x\": \"{}\"}}", "a".repeat(20 * 1024));
+    let r = post_action(addr, &[], &big).await;
+    assert_eq!(r.status, 413, "{}", r.body);
+    // Every route, even one that never reads its body.
+    let huge = vec![b'a'; 100 * 1024];
+    let r = raw(
+        addr,
+        "POST",
+        "/api/v1/rollouts",
+        &[("content-type", "application/json")],
+        &huge,
+    )
+    .await;
+    assert_eq!(r.status, 413, "{}", r.body);
+    let r = raw(addr, "GET", "/", &[], &huge).await;
+    assert_eq!(r.status, 413, "{}", r.body);
+}
+
+#[tokio::test]
+async fn static_files_cannot_escape_the_bundle() {
+    let addr = serve_peer(state_with(&[], true)).await;
+    for path in [
+        "/assets/..%2f..%2fCargo.toml",
+        "/assets/%2e%2e/%2e%2e/Cargo.toml",
+        "/assets/%2e%2e%2f%2e%2e%2fCargo.toml",
+        "/assets/../Cargo.toml",
+        "/assets/..%5c..%5cCargo.toml",
+        "/assets/....//....//Cargo.toml",
+        "/assets/%252e%252e/Cargo.toml",
+        "/..%2fCargo.toml",
+        "/static/../Cargo.toml",
+        "/assets//etc/passwd",
+    ] {
+        let r = get(addr, path, &[]).await;
+        assert_ne!(r.status, 200, "{path} answered 200");
+        assert!(!r.body.contains("[package]"), "{path} leaked Cargo.toml");
+        assert!(!r.body.contains("root:"), "{path} leaked /etc/passwd");
+    }
+}
+
+#[test]
+fn auth_none_on_all_interfaces_needs_read_only() {
+    let parse = |args: &[&str]| {
+        let mut argv = vec!["rollouts-dashboard"];
+        argv.extend_from_slice(args);
+        Config::try_parse_from(argv).unwrap().validate()
+    };
+    let err = parse(&["--address", "0.0.0.0"]).unwrap_err();
+    assert!(matches!(err, ConfigError::OpenWithoutAuth(_)));
+    assert!(err.to_string().contains("--read-only"), "{err}");
+    assert!(parse(&["--address", "0.0.0.0", "--demo"]).is_err());
+    assert!(parse(&["--address", "0.0.0.0", "--read-only"]).is_ok());
+    assert!(parse(&["--address", "0.0.0.0", "--auth", "proxy"]).is_ok());
+    assert!(parse(&["--address", "127.0.0.1"]).is_ok());
+}
+
+// ---------------------------------------------------------------------------------------
+// Markup in cluster data
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn markup_in_cluster_data_never_reaches_the_shell() {
+    const XSS: &str = "<script>alert(1)</script>";
+    const IMG: &str = "<img src=x onerror=alert(2)>";
+    let path = fixtures().join("argo-rollouts-info/canary/canary-rollout.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut ro = rollouts_dashboard::source::files::parse_documents(&path, &text)
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
+    ro["metadata"]["name"] = json!(format!("x{XSS}"));
+    ro["metadata"]["labels"] = json!({"team": XSS});
+    ro["metadata"]["annotations"] = json!({"note": IMG});
+    ro["status"]["message"] = json!(IMG);
+    let store = Store::new(Health::loaded(SourceKind::Files));
+    store.apply(Object::from_json(ro).unwrap().unwrap());
+    store.flush();
+    let addr = serve_peer(state(store, true, "")).await;
+
+    let list = get(addr, "/api/v1/rollouts", &[]).await;
+    assert_eq!(list.status, 200);
+    assert!(
+        list.header("content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert_eq!(list.header("x-content-type-options"), Some("nosniff"));
+    let name = list.json()["rollouts"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(name, format!("x{XSS}"), "kept as a JSON string");
+
+    for path in [
+        "/".to_owned(),
+        "/rollouts/jesse-test/x%3Cscript%3Ealert(1)%3C%2Fscript%3E".to_owned(),
+        "/namespaces/%3Cimg%20src%3Dx%20onerror%3Dalert(2)%3E".to_owned(),
+    ] {
+        let shell = get(addr, &path, &[]).await;
+        assert_eq!(shell.status, 200, "{path}");
+        assert!(
+            shell
+                .header("content-type")
+                .unwrap()
+                .starts_with("text/html")
+        );
+        for needle in ["alert(1)", "alert(2)", "<img", "onerror"] {
+            assert!(
+                !shell.body.contains(needle),
+                "{path}: shell contains {needle}"
+            );
+        }
+        let csp = shell.header("content-security-policy").unwrap();
+        assert!(
+            csp.contains("script-src 'self' 'nonce-") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Token mode (without a cluster: the refusals; sign-in itself is in e2e_security)
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn token_mode_refuses_without_a_session() {
+    let addr = serve_peer(state_with(&["--auth", "token"], false)).await;
+    assert_unauthenticated(&get(addr, "/api/v1/rollouts", &[]).await);
+    assert_unauthenticated(&get(addr, "/api/v1/whoami", &[("cookie", "rd_session=forged")]).await);
+    let page = get(addr, "/", &[]).await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.header("location"), Some("/auth/sign-in"));
+
+    let form = get(addr, "/auth/sign-in", &[]).await;
+    assert_eq!(form.status, 200);
+    assert!(
+        !form.body.contains("<script"),
+        "no script on the sign-in page"
+    );
+    let csp = form.header("content-security-policy").unwrap();
+    assert!(
+        csp.starts_with("default-src 'none'") && csp.contains("form-action 'self'"),
+        "{csp}"
+    );
+    let set_cookie = form.headers_named("set-cookie").join("\n");
+    assert!(
+        set_cookie.contains("rd_csrf=")
+            && set_cookie.contains("HttpOnly")
+            && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    let csrf = set_cookie
+        .split("rd_csrf=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(form.body.contains(&csrf));
+
+    // Cross-site: right CSRF value, foreign Origin.
+    let cookie = format!("rd_csrf={csrf}");
+    let body = format!("csrf={csrf}&token=abc");
+    let cross = raw(
+        addr,
+        "POST",
+        "/auth/sign-in",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("origin", "http://evil.example"),
+            ("cookie", &cookie),
+        ],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(cross.status, 403, "{}", cross.body);
+    // No CSRF cookie (a cross-site form: SameSite=Strict keeps it home).
+    let no_cookie = raw(
+        addr,
+        "POST",
+        "/auth/sign-in",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(no_cookie.status, 403, "{}", no_cookie.body);
+    // Same site with the cookie: reaches the token check (no cluster here → 503).
+    let same = raw(
+        addr,
+        "POST",
+        "/auth/sign-in",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("origin", &format!("http://{addr}")),
+            ("cookie", &cookie),
+        ],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(same.status, 503, "{}", same.body);
+    assert!(!same.body.contains("token=abc"));
+}
+
+#[tokio::test]
+async fn sessions_work_and_expired_sessions_close_their_sockets() {
+    let mut st = state_with(&["--auth", "token"], true);
+    let mut auth = Auth::from_config(&config(&["--auth", "token"]), None);
+    auth.session_ttl = Duration::from_secs(2);
+    let auth = Arc::new(auth);
+    let mut settings = (*st.settings).clone();
+    settings.auth = auth.clone();
+    st.settings = Arc::new(settings);
+    let id = auth.create_session(
+        "carol".into(),
+        vec!["devs".into()],
+        "token-never-returned".into(),
+    );
+    let addr = serve_peer(st).await;
+    let cookie = format!("rd_session={id}");
+
+    let me = get(addr, "/api/v1/whoami", &[("cookie", &cookie)]).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.json()["user"], "carol");
+    assert!(!me.body.contains("token-never-returned"));
+
+    let mut req = format!("ws://{addr}/api/v1/stream")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let close = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(msg) = ws.next().await {
+            if let Ok(Message::Close(frame)) = msg {
+                return frame;
+            }
+        }
+        None
+    })
+    .await
+    .expect("closed when the session expires")
+    .expect("a close frame");
+    assert_eq!(u16::from(close.code), 1008, "{close:?}");
+    assert_unauthenticated(&get(addr, "/api/v1/whoami", &[("cookie", &cookie)]).await);
+}
+
+// ---------------------------------------------------------------------------------------
+// Operations
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn responses_carry_a_request_id() {
+    let addr = serve_peer(state_with(&[], true)).await;
+    let r = get(addr, "/api/v1/status", &[]).await;
+    assert!(r.header("x-request-id").is_some_and(|v| v.len() >= 32));
+    let r = get(addr, "/api/v1/status", &[("x-request-id", "abc-123")]).await;
+    assert_eq!(r.header("x-request-id"), Some("abc-123"));
+}
+
+#[tokio::test]
+async fn shutdown_closes_sockets_with_1001() {
+    let st = state_with(&[], true);
+    let shutdown = st.settings.shutdown.clone();
+    let addr = serve_peer(st).await;
+    let mut ws = connect(addr, "").await;
+    shutdown.trigger();
+    let close = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(msg) = ws.next().await {
+            if let Ok(Message::Close(frame)) = msg {
+                return frame;
+            }
+        }
+        None
+    })
+    .await
+    .expect("closed on shutdown")
+    .expect("a close frame");
+    assert_eq!(u16::from(close.code), 1001);
+}
+
+// ---------------------------------------------------------------------------------------
+// TLS
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn tls_serves_https_with_hsts_and_knows_the_peer() {
+    let dir = std::env::temp_dir().join(format!("rd-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(status.success());
+    assert!(
+        rollouts_dashboard::http::tls::acceptor(&key, &key).is_err(),
+        "a key is no certificate"
+    );
+    let acceptor = rollouts_dashboard::http::tls::acceptor(&cert, &key).unwrap();
+
+    let st = state_with(&["--auth", "proxy"], true);
+    let mut settings = (*st.settings).clone();
+    settings.tls = true;
+    let shutdown = settings.shutdown.clone();
+    let st = AppState {
+        settings: Arc::new(settings),
+        ..st
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(rollouts_dashboard::http::tls::serve(
+        listener,
+        acceptor,
+        rollouts_dashboard::app(st),
+        shutdown.clone(),
+    ));
+    let out = tokio::process::Command::new("curl")
+        .args(["-s", "-i", "--cacert"])
+        .arg(&cert)
+        .args(["-H", "x-forwarded-user: tls-user"])
+        .arg(format!("https://{addr}/api/v1/whoami"))
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 200"), "{text}");
+    assert!(
+        text.contains("strict-transport-security: max-age=31536000"),
+        "{text}"
+    );
+    // The peer (127.0.0.1, trusted) reached the auth layer.
+    assert!(text.contains("\"user\":\"tls-user\""), "{text}");
+    // Plain HTTP on the TLS port gets no answer.
+    let plain = tokio::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "5",
+        ])
+        .arg(format!("http://{addr}/healthz"))
+        .output()
+        .await
+        .unwrap();
+    assert_ne!(String::from_utf8_lossy(&plain.stdout), "200");
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the TLS server stops on shutdown")
+        .unwrap()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
