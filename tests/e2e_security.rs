@@ -25,19 +25,11 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 const WAIT: Duration = Duration::from_secs(120);
 
 fn kubeconfig() -> PathBuf {
-    let path = std::env::var("ROLLOUTS_DASHBOARD_E2E_KUBECONFIG").expect(
-        "ROLLOUTS_DASHBOARD_E2E_KUBECONFIG is not set: bring the test cluster up with \
-         tests/cluster/cluster.sh up NAME (tests/run-all.sh does it)",
-    );
-    let path = PathBuf::from(path);
-    assert!(path.is_file(), "kubeconfig {} is missing", path.display());
-    path
+    common::e2e_kubeconfig()
 }
 
 async fn admin() -> kube::Client {
-    rollouts_dashboard::source::cluster::client(Some(&kubeconfig()), None)
-        .await
-        .expect("test cluster reachable")
+    common::e2e_client().await
 }
 
 async fn create_namespace(client: &kube::Client, name: &str) {

@@ -447,14 +447,7 @@ impl DemoWorld {
         {
             return;
         }
-        let ns = ro["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let uid = ro["metadata"]["uid"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let (ns, uid) = ns_uid(ro);
         for (_, rs) in self.children(Kind::ReplicaSet, &ns, &uid) {
             let rs_uid = rs["metadata"]["uid"]
                 .as_str()
@@ -470,14 +463,7 @@ impl DemoWorld {
     /// Keeps the newest [`HISTORY_LIMIT`] old revisions, as `revisionHistoryLimit` does, so
     /// a long-running demo does not grow forever. Old analysis runs go with their revision.
     fn prune_history(&mut self, ro: &Value, keep: &str) {
-        let ns = ro["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let uid = ro["metadata"]["uid"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let (ns, uid) = ns_uid(ro);
         let revision = |v: &Value| {
             v["metadata"]["annotations"][REVISION_ANNOTATION]
                 .as_str()
@@ -591,14 +577,7 @@ impl DemoWorld {
             return;
         }
         // ReplicaSets of superseded canaries go away; only stable and current stay.
-        let ns = ro["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let uid = ro["metadata"]["uid"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let (ns, uid) = ns_uid(ro);
         let keep = [st["stableRS"].clone(), st["currentPodHash"].clone()];
         for (k, rs) in self.children(Kind::ReplicaSet, &ns, &uid) {
             if !keep.contains(&rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL]) {
@@ -728,14 +707,7 @@ impl DemoWorld {
         st["blueGreen"]["activeSelector"] = json!(hash);
         st["stableRS"] = json!(hash);
         let deadline = (self.now + SignedDuration::from_secs(30)).to_string();
-        let ns = ro["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let uid = ro["metadata"]["uid"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let (ns, uid) = ns_uid(ro);
         for (k, mut rs) in self.children(Kind::ReplicaSet, &ns, &uid) {
             if rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] != hash
                 && rs["spec"]["replicas"].as_i64().unwrap_or(0) > 0
@@ -992,6 +964,12 @@ impl DemoWorld {
         st["HPAReplicas"] = json!(total);
         self.put_if_changed(key, ro);
     }
+}
+
+/// An object's namespace and uid.
+fn ns_uid(obj: &Value) -> (String, String) {
+    let field = |f: &str| obj["metadata"][f].as_str().unwrap_or_default().to_owned();
+    (field("namespace"), field("uid"))
 }
 
 /// Timestamps with whole seconds, as the API server writes them.

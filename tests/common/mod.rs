@@ -102,3 +102,22 @@ pub async fn maybe_json(ws: &mut Socket, wait: Duration) -> Option<Value> {
         Err(_) => None,
     }
 }
+
+/// The test cluster's kubeconfig (tests/cluster). Missing means the end-to-end tests FAIL:
+/// they never skip.
+pub fn e2e_kubeconfig() -> PathBuf {
+    let path = std::env::var("ROLLOUTS_DASHBOARD_E2E_KUBECONFIG").expect(
+        "ROLLOUTS_DASHBOARD_E2E_KUBECONFIG is not set: bring the test cluster up with \
+         tests/cluster/cluster.sh up NAME (tests/run-all.sh does it)",
+    );
+    let path = PathBuf::from(path);
+    assert!(path.is_file(), "kubeconfig {} is missing", path.display());
+    path
+}
+
+/// An admin client for the test cluster.
+pub async fn e2e_client() -> kube::Client {
+    rollouts_dashboard::source::cluster::client(Some(&e2e_kubeconfig()), None)
+        .await
+        .expect("test cluster reachable")
+}
