@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { readConfig } from './api/config';
 import { Connection } from './api/connection';
+import { loadWhoami } from './api/session';
 import type { ServerMsg } from './api/protocol';
 import { applyTheme, loadTheme } from './lib/prefs';
 import { initStore } from './state/store';
@@ -36,4 +37,7 @@ if (root) {
   root.textContent = '';
   render(<App connection={connection} />, root);
   connection.start();
+  void loadWhoami().then((whoami) => {
+    if (whoami) store.set({ whoami, readOnly: store.state.readOnly || whoami.readOnly });
+  });
 }

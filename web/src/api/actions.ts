@@ -2,6 +2,7 @@
 
 import type { ActionBody, ActionName } from '../lib/actionRules';
 import { appUrl } from './config';
+import { sessionEnded } from './session';
 
 export interface ActionResult {
   ok: boolean;
@@ -23,6 +24,7 @@ export async function postAction(namespace: string, name: string, action: Action
   } catch (err) {
     return { ok: false, status: 0, message: `The request did not reach the server: ${String(err)}` };
   }
+  if (res.status === 401) sessionEnded();
   let json: unknown = null;
   try {
     json = await res.json();
@@ -37,6 +39,7 @@ export async function postAction(namespace: string, name: string, action: Action
   const message = typeof err?.message === 'string' ? err.message : `${res.status} ${res.statusText}`;
   const code = typeof err?.code === 'string' ? err.code : undefined;
   const prefix =
+    res.status === 401 ? 'Signed out' :
     res.status === 403 ? 'Not allowed' :
     res.status === 409 ? 'The rollout changed since you looked at it' :
     res.status === 404 ? 'Not found' :

@@ -4,6 +4,8 @@
 
 import { parseServerMsg, type ClientMsg, type ServerMsg } from './protocol';
 import { appUrl } from './config';
+import { CLOSE_POLICY } from '../lib/session';
+import { getJson, isLeaving, sessionEnded } from './session';
 import type { Store } from '../state/store';
 
 const HIDDEN_GRACE_MS = 30_000;
@@ -47,6 +49,7 @@ export class Connection {
   }
 
   private connect(): void {
+    if (isLeaving()) return;
     if (this.retryTimer) {
       clearTimeout(this.retryTimer);
       this.retryTimer = null;
@@ -62,7 +65,9 @@ export class Connection {
     }
     this.ws = ws;
     if (this.store.state.conn !== 'reconnecting') this.store.set({ conn: 'connecting' });
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       this.lastMessageAt = Date.now();
       if (this.sub) {
         if (this.sub.type === 'subscribeList') this.store.set({ listStale: true });
@@ -81,10 +86,18 @@ export class Connection {
       this.queue.push(msg);
       this.scheduleFlush();
     };
-    ws.onclose = () => {
+    ws.onclose = (ev: CloseEvent) => {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.store.state.conn === 'paused') return;
+      // 1008: the server ended the socket because the session expired or was signed out.
+      if (ev.code === CLOSE_POLICY) {
+        sessionEnded();
+        return;
+      }
+      // A refused handshake (401 when the session is gone) only shows as 1006: ask whoami,
+      // which ends the session on 401, unless no one ever signs in here.
+      if (!opened && this.store.state.whoami && this.store.state.whoami.authMode !== 'none') void getJson('api/v1/whoami');
       this.store.set({
         conn: 'reconnecting',
         disconnectedSince: this.store.state.disconnectedSince ?? Date.now(),

@@ -4,6 +4,7 @@
 import { useEffect, useReducer, useRef } from 'preact/hooks';
 import type { Health, RolloutDetail, ServerMsg } from '../api/protocol';
 import type { RdConfig } from '../api/config';
+import type { Whoami } from '../lib/session';
 import { applyListFrames, emptyListState, type ListFrame, type ListState } from '../lib/listState';
 
 export type ConnState = 'connecting' | 'open' | 'reconnecting' | 'paused';
@@ -40,6 +41,8 @@ export interface AppState {
   everHadSnapshot: boolean;
   detail: DetailState | null;
   toasts: Toast[];
+  /** The signed-in person (api/v1/whoami), once known. */
+  whoami: Whoami | null;
 }
 
 type Listener = () => void;
@@ -63,6 +66,7 @@ export class Store {
       everHadSnapshot: false,
       detail: null,
       toasts: [],
+      whoami: null,
     };
   }
 

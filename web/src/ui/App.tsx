@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Connection } from '../api/connection';
+import { signOut } from '../api/session';
 import { formatClock } from '../lib/format';
 import { applyTheme, loadTheme, type Theme } from '../lib/prefs';
 import { store, useStore } from '../state/store';
@@ -41,6 +42,48 @@ function Badges() {
       {demo || source === 'demo' ? <span class="pill pill-demo" title="Nothing here is a real cluster">DEMO — simulated cluster</span> : null}
       {source === 'files' ? <span class="pill pill-files" title="Objects were read from files at start-up; nothing changes">Offline snapshot (files)</span> : null}
       {readOnly ? <span class="pill pill-ro" title="Actions are disabled on this dashboard">Read-only</span> : null}
+    </span>
+  );
+}
+
+/** The signed-in person (proxy and token modes) and, in token mode, Sign out. */
+function UserBadge() {
+  const who = useStore((s) => s.whoami);
+  const [busy, setBusy] = useState(false);
+  if (!who || who.authMode === 'none') return null;
+  const groups = who.groups.filter((g) => g !== 'system:authenticated');
+  const expires = who.sessionExpiresInSeconds;
+  const title = [
+    `Signed in as ${who.user}`,
+    groups.length > 0 ? `Groups: ${groups.join(', ')}` : '',
+    expires !== null ? `Session ends at ${formatClock(Date.now() + expires * 1000)}` : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+  return (
+    <span class="user">
+      <span class="user-name" title={title} data-user>
+        <span class="visually-hidden">Signed in as </span>
+        {who.user}
+      </span>
+      {who.authMode === 'token' ? (
+        <button
+          type="button"
+          class="btn btn-small"
+          disabled={busy}
+          aria-busy={busy}
+          onClick={async () => {
+            setBusy(true);
+            const err = await signOut();
+            if (err !== null) {
+              setBusy(false);
+              store().toast('error', err);
+            }
+          }}
+        >
+          Sign out
+        </button>
+      ) : null}
     </span>
   );
 }
@@ -154,9 +197,13 @@ export function App({ connection }: { connection: Connection }) {
         e.preventDefault();
         setHelp(true);
       } else if (e.key === '/') {
-        if (route.page !== 'list') navigate('');
         e.preventDefault();
-        setTimeout(focusSearch, 0);
+        // On the list, focus now so that the keys typed right after '/' land in the field.
+        if (route.page === 'list') focusSearch();
+        else {
+          navigate('');
+          setTimeout(focusSearch, 0);
+        }
       } else if (e.key === 't') {
         document.dispatchEvent(new Event('rd-toggle-theme'));
       } else if (e.key === 'Escape' && route.page === 'detail') {
@@ -185,6 +232,7 @@ export function App({ connection }: { connection: Connection }) {
         <Badges />
         <span class="spacer" />
         <ConnectionIndicator />
+        <UserBadge />
         <ThemeToggle />
         <button type="button" class="btn btn-small" onClick={() => setHelp(true)} aria-label="Keyboard shortcuts (?)" title="Keyboard shortcuts (?)">
           ?

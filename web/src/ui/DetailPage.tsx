@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { AnalysisRunView, ContainerView, ExperimentView, MetricView, ReplicaSetView, RevisionView, RolloutDetail, RolloutSummary, StepView } from '../api/protocol';
 import { splitImage, ellipsizeMiddle } from '../lib/format';
+import { deniedReason } from '../lib/permissions';
 import { useStore } from '../state/store';
-import { ActionBar, requestAction } from './actions';
+import { ActionBar, requestAction, useFreshPermissions, usePermissions } from './actions';
 import { MetricChart } from './AnalysisChart';
 import { Countdown, Empty, ImageTags, PodSquares, RelTime, StatusBadge, StatusIcon, WeightBar } from './common';
 import { Link } from './router';
@@ -103,6 +104,15 @@ function ReplicaSetBlock({ rs }: { rs: ReplicaSetView }) {
   );
 }
 
+function RollbackButton({ rollout, revision }: { rollout: RolloutSummary; revision: number }) {
+  const denied = deniedReason('undo', usePermissions(rollout.namespace, rollout.name));
+  return (
+    <button type="button" class="btn btn-small" disabled={denied !== null} title={denied ?? `Roll back to revision ${revision}`} data-action="undo" onClick={() => requestAction({ action: 'undo', rollout, extra: { revision } })}>
+      Roll back to {revision}
+    </button>
+  );
+}
+
 function Revision({ rev, rollout, readOnly, analysisRuns }: { rev: RevisionView; rollout: RolloutSummary; readOnly: boolean; analysisRuns: AnalysisRunView[] }) {
   const runs = analysisRuns.filter((a) => rev.analysisRuns.includes(a.name));
   return (
@@ -111,11 +121,7 @@ function Revision({ rev, rollout, readOnly, analysisRuns }: { rev: RevisionView;
         <h3>
           Revision {rev.revision} {rev.current ? <span class="tag tag-current">current</span> : null}
         </h3>
-        {!rev.current && !readOnly ? (
-          <button type="button" class="btn btn-small" title={`Roll back to revision ${rev.revision}`} onClick={() => requestAction({ action: 'undo', rollout, extra: { revision: rev.revision } })}>
-            Roll back to {rev.revision}
-          </button>
-        ) : null}
+        {!rev.current && !readOnly ? <RollbackButton rollout={rollout} revision={rev.revision} /> : null}
       </div>
       <ImageTags images={rev.images} />
       {rev.replicaSets.map((rs) => (
@@ -256,13 +262,14 @@ function SetImageForm({ c, rollout, suggestions }: { c: ContainerView; rollout: 
   useEffect(() => setValue(c.image), [c.image]);
   const id = `img-${c.name}`;
   const listId = `imgs-${c.name}`;
+  const denied = deniedReason('set-image', usePermissions(rollout.namespace, rollout.name));
   return (
     <form
       class="set-image"
       onSubmit={(e) => {
         e.preventDefault();
         const image = value.trim();
-        if (image === '' || image === c.image) return;
+        if (denied !== null || image === '' || image === c.image) return;
         requestAction({ action: 'set-image', rollout, extra: { container: c.name, image } });
       }}
     >
@@ -275,7 +282,7 @@ function SetImageForm({ c, rollout, suggestions }: { c: ContainerView; rollout: 
           <option key={s} value={s} />
         ))}
       </datalist>
-      <button type="submit" class="btn btn-small" disabled={value.trim() === '' || value.trim() === c.image}>
+      <button type="submit" class="btn btn-small" data-action="set-image" disabled={denied !== null || value.trim() === '' || value.trim() === c.image} title={denied ?? undefined}>
         Set image
       </button>
     </form>
@@ -456,6 +463,7 @@ export function DetailPage({ namespace, name }: { namespace: string; name: strin
   const detailState = useStore((s) => s.detail);
   const listRow = useStore((s) => s.list.rollouts.get(`${namespace}/${name}`) ?? null);
   const readOnly = useStore((s) => s.readOnly);
+  useFreshPermissions(namespace, name);
   const conn = useStore((s) => s.conn);
   const ds = detailState && detailState.namespace === namespace && detailState.name === name ? detailState : null;
   const d = ds?.detail ?? null;

@@ -1,8 +1,45 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
 import type { RolloutSummary } from '../api/protocol';
 import { postAction } from '../api/actions';
+import { permissionsCache } from '../api/session';
 import { ACTION_LABELS, availability, describeEffect, seenOf, type ActionBody, type ActionName } from '../lib/actionRules';
+import { withPermission, type Permissions } from '../lib/permissions';
 import { store, useStore } from '../state/store';
+
+/**
+ * Whether per-person permissions matter: someone is signed in (proxy or token mode) and the
+ * dashboard accepts actions. With --auth none everyone may do everything the dashboard may.
+ */
+function usePermissionsActive(): boolean {
+  const mode = useStore((s) => s.whoami?.authMode ?? null);
+  const readOnly = useStore((s) => s.readOnly);
+  return mode !== null && mode !== 'none' && !readOnly;
+}
+
+/** The rollout's permissions from the shared 30 s cache (fetched when missing or stale); null while unknown. */
+export function usePermissions(namespace: string, name: string): Permissions | null {
+  const active = usePermissionsActive();
+  const [, force] = useReducer((n: number) => n + 1, 0);
+  useEffect(() => {
+    if (!active) return;
+    const unsub = permissionsCache.subscribe(() => force(0));
+    permissionsCache.ensure(namespace, name);
+    return unsub;
+  }, [active, namespace, name]);
+  return active ? permissionsCache.get(namespace, name) : null;
+}
+
+/** Detail page: fetch the rollout's permissions afresh when the page opens, then every 30 s while it stays open. */
+export function useFreshPermissions(namespace: string, name: string): void {
+  const active = usePermissionsActive();
+  // A layout effect runs before the buttons' effects, so they share this request.
+  useLayoutEffect(() => {
+    if (!active) return;
+    permissionsCache.ensure(namespace, name, true);
+    const t = setInterval(() => permissionsCache.ensure(namespace, name), 30_000);
+    return () => clearInterval(t);
+  }, [active, namespace, name]);
+}
 
 export interface PendingAction {
   action: ActionName;
@@ -102,7 +139,8 @@ export function ConfirmDialog() {
 }
 
 export function ActionButton({ action, rollout, small = false }: { action: ActionName; rollout: RolloutSummary; small?: boolean }) {
-  const a = availability(action, rollout);
+  const perms = usePermissions(rollout.namespace, rollout.name);
+  const a = withPermission(availability(action, rollout), action, perms);
   return (
     <button
       type="button"

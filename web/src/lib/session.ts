@@ -1,0 +1,41 @@
+// The signed-in person (GET api/v1/whoami) and where to send the browser when the session ends. Pure.
+
+export type AuthMode = 'none' | 'proxy' | 'token';
+
+export interface Whoami {
+  user: string;
+  groups: string[];
+  authMode: AuthMode;
+  readOnly: boolean;
+  /** Token mode: seconds left in the session when asked; null otherwise. */
+  sessionExpiresInSeconds: number | null;
+}
+
+/** Validates the JSON answer; null when it does not have the expected shape. */
+export function parseWhoami(json: unknown): Whoami | null {
+  if (typeof json !== 'object' || json === null) return null;
+  const j = json as Record<string, unknown>;
+  if (typeof j.user !== 'string') return null;
+  const mode = j.authMode === 'proxy' || j.authMode === 'token' || j.authMode === 'none' ? j.authMode : null;
+  if (mode === null) return null;
+  const expires = j.sessionExpiresInSeconds;
+  return {
+    user: j.user,
+    groups: Array.isArray(j.groups) ? j.groups.filter((g): g is string => typeof g === 'string') : [],
+    authMode: mode,
+    readOnly: j.readOnly === true,
+    sessionExpiresInSeconds: typeof expires === 'number' && Number.isFinite(expires) && expires >= 0 ? expires : null,
+  };
+}
+
+/**
+ * Where to go when the server says the session is over (401, or WebSocket close 1008):
+ * the sign-in page, except behind an authenticating proxy, where reloading the page lets the
+ * proxy sign the person in again (the dashboard has no sign-in page in that mode).
+ */
+export function sessionEndTarget(mode: AuthMode | null): 'sign-in' | 'reload' {
+  return mode === 'proxy' ? 'reload' : 'sign-in';
+}
+
+/** WebSocket close code the server uses when the session expired or was signed out. */
+export const CLOSE_POLICY = 1008;
