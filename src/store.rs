@@ -40,8 +40,8 @@ impl RolloutKey {
     }
 }
 
-/// How long the recompute task waits after the first dirty mark, so that a burst of pod
-/// events for one rollout produces one frame, not dozens.
+/// Minimum time between two flushes of the recompute task: changes arriving meanwhile are
+/// folded into the next flush, one frame per rollout.
 pub const COALESCE_WINDOW: Duration = Duration::from_millis(40);
 
 /// Capacity of the change feed; a client further behind than this gets a fresh snapshot.
@@ -286,11 +286,12 @@ impl Store {
         }
     }
 
-    /// Runs forever: waits for dirty marks, coalesces for [`COALESCE_WINDOW`], flushes.
+    /// Runs forever: flushes as soon as something is dirty, then waits [`COALESCE_WINDOW`]
+    /// before the next flush, so a lone change goes out at once while a burst (a rollout's
+    /// pods all changing) is folded into one frame per rollout per window.
     pub async fn run_recompute(self) {
         loop {
             self.inner.wake.notified().await;
-            tokio::time::sleep(COALESCE_WINDOW).await;
             // The view model is CPU work; keep it off the async workers' critical path.
             let store = self.clone();
             if tokio::task::spawn_blocking(move || store.flush())
@@ -299,6 +300,7 @@ impl Store {
             {
                 tracing::error!("view recompute panicked");
             }
+            tokio::time::sleep(COALESCE_WINDOW).await;
         }
     }
 
