@@ -68,7 +68,8 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
         (SourceKind::Files, store, None)
     } else {
         let kube_config =
-            auth::kube_config(config.kubeconfig.as_ref(), config.context.as_deref()).await?;
+            source::cluster::kube_config(config.kubeconfig.as_ref(), config.context.as_deref())
+                .await?;
         let client = kube::Client::try_from(kube_config.clone())
             .map_err(source::cluster::ClusterError::Client)?;
         kube_access = Some(auth::KubeAccess {

@@ -18,7 +18,6 @@ pub mod signin;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -624,40 +623,6 @@ pub async fn require_identity(
                 err.into_response()
             }
         }
-    }
-}
-
-/// Loads the dashboard's Kubernetes configuration from `--kubeconfig`/`--context`, else the
-/// usual inference, exactly as [`crate::source::cluster::client`] does.
-pub async fn kube_config(
-    kubeconfig: Option<&PathBuf>,
-    context: Option<&str>,
-) -> Result<kube::Config, crate::source::cluster::ClusterError> {
-    use crate::source::cluster::ClusterError;
-    use kube::config::{KubeConfigOptions, Kubeconfig};
-    let options = KubeConfigOptions {
-        context: context.map(str::to_owned),
-        ..Default::default()
-    };
-    match kubeconfig {
-        Some(path) => {
-            let file = Kubeconfig::read_from(path).map_err(|source| ClusterError::Kubeconfig {
-                path: path.clone(),
-                source,
-            })?;
-            kube::Config::from_custom_kubeconfig(file, &options)
-                .await
-                .map_err(|source| ClusterError::Kubeconfig {
-                    path: path.clone(),
-                    source,
-                })
-        }
-        None if context.is_some() => kube::Config::from_kubeconfig(&options)
-            .await
-            .map_err(|e| ClusterError::Config(e.to_string())),
-        None => kube::Config::infer()
-            .await
-            .map_err(|e| ClusterError::Config(e.to_string())),
     }
 }
 

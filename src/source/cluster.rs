@@ -32,17 +32,17 @@ pub enum ClusterError {
     Client(#[from] kube::Error),
 }
 
-/// Builds a client from `--kubeconfig`/`--context`, else the usual inference (KUBECONFIG,
-/// ~/.kube/config, in-cluster service account).
-pub async fn client(
+/// Loads the Kubernetes configuration from `--kubeconfig`/`--context`, else the usual
+/// inference (KUBECONFIG, ~/.kube/config, in-cluster service account).
+pub async fn kube_config(
     kubeconfig: Option<&PathBuf>,
     context: Option<&str>,
-) -> Result<Client, ClusterError> {
+) -> Result<kube::Config, ClusterError> {
     let options = KubeConfigOptions {
         context: context.map(str::to_owned),
         ..Default::default()
     };
-    let config = match kubeconfig {
+    match kubeconfig {
         Some(path) => {
             let file = Kubeconfig::read_from(path).map_err(|source| ClusterError::Kubeconfig {
                 path: path.clone(),
@@ -53,16 +53,23 @@ pub async fn client(
                 .map_err(|source| ClusterError::Kubeconfig {
                     path: path.clone(),
                     source,
-                })?
+                })
         }
         None if context.is_some() => kube::Config::from_kubeconfig(&options)
             .await
-            .map_err(|e| ClusterError::Config(e.to_string()))?,
+            .map_err(|e| ClusterError::Config(e.to_string())),
         None => kube::Config::infer()
             .await
-            .map_err(|e| ClusterError::Config(e.to_string()))?,
-    };
-    Ok(Client::try_from(config)?)
+            .map_err(|e| ClusterError::Config(e.to_string())),
+    }
+}
+
+/// Builds a client from [`kube_config`].
+pub async fn client(
+    kubeconfig: Option<&PathBuf>,
+    context: Option<&str>,
+) -> Result<Client, ClusterError> {
+    Ok(Client::try_from(kube_config(kubeconfig, context).await?)?)
 }
 
 /// The API resource of a watched kind.
