@@ -13,10 +13,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::{Socket, fixtures, next_json, send};
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
-use kube::discovery::ApiResource;
+use common::{Socket, next_json, send};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use rollouts_dashboard::config::Config;
 use serde_json::{Value, json};
 
@@ -33,39 +31,13 @@ async fn client() -> kube::Client {
 /// A fresh namespace for one test.
 async fn namespace(client: &kube::Client, prefix: &str) -> String {
     let name = format!("e2e-{prefix}-{}", std::process::id());
-    let api: Api<Namespace> = Api::all(client.clone());
-    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
-    match api.create(&PostParams::default(), &ns).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(s)) if s.code == 409 => {}
-        Err(e) => panic!("create namespace {name}: {e}"),
-    }
+    common::e2e_create_namespace(client, &name).await;
     name
 }
 
 /// Creates every object of an example YAML file in `ns`.
 async fn create_from(client: &kube::Client, ns: &str, file: &str) {
-    let path = fixtures().join("argo-rollouts-examples").join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let docs = rollouts_dashboard::source::files::parse_documents(&path, &text).unwrap();
-    for doc in docs {
-        let api_version = doc["apiVersion"].as_str().unwrap().to_owned();
-        let kind = doc["kind"].as_str().unwrap().to_owned();
-        let (group, version) = api_version.split_once('/').unwrap_or(("", &api_version));
-        let plural = match kind.as_str() {
-            "Service" => "services".to_owned(),
-            other => format!("{}s", other.to_ascii_lowercase()),
-        };
-        let ar = ApiResource::from_gvk_with_plural(
-            &kube::api::GroupVersionKind::gvk(group, version, &kind),
-            &plural,
-        );
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
-        let obj: DynamicObject = serde_json::from_value(doc).unwrap();
-        api.create(&PostParams::default(), &obj)
-            .await
-            .unwrap_or_else(|e| panic!("create {kind} from {file}: {e}"));
-    }
+    common::e2e_create_example(client, ns, file).await;
 }
 
 fn rollouts_api(client: &kube::Client, ns: &str) -> Api<DynamicObject> {

@@ -10,13 +10,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::{Socket, fixtures, next_json, send};
+use common::{Socket, next_json, send};
 use futures::StreamExt;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
-use kube::discovery::ApiResource;
 use rollouts_dashboard::config::Config;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -33,41 +32,12 @@ async fn admin() -> kube::Client {
 }
 
 async fn create_namespace(client: &kube::Client, name: &str) {
-    let api: Api<Namespace> = Api::all(client.clone());
-    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
-    match api.create(&PostParams::default(), &ns).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(s)) if s.code == 409 => {}
-        Err(e) => panic!("create namespace {name}: {e}"),
-    }
+    common::e2e_create_namespace(client, name).await;
 }
 
 /// Creates the example canary rollout (and its services) in `ns`.
 async fn create_canary(client: &kube::Client, ns: &str) {
-    let path = fixtures()
-        .join("argo-rollouts-examples")
-        .join("rollout-canary.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    for doc in rollouts_dashboard::source::files::parse_documents(&path, &text).unwrap() {
-        let api_version = doc["apiVersion"].as_str().unwrap().to_owned();
-        let kind = doc["kind"].as_str().unwrap().to_owned();
-        let (group, version) = api_version.split_once('/').unwrap_or(("", &api_version));
-        let plural = match kind.as_str() {
-            "Service" => "services".to_owned(),
-            other => format!("{}s", other.to_ascii_lowercase()),
-        };
-        let ar = ApiResource::from_gvk_with_plural(
-            &kube::api::GroupVersionKind::gvk(group, version, &kind),
-            &plural,
-        );
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
-        let obj: DynamicObject = serde_json::from_value(doc).unwrap();
-        match api.create(&PostParams::default(), &obj).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 409 => {}
-            Err(e) => panic!("create {kind}: {e}"),
-        }
-    }
+    common::e2e_create_example(client, ns, "rollout-canary.yaml").await;
 }
 
 /// A Role in `ns` with `rules`, bound to `subject` (a JSON RBAC subject).

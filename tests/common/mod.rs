@@ -121,3 +121,44 @@ pub async fn e2e_client() -> kube::Client {
         .await
         .expect("test cluster reachable")
 }
+
+/// Creates namespace `name` on the test cluster (fine if it exists).
+pub async fn e2e_create_namespace(client: &kube::Client, name: &str) {
+    use k8s_openapi::api::core::v1::Namespace;
+    let api: kube::Api<Namespace> = kube::Api::all(client.clone());
+    let ns: Namespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": name}})).unwrap();
+    match api.create(&Default::default(), &ns).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 409 => {}
+        Err(e) => panic!("create namespace {name}: {e}"),
+    }
+}
+
+/// Creates every object of an upstream example file (../shared/fixtures/argo-rollouts-examples)
+/// in `ns` on the test cluster (fine if they exist).
+pub async fn e2e_create_example(client: &kube::Client, ns: &str, file: &str) {
+    use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+    let path = fixtures().join("argo-rollouts-examples").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    for doc in rollouts_dashboard::source::files::parse_documents(&path, &text).unwrap() {
+        let api_version = doc["apiVersion"].as_str().unwrap().to_owned();
+        let kind = doc["kind"].as_str().unwrap().to_owned();
+        let (group, version) = api_version.split_once('/').unwrap_or(("", &api_version));
+        let plural = match kind.as_str() {
+            "Service" => "services".to_owned(),
+            other => format!("{}s", other.to_ascii_lowercase()),
+        };
+        let ar = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(group, version, &kind),
+            &plural,
+        );
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+        let obj: DynamicObject = serde_json::from_value(doc).unwrap();
+        match api.create(&Default::default(), &obj).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => panic!("create {kind} from {file}: {e}"),
+        }
+    }
+}
