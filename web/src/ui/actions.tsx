@@ -20,13 +20,20 @@ function usePermissionsActive(): boolean {
 export function usePermissions(namespace: string, name: string): Permissions | null {
   const active = usePermissionsActive();
   const [, force] = useReducer((n: number) => n + 1, 0);
+  const value = active ? permissionsCache.get(namespace, name) : null;
+  const rendered = useRef(value);
+  rendered.current = value;
   useEffect(() => {
     if (!active) return;
     const unsub = permissionsCache.subscribe(() => force(0));
     permissionsCache.ensure(namespace, name);
+    // Subscribe, then check: the detail page's request (started in a layout effect) can be
+    // answered before this effect runs, and its notification is then missed; without this
+    // the buttons would wait for the rollout's next change to show the answer.
+    if (permissionsCache.get(namespace, name) !== rendered.current) force(0);
     return unsub;
   }, [active, namespace, name]);
-  return active ? permissionsCache.get(namespace, name) : null;
+  return value;
 }
 
 /** Detail page: fetch the rollout's permissions afresh when the page opens, then every 30 s while it stays open. */
