@@ -1,13 +1,13 @@
-//! The WebSocket protocol (version 1), mirrored in `web/src/api/protocol.ts`.
+//! The WebSocket protocol (version 2), mirrored in `web/src/api/protocol.ts`.
 //!
 //! Keep both files in sync: the round-trip tests below pin the JSON shape of every message.
 //!
 //! A client opens `GET {base}/api/v1/stream`, receives `hello` and `status`, then sends one
 //! subscription. It gets a `snapshot` (list) or a `detail` (one rollout), then only changes:
-//! `upsert`/`delete` for the list, `detail`/`delete` for one rollout. Every change carries
-//! `seq`, which increases strictly across the whole server (so a filtered client sees gaps);
-//! a client drops frames whose `seq` is not newer than its snapshot's. Upserts and deletes are
-//! idempotent. A client that falls behind receives a fresh `snapshot`/`detail`. The server
+//! `upsert`/`patch`/`delete` for the list, `detail`/`delete` for one rollout. Every change
+//! carries `seq`, which increases strictly across the whole server (so a filtered client sees
+//! gaps); a client drops frames whose `seq` is not newer than its snapshot's. Upserts and
+//! deletes are idempotent; a patch names the version it applies to (version 2 added it). A client that falls behind receives a fresh `snapshot`/`detail`. The server
 //! sends `heartbeat` every [`HEARTBEAT_SECONDS`], and nothing else while nothing changes.
 
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use crate::health::Health;
 use crate::view::{RolloutDetail, RolloutSummary};
 
 /// Version of this protocol, sent in `hello`; bumped on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Seconds between heartbeats: well under the 60 s idle timeout of common load balancers.
 pub const HEARTBEAT_SECONDS: u64 = 20;
@@ -68,6 +68,19 @@ pub enum ServerMsg {
     Upsert {
         seq: u64,
         rollout: Arc<RolloutSummary>,
+    },
+    /// A rollout of the list changed: `patch` (RFC 6902, only `add`, `remove`, `replace`)
+    /// turns the summary the client got at `base` (the seq of that rollout's previous list
+    /// frame) into the new one. Sent instead of `upsert` when it is smaller. A client whose
+    /// copy is not the one at `base` (it is missing, or from another frame) re-subscribes
+    /// for a fresh snapshot rather than guess.
+    #[serde(rename_all = "camelCase")]
+    Patch {
+        seq: u64,
+        base: u64,
+        namespace: String,
+        name: String,
+        patch: json_patch::Patch,
     },
     /// A rollout was deleted (list and detail subscriptions).
     #[serde(rename_all = "camelCase")]
@@ -150,13 +163,13 @@ mod tests {
     fn server_messages_round_trip() {
         round_trip_server(
             ServerMsg::Hello {
-                protocol: 1,
+                protocol: 2,
                 version: "0.1.0".into(),
                 read_only: true,
                 demo: false,
                 heartbeat_seconds: 20,
             },
-            json!({"type": "hello", "protocol": 1, "version": "0.1.0", "readOnly": true,
+            json!({"type": "hello", "protocol": 2, "version": "0.1.0", "readOnly": true,
                    "demo": false, "heartbeatSeconds": 20}),
         );
         round_trip_server(
@@ -185,6 +198,26 @@ mod tests {
                 message: "m".into(),
             },
             json!({"type": "error", "code": "badRequest", "message": "m"}),
+        );
+        round_trip_server(
+            ServerMsg::Patch {
+                seq: 7,
+                base: 4,
+                namespace: "a".into(),
+                name: "b".into(),
+                patch: serde_json::from_value(json!([
+                    {"op": "replace", "path": "/labels/app~1tier", "value": "web"},
+                    {"op": "remove", "path": "/images/1"},
+                    {"op": "add", "path": "/stepIndex", "value": null},
+                ]))
+                .unwrap(),
+            },
+            json!({"type": "patch", "seq": 7, "base": 4, "namespace": "a", "name": "b",
+            "patch": [
+                {"op": "replace", "path": "/labels/app~1tier", "value": "web"},
+                {"op": "remove", "path": "/images/1"},
+                {"op": "add", "path": "/stepIndex", "value": null},
+            ]}),
         );
         round_trip_server(
             ServerMsg::Snapshot {

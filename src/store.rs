@@ -68,6 +68,8 @@ pub enum Change {
 struct RolloutView {
     summary: Arc<RolloutSummary>,
     summary_json: Arc<str>,
+    /// `seq` of the last list frame of this rollout: the `base` of the next patch.
+    summary_seq: u64,
     detail: Arc<RolloutDetail>,
     detail_hash: u64,
 }
@@ -394,11 +396,22 @@ impl Views {
         let summary = Arc::new(summary);
         let detail = Arc::new(detail);
         let list_frame = summary_changed.then(|| {
-            Utf8Bytes::from(serialize(&ServerMsg::Upsert {
+            let upsert = serialize(&ServerMsg::Upsert {
                 seq,
                 rollout: summary.clone(),
-            }))
+            });
+            let patch = old.and_then(|o| patch_frame(seq, &key, o, &summary));
+            // Most changes touch a field or two of a ~1–2 KB summary: send just those.
+            Utf8Bytes::from(match patch {
+                Some(patch) if patch.len() < upsert.len() => patch,
+                _ => upsert,
+            })
         });
+        let summary_seq = if summary_changed {
+            seq
+        } else {
+            old.map_or(seq, |o| o.summary_seq)
+        };
         let detail_frame = detail_changed.then(|| {
             Utf8Bytes::from(serialize(&ServerMsg::Detail {
                 seq,
@@ -410,6 +423,7 @@ impl Views {
             RolloutView {
                 summary,
                 summary_json,
+                summary_seq,
                 detail,
                 detail_hash,
             },
@@ -629,6 +643,24 @@ pub(crate) fn serialize<T: Serialize>(value: &T) -> String {
         tracing::error!(%err, "serialization failed");
         r#"{"type":"error","code":"internal","message":"serialization failed"}"#.to_owned()
     })
+}
+
+/// The `patch` frame from a rollout's previous list frame to `new`, if both serialize.
+fn patch_frame(
+    seq: u64,
+    key: &RolloutKey,
+    old: &RolloutView,
+    new: &RolloutSummary,
+) -> Option<String> {
+    let before: serde_json::Value = serde_json::from_str(&old.summary_json).ok()?;
+    let after = serde_json::to_value(new).ok()?;
+    Some(serialize(&ServerMsg::Patch {
+        seq,
+        base: old.summary_seq,
+        namespace: key.namespace.clone(),
+        name: key.name.clone(),
+        patch: json_patch::diff(&before, &after),
+    }))
 }
 
 fn hash_json<T: Serialize>(value: &T) -> u64 {

@@ -39,10 +39,33 @@ async fn a_change_reaches_list_subscribers_as_one_delta_for_that_rollout() {
     ro["spec"]["paused"] = json!(true);
     store.apply(Object::from_json(ro).unwrap().unwrap());
     let delta = next_json(&mut ws).await;
-    assert_eq!(delta["type"], "upsert", "{delta}");
-    assert_eq!(delta["rollout"]["name"], "bluegreen-demo");
-    assert_eq!(delta["rollout"]["status"], "Paused");
+    // A small change travels as a patch of the summary the client already has.
+    assert_eq!(delta["type"], "patch", "{delta}");
+    assert_eq!(delta["name"], "bluegreen-demo");
     assert!(delta["seq"].as_u64().unwrap() > seq);
+    assert!(
+        delta["base"].as_u64().unwrap() <= seq,
+        "the snapshot's version"
+    );
+    let mut summary = snapshot["rollouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "bluegreen-demo")
+        .unwrap()
+        .clone();
+    let full_size = summary.to_string().len();
+    let patch: json_patch::Patch = serde_json::from_value(delta["patch"].clone()).unwrap();
+    json_patch::patch(&mut summary, &patch).unwrap();
+    assert_eq!(summary["status"], "Paused");
+    let current = store.summaries(&[]).1;
+    let current = current.iter().find(|r| r.name == "bluegreen-demo").unwrap();
+    assert_eq!(summary, serde_json::to_value(current).unwrap());
+    assert!(
+        delta.to_string().len() * 2 < full_size,
+        "{} bytes vs a {full_size}-byte summary",
+        delta.to_string().len()
+    );
     // Exactly one frame for that change.
     assert_eq!(maybe_json(&mut ws, Duration::from_millis(300)).await, None);
 
@@ -188,4 +211,136 @@ async fn cross_origin_websockets_are_refused() {
         .headers_mut()
         .insert("origin", format!("http://{addr}").parse().unwrap());
     assert!(tokio_tungstenite::connect_async(request).await.is_ok());
+}
+
+/// A list client that applies every frame as the browser does (web/src/lib/listState.ts),
+/// checking each patch's `base` against the version it holds.
+#[derive(Default)]
+struct ListFollower {
+    snapshot_seq: u64,
+    rollouts: std::collections::BTreeMap<(String, String), (Value, Option<u64>)>,
+    patches: usize,
+    upserts: usize,
+    bytes: usize,
+}
+
+impl ListFollower {
+    fn snapshot(&mut self, frame: &str) {
+        let frame: Value = serde_json::from_str(frame).unwrap();
+        self.snapshot_seq = frame["seq"].as_u64().unwrap();
+        self.rollouts = frame["rollouts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (key_of(r), (r.clone(), None)))
+            .collect();
+    }
+
+    fn apply(&mut self, text: &str) {
+        self.bytes += text.len();
+        if std::env::var_os("SHOW_FRAMES").is_some() {
+            eprintln!("{text}");
+        }
+        let frame: Value = serde_json::from_str(text).unwrap();
+        let seq = frame["seq"].as_u64().unwrap();
+        assert!(seq > self.snapshot_seq);
+        match frame["type"].as_str().unwrap() {
+            "upsert" => {
+                self.upserts += 1;
+                let r = frame["rollout"].clone();
+                self.rollouts.insert(key_of(&r), (r, Some(seq)));
+            }
+            "patch" => {
+                self.patches += 1;
+                let key = key_of(&frame);
+                let (summary, at) = self
+                    .rollouts
+                    .get_mut(&key)
+                    .expect("a patch of a known rollout");
+                let base = frame["base"].as_u64().unwrap();
+                match at {
+                    Some(at) => assert_eq!(*at, base, "patch of {key:?} against another version"),
+                    None => assert!(base <= self.snapshot_seq, "patch base after the snapshot"),
+                }
+                let patch: json_patch::Patch =
+                    serde_json::from_value(frame["patch"].clone()).unwrap();
+                json_patch::patch(summary, &patch).unwrap();
+                *at = Some(seq);
+            }
+            "delete" => {
+                self.rollouts.remove(&key_of(&frame));
+            }
+            other => panic!("unexpected list frame {other}"),
+        }
+    }
+}
+
+fn key_of(v: &Value) -> (String, String) {
+    (
+        v["namespace"].as_str().unwrap().to_owned(),
+        v["name"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Four simulated minutes of the demo (canaries stepping, analyses measuring, pods churning,
+/// new images shipped): a client that follows the patches ends with exactly the server's list.
+#[test]
+fn a_client_following_patches_ends_with_the_servers_list() {
+    use rollouts_dashboard::health::{Health, SourceKind};
+    use rollouts_dashboard::source::demo_cluster::DemoCluster;
+    use rollouts_dashboard::store::{Change, Store};
+
+    let store = Store::new(Health::loaded(SourceKind::Demo));
+    let demo = DemoCluster::new(store.clone(), 5);
+    let mut feed = store.subscribe();
+    let mut client = ListFollower::default();
+    client.snapshot(&store.snapshot_frame(&[]).1);
+    let start = demo.with_world(|w| w.now);
+    for second in 1..=240 {
+        demo.with_world(|w| {
+            if second % 60 == 0 {
+                w.set_image(
+                    "demo-shop",
+                    "checkout-api",
+                    &format!("ghcr.io/demo/checkout-api:3.{second}"),
+                );
+            }
+            w.advance_to(start + jiff::SignedDuration::from_secs(second), 1)
+        });
+        store.flush();
+        while let Ok(change) = feed.try_recv() {
+            if let Change::Rollout {
+                list_frame: Some(frame),
+                ..
+            } = &*change
+            {
+                client.apply(frame);
+            }
+        }
+    }
+    let server: std::collections::BTreeMap<_, _> = store
+        .summaries(&[])
+        .1
+        .iter()
+        .map(|s| {
+            let v = serde_json::to_value(s).unwrap();
+            (key_of(&v), v)
+        })
+        .collect();
+    let followed: std::collections::BTreeMap<_, _> = client
+        .rollouts
+        .into_iter()
+        .map(|(k, (v, _))| (k, v))
+        .collect();
+    assert_eq!(followed, server);
+    assert!(client.patches > 100, "patches: {}", client.patches);
+    let full: usize = server.values().map(|v| v.to_string().len()).sum::<usize>() / server.len();
+    let changes = client.patches + client.upserts;
+    eprintln!(
+        "{changes} changes: {} patches, {} upserts, {} B per change on average (a summary is {full} B)",
+        client.patches,
+        client.upserts,
+        client.bytes / changes
+    );
+    assert!(client.bytes / changes < full / 2);
 }

@@ -33,7 +33,12 @@ type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// The label the patcher writes; its value `m<id>` identifies one patch.
 const MARK_LABEL: &str = "rdb-mark";
-const MARK_NEEDLE: &str = "\"rdb-mark\":\"m";
+/// How a value of the label appears in a frame: in a whole object (our `upsert`, `detail` and
+/// `snapshot`, upstream's events), or as the value of an operation of our `patch` frames.
+const MARK_NEEDLES: [&str; 2] = [
+    "\"rdb-mark\":\"m",
+    "\"path\":\"/labels/rdb-mark\",\"value\":\"m",
+];
 
 // ---------------------------------------------------------------------------------------------
 // arguments
@@ -328,18 +333,20 @@ impl Tracker {
 
     /// A frame carried `text`: every patch it proves delivered is timed.
     fn frame(&mut self, text: &str, table: &Mutex<Table>, samples: &Mutex<Samples>, now: Instant) {
-        let mut from = 0;
         let mut found: Vec<u64> = Vec::new();
-        while let Some(pos) = text[from..].find(MARK_NEEDLE) {
-            let start = from + pos + MARK_NEEDLE.len();
-            let digits: String = text[start..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            if let Ok(id) = digits.parse::<u64>() {
-                found.push(id);
+        for needle in MARK_NEEDLES {
+            let mut from = 0;
+            while let Some(pos) = text[from..].find(needle) {
+                let start = from + pos + needle.len();
+                let digits: String = text[start..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if let Ok(id) = digits.parse::<u64>() {
+                    found.push(id);
+                }
+                from = start;
             }
-            from = start;
         }
         if found.is_empty() {
             return;

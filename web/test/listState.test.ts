@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyListFrames, emptyListState } from '../src/lib/listState';
+import { applyListFrames, emptyListState, type ListFrame } from '../src/lib/listState';
 import { summary } from './fixtures';
 
 test('changes before the first snapshot are dropped', () => {
@@ -57,4 +57,45 @@ test('a snapshot in the middle of a batch resets the base seq', () => {
     { type: 'upsert', seq: 21, rollout: summary({ name: 'new' }) },
   ]);
   assert.deepEqual([...s.rollouts.keys()].sort(), ['default/a', 'default/new']);
+});
+
+test('a patch applies to the snapshot copy, then chains from its own seq', () => {
+  let s = applyListFrames(emptyListState, [{ type: 'snapshot', seq: 10, rollouts: [summary({ name: 'a' })] }]);
+  s = applyListFrames(s, [
+    { type: 'patch', seq: 12, base: 4, namespace: 'default', name: 'a', patch: [{ op: 'replace', path: '/status', value: 'Paused' }] },
+    { type: 'patch', seq: 15, base: 12, namespace: 'default', name: 'a', patch: [{ op: 'replace', path: '/message', value: 'CanaryPauseStep' }] },
+  ]);
+  assert.equal(s.resyncNeeded, false);
+  assert.equal(s.rollouts.get('default/a')?.status, 'Paused');
+  assert.equal(s.rollouts.get('default/a')?.message, 'CanaryPauseStep');
+  assert.equal(s.versions.get('default/a'), 15);
+  assert.equal(s.lastSeq, 15);
+});
+
+test('a patch that does not fit the copy held asks for a resync and keeps the last good copy', () => {
+  const s0 = applyListFrames(emptyListState, [{ type: 'snapshot', seq: 10, rollouts: [summary({ name: 'a', status: 'Healthy' })] }]);
+  const cases = [
+    // Made from a version newer than the snapshot, which this client never got.
+    { type: 'patch', seq: 13, base: 11, namespace: 'default', name: 'a', patch: [{ op: 'replace', path: '/status', value: 'Paused' }] },
+    // A rollout this client does not have.
+    { type: 'patch', seq: 13, base: 2, namespace: 'default', name: 'zz', patch: [] },
+    // Operations that do not fit the document.
+    { type: 'patch', seq: 13, base: 2, namespace: 'default', name: 'a', patch: [{ op: 'remove', path: '/nothing' }] },
+  ];
+  for (const frame of cases as ListFrame[]) {
+    const s = applyListFrames(s0, [frame]);
+    assert.equal(s.resyncNeeded, true, JSON.stringify(frame));
+    assert.equal(s.rollouts.get('default/a')?.status, 'Healthy');
+  }
+  // After an upsert the chain restarts from the upsert's seq.
+  let s = applyListFrames(s0, [
+    { type: 'upsert', seq: 11, rollout: summary({ name: 'a', status: 'Degraded' }) },
+    { type: 'patch', seq: 12, base: 10, namespace: 'default', name: 'a', patch: [{ op: 'replace', path: '/status', value: 'Paused' }] },
+  ]);
+  assert.equal(s.resyncNeeded, true);
+  assert.equal(s.rollouts.get('default/a')?.status, 'Degraded');
+  // The fresh snapshot clears the flag.
+  s = applyListFrames(s, [{ type: 'snapshot', seq: 20, rollouts: [summary({ name: 'a', status: 'Paused' })] }]);
+  assert.equal(s.resyncNeeded, false);
+  assert.equal(s.versions.size, 0);
 });

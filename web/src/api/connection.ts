@@ -28,7 +28,14 @@ export class Connection {
   private queue: ServerMsg[] = [];
   private flushScheduled = false;
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store) {
+    store.onListResync = () => this.resyncList();
+  }
+
+  /** The list missed a version (a patch did not fit): ask again for a fresh snapshot. */
+  private resyncList(): void {
+    if (this.sub?.type === 'subscribeList') this.send(this.sub);
+  }
 
   start(): void {
     document.addEventListener('visibilitychange', () => this.onVisibility());

@@ -1,7 +1,7 @@
-// The WebSocket protocol (version 1) and the view-model JSON shapes, mirrored from
+// The WebSocket protocol (version 2) and the view-model JSON shapes, mirrored from
 // src/protocol.rs, src/health.rs and src/view/*.rs. Keep both sides in sync.
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 // ---- view model (src/view) -------------------------------------------------------------
 
@@ -330,11 +330,19 @@ export type ClientMsg =
   | { type: 'subscribeRollout'; namespace: string; name: string }
   | { type: 'unsubscribe' };
 
+/** One RFC 6902 operation; the server (json-patch's diff) only produces these three. */
+export type JsonPatchOp =
+  | { op: 'add'; path: string; value: unknown }
+  | { op: 'replace'; path: string; value: unknown }
+  | { op: 'remove'; path: string };
+
 export type ServerMsg =
   | { type: 'hello'; protocol: number; version: string; readOnly: boolean; demo: boolean; heartbeatSeconds: number }
   | { type: 'status'; health: Health }
   | { type: 'snapshot'; seq: number; rollouts: RolloutSummary[] }
   | { type: 'upsert'; seq: number; rollout: RolloutSummary }
+  /** RFC 6902 operations turning the summary held at `base` into the one at `seq`. */
+  | { type: 'patch'; seq: number; base: number; namespace: string; name: string; patch: JsonPatchOp[] }
   | { type: 'delete'; seq: number; namespace: string; name: string }
   | { type: 'detail'; seq: number; rollout: RolloutDetail }
   | { type: 'notFound'; seq: number; namespace: string; name: string }
@@ -356,6 +364,7 @@ export function parseServerMsg(text: string): ServerMsg | null {
     case 'status':
     case 'snapshot':
     case 'upsert':
+    case 'patch':
     case 'delete':
     case 'detail':
     case 'notFound':

@@ -50,6 +50,8 @@ type Listener = () => void;
 export class Store {
   state: AppState;
   private listeners = new Set<Listener>();
+  /** Called when a list patch did not fit: the connection re-subscribes for a fresh snapshot. */
+  onListResync: (() => void) | null = null;
 
   constructor(config: RdConfig) {
     this.state = {
@@ -110,6 +112,7 @@ export class Store {
           patch.everHadSnapshot = true;
           break;
         case 'upsert':
+        case 'patch':
           pendingList.push(f);
           break;
         case 'delete':
@@ -138,9 +141,11 @@ export class Store {
       }
     }
     flushList();
+    const resync = list.resyncNeeded && !s.list.resyncNeeded;
     if (list !== s.list) patch.list = list;
     if (detail !== s.detail) patch.detail = detail;
     if (Object.keys(patch).length > 0) this.set(patch);
+    if (resync) this.onListResync?.();
   }
 
   private toastId = 0;
