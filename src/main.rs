@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use rollouts_dashboard::config::Config;
 
+// mimalloc returns freed memory to the system where glibc's malloc keeps it: the initial list
+// of a big cluster is parsed and dropped, and with glibc the process kept that peak for good.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();

@@ -70,7 +70,8 @@ struct RolloutView {
     summary_json: Arc<str>,
     /// `seq` of the last list frame of this rollout: the `base` of the next patch.
     summary_seq: u64,
-    detail: Arc<RolloutDetail>,
+    /// The detail itself is not kept (it is several times the summary, and only open detail
+    /// pages need it): it is rebuilt on demand, and its hash tells whether it changed.
     detail_hash: u64,
 }
 
@@ -341,10 +342,20 @@ impl Store {
         (views.seq, frame)
     }
 
-    /// One rollout's detail and the sequence number it is current at.
+    /// One rollout's detail, built now from the stored objects, and the sequence number of
+    /// the views (the detail may be a little newer; a later `detail` frame replaces it whole).
     pub fn detail(&self, key: &RolloutKey) -> (u64, Option<Arc<RolloutDetail>>) {
         let views = read(&self.inner.views);
-        (views.seq, views.by_key.get(key).map(|v| v.detail.clone()))
+        if !views.by_key.contains_key(key) {
+            // Not in the list yet (or any more): answer as the list does.
+            return (views.seq, None);
+        }
+        let objects = read(&self.inner.objects);
+        let detail = objects
+            .rollouts
+            .get(key)
+            .map(|ro| Arc::new(view::rollout_detail(ro, &objects.related(ro))));
+        (views.seq, detail)
     }
 
     /// Namespaces that hold at least one rollout.
@@ -394,7 +405,6 @@ impl Views {
         self.seq += 1;
         let seq = self.seq;
         let summary = Arc::new(summary);
-        let detail = Arc::new(detail);
         let list_frame = summary_changed.then(|| {
             let upsert = serialize(&ServerMsg::Upsert {
                 seq,
@@ -415,7 +425,7 @@ impl Views {
         let detail_frame = detail_changed.then(|| {
             Utf8Bytes::from(serialize(&ServerMsg::Detail {
                 seq,
-                rollout: detail.clone(),
+                rollout: Arc::new(detail),
             }))
         });
         self.by_key.insert(
@@ -424,7 +434,6 @@ impl Views {
                 summary,
                 summary_json,
                 summary_seq,
-                detail,
                 detail_hash,
             },
         );
