@@ -120,6 +120,7 @@ def main():
         ("kube", "Kubernetes"),
         ("argo", "Argo Rollouts"),
         ("nodes", "kwok nodes"),
+        ("replicas", "pods per rollout"),
         ("rate", "changes/s (busy phase)"),
         ("busySeconds", "busy phase (s)"),
         ("idleSeconds", "idle phase (s)"),
@@ -132,7 +133,8 @@ def main():
 
     md.append("## Setup (real Argo controller + kwok)\n")
     md.append(
-        "| rollouts (total) | created now | create requests (s) | until all Healthy, 1/1 pod (s) "
+        f"| rollouts (total) | created now | create requests (s) | until all Healthy, "
+        f"{facts.get('replicas', 1)}/{facts.get('replicas', 1)} pods (s) "
         "| ours: start → /readyz (s) | ours RSS after sync | upstream start (s) | upstream RSS idle |"
     )
     md.append("|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -14,6 +14,8 @@
 #   ROLLOUTS_DASHBOARD_BENCH_BUSY        busy seconds [30; smoke: 8]
 #   ROLLOUTS_DASHBOARD_BENCH_IDLE        idle seconds [45; smoke: 5]
 #   ROLLOUTS_DASHBOARD_BENCH_DETAIL      detail-stream clients per cell [1]
+#   ROLLOUTS_DASHBOARD_BENCH_REPLICAS    pods per rollout [1]; more pods make every upstream event
+#                                        bigger (its RolloutInfo lists every pod), ours not
 #   ROLLOUTS_DASHBOARD_BENCH_NAMESPACES  namespaces the rollouts are spread over [4; smoke: 2]; the
 #                                        side-by-side streams use the first (rdb-bench-0)
 #   ROLLOUTS_DASHBOARD_BENCH_EXTRA       extra cells "N:K:RATE ..." run after the matrix at that N,
@@ -42,6 +44,7 @@ RATE="${ROLLOUTS_DASHBOARD_BENCH_RATE:-$D_RATE}"
 BUSY="${ROLLOUTS_DASHBOARD_BENCH_BUSY:-$D_BUSY}"
 IDLE="${ROLLOUTS_DASHBOARD_BENCH_IDLE:-$D_IDLE}"
 DETAIL="${ROLLOUTS_DASHBOARD_BENCH_DETAIL:-1}"
+REPLICAS="${ROLLOUTS_DASHBOARD_BENCH_REPLICAS:-1}"
 NNS="${ROLLOUTS_DASHBOARD_BENCH_NAMESPACES:-$D_NS}"
 EXTRA="${ROLLOUTS_DASHBOARD_BENCH_EXTRA:-}"
 UP_MAX_K="${ROLLOUTS_DASHBOARD_BENCH_UPSTREAM_MAX_K:-100}"
@@ -110,7 +113,7 @@ for l in sys.stdin:
 # ---------------------------------------------------------------------------------- cluster
 MAX_N=0; for n in $NS_LIST; do [ "$n" -gt "$MAX_N" ] && MAX_N=$n; done
 for e in $EXTRA; do n="${e%%:*}"; [ "$n" -gt "$MAX_N" ] && MAX_N=$n; done
-NODES=$(( MAX_N / 100 + 2 )); [ "$NODES" -lt 3 ] && NODES=3   # kwok nodes hold 110 pods each
+NODES=$(( MAX_N * REPLICAS / 100 + 2 )); [ "$NODES" -lt 3 ] && NODES=3   # kwok nodes hold 110 pods each
 SETUP_T0=$(date +%s)
 if [ -n "${ROLLOUTS_DASHBOARD_BENCH_CLUSTER:-}" ]; then
   CLUSTER="$ROLLOUTS_DASHBOARD_BENCH_CLUSTER"
@@ -157,7 +160,7 @@ api_watches() {
   echo "  \"dashboardBinary\": \"$DASH_BIN\","
   echo "  \"smoke\": $([ "$SMOKE" = 1 ] && echo true || echo false),"
   echo "  \"rate\": $RATE, \"busySeconds\": $BUSY, \"idleSeconds\": $IDLE, \"namespaces\": $NNS,"
-  echo "  \"clusterUpSeconds\": $CLUSTER_UP_S, \"nodes\": $NODES"
+  echo "  \"clusterUpSeconds\": $CLUSTER_UP_S, \"nodes\": $NODES, \"replicas\": $REPLICAS"
   echo "}"
 } > "$RUN_DIR/facts.json"
 
@@ -167,6 +170,8 @@ start_servers() { # start_servers N
   WATCH_BASE="$(api_watches)"
   OURS_PORT="$(free_port)"
   t0=$(date +%s.%N)
+  # The allocator settings of deploy/base/deployment.yaml: measure what is deployed.
+  MIMALLOC_PURGE_DELAY=0 MIMALLOC_ARENA_EAGER_COMMIT=0 \
   "$DASH_BIN" --kubeconfig "$KUBECONFIG" --port "$OURS_PORT" --log-format text \
     >"$RUN_DIR/ours-$n.log" 2>&1 &
   OURS_PID=$!
@@ -243,7 +248,7 @@ run_cell() { # run_cell N K RATE LABEL
 
 for n in $NS_LIST; do
   log "setup: $n rollouts over $NNS namespaces (through the Argo controller + kwok)"
-  "$CLIENT" setup --namespaces "$NAMESPACES" --total "$n" --timeout $((300 + n)) \
+  "$CLIENT" setup --namespaces "$NAMESPACES" --total "$n" --replicas "$REPLICAS" --timeout $((300 + n * REPLICAS)) \
     --out "$RUN_DIR/setup-$n.json" >/dev/null || { log "setup of $n rollouts incomplete"; FAIL=1; }
   start_servers "$n"
   if [ ! -f "$RUN_DIR/pageload.json" ]; then

@@ -112,13 +112,13 @@ fn write_out(args: &Args, value: &Value) -> Res<()> {
 // ---------------------------------------------------------------------------------------------
 // setup: N rollouts through the real controller
 
-fn rollout_manifest(ns: &str, name: &str) -> Value {
+fn rollout_manifest(ns: &str, name: &str, replicas: i64) -> Value {
     json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Rollout",
         "metadata": {"name": name, "namespace": ns, "labels": {"app.kubernetes.io/part-of": "rdb-bench"}},
         "spec": {
-            "replicas": 1,
+            "replicas": replicas,
             "revisionHistoryLimit": 2,
             "selector": {"matchLabels": {"app": name}},
             "template": {
@@ -138,6 +138,7 @@ async fn setup(args: &Args) -> Res<i32> {
         .map(str::to_owned)
         .collect();
     let total = args.num("total", 100.0) as usize;
+    let replicas = args.num("replicas", 1.0) as i64;
     let timeout = Duration::from_secs_f64(args.num("timeout", 900.0));
     let client = kube::Client::try_default().await?;
     let ns_api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
@@ -167,7 +168,8 @@ async fn setup(args: &Args) -> Res<i32> {
             let existing = existing.clone();
             async move {
                 let api = rollout_api(&client, &ns);
-                let obj: DynamicObject = serde_json::from_value(rollout_manifest(&ns, &name))?;
+                let obj: DynamicObject =
+                    serde_json::from_value(rollout_manifest(&ns, &name, replicas))?;
                 match api.create(&PostParams::default(), &obj).await {
                     Ok(_) => {
                         created.fetch_add(1, Ordering::Relaxed);
@@ -225,7 +227,7 @@ async fn setup(args: &Args) -> Res<i32> {
                 .iter()
                 .filter(|r| {
                     let s = &r.data["status"];
-                    s["phase"] == "Healthy" && s["availableReplicas"].as_i64() == Some(1)
+                    s["phase"] == "Healthy" && s["availableReplicas"].as_i64() == Some(replicas)
                 })
                 .count();
         }
