@@ -323,23 +323,14 @@ impl Store {
     /// The list snapshot as one serialized frame, built from the cached per-rollout JSON.
     pub fn snapshot_frame(&self, namespaces: &[String]) -> (u64, String) {
         let views = read(&self.inner.views);
-        let mut frame = String::with_capacity(64 + views.by_key.len() * 1024);
-        frame.push_str(r#"{"type":"snapshot","seq":"#);
-        frame.push_str(&views.seq.to_string());
-        frame.push_str(r#","rollouts":["#);
-        let mut first = true;
-        for (key, view) in &views.by_key {
-            if !in_namespaces(namespaces, &key.namespace) {
-                continue;
-            }
-            if !first {
-                frame.push(',');
-            }
-            first = false;
-            frame.push_str(&view.summary_json);
-        }
-        frame.push_str("]}");
-        (views.seq, frame)
+        let head = format!(r#"{{"type":"snapshot","seq":{},"rollouts":"#, views.seq);
+        (views.seq, views.list_json(namespaces, &head))
+    }
+
+    /// `{"rollouts":[...]}` for the REST list, from the cached per-rollout JSON (no value
+    /// tree is built, which took most of the time at 10,000 rollouts).
+    pub fn list_json(&self, namespaces: &[String]) -> String {
+        read(&self.inner.views).list_json(namespaces, r#"{"rollouts":"#)
     }
 
     /// One rollout's detail, built now from the stored objects, and the sequence number of
@@ -388,6 +379,26 @@ impl Store {
 }
 
 impl Views {
+    /// `head`, then the JSON array of the summaries in `namespaces` (all when empty), then `}`.
+    fn list_json(&self, namespaces: &[String], head: &str) -> String {
+        let mut out = String::with_capacity(head.len() + 4 + self.by_key.len() * 1024);
+        out.push_str(head);
+        out.push('[');
+        let mut first = true;
+        for (key, view) in &self.by_key {
+            if !in_namespaces(namespaces, &key.namespace) {
+                continue;
+            }
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(&view.summary_json);
+        }
+        out.push_str("]}");
+        out
+    }
+
     fn upsert(
         &mut self,
         key: RolloutKey,

@@ -2,7 +2,7 @@
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{Extension, OriginalUri, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -116,8 +116,8 @@ async fn list_rollouts(
     let Some(namespaces) = visible(&state, &identity).await.restrict(&namespaces) else {
         return Ok(Json(json!({ "rollouts": [] })).into_response());
     };
-    let (_, rollouts) = state.store.summaries(&namespaces);
-    Ok(Json(json!({ "rollouts": rollouts })).into_response())
+    let body = state.store.list_json(&namespaces);
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// `GET /api/v1/namespaces/{namespace}/rollouts/{name}` → the full detail.
