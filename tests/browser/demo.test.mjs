@@ -94,3 +94,55 @@ test('list rows keep their place after updates (no full re-render flicker of sel
   assert.equal(await page.evaluate(() => window.scrollY), scrollBefore);
   assert.ok(await row(page, ...key.split('/')).count());
 });
+
+test('a list patch that does not fit the copy held makes the page ask for a fresh snapshot', async () => {
+  const page = await browser.context.newPage();
+  const sent = [];
+  let broken = 0;
+  await page.routeWebSocket(/\/api\/v1\/stream$/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      sent.push(String(m));
+      server.send(m);
+    });
+    server.onMessage((m) => {
+      const frame = JSON.parse(String(m));
+      // Break the first patch: it now claims to apply to a version this page cannot have.
+      if (frame.type === 'patch' && broken === 0) {
+        broken++;
+        frame.base = frame.seq;
+        frame.patch = [{ op: 'replace', path: '/status', value: 'Corrupted' }];
+        ws.send(JSON.stringify(frame));
+        return;
+      }
+      ws.send(m);
+    });
+  });
+  await page.goto(env('RD_DEMO_URL'));
+  await page.locator('.row[data-key]').first().waitFor();
+  const subscribes = () => sent.filter((m) => JSON.parse(m).type === 'subscribeList').length;
+  // The demo changes every second: a patch arrives, is broken, and the page subscribes again.
+  for (let i = 0; i < 600 && subscribes() < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(broken, 1, 'a patch frame arrived');
+  assert.equal(subscribes(), 2, `re-subscribed once: ${JSON.stringify(sent)}`);
+  assert.equal(await page.getByText('Corrupted').count(), 0, 'the unfit patch was not applied');
+  await page.getByText('Live').waitFor();
+  await page.close();
+});
+
+test('a server speaking another protocol version gets an upgrade banner with Reload', async () => {
+  const page = await browser.context.newPage();
+  await page.routeWebSocket(/\/api\/v1\/stream$/, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((m) => {
+      const frame = JSON.parse(String(m));
+      if (frame.type === 'hello') frame.protocol += 1;
+      ws.send(JSON.stringify(frame));
+    });
+  });
+  await page.goto(env('RD_DEMO_URL'));
+  const banner = page.getByRole('alert').filter({ hasText: 'was upgraded while this page was open' });
+  await banner.waitFor({ timeout: 15000 });
+  assert.equal(await banner.getByRole('button', { name: 'Reload' }).count(), 1);
+  await page.close();
+});

@@ -2,7 +2,7 @@
 // it through `useStore(selector)`; frames are applied in batches (one per animation frame).
 
 import { useEffect, useReducer, useRef } from 'preact/hooks';
-import type { Health, RolloutDetail, ServerMsg } from '../api/protocol';
+import { PROTOCOL_VERSION, type Health, type RolloutDetail, type ServerMsg } from '../api/protocol';
 import type { RdConfig } from '../api/config';
 import type { Whoami } from '../lib/session';
 import { applyListFrames, emptyListState, type ListFrame, type ListState } from '../lib/listState';
@@ -43,6 +43,8 @@ export interface AppState {
   toasts: Toast[];
   /** The signed-in person (api/v1/whoami), once known. */
   whoami: Whoami | null;
+  /** `hello` announced another protocol than this page's: its frames cannot be trusted. */
+  protocolMismatch: boolean;
 }
 
 type Listener = () => void;
@@ -69,6 +71,7 @@ export class Store {
       detail: null,
       toasts: [],
       whoami: null,
+      protocolMismatch: false,
     };
   }
 
@@ -99,6 +102,7 @@ export class Store {
       switch (f.type) {
         case 'hello':
           patch.serverVersion = f.version;
+          patch.protocolMismatch = f.protocol !== PROTOCOL_VERSION;
           patch.readOnly = s.config.readOnly || f.readOnly;
           patch.demo = s.config.source === 'demo' || f.demo;
           patch.heartbeatSeconds = f.heartbeatSeconds > 0 ? f.heartbeatSeconds : 20;

@@ -33,6 +33,20 @@ function StaleBanner() {
   );
 }
 
+/** The server speaks another stream protocol than this page (it was upgraded while the tab stayed open). */
+function UpgradeBanner() {
+  const mismatch = useStore((s) => s.protocolMismatch);
+  if (!mismatch) return null;
+  return (
+    <div class="banner banner-stale" role="alert">
+      The dashboard was upgraded while this page was open, and this page cannot follow its live changes.{' '}
+      <button type="button" class="btn" onClick={() => location.reload()}>
+        Reload
+      </button>
+    </div>
+  );
+}
+
 function Badges() {
   const source = useStore((s) => s.config.source);
   const demo = useStore((s) => s.demo);
@@ -239,6 +253,7 @@ export function App({ connection }: { connection: Connection }) {
         </button>
       </header>
       <StaleBanner />
+      <UpgradeBanner />
       {route.page === 'list' ? <ListPage query={route.query} /> : null}
       {route.page === 'detail' ? <DetailPage key={`${route.namespace}/${route.name}`} namespace={route.namespace} name={route.name} /> : null}
       {route.page === 'notFound' ? (
