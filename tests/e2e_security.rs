@@ -275,7 +275,14 @@ async fn proxy_mode_reads_are_filtered_and_writes_use_the_users_rbac() {
         match tokio::time::timeout(Duration::from_millis(500), ws.next()).await {
             Ok(Some(Ok(Message::Text(t)))) => {
                 let f: Value = serde_json::from_str(&t).unwrap();
+                // `upsert`/`detail` carry the rollout, `patch`/`delete` name it at the top.
                 assert_ne!(f["rollout"]["namespace"], json!(ns_b), "leaked: {f}");
+                assert_ne!(
+                    f["rollout"]["summary"]["namespace"],
+                    json!(ns_b),
+                    "leaked: {f}"
+                );
+                assert_ne!(f["namespace"], json!(ns_b), "leaked: {f}");
             }
             Ok(other) => panic!("stream ended: {other:?}"),
             Err(_) => {}
