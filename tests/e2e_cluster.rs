@@ -401,8 +401,14 @@ async fn canary_actions_do_what_the_plugin_does() {
     .await;
     let (code, body) = action(addr, &ns, name, "retry", json!({})).await;
     assert_eq!(code, 200, "{body}");
-    wait_detail(addr, &ns, name, "retried", |d| {
-        summary(d)["status"] != "Degraded"
+    // Wait for what a person would see before the next click: the retried canary paused at
+    // step 1 again. A promote-full written while the controller was still reconciling the
+    // retry was lost once here (the controller's status write dropped `promoteFull`), with the
+    // same patch the plugin sends.
+    wait_detail(addr, &ns, name, "retried and paused at step 1 again", |d| {
+        summary(d)["status"] == "Paused"
+            && summary(d)["stepIndex"] == 1
+            && canary_rs(d).is_some_and(|rs| rs["available"] == 1)
     })
     .await;
 
