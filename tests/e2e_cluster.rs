@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::{Socket, next_json, send};
+use common::{FollowedCopy, Socket, next_json, send};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use rollouts_dashboard::config::Config;
 use serde_json::{Value, json};
@@ -154,69 +154,34 @@ async fn wait_frame(ws: &mut Socket, what: &str, pred: impl Fn(&Value) -> bool) 
     }
 }
 
-/// A list client's copy of one rollout: the snapshot's summary, then every `upsert` and
-/// `patch` of it applied as the browser does (a patch must fit the version held).
-struct FollowedSummary {
-    summary: Value,
-    /// Seq of the frame the copy came from; the snapshot's seq until the first change.
-    at: u64,
-    from_snapshot: bool,
-}
-
-impl FollowedSummary {
-    fn from_snapshot(snapshot: &Value, name: &str) -> Self {
-        let summary = snapshot["rollouts"]
-            .as_array()
-            .and_then(|list| list.iter().find(|r| r["name"] == name))
-            .unwrap_or_else(|| panic!("{name} in the snapshot: {snapshot}"))
-            .clone();
-        Self {
-            summary,
-            at: snapshot["seq"].as_u64().expect("snapshot seq"),
-            from_snapshot: true,
+/// Reads list frames, applying those of `copy`'s rollout as the browser does, until the
+/// summary satisfies `pred`; returns it.
+async fn wait_summary(
+    ws: &mut Socket,
+    copy: &mut FollowedCopy,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let name = copy.summary["name"].clone();
+    let start = Instant::now();
+    loop {
+        assert!(
+            start.elapsed() < WAIT,
+            "timed out waiting on the stream for {what}; last summary: {}",
+            copy.summary
+        );
+        let frame = tokio::time::timeout(WAIT, next_json(ws))
+            .await
+            .expect("frame");
+        match frame["type"].as_str() {
+            Some("upsert") if frame["rollout"]["name"] == name => {
+                *copy = FollowedCopy::from_upsert(&frame);
+            }
+            Some("patch") if frame["name"] == name => copy.apply_patch(&frame),
+            _ => continue,
         }
-    }
-
-    /// Reads list frames until the summary satisfies `pred`; returns it.
-    async fn wait(&mut self, ws: &mut Socket, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let name = self.summary["name"].clone();
-        let start = Instant::now();
-        loop {
-            assert!(
-                start.elapsed() < WAIT,
-                "timed out waiting on the stream for {what}; last summary: {}",
-                self.summary
-            );
-            let frame = tokio::time::timeout(WAIT, next_json(ws))
-                .await
-                .expect("frame");
-            let seq = frame["seq"].as_u64().unwrap_or(0);
-            match frame["type"].as_str() {
-                Some("upsert") if frame["rollout"]["name"] == name => {
-                    self.summary = frame["rollout"].clone();
-                }
-                Some("patch") if frame["name"] == name => {
-                    let base = frame["base"].as_u64().expect("patch base");
-                    assert!(
-                        if self.from_snapshot {
-                            base <= self.at
-                        } else {
-                            base == self.at
-                        },
-                        "patch {frame} does not fit the copy held at {}",
-                        self.at
-                    );
-                    let patch: json_patch::Patch =
-                        serde_json::from_value(frame["patch"].clone()).expect("RFC 6902");
-                    json_patch::patch(&mut self.summary, &patch).expect("the patch applies");
-                }
-                _ => continue,
-            }
-            self.at = seq;
-            self.from_snapshot = false;
-            if pred(&self.summary) {
-                return self.summary.clone();
-            }
+        if pred(&copy.summary) {
+            return copy.summary.clone();
         }
     }
 }
@@ -262,12 +227,14 @@ async fn canary_paused_at_first_step(client: &kube::Client, addr: SocketAddr, ns
         "argoproj/rollouts-demo:yellow",
     )
     .await;
-    let mut followed = FollowedSummary::from_snapshot(&snapshot, "rollout-canary");
-    let paused = followed
-        .wait(&mut ws, "the canary paused at step 1", |r| {
-            r["status"] == "Paused" && r["stepIndex"] == 1
-        })
-        .await;
+    let mut copy = FollowedCopy::from_snapshot(
+        snapshot["rollouts"][0].clone(),
+        snapshot["seq"].as_u64().expect("snapshot seq"),
+    );
+    let paused = wait_summary(&mut ws, &mut copy, "the canary paused at step 1", |r| {
+        r["status"] == "Paused" && r["stepIndex"] == 1
+    })
+    .await;
     assert_eq!(paused["step"], "1/8");
     assert_eq!(paused["setWeight"], 20);
     assert_eq!(paused["message"], "CanaryPauseStep");

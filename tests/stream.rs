@@ -218,7 +218,7 @@ async fn cross_origin_websockets_are_refused() {
 #[derive(Default)]
 struct ListFollower {
     snapshot_seq: u64,
-    rollouts: std::collections::BTreeMap<(String, String), (Value, Option<u64>)>,
+    rollouts: std::collections::BTreeMap<(String, String), FollowedCopy>,
     patches: usize,
     upserts: usize,
     bytes: usize,
@@ -232,7 +232,12 @@ impl ListFollower {
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| (key_of(r), (r.clone(), None)))
+            .map(|r| {
+                (
+                    key_of(r),
+                    FollowedCopy::from_snapshot(r.clone(), self.snapshot_seq),
+                )
+            })
             .collect();
     }
 
@@ -242,30 +247,19 @@ impl ListFollower {
             eprintln!("{text}");
         }
         let frame: Value = serde_json::from_str(text).unwrap();
-        let seq = frame["seq"].as_u64().unwrap();
-        assert!(seq > self.snapshot_seq);
+        assert!(frame["seq"].as_u64().unwrap() > self.snapshot_seq);
         match frame["type"].as_str().unwrap() {
             "upsert" => {
                 self.upserts += 1;
-                let r = frame["rollout"].clone();
-                self.rollouts.insert(key_of(&r), (r, Some(seq)));
+                let copy = FollowedCopy::from_upsert(&frame);
+                self.rollouts.insert(key_of(&copy.summary), copy);
             }
             "patch" => {
                 self.patches += 1;
-                let key = key_of(&frame);
-                let (summary, at) = self
-                    .rollouts
-                    .get_mut(&key)
-                    .expect("a patch of a known rollout");
-                let base = frame["base"].as_u64().unwrap();
-                match at {
-                    Some(at) => assert_eq!(*at, base, "patch of {key:?} against another version"),
-                    None => assert!(base <= self.snapshot_seq, "patch base after the snapshot"),
-                }
-                let patch: json_patch::Patch =
-                    serde_json::from_value(frame["patch"].clone()).unwrap();
-                json_patch::patch(summary, &patch).unwrap();
-                *at = Some(seq);
+                self.rollouts
+                    .get_mut(&key_of(&frame))
+                    .expect("a patch of a known rollout")
+                    .apply_patch(&frame);
             }
             "delete" => {
                 self.rollouts.remove(&key_of(&frame));
@@ -330,7 +324,7 @@ fn a_client_following_patches_ends_with_the_servers_list() {
     let followed: std::collections::BTreeMap<_, _> = client
         .rollouts
         .into_iter()
-        .map(|(k, (v, _))| (k, v))
+        .map(|(k, copy)| (k, copy.summary))
         .collect();
     assert_eq!(followed, server);
     assert!(client.patches > 100, "patches: {}", client.patches);

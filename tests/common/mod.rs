@@ -162,3 +162,52 @@ pub async fn e2e_create_example(client: &kube::Client, ns: &str, file: &str) {
         }
     }
 }
+
+/// A list client's copy of one rollout summary, kept as the web app keeps it
+/// (web/src/lib/listState.ts): the snapshot's copy, replaced by `upsert`s, changed by
+/// `patch`es, each patch only to the exact version it was made from.
+pub struct FollowedCopy {
+    pub summary: Value,
+    /// Seq of the frame the copy came from, or of the snapshot it came in.
+    at: u64,
+    from_snapshot: bool,
+}
+
+impl FollowedCopy {
+    /// The copy a snapshot taken at `snapshot_seq` carried.
+    pub fn from_snapshot(summary: Value, snapshot_seq: u64) -> Self {
+        Self {
+            summary,
+            at: snapshot_seq,
+            from_snapshot: true,
+        }
+    }
+
+    /// The copy an `upsert` frame carried.
+    pub fn from_upsert(frame: &Value) -> Self {
+        Self {
+            summary: frame["rollout"].clone(),
+            at: frame["seq"].as_u64().expect("upsert seq"),
+            from_snapshot: false,
+        }
+    }
+
+    /// Applies a `patch` frame; panics when it does not fit the version held (a server bug).
+    pub fn apply_patch(&mut self, frame: &Value) {
+        let base = frame["base"].as_u64().expect("patch base");
+        assert!(
+            if self.from_snapshot {
+                base <= self.at
+            } else {
+                base == self.at
+            },
+            "patch {frame} does not fit the copy held at seq {}",
+            self.at
+        );
+        let patch: json_patch::Patch =
+            serde_json::from_value(frame["patch"].clone()).expect("RFC 6902 operations");
+        json_patch::patch(&mut self.summary, &patch).expect("the patch applies");
+        self.at = frame["seq"].as_u64().expect("patch seq");
+        self.from_snapshot = false;
+    }
+}
