@@ -349,6 +349,16 @@ impl Store {
         (views.seq, detail)
     }
 
+    /// The stored Rollout object, if the list shows it (for what only the spec says, such as
+    /// its workloadRef, without building the whole detail view).
+    pub fn rollout(&self, key: &RolloutKey) -> Option<Arc<Rollout>> {
+        let views = read(&self.inner.views);
+        if !views.by_key.contains_key(key) {
+            return None;
+        }
+        read(&self.inner.objects).rollouts.get(key).cloned()
+    }
+
     /// Namespaces that hold at least one rollout.
     pub fn namespaces(&self) -> Vec<String> {
         let views = read(&self.inner.views);
@@ -405,8 +415,10 @@ impl Views {
         detail: RolloutDetail,
         summary: RolloutSummary,
     ) -> Option<Change> {
+        // Each view is serialized once: its JSON is hashed or compared, then wrapped in the frame.
         let summary_json: Arc<str> = serialize(&summary).into();
-        let detail_hash = hash_json(&detail);
+        let detail_json = serialize(&detail);
+        let detail_hash = hash_str(&detail_json);
         let old = self.by_key.get(&key);
         let summary_changed = old.is_none_or(|o| o.summary_json != summary_json);
         let detail_changed = old.is_none_or(|o| o.detail_hash != detail_hash);
@@ -417,10 +429,7 @@ impl Views {
         let seq = self.seq;
         let summary = Arc::new(summary);
         let list_frame = summary_changed.then(|| {
-            let upsert = serialize(&ServerMsg::Upsert {
-                seq,
-                rollout: summary.clone(),
-            });
+            let upsert = rollout_frame("upsert", seq, &summary_json);
             let patch = old.and_then(|o| patch_frame(seq, &key, o, &summary));
             // Most changes touch a field or two of a ~1–2 KB summary: send just those.
             Utf8Bytes::from(match patch {
@@ -433,12 +442,8 @@ impl Views {
         } else {
             old.map_or(seq, |o| o.summary_seq)
         };
-        let detail_frame = detail_changed.then(|| {
-            Utf8Bytes::from(serialize(&ServerMsg::Detail {
-                seq,
-                rollout: Arc::new(detail),
-            }))
-        });
+        let detail_frame =
+            detail_changed.then(|| Utf8Bytes::from(rollout_frame("detail", seq, &detail_json)));
         self.by_key.insert(
             key.clone(),
             RolloutView {
@@ -683,10 +688,16 @@ fn patch_frame(
     }))
 }
 
-fn hash_json<T: Serialize>(value: &T) -> u64 {
+fn hash_str(text: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
-    serialize(value).hash(&mut hasher);
+    text.hash(&mut hasher);
     hasher.finish()
+}
+
+/// `{"type":<kind>,"seq":<seq>,"rollout":<json>}`: exactly what serde writes for
+/// [`ServerMsg::Upsert`] and [`ServerMsg::Detail`] (pinned by a test), from JSON already made.
+fn rollout_frame(kind: &str, seq: u64, rollout_json: &str) -> String {
+    format!(r#"{{"type":"{kind}","seq":{seq},"rollout":{rollout_json}}}"#)
 }
 
 // A poisoned lock only means another thread panicked mid-update of a cache that the next
@@ -701,4 +712,41 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 
 fn lock<T>(lock: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     lock.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_from_cached_json_equal_what_serde_writes() {
+        let objects = crate::source::files::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/fixtures/argo-rollouts-info/canary"),
+        )
+        .expect("fixtures in ../shared");
+        let store = Store::new(Health::loaded(crate::health::SourceKind::Files));
+        for object in objects {
+            store.apply(object);
+        }
+        store.flush();
+        let (_, summaries) = store.summaries(&[]);
+        let summary = summaries.first().expect("a rollout").clone();
+        let key = RolloutKey::new(&summary.namespace, &summary.name);
+        let detail = store.detail(&key).1.expect("its detail");
+        assert_eq!(
+            rollout_frame("upsert", 7, &serialize(&*summary)),
+            serialize(&ServerMsg::Upsert {
+                seq: 7,
+                rollout: summary
+            })
+        );
+        assert_eq!(
+            rollout_frame("detail", 8, &serialize(&*detail)),
+            serialize(&ServerMsg::Detail {
+                seq: 8,
+                rollout: detail
+            })
+        );
+    }
 }

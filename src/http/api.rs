@@ -131,10 +131,14 @@ async fn get_rollout(
     let key = RolloutKey::new(namespace, name);
     match state.store.detail(&key).1 {
         Some(detail) => Ok(Json(detail).into_response()),
-        None => Err(ApiError::RolloutNotFound {
-            namespace: key.namespace,
-            name: key.name,
-        }),
+        None => Err(not_found(key)),
+    }
+}
+
+fn not_found(key: RolloutKey) -> ApiError {
+    ApiError::RolloutNotFound {
+        namespace: key.namespace,
+        name: key.name,
     }
 }
 
@@ -184,18 +188,16 @@ async fn permissions(
 ) -> Result<Response, ApiError> {
     check_readable(&state, &identity, &namespace).await?;
     let key = RolloutKey::new(namespace, name);
-    let Some(detail) = state.store.detail(&key).1 else {
-        return Err(ApiError::RolloutNotFound {
-            namespace: key.namespace,
-            name: key.name,
-        });
+    // Only the spec's workloadRef matters here: no need to build the detail view.
+    let Some(rollout) = state.store.rollout(&key) else {
+        return Err(not_found(key));
     };
     let read_only = if state.settings.read_only || state.actions.is_none() {
         Some("this dashboard is read-only: actions are disabled")
     } else {
         None
     };
-    let workload = detail.workload_ref.as_ref().map(|w| {
+    let workload = rollout.spec.workload_ref.as_ref().map(|w| {
         let group = w.api_version.split_once('/').map_or("", |(g, _)| g);
         (group.to_owned(), w.kind.clone())
     });
