@@ -484,7 +484,7 @@ async fn apply<B: ActionBackend>(backend: &B, plan: &Plan) -> Result<Applied, Ap
                 fallback_sent = Some(fallback.body.clone());
                 (fallback, response)
             }
-            Err(error) => return Err(failure(patch, error)),
+            Err(error) => return Err(failure(backend, patch, error).await),
         };
         let mut record = sent.clone();
         record.fallback = None;
@@ -499,14 +499,18 @@ async fn apply<B: ActionBackend>(backend: &B, plan: &Plan) -> Result<Applied, Ap
 }
 
 async fn send<B: ActionBackend>(backend: &B, patch: &PlannedPatch) -> Result<Value, ApplyFailure> {
-    backend
-        .patch(patch)
-        .await
-        .map_err(|error| failure(patch, error))
+    match backend.patch(patch).await {
+        Ok(response) => Ok(response),
+        Err(error) => Err(failure(backend, patch, error).await),
+    }
 }
 
-fn failure(patch: &PlannedPatch, error: BackendError) -> ApplyFailure {
-    let precondition_failed = is_precondition_failure(patch, &error);
+async fn failure<B: ActionBackend>(
+    backend: &B,
+    patch: &PlannedPatch,
+    error: BackendError,
+) -> ApplyFailure {
+    let precondition_failed = lost_race(backend, patch, &error).await;
     ApplyFailure {
         patch: patch.clone(),
         error,
@@ -514,15 +518,46 @@ fn failure(patch: &PlannedPatch, error: BackendError) -> ApplyFailure {
     }
 }
 
-/// 409 from any patch, or 422 from a JSON patch whose `test` failed (the API server reports
-/// a failed `test` op as 422 "testing value ... failed: test failed").
-fn is_precondition_failure(patch: &PlannedPatch, error: &BackendError) -> bool {
+/// True when a failed write lost a race with another writer, so that planning again on a
+/// fresh read is right: 409 from any patch, or 422 from a JSON patch whose resourceVersion
+/// `test` no longer holds.
+///
+/// A failed `test` cannot be told from other 422s by its answer: kube-apiserver 1.34 says
+/// only "the server rejected our request due to an error in our request" with empty
+/// details (older servers said "testing value ... failed: test failed"). So the target is
+/// read again, and the race is lost only if its resourceVersion moved; a 422 on an
+/// unchanged object is a real rejection and is returned as such.
+async fn lost_race<B: ActionBackend>(
+    backend: &B,
+    patch: &PlannedPatch,
+    error: &BackendError,
+) -> bool {
     match error {
         BackendError::Conflict { .. } => true,
-        BackendError::Invalid { message } => {
-            patch.patch_type == PatchType::Json
-                && patch.precondition_resource_version.is_some()
-                && (message.contains("test failed") || message.contains("testing value"))
+        BackendError::Invalid { .. } if patch.patch_type == PatchType::Json => {
+            let Some(expected) = &patch.precondition_resource_version else {
+                return false;
+            };
+            let target = &patch.target;
+            match backend
+                .get(
+                    &target.api_version,
+                    &target.kind,
+                    &target.namespace,
+                    &target.name,
+                )
+                .await
+            {
+                Ok(now) => {
+                    now.pointer("/metadata/resourceVersion")
+                        .and_then(Value::as_str)
+                        != Some(expected.as_str())
+                }
+                Err(e) => {
+                    tracing::warn!(target = %target, error = %e, "could not re-read an object after a rejected JSON patch");
+                    false
+                }
+            }
         }
         _ => false,
     }
@@ -570,7 +605,8 @@ fn summarize(patches: &[PlannedPatch]) -> String {
 /// Applies `patch` to an in-memory `object` the way the API server would, for the demo
 /// backend and tests.
 ///
-/// * The resourceVersion precondition is checked first (409 Conflict).
+/// * The resourceVersion precondition of a merge patch is checked first (409 Conflict); a
+///   JSON patch's `test` op fails as the API server's does (422, bare message).
 /// * Merge (and, approximately, strategic) patches use RFC 7386; JSON patches RFC 6902, where
 ///   a failed `test` is a 422 with the API server's wording.
 /// * With `status_subresource` (how every Rollout CRD since v0.10 is served), a patch to the
@@ -595,7 +631,9 @@ pub fn apply_in_memory(
             ),
         });
     }
+    // A JSON patch carries its precondition as a `test` op, which fails below with a 422.
     if let Some(rv) = &patch.precondition_resource_version
+        && patch.patch_type != PatchType::Json
         && *rv != current_rv
     {
         return Err(BackendError::Conflict {
@@ -615,8 +653,9 @@ pub fn apply_in_memory(
                 })?;
             json_patch::patch(&mut patched, &ops).map_err(|e| BackendError::Invalid {
                 message: match e.kind {
+                    // What kube-apiserver 1.34 answers, word for word, with empty details.
                     json_patch::PatchErrorKind::TestFailed => {
-                        format!("testing value {} failed: test failed", e.path)
+                        "the server rejected our request due to an error in our request".into()
                     }
                     _ => e.to_string(),
                 },

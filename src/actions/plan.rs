@@ -400,7 +400,7 @@ impl PatchType {
 /// `body` is exactly what goes on the wire. When `precondition_resource_version` is set, the
 /// body already enforces it: merge patches carry it as `metadata.resourceVersion` (the API
 /// server answers 409 Conflict when it is stale) and JSON patches start with a `test` op on
-/// `/metadata/resourceVersion` (the API server answers 422 with "test failed"). The field is
+/// `/metadata/resourceVersion` (the API server answers 422 when it fails). The field is
 /// repeated here so that in-memory backends and audit logs need not parse the body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -397,19 +397,17 @@ async fn endless_conflicts_give_up_with_409() {
 #[tokio::test]
 async fn failed_json_patch_test_is_retried_as_a_conflict() {
     let backend = MemoryBackend::with(vec![canary()]);
-    backend
-        .patch_errors
-        .lock()
-        .unwrap()
-        .push_back(Some(BackendError::Invalid {
-            message: "testing value /metadata/resourceVersion failed: test failed".into(),
-        }));
+    // The controller writes between our read and our patch: the resourceVersion `test` fails
+    // with kube-apiserver's bare 422, which only a fresh read can tell from a real rejection.
+    backend.interfere(|ro| ro["metadata"]["resourceVersion"] = json!("777"));
     let action = Action::SetImage {
         container: "app".into(),
         image: "registry.local:5000/team/app".into(),
     };
     let outcome = exec(&backend, action, &seen_step(1)).await.unwrap();
     assert_eq!(outcome.attempts, 2);
+    let sent = backend.sent.lock().unwrap().clone();
+    assert_eq!(sent[0].patch_type, crate::actions::plan::PatchType::Json);
     assert_eq!(outcome.message, "rollout \"demo\" image updated");
     assert_eq!(
         backend.object("Rollout", "demo")["spec"]["template"]["spec"]["containers"][0]["image"],
@@ -701,4 +699,24 @@ fn apply_in_memory_respects_the_status_subresource() {
         apply_in_memory(&mut ro, &stale, true),
         Err(BackendError::Conflict { .. })
     ));
+}
+
+#[tokio::test]
+async fn a_json_patch_rejected_on_an_unchanged_object_is_a_422_not_a_retry() {
+    let backend = MemoryBackend::with(vec![canary()]);
+    backend
+        .patch_errors
+        .lock()
+        .unwrap()
+        .push_back(Some(BackendError::Invalid {
+            message: "the server rejected our request due to an error in our request".into(),
+        }));
+    let action = Action::SetImage {
+        container: "app".into(),
+        image: "registry.local:5000/team/app".into(),
+    };
+    let err = exec(&backend, action, &seen_step(1)).await.unwrap_err();
+    assert_eq!((err.status(), err.code()), (422, "invalid"));
+    assert_eq!(backend.sent.lock().unwrap().len(), 1);
+    assert!(backend.events.lock().unwrap().is_empty());
 }
