@@ -470,3 +470,113 @@ async fn blue_green_promote_switches_the_active_replica_set() {
     })
     .await;
 }
+
+/// The dashboard's own backend, except that another writer (standing in for the controller)
+/// changes the rollout just before the first patch lands.
+struct RacedBackend {
+    inner: rollouts_dashboard::actions::KubeBackend,
+    client: kube::Client,
+    raced: std::sync::atomic::AtomicBool,
+}
+
+impl rollouts_dashboard::actions::ActionBackend for RacedBackend {
+    async fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, rollouts_dashboard::actions::BackendError> {
+        self.inner.get(api_version, kind, namespace, name).await
+    }
+
+    async fn list_replica_sets(
+        &self,
+        namespace: &str,
+        rollout_uid: &str,
+    ) -> Result<Vec<Value>, rollouts_dashboard::actions::BackendError> {
+        self.inner.list_replica_sets(namespace, rollout_uid).await
+    }
+
+    async fn patch(
+        &self,
+        patch: &rollouts_dashboard::actions::PlannedPatch,
+    ) -> Result<Value, rollouts_dashboard::actions::BackendError> {
+        if !self.raced.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let t = &patch.target;
+            let touch = json!({"metadata": {"annotations": {"e2e.example/raced": "yes"}}});
+            rollouts_api(&self.client, &t.namespace)
+                .patch(&t.name, &PatchParams::default(), &Patch::Merge(&touch))
+                .await
+                .expect("the other writer's patch");
+        }
+        self.inner.patch(patch).await
+    }
+
+    async fn record_event(
+        &self,
+        rollout: &Value,
+        reason: &str,
+        message: &str,
+    ) -> Result<(), rollouts_dashboard::actions::BackendError> {
+        self.inner.record_event(rollout, reason, message).await
+    }
+}
+
+/// A resourceVersion `test` that fails on the real API server (a bare 422 there) is a lost
+/// race: the action reads again and succeeds, instead of failing with 422.
+#[tokio::test]
+async fn a_write_race_on_the_real_api_server_is_retried_not_reported_as_invalid() {
+    use rollouts_dashboard::actions::{
+        Action, BackendError, KubeBackend, PatchType, SeenState, execute,
+    };
+    let client = client().await;
+    let ns = namespace(&client, "race").await;
+    let name = "rollout-canary";
+    create_from(&client, &ns, "rollout-canary.yaml").await;
+
+    // What the server answers to a stale `test`, as the retry logic has to read it.
+    let stale = json!([
+        {"op": "test", "path": "/metadata/resourceVersion", "value": "1"},
+        {"op": "replace", "path": "/spec/paused", "value": false},
+    ]);
+    let stale: json_patch::Patch = serde_json::from_value(stale).unwrap();
+    let err = rollouts_api(&client, &ns)
+        .patch(name, &PatchParams::default(), &Patch::Json::<()>(stale))
+        .await
+        .expect_err("a stale test fails");
+    let err = rollouts_dashboard::actions::backend_error(err, "patch", "rollouts");
+    assert!(matches!(err, BackendError::Invalid { .. }), "{err:?}");
+
+    let backend = RacedBackend {
+        inner: KubeBackend::new(client.clone()),
+        client: client.clone(),
+        raced: Default::default(),
+    };
+    let image = "argoproj/rollouts-demo:orange";
+    let outcome = execute(
+        &backend,
+        &ns,
+        name,
+        &Action::SetImage {
+            container: "rollouts-demo".into(),
+            image: image.into(),
+        },
+        &SeenState::default(),
+        "e2e",
+    )
+    .await
+    .expect("set-image succeeds after losing the race");
+    // At least our race; the controller, busy with the new rollout, may add its own.
+    assert!(outcome.attempts >= 2, "attempts: {}", outcome.attempts);
+    assert_eq!(outcome.patches[0].patch_type, PatchType::Json);
+    let stored = rollouts_api(&client, &ns).get(name).await.unwrap();
+    assert_eq!(
+        stored.data["spec"]["template"]["spec"]["containers"][0]["image"],
+        image
+    );
+    assert_eq!(
+        stored.metadata.annotations.unwrap_or_default()["e2e.example/raced"],
+        "yes"
+    );
+}
