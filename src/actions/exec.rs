@@ -18,6 +18,11 @@ use super::plan::{
 /// How many times a write that lost a resourceVersion race is re-planned and re-sent.
 pub const MAX_CONFLICT_RETRIES: u32 = 3;
 
+/// The pause before the first re-read after a lost race; it doubles on each retry (50, 100,
+/// 200 ms), so a controller writing in a burst (a new rollout, a step change) can finish
+/// before we read again, instead of all retries landing inside the same burst.
+pub const CONFLICT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The Kubernetes calls an action needs. Implemented by [`super::KubeBackend`] for a cluster
 /// and by the demo for its in-memory objects.
 pub trait ActionBackend: Send + Sync {
@@ -244,7 +249,8 @@ pub fn event_reason(action: &Action) -> &'static str {
 ///    `fallback` (v0.9 CRDs), and later main-resource merge patches the fallback already
 ///    contains are skipped (upstream sends the unified patch *instead of* the spec patch).
 /// 5. When a patch with a precondition loses the race (409, or 422 from a failed JSON-patch
-///    `test`), go back to 1, up to [`MAX_CONFLICT_RETRIES`] times. The retry's stale check
+///    `test`), wait ([`CONFLICT_BACKOFF`], doubling) and go back to 1, up to
+///    [`MAX_CONFLICT_RETRIES`] times. The retry's stale check
 ///    compares against the step and pod hash this call first read (plus what the person
 ///    saw), so a retry can never act on a rollout that moved on: intent still holds or 409.
 /// 6. Record an Event (failure to record is logged, not returned).
@@ -381,6 +387,7 @@ async fn run<B: ActionBackend>(
                         ),
                     });
                 }
+                tokio::time::sleep(CONFLICT_BACKOFF * 2u32.pow(attempt - 1)).await;
             }
             Err(failure) => {
                 tracing::info!(
