@@ -58,7 +58,15 @@ fi
 
 CLUSTER=""
 cleanup() {
-  if [ -n "$CLUSTER" ]; then tests/cluster/cluster.sh down "$CLUSTER" || true; fi
+  local rc=$?
+  if [ -n "$CLUSTER" ]; then
+    # On failure keep the Argo controller's log: the cluster's state dir goes with `down`.
+    if [ "$rc" -ne 0 ] && [ -f "${ROLLOUTS_DASHBOARD_CONTROLLER_LOG:-}" ]; then
+      cp "$ROLLOUTS_DASHBOARD_CONTROLLER_LOG" "/tmp/rollouts-dashboard-controller-$CLUSTER.log" \
+        && echo "controller log kept in /tmp/rollouts-dashboard-controller-$CLUSTER.log" >&2
+    fi
+    tests/cluster/cluster.sh down "$CLUSTER" || true
+  fi
 }
 trap cleanup EXIT
 
