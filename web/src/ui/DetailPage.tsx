@@ -1,11 +1,12 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { AnalysisRunView, ContainerView, ExperimentView, MetricView, ReplicaSetView, RevisionView, RolloutDetail, RolloutSummary, StepView } from '../api/protocol';
 import { splitImage, ellipsizeMiddle } from '../lib/format';
 import { deniedReason } from '../lib/permissions';
+import { type Unobserved, overdueMs, trackUnobserved } from '../lib/unobserved';
 import { useStore } from '../state/store';
 import { ActionBar, requestAction, useFreshPermissions, usePermissions } from './actions';
 import { MetricChart } from './AnalysisChart';
-import { Countdown, Empty, ImageTags, PodSquares, RelTime, StatusBadge, StatusIcon, WeightBar } from './common';
+import { Countdown, Empty, ImageTags, PodSquares, RelTime, StatusBadge, StatusIcon, WeightBar, useNow } from './common';
 import { Link } from './router';
 
 function Section({ title, id, children, count }: { title: string; id: string; children: preact.ComponentChildren; count?: number }) {
@@ -326,6 +327,26 @@ function Containers({ d, readOnly }: { d: RolloutDetail; readOnly: boolean }) {
   );
 }
 
+/**
+ * Says when the controller has not acted on the rollout's latest change for a while (live
+ * cluster only: a snapshot from files or the demo never waits for a controller).
+ */
+function UnobservedNotice({ s }: { s: RolloutSummary }) {
+  const source = useStore((st) => st.config.source);
+  const now = useNow(1000);
+  const tracked = useRef<Unobserved | null>(null);
+  tracked.current = trackUnobserved(tracked.current, s.generation, s.observedGeneration, now);
+  const waited = overdueMs(tracked.current, now);
+  if (source !== 'cluster' || waited === null) return null;
+  return (
+    <p class="attention-text unobserved" role="status">
+      ⚑ The Argo Rollouts controller has not acted on the latest change to this rollout for {Math.round(waited / 1000)} s (generation {s.generation}; it last
+      observed {s.observedGeneration || 'none'}). Check that the controller is running. Controllers before v1.10 can also miss a change made while they
+      reconcile the rollout (argoproj/argo-rollouts#4784); any later change to it, such as a restart, wakes them.
+    </p>
+  );
+}
+
 function StatusPanel({ d }: { d: RolloutDetail }) {
   const s = d.summary;
   const bg = d.blueGreen;
@@ -346,6 +367,7 @@ function StatusPanel({ d }: { d: RolloutDetail }) {
             {reasonIsCountdown ? <Countdown label="Paused until" until={s.pauseUntil} done="resuming now" /> : s.reason || s.message || '—'}
           </p>
           {s.attentionReason && !(s.aborted && s.attentionReason.startsWith('Aborted')) && s.attentionReason !== s.reason ? <p class="attention-text">⚑ {s.attentionReason}</p> : null}
+          <UnobservedNotice s={s} />
           {bg && s.status === 'Paused' && bg.autoPromotionDeadline ? (
             <p>
               <Countdown label="Auto-promotion at" until={bg.autoPromotionDeadline} done="promoting now" />
