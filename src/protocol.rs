@@ -1,13 +1,15 @@
-//! The WebSocket protocol (version 2), mirrored in `web/src/api/protocol.ts`.
+//! The WebSocket protocol (version 3), mirrored in `web/src/api/protocol.ts`.
 //!
 //! Keep both files in sync: the round-trip tests below pin the JSON shape of every message.
 //!
 //! A client opens `GET {base}/api/v1/stream`, receives `hello` and `status`, then sends one
 //! subscription. It gets a `snapshot` (list) or a `detail` (one rollout), then only changes:
-//! `upsert`/`patch`/`delete` for the list, `detail`/`delete` for one rollout. Every change
-//! carries `seq`, which increases strictly across the whole server (so a filtered client sees
-//! gaps); a client drops frames whose `seq` is not newer than its snapshot's. Upserts and
-//! deletes are idempotent; a patch names the version it applies to (version 2 added it). A client that falls behind receives a fresh `snapshot`/`detail`. The server
+//! `upsert`/`patch`/`delete` for the list, `detail`/`detailPatch`/`delete` for one rollout.
+//! Every change carries `seq`, which increases strictly across the whole server (so a
+//! filtered client sees gaps); a client drops frames whose `seq` is not newer than its
+//! snapshot's. Upserts and deletes are idempotent; a patch names the version it applies to
+//! (version 2 added list patches, version 3 detail patches). A client that falls behind
+//! receives a fresh `snapshot`/`detail`. The server
 //! sends `heartbeat` every [`HEARTBEAT_SECONDS`], and nothing else while nothing changes.
 
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use crate::health::Health;
 use crate::view::{RolloutDetail, RolloutSummary};
 
 /// Version of this protocol, sent in `hello`; bumped on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Seconds between heartbeats: well under the 60 s idle timeout of common load balancers.
 pub const HEARTBEAT_SECONDS: u64 = 20;
@@ -94,6 +96,17 @@ pub enum ServerMsg {
     Detail {
         seq: u64,
         rollout: Arc<RolloutDetail>,
+    },
+    /// The subscribed rollout changed: `patch` (RFC 6902, as for the list) turns the detail
+    /// this connection sent at `base` into the new one. Sent instead of `detail` when it is
+    /// smaller; a client whose copy is not the one at `base` re-subscribes for a fresh detail.
+    #[serde(rename_all = "camelCase")]
+    DetailPatch {
+        seq: u64,
+        base: u64,
+        namespace: String,
+        name: String,
+        patch: json_patch::Patch,
     },
     /// The subscribed rollout does not exist (yet); a `detail` follows if it appears.
     #[serde(rename_all = "camelCase")]
@@ -218,6 +231,20 @@ mod tests {
                 {"op": "remove", "path": "/images/1"},
                 {"op": "add", "path": "/stepIndex", "value": null},
             ]}),
+        );
+        round_trip_server(
+            ServerMsg::DetailPatch {
+                seq: 9,
+                base: 7,
+                namespace: "a".into(),
+                name: "b".into(),
+                patch: serde_json::from_value(json!([
+                    {"op": "replace", "path": "/summary/stepIndex", "value": 2},
+                ]))
+                .unwrap(),
+            },
+            json!({"type": "detailPatch", "seq": 9, "base": 7, "namespace": "a", "name": "b",
+            "patch": [{"op": "replace", "path": "/summary/stepIndex", "value": 2}]}),
         );
         round_trip_server(
             ServerMsg::Snapshot {

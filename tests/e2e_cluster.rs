@@ -208,9 +208,12 @@ async fn action(addr: SocketAddr, ns: &str, name: &str, action: &str, body: Valu
     .await
 }
 
-/// Reads stream frames until one satisfies `pred`.
-async fn wait_frame(
+/// Reads detail frames, following `detailPatch`es from the copy they name as the browser
+/// does, until the detail satisfies `pred`; returns it. `copy` starts as `Value::Null` (the
+/// first frame of a subscription is a whole `detail`) and holds `(seq, detail)`.
+async fn wait_detail_frame(
     ws: &mut Socket,
+    copy: &mut (u64, Value),
     (ns, name): (&str, &str),
     what: &str,
     pred: impl Fn(&Value) -> bool,
@@ -220,14 +223,31 @@ async fn wait_frame(
     loop {
         assert!(
             start.elapsed() < WAIT,
-            "timed out waiting on the stream for {what}"
+            "timed out waiting on the stream for {what}; last detail summary: {}",
+            copy.1["summary"]
         );
         let Some(frame) = maybe_json(ws, Duration::from_secs(1)).await else {
             waker.check(ns, name, what).await;
             continue;
         };
-        if pred(&frame) {
-            return frame;
+        let seq = frame["seq"].as_u64().unwrap_or(0);
+        match frame["type"].as_str() {
+            Some("detail") => *copy = (seq, frame["rollout"].clone()),
+            Some("detailPatch") => {
+                assert_eq!(
+                    frame["base"].as_u64(),
+                    Some(copy.0),
+                    "patch of another copy: {frame}"
+                );
+                let patch: json_patch::Patch =
+                    serde_json::from_value(frame["patch"].clone()).expect("an RFC 6902 patch");
+                json_patch::patch(&mut copy.1, &patch).expect("the patch fits the copy");
+                copy.0 = seq;
+            }
+            _ => {}
+        }
+        if !copy.1.is_null() && pred(&copy.1) {
+            return copy.1.clone();
         }
         waker.check(ns, name, what).await;
     }
@@ -407,9 +427,14 @@ async fn canary_actions_do_what_the_plugin_does() {
     .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["message"], "rollout 'rollout-canary' promoted");
-    wait_frame(&mut ws, (&ns, name), "step past the pause", |f| {
-        f["type"] == "detail" && f["rollout"]["summary"]["stepIndex"].as_i64().unwrap_or(0) >= 2
-    })
+    let mut copy = (0, Value::Null);
+    wait_detail_frame(
+        &mut ws,
+        &mut copy,
+        (&ns, name),
+        "step past the pause",
+        |d| d["summary"]["stepIndex"].as_i64().unwrap_or(0) >= 2,
+    )
     .await;
     // The promotion is on record in the cluster's history, next to the controller's events.
     let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), &ns);

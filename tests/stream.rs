@@ -90,7 +90,7 @@ async fn a_change_reaches_list_subscribers_as_one_delta_for_that_rollout() {
 }
 
 #[tokio::test]
-async fn detail_subscribers_see_pod_only_changes_and_deletes() {
+async fn detail_subscribers_get_pod_only_changes_as_patches_and_deletes() {
     let store = store_from(&fixtures().join("argo-rollouts-info/blue-green"));
     tokio::spawn(store.clone().run_recompute());
     let addr = serve(state(store.clone(), true, "")).await;
@@ -109,7 +109,43 @@ async fn detail_subscribers_see_pod_only_changes_and_deletes() {
     pod["status"]["containerStatuses"][0]["ready"] = json!(false);
     store.apply(Object::from_json(pod).unwrap().unwrap());
     let update = next_json(&mut ws).await;
-    assert_eq!(update["type"], "detail", "{update}");
+    // The change travels as a patch of the detail this connection sent (protocol 3).
+    assert_eq!(update["type"], "detailPatch", "{update}");
+    assert_eq!(update["base"], detail["seq"]);
+    assert!(update["seq"].as_u64() > detail["seq"].as_u64());
+    assert_eq!(
+        (&update["namespace"], &update["name"]),
+        (&json!("jesse-test"), &json!("bluegreen-demo"))
+    );
+    let mut copy = detail["rollout"].clone();
+    let patch: json_patch::Patch = serde_json::from_value(update["patch"].clone()).unwrap();
+    json_patch::patch(&mut copy, &patch).unwrap();
+    let key = rollouts_dashboard::store::RolloutKey::new("jesse-test", "bluegreen-demo");
+    let current = serde_json::to_value(store.detail(&key).1.unwrap()).unwrap();
+    assert_eq!(copy, current, "the patched copy is the server's detail");
+    assert!(
+        update.to_string().len() * 4 < detail.to_string().len(),
+        "{} bytes vs a {}-byte detail",
+        update.to_string().len(),
+        detail.to_string().len()
+    );
+
+    // Subscribing again always starts from a whole detail (a client whose copy did not fit
+    // asks again), and the next change patches that one.
+    send(
+        &mut ws,
+        json!({"type": "subscribeRollout", "namespace": "jesse-test", "name": "bluegreen-demo"}),
+    )
+    .await;
+    let fresh = next_json(&mut ws).await;
+    assert_eq!(fresh["type"], "detail");
+    assert_eq!(fresh["rollout"], current);
+    let mut pod = fixture_object("blue-green/active-pod1.yaml");
+    pod["status"]["containerStatuses"][0]["ready"] = json!(true);
+    store.apply(Object::from_json(pod).unwrap().unwrap());
+    let update = next_json(&mut ws).await;
+    assert_eq!(update["type"], "detailPatch", "{update}");
+    assert_eq!(update["base"], fresh["seq"]);
 
     store.delete(
         rollouts_dashboard::model::Kind::Rollout,

@@ -143,6 +143,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
     let _connected = Connected(metrics.clone());
     let mut subscription = Subscription::None;
     let mut last_seq = 0u64;
+    let mut detail_sent = DetailSent::default();
     let mut heartbeat = tokio::time::interval(Duration::from_secs(HEARTBEAT_SECONDS));
     heartbeat.tick().await;
     loop {
@@ -183,7 +184,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                         };
                         let (seq, frame) = snapshot(&state, &subscription, &access.identity).await;
                         last_seq = seq;
-                        frame.into_iter().collect()
+                        frame.map(|f| detail_sent.whole(f)).into_iter().collect()
                     }
                     Err(err) => vec![text(&ServerMsg::Error {
                         code: "badMessage".into(),
@@ -205,7 +206,10 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                         Change::Health { .. } => true,
                     };
                     if readable {
-                        route(&change, &subscription, &mut last_seq).into_iter().collect()
+                        route(&change, &subscription, &mut last_seq)
+                            .map(|f| detail_sent.track(f))
+                            .into_iter()
+                            .collect()
                     } else {
                         vec![]
                     }
@@ -214,7 +218,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                     tracing::debug!(missed, "stream client lagged; resending snapshot");
                     let (seq, frame) = snapshot(&state, &subscription, &access.identity).await;
                     last_seq = seq;
-                    frame.into_iter().collect()
+                    frame.map(|f| detail_sent.whole(f)).into_iter().collect()
                 }
                 Err(RecvError::Closed) => break,
             },
@@ -248,6 +252,84 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
             if sink.send(message).await.is_err() {
                 return;
             }
+        }
+    }
+}
+
+/// The detail this connection last sent, so that the next one can go as a `detailPatch`.
+///
+/// Every `detail` frame passes through [`DetailSent::track`]: the first is sent whole and
+/// remembered; a later one of the same rollout is replaced by the RFC 6902 patch from the
+/// remembered detail when that is smaller (a step or a pod count changes a few fields of a
+/// detail of 5–50 KB). Any other frame of a rollout (`delete`, `notFound`) forgets it. The
+/// patch is computed per connection, against exactly what this connection sent, so a
+/// client never depends on frames it did not get; it costs a parse and a diff per change
+/// of the one rollout each detail page watches.
+#[derive(Default)]
+struct DetailSent {
+    last: Option<(u64, serde_json::Value)>,
+}
+
+impl DetailSent {
+    /// A frame that (re)starts a subscription: always sent whole, and the new base (a client
+    /// that asked again because its copy did not fit must get a copy, not another patch).
+    fn whole(&mut self, message: Message) -> Message {
+        self.last = None;
+        self.track(message)
+    }
+
+    /// A change's frame: a `detail` becomes a `detailPatch` when that is smaller.
+    fn track(&mut self, message: Message) -> Message {
+        let Message::Text(frame) = &message else {
+            return message;
+        };
+        let frame_text = frame.as_str();
+        if !frame_text.starts_with(r#"{"type":"detail","#) {
+            if frame_text.starts_with(r#"{"type":"delete","#)
+                || frame_text.starts_with(r#"{"type":"notFound","#)
+                || frame_text.starts_with(r#"{"type":"snapshot","#)
+            {
+                self.last = None;
+            }
+            return message;
+        }
+        let Ok(serde_json::Value::Object(mut parsed)) = serde_json::from_str(frame_text) else {
+            self.last = None;
+            return message;
+        };
+        let seq = parsed
+            .get("seq")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        let detail = parsed.remove("rollout").unwrap_or_default();
+        let previous = self.last.replace((seq, detail));
+        let (Some((base, before)), Some((_, after))) = (previous, self.last.as_ref()) else {
+            return message;
+        };
+        let same_rollout = before.pointer("/summary/namespace")
+            == after.pointer("/summary/namespace")
+            && before.pointer("/summary/name") == after.pointer("/summary/name");
+        if !same_rollout || base >= seq {
+            return message;
+        }
+        let text_of = |pointer: &str| {
+            after
+                .pointer(pointer)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let patch = serialize(&ServerMsg::DetailPatch {
+            seq,
+            base,
+            namespace: text_of("/summary/namespace"),
+            name: text_of("/summary/name"),
+            patch: json_patch::diff(&before, after),
+        });
+        if patch.len() < frame_text.len() {
+            Message::Text(patch.into())
+        } else {
+            message
         }
     }
 }

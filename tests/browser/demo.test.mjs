@@ -11,6 +11,26 @@ after(async () => {
   await browser?.close();
 });
 
+/**
+ * Routes the page's stream through `edit`: it gets each server frame (parsed) and returns a
+ * frame to send instead, or undefined to pass it on. Returns the messages the page sent.
+ */
+async function interceptStream(page, edit) {
+  const sent = [];
+  await page.routeWebSocket(/\/api\/v1\/stream$/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      sent.push(String(m));
+      server.send(m);
+    });
+    server.onMessage((m) => {
+      const replaced = edit(JSON.parse(String(m)));
+      ws.send(replaced === undefined ? m : JSON.stringify(replaced));
+    });
+  });
+  return sent;
+}
+
 test('demo badge, needs-attention group, and live updates without reload', async () => {
   const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL'));
   await page.getByText('DEMO — simulated cluster').waitFor();
@@ -97,26 +117,12 @@ test('list rows keep their place after updates (no full re-render flicker of sel
 
 test('a list patch that does not fit the copy held makes the page ask for a fresh snapshot', async () => {
   const page = await browser.context.newPage();
-  const sent = [];
   let broken = 0;
-  await page.routeWebSocket(/\/api\/v1\/stream$/, (ws) => {
-    const server = ws.connectToServer();
-    ws.onMessage((m) => {
-      sent.push(String(m));
-      server.send(m);
-    });
-    server.onMessage((m) => {
-      const frame = JSON.parse(String(m));
-      // Break the first patch: it now claims to apply to a version this page cannot have.
-      if (frame.type === 'patch' && broken === 0) {
-        broken++;
-        frame.base = frame.seq;
-        frame.patch = [{ op: 'replace', path: '/status', value: 'Corrupted' }];
-        ws.send(JSON.stringify(frame));
-        return;
-      }
-      ws.send(m);
-    });
+  const sent = await interceptStream(page, (frame) => {
+    // Break the first patch: it now claims to apply to a version this page cannot have.
+    if (frame.type !== 'patch' || broken > 0) return undefined;
+    broken++;
+    return { ...frame, base: frame.seq, patch: [{ op: 'replace', path: '/status', value: 'Corrupted' }] };
   });
   await page.goto(env('RD_DEMO_URL'));
   await page.locator('.row[data-key]').first().waitFor();
@@ -130,16 +136,35 @@ test('a list patch that does not fit the copy held makes the page ask for a fres
   await page.close();
 });
 
+test('a detail patch that does not fit makes the page ask for a fresh detail, then it follows patches again', async () => {
+  const page = await browser.context.newPage();
+  let broken = 0;
+  let appliedAfter = 0;
+  const sent = await interceptStream(page, (frame) => {
+    if (frame.type !== 'detailPatch') return undefined;
+    if (broken > 0) {
+      appliedAfter++;
+      return undefined;
+    }
+    // Break the first one: it claims a base this page cannot hold.
+    broken++;
+    return { ...frame, base: frame.seq, patch: [{ op: 'replace', path: '/summary/status', value: 'Corrupted' }] };
+  });
+  // payments-gateway takes an analysis measurement every few seconds.
+  await page.goto(env('RD_DEMO_URL') + 'rollout/demo-payments/payments-gateway');
+  await page.getByRole('heading', { level: 1, name: 'payments-gateway' }).waitFor();
+  const subscribes = () => sent.filter((m) => JSON.parse(m).type === 'subscribeRollout').length;
+  for (let i = 0; i < 900 && (subscribes() < 2 || appliedAfter < 2); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(broken, 1, 'a detailPatch frame arrived');
+  assert.equal(subscribes(), 2, `re-subscribed once: ${JSON.stringify(sent)}`);
+  assert.ok(appliedAfter >= 2, `patches kept coming after the fresh detail: ${appliedAfter}`);
+  assert.equal(await page.getByText('Corrupted').count(), 0, 'the unfit patch was not applied');
+  await page.close();
+});
+
 test('a server speaking another protocol version gets an upgrade banner with Reload', async () => {
   const page = await browser.context.newPage();
-  await page.routeWebSocket(/\/api\/v1\/stream$/, (ws) => {
-    const server = ws.connectToServer();
-    server.onMessage((m) => {
-      const frame = JSON.parse(String(m));
-      if (frame.type === 'hello') frame.protocol += 1;
-      ws.send(JSON.stringify(frame));
-    });
-  });
+  await interceptStream(page, (frame) => (frame.type === 'hello' ? { ...frame, protocol: frame.protocol + 1 } : undefined));
   await page.goto(env('RD_DEMO_URL'));
   const banner = page.getByRole('alert').filter({ hasText: 'was upgraded while this page was open' });
   await banner.waitFor({ timeout: 15000 });

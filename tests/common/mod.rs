@@ -67,7 +67,7 @@ pub async fn connect(addr: SocketAddr, base: &str) -> Socket {
         .expect("websocket connects");
     let hello = next_json(&mut ws).await;
     assert_eq!(hello["type"], "hello", "{hello}");
-    assert_eq!(hello["protocol"], 2);
+    assert_eq!(hello["protocol"], 3);
     let status = next_json(&mut ws).await;
     assert_eq!(status["type"], "status", "{status}");
     ws

@@ -29,12 +29,13 @@ export class Connection {
   private flushScheduled = false;
 
   constructor(private readonly store: Store) {
-    store.onListResync = () => this.resyncList();
+    store.onListResync = () => this.resync('subscribeList');
+    store.onDetailResync = () => this.resync('subscribeRollout');
   }
 
-  /** The list missed a version (a patch did not fit): ask again for a fresh snapshot. */
-  private resyncList(): void {
-    if (this.sub?.type === 'subscribeList') this.send(this.sub);
+  /** A patch did not fit the copy held (a missed version): ask again for a fresh one. */
+  private resync(kind: 'subscribeList' | 'subscribeRollout'): void {
+    if (this.sub?.type === kind) this.send(this.sub);
   }
 
   start(): void {

@@ -1,7 +1,7 @@
-// The WebSocket protocol (version 2) and the view-model JSON shapes, mirrored from
+// The WebSocket protocol (version 3) and the view-model JSON shapes, mirrored from
 // src/protocol.rs, src/health.rs and src/view/*.rs. Keep both sides in sync.
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 // ---- view model (src/view) -------------------------------------------------------------
 
@@ -345,6 +345,8 @@ export type ServerMsg =
   | { type: 'patch'; seq: number; base: number; namespace: string; name: string; patch: JsonPatchOp[] }
   | { type: 'delete'; seq: number; namespace: string; name: string }
   | { type: 'detail'; seq: number; rollout: RolloutDetail }
+  /** RFC 6902 operations turning the detail held at `base` into the one at `seq` (protocol 3). */
+  | { type: 'detailPatch'; seq: number; base: number; namespace: string; name: string; patch: JsonPatchOp[] }
   | { type: 'notFound'; seq: number; namespace: string; name: string }
   | { type: 'heartbeat'; seq: number }
   | { type: 'error'; code: string; message: string };
@@ -367,6 +369,7 @@ export function parseServerMsg(text: string): ServerMsg | null {
     case 'patch':
     case 'delete':
     case 'detail':
+    case 'detailPatch':
     case 'notFound':
     case 'heartbeat':
     case 'error':

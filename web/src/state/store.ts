@@ -5,6 +5,7 @@ import { useEffect, useReducer, useRef } from 'preact/hooks';
 import { PROTOCOL_VERSION, type Health, type RolloutDetail, type ServerMsg } from '../api/protocol';
 import type { RdConfig } from '../api/config';
 import type { Whoami } from '../lib/session';
+import { applyJsonPatch } from '../lib/jsonPatch';
 import { applyListFrames, emptyListState, type ListFrame, type ListState } from '../lib/listState';
 
 export type ConnState = 'connecting' | 'open' | 'reconnecting' | 'paused';
@@ -54,6 +55,10 @@ export class Store {
   private listeners = new Set<Listener>();
   /** Called when a list patch did not fit: the connection re-subscribes for a fresh snapshot. */
   onListResync: (() => void) | null = null;
+  /** Called when a detail patch did not fit: the connection re-subscribes for a fresh detail. */
+  onDetailResync: (() => void) | null = null;
+  /** A fresh detail was asked for and has not arrived: later patches wait for it quietly. */
+  private detailResyncPending = false;
 
   constructor(config: RdConfig) {
     this.state = {
@@ -90,6 +95,7 @@ export class Store {
     const s = this.state;
     let list = s.list;
     let detail = s.detail;
+    let detailResync = false;
     const patch: Partial<AppState> = {};
     let pendingList: ListFrame[] = [];
     const flushList = () => {
@@ -126,13 +132,23 @@ export class Store {
           pendingList.push(f);
           break;
         case 'detail':
+          this.detailResyncPending = false;
           if (detail && detail.namespace === f.rollout.summary.namespace && detail.name === f.rollout.summary.name) {
             if (detail.seq === null || f.seq > detail.seq || detail.detail === null) {
               detail = { ...detail, seq: f.seq, detail: f.rollout, notFound: false, deleted: false };
             }
           }
           break;
+        case 'detailPatch':
+          if (detail && detail.namespace === f.namespace && detail.name === f.name && (detail.seq === null || f.seq > detail.seq)) {
+            // Only the copy at `base` can take the patch; anything else asks for a fresh detail.
+            const next = detail.detail && detail.seq === f.base ? applyJsonPatch(detail.detail, f.patch) : null;
+            if (next) detail = { ...detail, seq: f.seq, detail: next, notFound: false, deleted: false };
+            else detailResync = true;
+          }
+          break;
         case 'notFound':
+          this.detailResyncPending = false;
           if (detail && detail.namespace === f.namespace && detail.name === f.name) {
             detail = { ...detail, seq: f.seq, notFound: true, detail: null };
           }
@@ -150,6 +166,10 @@ export class Store {
     if (detail !== s.detail) patch.detail = detail;
     if (Object.keys(patch).length > 0) this.set(patch);
     if (resync) this.onListResync?.();
+    if (detailResync && !this.detailResyncPending) {
+      this.detailResyncPending = true;
+      this.onDetailResync?.();
+    }
   }
 
   private toastId = 0;
