@@ -342,7 +342,7 @@ function UnobservedNotice({ s }: { s: RolloutSummary }) {
     <p class="attention-text unobserved" role="status">
       ⚑ The Argo Rollouts controller has not acted on the latest change to this rollout for {Math.round(waited / 1000)} s (generation {s.generation}; it last
       observed {s.observedGeneration || 'none'}). Check that the controller is running. Controllers before v1.10 can also miss a change made while they
-      reconcile the rollout (argoproj/argo-rollouts#4784); any later change to it, such as a restart, wakes them.
+      reconcile the rollout (argoproj/argo-rollouts#4784); any later change to the rollout, even a new annotation, wakes them.
     </p>
   );
 }
