@@ -264,7 +264,9 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
 /// detail of 5–50 KB). Any other frame of a rollout (`delete`, `notFound`) forgets it. The
 /// patch is computed per connection, against exactly what this connection sent, so a
 /// client never depends on frames it did not get; it costs a parse and a diff per change
-/// of the one rollout each detail page watches.
+/// of the one rollout each detail page watches, and one detail held as a JSON value per
+/// open detail page. Frames arrive already serialized by the store, and serde writes the
+/// tag first, so a frame's type is its prefix.
 #[derive(Default)]
 struct DetailSent {
     last: Option<(u64, serde_json::Value)>,
