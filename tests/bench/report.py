@@ -158,11 +158,11 @@ def main():
     )
     header = (
         "| N (ns) | K | rate | server | snapshot p50 / p99 ms (K at once) | fresh snapshot ms | "
-        "latency p50 / p99 / max ms | missed | detail latency p50 / p99 ms | bytes/client/min busy | idle | detail idle | "
+        "latency p50 / p99 / max ms | missed | detail latency p50 / p99 ms | bytes/client/min busy | idle | detail busy | detail idle | "
         "CPU busy (cores) | CPU idle (s) | RSS peak MiB | API watches (+by clients) | TCP conns to apiserver | load avg 1m |"
     )
     md.append(header)
-    md.append("|" + "---:|" * 4 + "---|" * 14)
+    md.append("|" + "---:|" * 4 + "---|" * 15)
     ratios = []
     for c in cells:
         by = {t["target"]: t for t in c["targets"]}
@@ -179,6 +179,7 @@ def main():
                 f"{num(lat['p50'])} / {num(lat['p99'])} / {num(lat['max'])} | {t['deliveries']['missed']} | "
                 f"{num(get(t, 'detailLatencyFromPatchReturnMs', 'p50'))} / {num(get(t, 'detailLatencyFromPatchReturnMs', 'p99'))} | "
                 f"{size(t['busy']['bytesPerClientPerMinute'])} | {size(t['idle']['bytesPerClientPerMinute'])} | "
+                f"{size(get(t, 'busy', 'detailBytesPerClientPerMinute'))} | "
                 f"{size(t['idle']['detailBytesPerClientPerMinute'])} | {num(t['busy']['cores'], 3)} | "
                 f"{num(t['idle']['cpuSeconds'], 2)} | {num(t['rssMiB']['peak'])} | "
                 f"{num(t['apiWatches']['metricWithClients'], 0)} (+{num(t['apiWatches']['addedByClients'], 0)}) | "
@@ -193,15 +194,16 @@ def main():
     if ratios:
         md.append("## Ratios (upstream ÷ ours; > 1 means ours is better)\n")
         md.append(
-            "| N | K | busy bytes/client | idle bytes/client | detail idle bytes | latency p50 | latency p99 "
+            "| N | K | busy bytes/client | idle bytes/client | detail busy bytes | detail idle bytes | latency p50 | latency p99 "
             "| snapshot p50 (K at once) | CPU busy | RSS peak | watches added by clients |"
         )
-        md.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        md.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for c, o, u in ratios:
             md.append(
                 f"| {num(c.get('rolloutsTotal'), 0)} | {c['clients']} | "
                 f"{ratio(u['busy']['bytesPerClientPerMinute'], o['busy']['bytesPerClientPerMinute'])} | "
                 f"{ratio(u['idle']['bytesPerClientPerMinute'], o['idle']['bytesPerClientPerMinute'])} | "
+                f"{ratio(get(u, 'busy', 'detailBytesPerClientPerMinute'), get(o, 'busy', 'detailBytesPerClientPerMinute'))} | "
                 f"{ratio(u['idle']['detailBytesPerClientPerMinute'], o['idle']['detailBytesPerClientPerMinute'])} | "
                 f"{ratio(u['latencyFromPatchReturnMs']['p50'], o['latencyFromPatchReturnMs']['p50'])} | "
                 f"{ratio(u['latencyFromPatchReturnMs']['p99'], o['latencyFromPatchReturnMs']['p99'])} | "

@@ -34,10 +34,12 @@ type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 /// The label the patcher writes; its value `m<id>` identifies one patch.
 const MARK_LABEL: &str = "rdb-mark";
 /// How a value of the label appears in a frame: in a whole object (our `upsert`, `detail` and
-/// `snapshot`, upstream's events), or as the value of an operation of our `patch` frames.
-const MARK_NEEDLES: [&str; 2] = [
+/// `snapshot`, upstream's events), or as the value of an operation of our `patch` and
+/// `detailPatch` frames.
+const MARK_NEEDLES: [&str; 3] = [
     "\"rdb-mark\":\"m",
     "\"path\":\"/labels/rdb-mark\",\"value\":\"m",
+    "\"path\":\"/summary/labels/rdb-mark\",\"value\":\"m",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1024,6 +1026,7 @@ async fn run_target(
     // -- busy: R label patches per second, round robin over the namespace's rollouts
     let cpu_busy0 = cpu_seconds(pid);
     let bytes_busy0 = sum_bytes(&list_stats);
+    let detail_busy0 = sum_bytes(&detail_stats);
     let frames_busy0: u64 = list_stats
         .iter()
         .map(|s| s.frames.load(Ordering::Relaxed))
@@ -1093,6 +1096,7 @@ async fn run_target(
     let busy_wall = t_busy.elapsed();
     let cpu_busy1 = cpu_seconds(pid);
     let bytes_busy1 = sum_bytes(&list_stats);
+    let detail_busy1 = sum_bytes(&detail_stats);
     let frames_busy1: u64 = list_stats
         .iter()
         .map(|s| s.frames.load(Ordering::Relaxed))
@@ -1239,6 +1243,7 @@ async fn run_target(
             "cpuSeconds": busy_cpu,
             "cores": busy_cpu.map(|c| (c / busy_wall.as_secs_f64() * 1000.0).round() / 1000.0),
             "bytesPerClientPerMinute": per_client_per_min(bytes_busy1 - bytes_busy0, cell.clients, busy_wall),
+            "detailBytesPerClientPerMinute": per_client_per_min(detail_busy1 - detail_busy0, cell.detail_clients, busy_wall),
             "framesPerClient": (frames_busy1 - frames_busy0) / cell.clients.max(1) as u64,
         },
         "idle": {
