@@ -131,6 +131,19 @@ impl ControllerWaker {
         }
     }
 
+    /// The next frame within a second, if any; the rollout is checked (and woken) either way.
+    async fn next_frame(
+        &mut self,
+        ws: &mut Socket,
+        ns: &str,
+        name: &str,
+        what: &str,
+    ) -> Option<Value> {
+        let frame = maybe_json(ws, Duration::from_secs(1)).await;
+        self.check(ns, name, what).await;
+        frame
+    }
+
     /// Touches the rollout when it has not changed for [`IDLE_BEFORE_WAKE`].
     async fn check(&mut self, ns: &str, name: &str, what: &str) {
         let Ok(rollout) = rollouts_api(&self.client, ns).get(name).await else {
@@ -226,8 +239,7 @@ async fn wait_detail_frame(
             "timed out waiting on the stream for {what}; last detail summary: {}",
             copy.1["summary"]
         );
-        let Some(frame) = maybe_json(ws, Duration::from_secs(1)).await else {
-            waker.check(ns, name, what).await;
+        let Some(frame) = waker.next_frame(ws, ns, name, what).await else {
             continue;
         };
         let seq = frame["seq"].as_u64().unwrap_or(0);
@@ -249,7 +261,6 @@ async fn wait_detail_frame(
         if !copy.1.is_null() && pred(&copy.1) {
             return copy.1.clone();
         }
-        waker.check(ns, name, what).await;
     }
 }
 
@@ -261,7 +272,10 @@ async fn wait_summary(
     what: &str,
     pred: impl Fn(&Value) -> bool,
 ) -> Value {
-    let name = copy.summary["name"].clone();
+    let name = copy.summary["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let ns = copy.summary["namespace"]
         .as_str()
         .unwrap_or_default()
@@ -274,15 +288,9 @@ async fn wait_summary(
             "timed out waiting on the stream for {what}; last summary: {}",
             copy.summary
         );
-        let Some(frame) = maybe_json(ws, Duration::from_secs(1)).await else {
-            waker
-                .check(&ns, name.as_str().unwrap_or_default(), what)
-                .await;
+        let Some(frame) = waker.next_frame(ws, &ns, &name, what).await else {
             continue;
         };
-        waker
-            .check(&ns, name.as_str().unwrap_or_default(), what)
-            .await;
         match frame["type"].as_str() {
             Some("upsert") if frame["rollout"]["name"] == name => {
                 *copy = FollowedCopy::from_upsert(&frame);

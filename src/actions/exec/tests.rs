@@ -46,6 +46,11 @@ impl MemoryBackend {
         self.objects.lock().unwrap()[&(kind.to_string(), name.to_string())].clone()
     }
 
+    /// The next patch fails with `error` instead of being applied.
+    fn fail_next_patch(&self, error: BackendError) {
+        self.patch_errors.lock().unwrap().push_back(Some(error));
+    }
+
     fn interfere(&self, hook: impl FnOnce(&mut Value) + Send + 'static) {
         self.interference.lock().unwrap().push_back(Box::new(hook));
     }
@@ -538,15 +543,11 @@ async fn errors_map_to_http_statuses() {
 
     // 403 names the verb and the resource.
     let backend = MemoryBackend::with(vec![canary()]);
-    backend
-        .patch_errors
-        .lock()
-        .unwrap()
-        .push_back(Some(BackendError::Forbidden {
-            verb: "patch".into(),
-            resource: "rollouts/status".into(),
-            message: "rollouts.argoproj.io \"demo\" is forbidden".into(),
-        }));
+    backend.fail_next_patch(BackendError::Forbidden {
+        verb: "patch".into(),
+        resource: "rollouts/status".into(),
+        message: "rollouts.argoproj.io \"demo\" is forbidden".into(),
+    });
     let err = exec(&backend, Action::Abort, &SeenState::default())
         .await
         .unwrap_err();
@@ -558,13 +559,9 @@ async fn errors_map_to_http_statuses() {
 
     // 422 from the API server.
     let backend = MemoryBackend::with(vec![canary()]);
-    backend
-        .patch_errors
-        .lock()
-        .unwrap()
-        .push_back(Some(BackendError::Invalid {
-            message: "spec.restartAt: Invalid value".into(),
-        }));
+    backend.fail_next_patch(BackendError::Invalid {
+        message: "spec.restartAt: Invalid value".into(),
+    });
     let err = exec(
         &backend,
         Action::Restart {
@@ -590,14 +587,10 @@ async fn errors_map_to_http_statuses() {
 
     // 502 for anything else.
     let backend = MemoryBackend::with(vec![canary()]);
-    backend
-        .patch_errors
-        .lock()
-        .unwrap()
-        .push_back(Some(BackendError::Other {
-            status: 500,
-            message: "etcd timeout".into(),
-        }));
+    backend.fail_next_patch(BackendError::Other {
+        status: 500,
+        message: "etcd timeout".into(),
+    });
     let err = exec(&backend, Action::Pause, &SeenState::default())
         .await
         .unwrap_err();
@@ -704,13 +697,9 @@ fn apply_in_memory_respects_the_status_subresource() {
 #[tokio::test]
 async fn a_json_patch_rejected_on_an_unchanged_object_is_a_422_not_a_retry() {
     let backend = MemoryBackend::with(vec![canary()]);
-    backend
-        .patch_errors
-        .lock()
-        .unwrap()
-        .push_back(Some(BackendError::Invalid {
-            message: "the server rejected our request due to an error in our request".into(),
-        }));
+    backend.fail_next_patch(BackendError::Invalid {
+        message: "the server rejected our request due to an error in our request".into(),
+    });
     let action = Action::SetImage {
         container: "app".into(),
         image: "registry.local:5000/team/app".into(),
