@@ -114,6 +114,11 @@ const IDLE_BEFORE_WAKE: Duration = Duration::from_secs(15);
 /// informer"); this repository pins v1.9.x. The API server holds our write, so what the
 /// dashboard is tested for is done; a metadata-only change makes the controller read the
 /// rollout again, as any later change would for a person. Every wake-up is printed.
+///
+/// A wake-up must never hide a fault of ours: a dashboard that missed a watch event would
+/// also recover from the touch. So before touching, the resourceVersion the dashboard shows
+/// is compared with the cluster's; if the dashboard is behind a rollout that has sat still
+/// for [`IDLE_BEFORE_WAKE`], the test fails instead.
 struct ControllerWaker {
     client: kube::Client,
     last_resource_version: String,
@@ -132,20 +137,22 @@ impl ControllerWaker {
     }
 
     /// The next frame within a second, if any; the rollout is checked (and woken) either way.
+    /// `shown` is the resourceVersion of the copy the test holds before this frame.
     async fn next_frame(
         &mut self,
         ws: &mut Socket,
-        ns: &str,
-        name: &str,
+        (ns, name): (&str, &str),
         what: &str,
+        shown: Option<&str>,
     ) -> Option<Value> {
         let frame = maybe_json(ws, Duration::from_secs(1)).await;
-        self.check(ns, name, what).await;
+        self.check(ns, name, what, shown).await;
         frame
     }
 
-    /// Touches the rollout when it has not changed for [`IDLE_BEFORE_WAKE`].
-    async fn check(&mut self, ns: &str, name: &str, what: &str) {
+    /// Touches the rollout when it has not changed for [`IDLE_BEFORE_WAKE`], after checking
+    /// that the dashboard (which shows resourceVersion `shown`, if anything) is not behind.
+    async fn check(&mut self, ns: &str, name: &str, what: &str, shown: Option<&str>) {
         let Ok(rollout) = rollouts_api(&self.client, ns).get(name).await else {
             return;
         };
@@ -161,6 +168,15 @@ impl ControllerWaker {
         }
         if self.unchanged_since.elapsed() < IDLE_BEFORE_WAKE {
             return;
+        }
+        if let Some(shown) = shown {
+            assert_eq!(
+                shown,
+                self.last_resource_version,
+                "{ns}/{name}: the cluster's rollout has not changed for {}s, and the dashboard \
+                 still shows an older resourceVersion: a missed watch event",
+                IDLE_BEFORE_WAKE.as_secs()
+            );
         }
         self.wakes += 1;
         eprintln!(
@@ -201,7 +217,9 @@ async fn wait_detail(
             "timed out waiting for {ns}/{name}: {what}; last summary: {}",
             d["summary"]
         );
-        waker.check(ns, name, what).await;
+        waker
+            .check(ns, name, what, summary(&d)["resourceVersion"].as_str())
+            .await;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
@@ -239,7 +257,13 @@ async fn wait_detail_frame(
             "timed out waiting on the stream for {what}; last detail summary: {}",
             copy.1["summary"]
         );
-        let Some(frame) = waker.next_frame(ws, ns, name, what).await else {
+        let shown = copy.1["summary"]["resourceVersion"]
+            .as_str()
+            .map(str::to_owned);
+        let Some(frame) = waker
+            .next_frame(ws, (ns, name), what, shown.as_deref())
+            .await
+        else {
             continue;
         };
         let seq = frame["seq"].as_u64().unwrap_or(0);
@@ -288,7 +312,11 @@ async fn wait_summary(
             "timed out waiting on the stream for {what}; last summary: {}",
             copy.summary
         );
-        let Some(frame) = waker.next_frame(ws, &ns, &name, what).await else {
+        let shown = copy.summary["resourceVersion"].as_str().map(str::to_owned);
+        let Some(frame) = waker
+            .next_frame(ws, (&ns, &name), what, shown.as_deref())
+            .await
+        else {
             continue;
         };
         match frame["type"].as_str() {
