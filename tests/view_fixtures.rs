@@ -1,9 +1,10 @@
 //! Scenario tests of the view model against upstream's `kubectl argo rollouts` fixtures.
 //!
 //! The fixtures are read in place from `../shared/fixtures/argo-rollouts-info/<scenario>/`; a
-//! missing directory fails the test. Expected values come from the upstream semantics (spec
-//! §4 and §5.2/5.3), not from this crate's output. Scenarios whose files are not shipped
-//! (experiment-analysis, rollout-aborted) are rebuilt here from their §5.2 description.
+//! missing directory fails the test. Expected values come from the upstream semantics (upstream's
+//! `pkg/kubectl-argo-rollouts/info` package and its `testdata`), not from this crate's output.
+//! Scenarios whose files are not shipped (experiment-analysis, rollout-aborted) are rebuilt
+//! here from upstream's description of them.
 
 use std::path::PathBuf;
 
@@ -576,7 +577,7 @@ fn rollout_invalid_spec() {
     );
 }
 
-// ---- Scenarios rebuilt from the §5.2 descriptions --------------------------------------------
+// ---- Scenarios rebuilt from upstream's descriptions --------------------------------------------
 
 fn meta(name: &str, namespace: &str, uid: &str, rev: Option<&str>, owner: Option<&str>) -> Value {
     let mut m = json!({"name": name, "namespace": namespace, "uid": uid,

@@ -1,6 +1,7 @@
 //! Rollout actions: promote, promote-full, abort, retry, restart, pause, resume, set-image
 //! and undo, with the exact Kubernetes writes of the upstream `kubectl argo rollouts` plugin
-//! (docs/argo-rollouts-semantics.md §3) and the fixes upstream lacks (§6 items 6, 13-15).
+//! (upstream `pkg/kubectl-argo-rollouts/cmd/{promote,abort,retry,restart,pause,set,undo}`)
+//! and the fixes upstream lacks, listed below.
 //!
 //! * [`plan()`] (module [`plan`](mod@plan)) is pure: rollout, ReplicaSets and workload in,
 //!   patches out. [`check_stale`] rejects actions taken on an outdated view.
@@ -21,7 +22,8 @@
 //! * undo compares against the template really in use (the workload's, with a
 //!   workloadRef), uses `/template` for PodTemplates and names the real revision;
 //! * resume is new: it clears `spec.paused` and pause conditions without skipping a step;
-//! * requests return when the write is done (upstream's set-image and undo hang, §6 item 6).
+//! * requests return when the write is done (upstream's set-image and undo hang after
+//!   the write, waiting on an informer that was never started: argoproj/argo-rollouts#4956).
 
 pub mod exec;
 pub mod kube_backend;

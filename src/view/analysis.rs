@@ -1,4 +1,4 @@
-//! AnalysisRuns: counts, metrics with limits and thresholds, every measurement, jobs (spec §4.4).
+//! AnalysisRuns: counts, metrics with limits and thresholds, every measurement, jobs (upstream `pkg/kubectl-argo-rollouts/info/analysisrun_info.go`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

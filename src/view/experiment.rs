@@ -1,4 +1,4 @@
-//! Experiments with their ReplicaSets and AnalysisRuns (spec §4.1, `ExperimentInfo`).
+//! Experiments with their ReplicaSets and AnalysisRuns (upstream `pkg/kubectl-argo-rollouts/info/experiment_info.go`, `NewExperimentInfo`).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! The running images with their role tags, merged as upstream `Images` does (spec §4.6).
+//! The running images with their role tags, merged as upstream `Images` does (upstream `pkg/kubectl-argo-rollouts/info/rollout_info.go`, `Images`).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! Rollout status and message: upstream `GetRolloutPhase` and `CalculateRolloutPhase` (spec §4.2).
+//! Rollout status and message: upstream `GetRolloutPhase` and `CalculateRolloutPhase` (upstream `utils/rollout/rolloututil.go`).
 
 use crate::model::{Rollout, RolloutSpec, RolloutStatus};
 
@@ -79,7 +79,8 @@ pub fn analysis_completed(phase: &str) -> bool {
     matches!(phase, "Successful" | "Failed" | "Error" | "Inconclusive")
 }
 
-/// Client-side phase for controllers that do not write `status.phase` (spec §4.2 step 5).
+/// Client-side phase for controllers that do not write `status.phase` (upstream `CalculateRolloutPhase`, used when
+/// `status.phase` is empty).
 pub fn calculate_rollout_phase(spec: &RolloutSpec, status: &RolloutStatus) -> (String, String) {
     for cond in &status.conditions {
         let message = cond.message.as_deref().unwrap_or_default();

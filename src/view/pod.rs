@@ -1,4 +1,4 @@
-//! Pods: the kubectl-style status reason, ready count, restarts and icon (spec §4.5).
+//! Pods: the kubectl-style status reason, ready count, restarts and icon (upstream `pkg/kubectl-argo-rollouts/info/pod_info.go`, `newPodInfo`).
 
 use serde::{Deserialize, Serialize};
 

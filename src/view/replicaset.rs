@@ -1,4 +1,5 @@
-//! ReplicaSets: health, roles (stable/canary/active/preview/ping/pong), pods and order (spec §4.3).
+//! ReplicaSets: health, roles (stable/canary/active/preview/ping/pong), pods and order (upstream
+//! `pkg/kubectl-argo-rollouts/info/replicaset_info.go`, `GetReplicaSetInfo`).
 
 use serde::{Deserialize, Serialize};
 

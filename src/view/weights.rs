@@ -1,4 +1,5 @@
-//! Canary traffic weights: upstream `GetCurrentSetWeight` and the `actualWeight` rule (spec §4.1).
+//! Canary traffic weights: upstream `GetCurrentSetWeight` (`utils/replicaset/canary.go`) and the
+//! `actualWeight` rule of `NewRolloutInfo` (`pkg/kubectl-argo-rollouts/info/rollout_info.go`).
 
 use serde_json::Value;
 
