@@ -183,6 +183,42 @@ pub struct Config {
         requires = "tls_cert"
     )]
     pub tls_key: Option<PathBuf>,
+
+    /// Seconds a client may take to send a request's headers (from connecting, or from the
+    /// first byte of a later request on a kept-alive connection); slower ones are closed.
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_HEADER_TIMEOUT_SECONDS",
+        default_value_t = 10
+    )]
+    pub header_timeout_seconds: u64,
+
+    /// Seconds a kept-alive connection may sit idle between requests before it is closed
+    /// (WebSocket streams are not idle: they have heartbeats).
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_IDLE_TIMEOUT_SECONDS",
+        default_value_t = 60
+    )]
+    pub idle_timeout_seconds: u64,
+
+    /// Connections (including WebSocket streams) open at once; beyond it new connections
+    /// wait to be accepted until one closes.
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_MAX_CONNECTIONS",
+        default_value_t = 1024
+    )]
+    pub max_connections: usize,
+
+    /// Live WebSocket streams (browser tabs) one user may hold at once (one client address
+    /// with --auth none); more get 429.
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_MAX_WEBSOCKETS_PER_USER",
+        default_value_t = 32
+    )]
+    pub max_websockets_per_user: usize,
 }
 
 /// A configuration that cannot work, found before anything starts.
@@ -326,6 +362,19 @@ impl Config {
         if self.writes_per_minute == 0 {
             return Err(ConfigError::Zero("writes-per-minute"));
         }
+        for (flag, value) in [
+            ("header-timeout-seconds", self.header_timeout_seconds),
+            ("idle-timeout-seconds", self.idle_timeout_seconds),
+            ("max-connections", self.max_connections as u64),
+            (
+                "max-websockets-per-user",
+                self.max_websockets_per_user as u64,
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Zero(flag));
+            }
+        }
         for (flag, path) in [("tls-cert", &self.tls_cert), ("tls-key", &self.tls_key)] {
             if let Some(path) = path
                 && !path.is_file()
@@ -346,6 +395,16 @@ impl Config {
             .filter(|s| !s.trim().is_empty())
             .map(|s| s.parse::<IpNet>().map_err(ConfigError::BadTrusted))
             .collect()
+    }
+
+    /// The connection limits of the server.
+    pub fn limits(&self) -> crate::http::serve::Limits {
+        crate::http::serve::Limits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_seconds),
+            max_connections: self.max_connections,
+            max_websockets_per_user: self.max_websockets_per_user,
+        }
     }
 
     /// Whether actions are refused: explicitly, or because the source cannot be changed.

@@ -12,6 +12,7 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod model;
+pub mod names;
 pub mod protocol;
 pub mod source;
 pub mod state;
@@ -94,6 +95,7 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
     settings.loopback_only = config.address.is_loopback();
     settings.allowed_hosts = config.allowed_hosts.clone();
     settings.tls = config.tls_cert.is_some();
+    settings.limits = config.limits();
     settings.auth = Arc::new(auth::Auth::from_config(config, kube_access));
     if !settings.loopback_only && settings.allowed_hosts.is_empty() {
         tracing::warn!(
@@ -147,29 +149,50 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         }
     );
     let shutdown = state.settings.shutdown.clone();
-    if let Some(acceptor) = tls {
-        tokio::spawn({
-            let shutdown = shutdown.clone();
-            async move {
-                shutdown_signal().await;
-                shutdown.trigger();
-            }
-        });
-        return http::tls::serve(listener, acceptor, app(state), shutdown)
-            .await
-            .map_err(RunError::Serve);
-    }
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    tokio::spawn(async move {
         shutdown_signal().await;
         // WebSocket tasks close with 1001 so the server can finish.
         shutdown.trigger();
-    })
+    });
+    serve(listener, state, tls).await
+}
+
+/// How long shutdown waits for WebSocket tasks to send their 1001 close.
+const WEBSOCKET_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serves `state` on `listener` (over TLS with `tls`) with the connection limits of its
+/// settings, until its shutdown signal fires; then waits (briefly) for WebSocket streams to
+/// close with 1001. Plain HTTP and TLS go through the same accept loop
+/// ([`http::serve::serve`]).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> Result<(), RunError> {
+    let settings = state.settings.clone();
+    http::serve::serve(
+        listener,
+        app(state),
+        tls,
+        settings.limits,
+        settings.shutdown.clone(),
+    )
     .await
-    .map_err(RunError::Serve)
+    .map_err(RunError::Serve)?;
+    // Upgraded sockets live outside the accept loop's connections.
+    let closed = tokio::time::timeout(WEBSOCKET_DRAIN, async {
+        while settings.streams.total() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    if closed.is_err() {
+        tracing::warn!(
+            open = settings.streams.total(),
+            "WebSocket streams still open after {WEBSOCKET_DRAIN:?}"
+        );
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -9,18 +9,26 @@
 //! may list (SubjectAccessReview, cached), a detail subscription elsewhere gets an error
 //! frame, and a token-mode socket is closed when its session expires or signs out. On
 //! server shutdown every socket gets a Close frame with code 1001 (going away).
-
-use std::time::Duration;
+//!
+//! Limits: a client frame or message larger than [`MAX_CLIENT_MESSAGE`] closes the socket
+//! (1009) as soon as its header announces it, before any of it is buffered; one user (one
+//! client address with `--auth none`) may hold `--max-websockets-per-user` sockets, more
+//! get 429; subscriptions name namespaces and rollouts by the Kubernetes rules
+//! ([`crate::names`]), anything else gets an `error` frame.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{Extension, State};
+use axum::extract::{ConnectInfo, Extension, State};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::Identity;
+use crate::error::ApiError;
 use crate::protocol::{ClientMsg, HEARTBEAT_SECONDS, PROTOCOL_VERSION, ServerMsg};
 use crate::state::AppState;
 use crate::store::{Change, RolloutKey, serialize};
@@ -31,24 +39,105 @@ const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 /// Read buffer per socket (it grows for a larger message, up to [`MAX_CLIENT_MESSAGE`]).
 const READ_BUFFER: usize = 4 * 1024;
 
+/// Open WebSocket streams per user (or client address), for `--max-websockets-per-user`.
+#[derive(Debug, Default)]
+pub struct StreamSlots {
+    open: Mutex<HashMap<String, usize>>,
+}
+
+impl StreamSlots {
+    /// Takes one of `key`'s `max` slots, or `None` when all are taken. The slot is given
+    /// back when the returned guard drops (the socket's task ends, or the upgrade fails).
+    pub fn try_take(self: &Arc<Self>, key: &str, max: usize) -> Option<StreamSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(key.to_owned()).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(StreamSlot {
+            slots: self.clone(),
+            key: key.to_owned(),
+        })
+    }
+
+    /// Streams open in total.
+    pub fn total(&self) -> usize {
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .sum()
+    }
+}
+
+/// One open stream of one user; see [`StreamSlots::try_take`].
+#[derive(Debug)]
+pub struct StreamSlot {
+    slots: Arc<StreamSlots>,
+    key: String,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Whose streams a socket counts against: the user in proxy and token modes; the client
+/// address with `--auth none`, where everyone is the same local user.
+fn stream_owner(identity: &Identity, peer: Option<SocketAddr>) -> String {
+    if identity.unrestricted {
+        match peer {
+            Some(peer) => format!("address {}", peer.ip()),
+            None => "address unknown".to_owned(),
+        }
+    } else {
+        format!("user {}", identity.user)
+    }
+}
+
 /// `GET /api/v1/stream`: upgrades to a WebSocket.
 pub async fn stream(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: axum::http::HeaderMap,
 ) -> Response {
     // Browsers send Origin on every WebSocket handshake; refuse other sites' pages.
     if let Err(err) = crate::http::actions::check_same_origin(&headers) {
         return err.into_response();
     }
+    let owner = stream_owner(&identity, peer.map(|Extension(ConnectInfo(addr))| addr));
+    let max = state.settings.limits.max_websockets_per_user;
+    let Some(slot) = state.settings.streams.try_take(&owner, max) else {
+        tracing::warn!(%owner, max, "WebSocket limit per user reached");
+        return ApiError::TooManyStreams(format!(
+            "too many live connections: at most {max} per user (--max-websockets-per-user); \
+             close other dashboard tabs"
+        ))
+        .into_response();
+    };
     // Small buffers: hundreds of sockets each held 128 KiB read + 128 KiB write buffers by
     // default (~0.4 MB RSS per client with 1,000 clients), for tiny client messages and
-    // frames the store has already serialized.
+    // frames the store has already serialized. The frame limit matters most: tungstenite
+    // reserves a frame's whole announced length when its header arrives, and its default
+    // limit is 16 MiB, so 14-byte headers alone could make us reserve gigabytes.
     ws.max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| connection(socket, state, identity))
+        .on_upgrade(move |socket| async move {
+            let _slot = slot;
+            connection(socket, state, identity).await;
+        })
 }
 
 /// What this connection's user may read, asked per namespace and remembered until the next
@@ -122,7 +211,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
         heartbeat_seconds: HEARTBEAT_SECONDS,
     };
     let status = ServerMsg::Status {
-        health: state.store.health(),
+        health: super::status::health_for(&state, &access.identity).await.0,
     };
     if sink.send(text(&hello)).await.is_err() || sink.send(text(&status)).await.is_err() {
         return;
@@ -153,11 +242,17 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                     Ok(msg) => {
                         subscription = match msg {
                             ClientMsg::SubscribeList { namespaces } => {
-                                match crate::http::api::parse_namespaces(Some(&namespaces.join(","))) {
+                                // Each one checked (a joined list would let "a,b" pass as two).
+                                let checked = namespaces
+                                    .iter()
+                                    .try_for_each(|ns| crate::names::check_namespace(ns));
+                                match checked.map_err(ApiError::from).and_then(|()| {
+                                    crate::http::api::parse_namespaces(Some(&namespaces.join(",")))
+                                }) {
                                     Ok(namespaces) => Subscription::List(namespaces),
                                     Err(err) => {
                                         let frame = text(&ServerMsg::Error {
-                                            code: "badSubscription".into(),
+                                            code: err.code().into(),
                                             message: err.to_string(),
                                         });
                                         if sink.send(frame).await.is_err() { break; }
@@ -166,6 +261,15 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                                 }
                             }
                             ClientMsg::SubscribeRollout { namespace, name } => {
+                                if let Err(err) = crate::names::check_key(&namespace, &name) {
+                                    let err = ApiError::from(err);
+                                    let frame = text(&ServerMsg::Error {
+                                        code: err.code().into(),
+                                        message: err.to_string(),
+                                    });
+                                    if sink.send(frame).await.is_err() { break; }
+                                    continue;
+                                }
                                 if !access.may_read(&state, &namespace).await {
                                     let frame = text(&ServerMsg::Error {
                                         code: "forbidden".into(),
@@ -195,7 +299,20 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                     code: "badMessage".into(),
                     message: "binary messages are not supported; send JSON text".into(),
                 })],
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Err(err)) => {
+                    // Mostly a frame or message over MAX_CLIENT_MESSAGE (refused from its
+                    // header); axum's error wraps tungstenite's, which we only see as text.
+                    let too_big = err.to_string().contains("too long");
+                    tracing::debug!(%err, "stream client sent a bad frame; closing");
+                    let (code, reason) = if too_big {
+                        (close_code::SIZE, "message too big")
+                    } else {
+                        (close_code::PROTOCOL, "protocol error")
+                    };
+                    let _ = sink.send(close(code, reason)).await;
+                    break;
+                }
                 // Pings are answered by the WebSocket layer itself.
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => vec![],
             },
@@ -205,7 +322,11 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                         Change::Rollout { key, .. } => access.may_read(&state, &key.namespace).await,
                         Change::Health { .. } => true,
                     };
-                    if readable {
+                    if matches!(&*change, Change::Health { .. }) && !access.identity.unrestricted {
+                        // The store's frame is cluster-wide: send this user's copy.
+                        let health = super::status::health_for(&state, &access.identity).await.0;
+                        vec![text(&ServerMsg::Status { health })]
+                    } else if readable {
                         route(&change, &subscription, &mut last_seq)
                             .map(|f| detail_sent.track(f))
                             .into_iter()

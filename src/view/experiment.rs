@@ -58,7 +58,7 @@ pub fn experiment_views(
                 replica_sets: replica_set_views(&e.metadata.uid, None, replica_sets, pods),
                 analysis_runs: analysis_run_views(&e.metadata.uid, runs),
             };
-            view.images = experiment_images(&view);
+            view.images = experiment_images(&view.replica_sets);
             view
         })
         .collect();

@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::experiment::ExperimentView;
 use super::replicaset::{
     ROLE_ACTIVE, ROLE_CANARY, ROLE_PING, ROLE_PONG, ROLE_PREVIEW, ROLE_STABLE, ReplicaSetView,
 };
@@ -70,9 +69,9 @@ pub fn add_replica_set_images(
 }
 
 /// Images of an experiment's running ReplicaSets, tagged `Σ:<template>` (upstream `ExperimentImages`).
-pub fn experiment_images(exp: &ExperimentView) -> Vec<ImageInfo> {
+pub fn experiment_images(experiment_replica_sets: &[ReplicaSetView]) -> Vec<ImageInfo> {
     let mut images = Vec::new();
-    for rs in exp.replica_sets.iter().filter(|rs| rs.replicas > 0) {
+    for rs in experiment_replica_sets.iter().filter(|rs| rs.replicas > 0) {
         for image in &rs.images {
             let tags = rs
                 .template
@@ -92,17 +91,16 @@ pub fn experiment_images(exp: &ExperimentView) -> Vec<ImageInfo> {
     images
 }
 
-/// The rollout's image list: running ReplicaSets first, then experiment images merged in.
-pub fn rollout_images(
+/// The rollout's image list: running ReplicaSets first, then each experiment's images (as
+/// [`experiment_images`] computed them for its view) merged in.
+pub fn rollout_images<'a>(
     replica_sets: &[ReplicaSetView],
-    experiments: &[ExperimentView],
+    experiment_images: impl IntoIterator<Item = &'a [ImageInfo]>,
 ) -> Vec<ImageInfo> {
     let mut images = Vec::new();
     add_replica_set_images(&mut images, replica_sets, true);
-    for exp in experiments {
-        for image in experiment_images(exp) {
-            merge_image(&mut images, image);
-        }
+    for image in experiment_images.into_iter().flatten() {
+        merge_image(&mut images, image.clone());
     }
     images
 }
@@ -132,7 +130,7 @@ mod tests {
         // Tag order for a fresh image is canary, stable, active, preview, ping, pong.
         let a = rs(&["img:1"], &["stable", "active"], 1);
         let b = rs(&["img:0"], &["canary", "ping"], 1);
-        let images = rollout_images(&[a.clone(), b], &[]);
+        let images = rollout_images(&[a.clone(), b], []);
         assert_eq!(
             tags(&images),
             [
@@ -148,7 +146,7 @@ mod tests {
         );
         // The same image in a second ReplicaSet merges into an alphabetically sorted union.
         let c = rs(&["img:1"], &["preview"], 2);
-        let images = rollout_images(&[a, c], &[]);
+        let images = rollout_images(&[a, c], []);
         assert_eq!(
             images[0].tags,
             [
@@ -163,7 +161,7 @@ mod tests {
     fn scaled_down_replica_sets_are_left_out() {
         let a = rs(&["img:old"], &[], 0);
         let b = rs(&["img:new", "sidecar:1"], &["stable"], 3);
-        let images = rollout_images(&[a.clone(), b.clone()], &[]);
+        let images = rollout_images(&[a.clone(), b.clone()], []);
         assert_eq!(images.len(), 2);
         assert_eq!(images[0].image, "img:new");
         assert_eq!(images[1].image, "sidecar:1");
@@ -181,11 +179,8 @@ mod tests {
         exp_rs2.template = Some("canary".into());
         let mut stopped = rs(&["img:gone"], &[], 0);
         stopped.template = Some("old".into());
-        let exp = ExperimentView {
-            replica_sets: vec![exp_rs, exp_rs2, stopped],
-            ..Default::default()
-        };
-        let images = rollout_images(&[stable], &[exp]);
+        let exp_images = experiment_images(&[exp_rs, exp_rs2, stopped]);
+        let images = rollout_images(&[stable], [exp_images.as_slice()]);
         assert_eq!(
             tags(&images),
             [

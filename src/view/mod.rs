@@ -469,7 +469,10 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
         step_count,
         set_weight: weights::set_weight(ro),
         actual_weight: weights::actual_weight(ro, &replica_sets),
-        images: images::rollout_images(&replica_sets, &experiments),
+        images: images::rollout_images(
+            &replica_sets,
+            experiments.iter().map(|e| e.images.as_slice()),
+        ),
         replicas: Replicas {
             desired: phase::desired_replicas(&ro.spec),
             current: status.replicas.unwrap_or(0),
