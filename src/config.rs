@@ -122,6 +122,12 @@ pub struct Config {
     )]
     pub auth_proxy_trusted: Vec<String>,
 
+    /// --auth proxy: allow --auth-proxy-trusted networks wider than an IPv4 /8 or an IPv6
+    /// /32 (such as 0.0.0.0/0). Without it they stop the start: trusting "everyone" lets any
+    /// client that reaches the dashboard claim any identity in a header.
+    #[arg(long, env = "ROLLOUTS_DASHBOARD_AUTH_PROXY_TRUST_WIDE_NETWORKS")]
+    pub auth_proxy_trust_wide_networks: bool,
+
     /// --auth proxy: header in which the proxy sends the shared secret.
     #[arg(
         long,
@@ -247,6 +253,12 @@ pub enum ConfigError {
     TokenNeedsCluster(&'static str),
     #[error("--auth-proxy-trusted: {0}")]
     BadTrusted(String),
+    #[error(
+        "--auth-proxy-trusted {0}: a network this wide (IPv4 shorter than /8, IPv6 shorter \
+         than /32) lets almost anyone send identity headers; name the proxies' addresses, or \
+         add --auth-proxy-trust-wide-networks if this really is meant"
+    )]
+    WideTrusted(String),
     #[error("--{flag}: {value:?} is not a valid HTTP header name")]
     BadHeaderName { flag: &'static str, value: String },
     #[error(
@@ -329,7 +341,11 @@ impl Config {
                 });
             }
         }
-        self.proxy_trusted_nets()?;
+        if !self.auth_proxy_trust_wide_networks
+            && let Some(wide) = self.proxy_trusted_nets()?.iter().find(|n| n.is_wide())
+        {
+            return Err(ConfigError::WideTrusted(wide.to_string()));
+        }
         if self.auth_proxy_secret.as_deref() == Some("") {
             self.auth_proxy_secret = None;
         }
@@ -551,5 +567,49 @@ mod tests {
     #[test]
     fn files_are_read_only() {
         assert!(parse(&["--from-files", "."]).unwrap().effective_read_only());
+    }
+
+    #[test]
+    fn wide_trusted_networks_need_the_opt_in() {
+        for wide in [
+            "0.0.0.0/0",
+            "10.0.0.0/7",
+            "::/0",
+            "2001:db8::/31",
+            "::ffff:0.0.0.0/96",
+        ] {
+            let trusted = format!("127.0.0.1,{wide}");
+            let err = parse(&["--auth", "proxy", "--auth-proxy-trusted", &trusted]).unwrap_err();
+            assert!(matches!(err, ConfigError::WideTrusted(_)), "{wide}: {err}");
+            assert!(
+                err.to_string().contains("--auth-proxy-trust-wide-networks"),
+                "{err}"
+            );
+            assert!(
+                parse(&[
+                    "--auth",
+                    "proxy",
+                    "--auth-proxy-trusted",
+                    &trusted,
+                    "--auth-proxy-trust-wide-networks",
+                ])
+                .is_ok(),
+                "{wide}"
+            );
+        }
+        for narrow in ["10.0.0.0/8", "192.168.0.0/16", "2001:db8::/32", "fd00::1"] {
+            assert!(
+                parse(&["--auth", "proxy", "--auth-proxy-trusted", narrow]).is_ok(),
+                "{narrow}"
+            );
+        }
+        assert_eq!(
+            parse(&["--auth", "proxy", "--auth-proxy-trusted", "0.0.0.0/0"])
+                .unwrap_err()
+                .to_string(),
+            "--auth-proxy-trusted 0.0.0.0/0: a network this wide (IPv4 shorter than /8, IPv6 \
+             shorter than /32) lets almost anyone send identity headers; name the proxies' \
+             addresses, or add --auth-proxy-trust-wide-networks if this really is meant"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! `{"error": {"code": …, "message": …}}`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -18,6 +18,12 @@ pub enum ApiError {
     /// A request the server cannot accept (bad query, body or path).
     #[error("{0}")]
     BadRequest(String),
+    /// A namespace or name Kubernetes would refuse (it never reaches a Kubernetes URL).
+    #[error(transparent)]
+    InvalidName(#[from] crate::names::NameError),
+    /// Too many open WebSocket streams for one person (or address).
+    #[error("{0}")]
+    TooManyStreams(String),
     /// Writes are disabled.
     #[error("{0}")]
     ReadOnly(String),
@@ -41,7 +47,8 @@ impl ApiError {
             ApiError::UnknownEndpoint(_) | ApiError::RolloutNotFound { .. } => {
                 StatusCode::NOT_FOUND
             }
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::InvalidName(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::ReadOnly(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Action { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
@@ -55,6 +62,9 @@ impl ApiError {
             ApiError::UnknownEndpoint(_) => "notFound",
             ApiError::RolloutNotFound { .. } => "rolloutNotFound",
             ApiError::BadRequest(_) => "badRequest",
+            // Kept "badRequest" (what clients already handle); `details` says which rule.
+            ApiError::InvalidName(_) => "badRequest",
+            ApiError::TooManyStreams(_) => "tooManyStreams",
             ApiError::ReadOnly(_) => "readOnly",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::Action { code, .. } => code,
@@ -73,9 +83,18 @@ impl IntoResponse for ApiError {
         {
             body["error"]["details"] = details.clone();
         }
+        if let ApiError::InvalidName(err) = &self {
+            body["error"]["details"] = json!({"field": err.field(), "rule": err.rule_id()});
+        }
         if status.is_server_error() {
             tracing::error!(code = self.code(), error = %self, "request failed");
         }
-        (status, Json(body)).into_response()
+        // Errors are per user too (401/403 differ by identity): never cached.
+        (
+            status,
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            Json(body),
+        )
+            .into_response()
     }
 }

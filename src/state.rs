@@ -30,6 +30,10 @@ pub struct Settings {
     pub shutdown: Shutdown,
     /// Served over TLS (`--tls-cert`): responses carry HSTS.
     pub tls: bool,
+    /// Connection limits (timeouts, connection cap, WebSockets per user).
+    pub limits: crate::http::serve::Limits,
+    /// WebSocket streams open per user (or client address), shared by every clone.
+    pub streams: Arc<crate::http::ws::StreamSlots>,
 }
 
 /// A shutdown signal every WebSocket task can wait for.
@@ -69,6 +73,8 @@ impl Settings {
             auth: Arc::new(crate::auth::Auth::none()),
             shutdown: Shutdown::default(),
             tls: false,
+            limits: crate::http::serve::Limits::default(),
+            streams: Arc::default(),
         }
     }
 }

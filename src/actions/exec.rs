@@ -143,6 +143,9 @@ pub enum ActionError {
     /// 502: the Kubernetes API failed otherwise.
     #[error("the Kubernetes API failed (status {status}): {message}")]
     Upstream { status: u16, message: String },
+    /// 400: a namespace or name Kubernetes would refuse; nothing was sent.
+    #[error(transparent)]
+    InvalidName(#[from] crate::names::NameError),
 }
 
 impl ActionError {
@@ -154,6 +157,7 @@ impl ActionError {
             ActionError::Stale(_) | ActionError::Conflict { .. } => 409,
             ActionError::Plan(_) | ActionError::Invalid { .. } => 422,
             ActionError::Upstream { .. } => 502,
+            ActionError::InvalidName(_) => 400,
         }
     }
 
@@ -167,6 +171,7 @@ impl ActionError {
             ActionError::Plan(e) => e.code(),
             ActionError::Invalid { .. } => "invalid",
             ActionError::Upstream { .. } => "upstream_error",
+            ActionError::InvalidName(_) => "badRequest",
         }
     }
 }
@@ -289,6 +294,9 @@ async fn run<B: ActionBackend>(
     seen: &SeenState,
     actor: &str,
 ) -> Result<ActionOutcome, ActionError> {
+    // Defence in depth: the HTTP layer checks too, but no caller may put an arbitrary string
+    // into a Kubernetes request path.
+    crate::names::check_key(namespace, name)?;
     action.validate()?;
     let mut first_observed: Option<SeenState> = None;
     let mut attempt: u32 = 0;

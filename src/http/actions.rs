@@ -35,6 +35,9 @@ pub async fn post_action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // First: nothing else may see a namespace or name Kubernetes would refuse (the kube
+    // client puts them into the request path unencoded).
+    crate::names::check_key(&namespace, &name)?;
     if state.settings.read_only {
         return Err(ApiError::ReadOnly(
             "this dashboard is read-only: actions are disabled".into(),

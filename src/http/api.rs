@@ -11,8 +11,8 @@ use serde_json::json;
 
 use crate::auth::Identity;
 use crate::auth::review::Visible;
-use crate::config::is_dns_label;
 use crate::error::ApiError;
+use crate::names;
 use crate::state::AppState;
 use crate::store::RolloutKey;
 
@@ -52,20 +52,25 @@ pub struct ListQuery {
     namespace: Option<String>,
 }
 
-/// Parses a comma-separated namespace filter, rejecting names that cannot exist.
+/// Most namespaces one filter may name.
+const MAX_FILTER_NAMESPACES: usize = 1000;
+
+/// Parses a comma-separated namespace filter, rejecting names that cannot exist
+/// ([`crate::names::check_namespace`]).
 pub fn parse_namespaces(raw: Option<&str>) -> Result<Vec<String>, ApiError> {
     let Some(raw) = raw else { return Ok(vec![]) };
-    raw.split(',')
+    let namespaces: Vec<String> = raw
+        .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|ns| {
-            if is_dns_label(ns) {
-                Ok(ns.to_owned())
-            } else {
-                Err(ApiError::BadRequest(format!("invalid namespace {ns:?}")))
-            }
-        })
-        .collect()
+        .map(|ns| names::check_namespace(ns).map(|()| ns.to_owned()))
+        .collect::<Result<_, _>>()?;
+    if namespaces.len() > MAX_FILTER_NAMESPACES {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_FILTER_NAMESPACES} namespaces per filter"
+        )));
+    }
+    Ok(namespaces)
 }
 
 /// Namespaces the store knows (with rollouts, or watched): what read filtering decides on.
@@ -126,6 +131,7 @@ async fn get_rollout(
     Extension(identity): Extension<Identity>,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    names::check_key(&namespace, &name)?;
     // Decided on the namespace alone, before looking: a 403 says nothing about existence.
     check_readable(&state, &identity, &namespace).await?;
     let key = RolloutKey::new(namespace, name);
@@ -186,6 +192,7 @@ async fn permissions(
     Extension(identity): Extension<Identity>,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    names::check_key(&namespace, &name)?;
     check_readable(&state, &identity, &namespace).await?;
     let key = RolloutKey::new(namespace, name);
     // Only the spec's workloadRef matters here: no need to build the detail view.
@@ -214,18 +221,13 @@ async fn permissions(
     Ok(Json(permissions).into_response())
 }
 
-/// `GET /api/v1/status` → source health and server settings.
-async fn status(State(state): State<AppState>) -> Response {
-    let health = state.store.health();
-    Json(json!({
-        "ready": health.ready(),
-        "health": health,
-        "version": state.settings.version,
-        "readOnly": state.settings.read_only,
-        "source": state.settings.source,
-        "objects": state.store.object_counts(),
-    }))
-    .into_response()
+/// `GET /api/v1/status` → source health and server settings, as this user may see them
+/// ([`super::status`]).
+async fn status(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+) -> Response {
+    Json(super::status::status_json(&state, &identity).await).into_response()
 }
 
 /// `GET /healthz`: the process is up.

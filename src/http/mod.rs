@@ -4,6 +4,8 @@
 pub mod actions;
 pub mod api;
 pub mod assets;
+pub mod serve;
+pub mod status;
 pub mod tls;
 pub mod ws;
 
@@ -95,6 +97,7 @@ pub fn app(state: AppState) -> Router {
     } else {
         router
     };
+    let api_prefix = format!("{base}/api");
     security_headers(router)
         .layer(axum::middleware::from_fn(move |req, next| {
             host_guard(guard_state.clone(), req, next)
@@ -102,7 +105,32 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // Outermost, so that every answer under /api (the 401 of the identity check, the
+        // 413 of the body limit, the 421 of the host check) carries it.
+        .layer(axum::middleware::from_fn(move |req, next| {
+            no_store_api(api_prefix.clone(), req, next)
+        }))
         .with_state(state)
+}
+
+/// `Cache-Control: no-store` on every answer under `/api`: they are per user in proxy and
+/// token modes (and live data in every mode), so no browser or shared cache may keep them.
+async fn no_store_api(
+    api_prefix: String,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path();
+    let api = path
+        .strip_prefix(api_prefix.as_str())
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    let mut response = next.run(req).await;
+    if api {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// Removes client-sent `Impersonate-*` headers, then refuses requests whose `Host` is not

@@ -252,7 +252,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                                     Ok(namespaces) => Subscription::List(namespaces),
                                     Err(err) => {
                                         let frame = text(&ServerMsg::Error {
-                                            code: err.code().into(),
+                                            code: "badSubscription".into(),
                                             message: err.to_string(),
                                         });
                                         if sink.send(frame).await.is_err() { break; }
@@ -262,9 +262,8 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                             }
                             ClientMsg::SubscribeRollout { namespace, name } => {
                                 if let Err(err) = crate::names::check_key(&namespace, &name) {
-                                    let err = ApiError::from(err);
                                     let frame = text(&ServerMsg::Error {
-                                        code: err.code().into(),
+                                        code: "badSubscription".into(),
                                         message: err.to_string(),
                                     });
                                     if sink.send(frame).await.is_err() { break; }
