@@ -897,3 +897,154 @@ async fn tls_serves_https_with_hsts_and_knows_the_peer() {
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------------------------------
+// Token mode: what strangers see of cluster errors, and groups that change (issue #11, 4c/4d)
+// ---------------------------------------------------------------------------------------
+
+/// Token-mode state over the fixtures with `auth`.
+fn token_state(auth: Auth) -> AppState {
+    let st = state_with(&["--auth", "token"], true);
+    let mut settings = (*st.settings).clone();
+    settings.auth = Arc::new(auth);
+    AppState {
+        settings: Arc::new(settings),
+        ..st
+    }
+}
+
+/// Fetches the sign-in form and posts `token` with its CSRF value, from the same origin.
+async fn post_sign_in(addr: SocketAddr, token: &str) -> Reply {
+    let form = get(addr, "/auth/sign-in", &[]).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let set_cookie = form.headers_named("set-cookie").join("\n");
+    let csrf = set_cookie
+        .split("rd_csrf=")
+        .nth(1)
+        .and_then(|v| v.split(';').next())
+        .expect("a CSRF cookie")
+        .to_owned();
+    raw(
+        addr,
+        "POST",
+        "/auth/sign-in",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("origin", &format!("http://{addr}")),
+            ("cookie", &format!("rd_csrf={csrf}")),
+        ],
+        format!("csrf={csrf}&token={token}").as_bytes(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn sign_in_does_not_show_cluster_errors_to_strangers() {
+    // An API server address where nothing listens.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kube_config = kube::Config::new(format!("https://127.0.0.1:{port}").parse().unwrap());
+    let client = kube::Client::try_from(kube_config.clone()).unwrap();
+    let auth = Auth::from_config(
+        &config(&["--auth", "token"]),
+        Some(rollouts_dashboard::auth::KubeAccess {
+            config: kube_config,
+            client,
+        }),
+    );
+    // The detail the operator's log gets.
+    let detail = auth.token_review("abc").await.unwrap_err().to_string();
+    let addr = serve_peer(token_state(auth)).await;
+
+    let page = post_sign_in(addr, "abc").await;
+    assert_eq!(page.status, 502, "{}", page.body);
+    assert!(
+        page.body
+            .contains("could not check the token with the cluster; try again or ask the"),
+        "{}",
+        page.body
+    );
+    // The page quotes the request id that the log line carries.
+    let request_id = page.header("x-request-id").expect("a request id");
+    assert!(
+        page.body.contains(&format!("(reference {request_id})")),
+        "{}",
+        page.body
+    );
+    let reason = detail
+        .strip_prefix("cannot check the token with Kubernetes: ")
+        .unwrap_or(&detail);
+    for secret in [
+        reason,
+        "127.0.0.1",
+        &port.to_string(),
+        "Kubernetes:",
+        "ServiceError",
+        "client error",
+        "Connect",
+    ] {
+        assert!(
+            !page.body.contains(secret),
+            "the sign-in page shows {secret:?} (from {detail:?}):\n{}",
+            page.body
+        );
+    }
+}
+
+/// Answers TokenReviews with the owner the test last set.
+struct FakeReviewer(std::sync::Mutex<(String, Vec<String>)>);
+
+impl rollouts_dashboard::auth::TokenReviewer for FakeReviewer {
+    fn review<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> futures::future::BoxFuture<
+        'a,
+        Result<
+            Option<rollouts_dashboard::auth::TokenOwner>,
+            rollouts_dashboard::auth::TokenReviewError,
+        >,
+    > {
+        let answer = (token == "carols-token").then(|| self.0.lock().unwrap().clone());
+        Box::pin(async move { Ok(answer) })
+    }
+}
+
+#[tokio::test]
+async fn token_sessions_follow_group_changes_at_the_recheck() {
+    let reviewer = Arc::new(FakeReviewer(std::sync::Mutex::new((
+        "carol".into(),
+        vec!["devs".into()],
+    ))));
+    let mut auth = Auth::from_config(&config(&["--auth", "token"]), None)
+        .with_token_reviewer(reviewer.clone());
+    // Every request re-checks the token (the default is every 5 minutes).
+    auth.token_recheck = Duration::ZERO;
+    let addr = serve_peer(token_state(auth)).await;
+
+    assert_eq!(post_sign_in(addr, "someone-elses").await.status, 401);
+    let signed_in = post_sign_in(addr, "carols-token").await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let session = signed_in
+        .headers_named("set-cookie")
+        .into_iter()
+        .find_map(|c| c.strip_prefix("rd_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let cookie = format!("rd_session={session}");
+    let me = get(addr, "/api/v1/whoami", &[("cookie", &cookie)]).await;
+    assert_eq!(me.json()["groups"], json!(["devs"]), "{}", me.body);
+
+    // Kubernetes now puts the token in another group: the very next request knows it.
+    *reviewer.0.lock().unwrap() = ("carol".into(), vec!["auditors".into()]);
+    let me = get(addr, "/api/v1/whoami", &[("cookie", &cookie)]).await;
+    assert_eq!(me.json()["groups"], json!(["auditors"]), "{}", me.body);
+
+    // The token now names someone else: the session ends.
+    *reviewer.0.lock().unwrap() = ("mallory".into(), vec![]);
+    assert_unauthenticated(&get(addr, "/api/v1/whoami", &[("cookie", &cookie)]).await);
+}

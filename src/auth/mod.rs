@@ -18,7 +18,7 @@ pub mod signin;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -26,6 +26,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use clap::ValueEnum;
+use futures::future::BoxFuture;
 use serde::Serialize;
 use serde_json::json;
 
@@ -166,9 +167,68 @@ struct Session {
     reviewed: Instant,
 }
 
-/// How often a session's token is checked again with a TokenReview, so that a revoked or
-/// expired token ends the session (and its WebSockets) within this time.
+/// How often a session's token is checked again with a TokenReview (the default of
+/// [`Auth::token_recheck`]), so that a revoked or expired token ends the session (and its
+/// WebSockets), and a change of the user's groups reaches the read filter, within this time.
 pub const TOKEN_RECHECK: Duration = Duration::from_secs(300);
+
+/// The owner of a token, as a TokenReview tells it: user name and groups.
+pub type TokenOwner = (String, Vec<String>);
+
+/// Why a token could not be checked. The detail (API server address, TLS or network error)
+/// is for the server log only: people who are not signed in see a generic message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenReviewError {
+    #[error("no cluster to check the token with")]
+    NoCluster,
+    #[error("cannot check the token with Kubernetes: {0}")]
+    Failed(String),
+}
+
+/// Who owns a bearer token: `Ok(None)` when Kubernetes does not accept it. The cluster's
+/// answer comes from [`KubeTokenReviewer`]; tests put a fake in with
+/// [`Auth::with_token_reviewer`].
+pub trait TokenReviewer: Send + Sync {
+    /// Reviews `token`.
+    fn review<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<Option<TokenOwner>, TokenReviewError>>;
+}
+
+/// TokenReviews (authentication.k8s.io/v1) sent with the dashboard's own client.
+pub struct KubeTokenReviewer(pub kube::Client);
+
+impl TokenReviewer for KubeTokenReviewer {
+    fn review<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<Option<TokenOwner>, TokenReviewError>> {
+        Box::pin(async move {
+            use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
+            let review = TokenReview {
+                spec: TokenReviewSpec {
+                    token: Some(token.to_owned()),
+                    audiences: None,
+                },
+                ..Default::default()
+            };
+            let api: kube::Api<TokenReview> = kube::Api::all(self.0.clone());
+            let answer = api
+                .create(&kube::api::PostParams::default(), &review)
+                .await
+                .map_err(|e| TokenReviewError::Failed(e.to_string()))?
+                .status
+                .unwrap_or_default();
+            let user = answer.user.unwrap_or_default();
+            let name = user.username.unwrap_or_default();
+            if answer.authenticated != Some(true) || name.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some((name, user.groups.unwrap_or_default())))
+        })
+    }
+}
 
 /// A user and their groups.
 type UserKey = (String, Vec<String>);
@@ -189,6 +249,9 @@ pub struct Auth {
     backends: Mutex<HashMap<UserKey, (KubeBackend, Instant)>>,
     buckets: Mutex<HashMap<String, Bucket>>,
     reviews: review::ReviewCache,
+    token_reviewer: Option<Arc<dyn TokenReviewer>>,
+    /// How often a token-mode session's token is reviewed again ([`TOKEN_RECHECK`]).
+    pub token_recheck: Duration,
     /// Writes per minute per user.
     pub writes_per_minute: u32,
     /// How long a token-mode session lasts.
@@ -224,6 +287,8 @@ impl Auth {
             backends: Mutex::default(),
             buckets: Mutex::default(),
             reviews: review::ReviewCache::default(),
+            token_reviewer: None,
+            token_recheck: TOKEN_RECHECK,
             writes_per_minute: 30,
             session_ttl: Duration::from_secs(8 * 3600),
             secure_cookies: false,
@@ -242,15 +307,25 @@ impl Auth {
             secret_header: header(&config.auth_proxy_secret_header),
             secret: config.auth_proxy_secret.clone(),
         });
+        let token_reviewer = kube
+            .as_ref()
+            .map(|k| Arc::new(KubeTokenReviewer(k.client.clone())) as Arc<dyn TokenReviewer>);
         Auth {
             mode: config.auth,
             proxy,
             kube,
+            token_reviewer,
             writes_per_minute: config.writes_per_minute,
             session_ttl: Duration::from_secs(config.auth_session_minutes.saturating_mul(60)),
             secure_cookies: !config.address.is_loopback() || config.tls_cert.is_some(),
             ..Auth::none()
         }
+    }
+
+    /// Replaces who answers TokenReviews (tests; the cluster otherwise).
+    pub fn with_token_reviewer(mut self, reviewer: Arc<dyn TokenReviewer>) -> Auth {
+        self.token_reviewer = Some(reviewer);
+        self
     }
 
     /// Whether access reviews reach a cluster (else every read is allowed: demo, files).
@@ -409,51 +484,40 @@ impl Auth {
 
     /// Asks Kubernetes who owns `token` (TokenReview with the dashboard's client):
     /// `Ok(None)` when it is not accepted.
-    pub async fn token_review(&self, token: &str) -> Result<Option<(String, Vec<String>)>, String> {
-        use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
-        let kube = self
-            .kube
+    pub async fn token_review(&self, token: &str) -> Result<Option<TokenOwner>, TokenReviewError> {
+        let reviewer = self
+            .token_reviewer
             .as_ref()
-            .ok_or("no cluster to check the token with")?;
-        let review = TokenReview {
-            spec: TokenReviewSpec {
-                token: Some(token.to_owned()),
-                audiences: None,
-            },
-            ..Default::default()
-        };
-        let api: kube::Api<TokenReview> = kube::Api::all(kube.client.clone());
-        let answer = api
-            .create(&kube::api::PostParams::default(), &review)
-            .await
-            .map_err(|e| format!("cannot check the token with Kubernetes: {e}"))?
-            .status
-            .unwrap_or_default();
-        let user = answer.user.unwrap_or_default();
-        let name = user.username.unwrap_or_default();
-        if answer.authenticated != Some(true) || name.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some((name, user.groups.unwrap_or_default())))
+            .ok_or(TokenReviewError::NoCluster)?;
+        reviewer.review(token).await
     }
 
-    /// Re-checks a session's token every [`TOKEN_RECHECK`]; false (and the session ended)
-    /// when Kubernetes no longer accepts it. A failing API server keeps the session and is
-    /// retried on the next request.
+    /// Re-checks a session's token every [`Auth::token_recheck`]: the session takes the
+    /// groups of the answer (so reads are filtered with the groups Kubernetes gives the
+    /// token now, not those of sign-in); false (and the session ended) when Kubernetes no
+    /// longer accepts the token, or gives it to another user. A failing API server keeps
+    /// the session as it is and is retried on the next request.
     pub async fn revalidate(&self, session: &SessionRef) -> bool {
         let (token, user) = {
             let sessions = lock(&self.sessions);
             match sessions.get(&session.id) {
                 None => return false,
-                Some(s) if s.reviewed.elapsed() < TOKEN_RECHECK => return true,
+                Some(s) if s.reviewed.elapsed() < self.token_recheck => return true,
                 Some(s) => (s.token.clone(), s.user.clone()),
             }
         };
         match self.token_review(&token).await {
-            Ok(Some((name, _))) if name == user => {
-                if let Some(s) = lock(&self.sessions).get_mut(&session.id) {
-                    s.reviewed = Instant::now();
+            Ok(Some((name, groups))) if name == user => {
+                let mut sessions = lock(&self.sessions);
+                let Some(s) = sessions.get_mut(&session.id) else {
+                    // Signed out while the review was under way.
+                    return false;
+                };
+                if s.groups != groups {
+                    tracing::info!(%user, before = ?s.groups, now = ?groups, "session groups changed");
+                    s.groups = groups;
                 }
+                s.reviewed = Instant::now();
                 true
             }
             Ok(_) => {
@@ -466,6 +530,12 @@ impl Auth {
                 true
             }
         }
+    }
+
+    /// The current identity of a live session (its groups as of the last re-check), for
+    /// long-lived requests such as WebSockets to follow [`Auth::revalidate`].
+    pub fn session_identity(&self, session: &SessionRef) -> Option<Identity> {
+        self.session(&session.id)
     }
 
     /// Ends a session.
@@ -598,11 +668,19 @@ pub async fn require_identity(
         .map(|c| c.0.ip());
     let auth = &state.settings.auth;
     let identified = match auth.identify(req.headers(), peer) {
-        Ok(identity) => match &identity.session {
-            Some(session) if !auth.revalidate(session).await => Err(Unauthenticated::NoSession),
-            _ => Ok(identity),
-        },
-        Err(err) => Err(err),
+        // After a re-check the session may carry other groups: read it again.
+        Ok(Identity {
+            session: Some(session),
+            ..
+        }) => {
+            if auth.revalidate(&session).await {
+                auth.session_identity(&session)
+                    .ok_or(Unauthenticated::NoSession)
+            } else {
+                Err(Unauthenticated::NoSession)
+            }
+        }
+        other => other,
     };
     match identified {
         Ok(identity) => {
@@ -653,6 +731,124 @@ mod tests {
         assert!(!constant_time_eq(b"secret", b"secreT"));
         assert!(!constant_time_eq(b"secret", b"secret2"));
         assert_eq!(random_hex(32).len(), 64);
+    }
+
+    /// Answers TokenReviews with whatever the test last set, counting the questions.
+    struct FakeReviewer {
+        answer: Mutex<Result<Option<TokenOwner>, TokenReviewError>>,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl FakeReviewer {
+        fn new(user: &str, groups: &[&str]) -> Arc<FakeReviewer> {
+            let reviewer = Arc::new(FakeReviewer {
+                answer: Mutex::new(Ok(None)),
+                calls: Default::default(),
+            });
+            reviewer.set_owner(user, groups);
+            reviewer
+        }
+        fn set_owner(&self, user: &str, groups: &[&str]) {
+            self.set(Ok(Some((
+                user.to_owned(),
+                groups.iter().map(|g| (*g).to_owned()).collect(),
+            ))));
+        }
+        fn set(&self, answer: Result<Option<TokenOwner>, TokenReviewError>) {
+            *lock(&self.answer) = answer;
+        }
+        fn calls(&self) -> usize {
+            self.calls.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    impl TokenReviewer for FakeReviewer {
+        fn review<'a>(
+            &'a self,
+            token: &'a str,
+        ) -> BoxFuture<'a, Result<Option<TokenOwner>, TokenReviewError>> {
+            assert_eq!(token, "the-token");
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let answer = lock(&self.answer).clone();
+            Box::pin(async move { answer })
+        }
+    }
+
+    fn token_auth(recheck: Duration, reviewer: Arc<FakeReviewer>) -> (Auth, HeaderMap) {
+        let auth = Auth {
+            mode: AuthMode::Token,
+            token_recheck: recheck,
+            ..Auth::none()
+        }
+        .with_token_reviewer(reviewer);
+        let id = auth.create_session("carol".into(), vec!["devs".into()], "the-token".into());
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            format!("{SESSION_COOKIE}={id}").parse().unwrap(),
+        );
+        (auth, headers)
+    }
+
+    async fn recheck(auth: &Auth, headers: &HeaderMap) -> Result<Identity, Unauthenticated> {
+        let identity = auth.identify(headers, None)?;
+        let session = identity.session.expect("a token session");
+        if !auth.revalidate(&session).await {
+            return Err(Unauthenticated::NoSession);
+        }
+        auth.session_identity(&session)
+            .ok_or(Unauthenticated::NoSession)
+    }
+
+    #[tokio::test]
+    async fn rechecks_refresh_the_session_groups() {
+        let reviewer = FakeReviewer::new("carol", &["devs"]);
+        let (auth, headers) = token_auth(Duration::ZERO, reviewer.clone());
+        assert_eq!(auth.identify(&headers, None).unwrap().groups, ["devs"]);
+
+        // Kubernetes now puts the token in other groups: the next re-check takes them.
+        reviewer.set_owner("carol", &["admins", "devs-readonly"]);
+        let identity = recheck(&auth, &headers).await.unwrap();
+        assert_eq!(identity.groups, ["admins", "devs-readonly"]);
+        assert_eq!(
+            auth.identify(&headers, None).unwrap().groups,
+            ["admins", "devs-readonly"]
+        );
+        assert_eq!(reviewer.calls(), 1);
+
+        // An API server that cannot answer keeps the session as it was.
+        reviewer.set(Err(TokenReviewError::Failed("connection refused".into())));
+        let identity = recheck(&auth, &headers).await.unwrap();
+        assert_eq!(identity.groups, ["admins", "devs-readonly"]);
+
+        // The token now belongs to someone else, or to nobody: the session ends.
+        reviewer.set_owner("mallory", &["admins"]);
+        assert_eq!(
+            recheck(&auth, &headers).await.unwrap_err(),
+            Unauthenticated::NoSession
+        );
+        let (auth, headers) = token_auth(Duration::ZERO, reviewer.clone());
+        reviewer.set(Ok(None));
+        assert_eq!(
+            recheck(&auth, &headers).await.unwrap_err(),
+            Unauthenticated::NoSession
+        );
+        assert_eq!(
+            auth.identify(&headers, None).unwrap_err(),
+            Unauthenticated::NoSession
+        );
+    }
+
+    #[tokio::test]
+    async fn sessions_are_rechecked_only_after_the_interval() {
+        let reviewer = FakeReviewer::new("carol", &["devs"]);
+        let (auth, headers) = token_auth(Duration::from_secs(3600), reviewer.clone());
+        reviewer.set_owner("carol", &["admins"]);
+        for _ in 0..3 {
+            assert_eq!(recheck(&auth, &headers).await.unwrap().groups, ["devs"]);
+        }
+        assert_eq!(reviewer.calls(), 0);
+        assert_eq!(Auth::none().token_recheck, TOKEN_RECHECK);
     }
 
     #[test]

@@ -16,12 +16,16 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{SESSION_COOKIE, constant_time_eq, cookie, random_hex};
+use super::{SESSION_COOKIE, TokenReviewError, constant_time_eq, cookie, random_hex};
 use crate::state::AppState;
 
 const CSRF_COOKIE: &str = "rd_csrf";
 /// Longest token accepted (service account and OIDC tokens are a few KiB).
 const MAX_TOKEN: usize = 12 * 1024;
+/// What the sign-in page says when the token cannot be checked (the reason is logged with
+/// the request id, which the page quotes).
+pub const REVIEW_FAILED: &str =
+    "could not check the token with the cluster; try again or ask the dashboard's operator";
 
 /// Routes under `/auth` (token mode only).
 pub fn router() -> Router<AppState> {
@@ -199,13 +203,22 @@ async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
                 Some(form.csrf),
             );
         }
-        Err(message) => {
-            tracing::warn!(%message, "TokenReview failed");
-            let status = if auth.has_cluster() {
-                StatusCode::BAD_GATEWAY
-            } else {
-                StatusCode::SERVICE_UNAVAILABLE
+        Err(err) => {
+            // The detail (API server address, TLS and network errors) is for the operator's
+            // log, not for someone who has not even signed in: they get a reference to quote.
+            let request_id = headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::warn!(%err, request_id, peer, "sign-in: TokenReview failed");
+            let status = match err {
+                TokenReviewError::NoCluster => StatusCode::SERVICE_UNAVAILABLE,
+                TokenReviewError::Failed(_) => StatusCode::BAD_GATEWAY,
             };
+            let mut message = REVIEW_FAILED.to_owned();
+            if !request_id.is_empty() {
+                message.push_str(&format!(" (reference {request_id})"));
+            }
             return render(&state, status, Some(message), None, Some(form.csrf));
         }
     };
