@@ -338,7 +338,7 @@ async fn websocket_frame_header_over_the_message_limit_closes_the_socket() {
     let started = Instant::now();
     let (bytes, closed) = read_until_closed(&mut stream, Duration::from_secs(5)).await;
     let elapsed = started.elapsed();
-    println!("1 MiB frame header: socket closed after {elapsed:?}");
+    println!("1 MiB frame header: closed={closed} after {elapsed:?}");
     assert!(
         closed,
         "the server kept a socket that announced a 1 MiB frame (waiting to buffer it)"
