@@ -217,8 +217,8 @@ pub struct Config {
     )]
     pub max_connections: usize,
 
-    /// Live WebSocket streams (browser tabs) one user may hold at once (one client address
-    /// with --auth none); more get 429.
+    /// Live WebSocket streams (browser tabs) one user of --auth proxy|token may hold at once;
+    /// more get 429 (--auth none has no users to count: --max-connections bounds it).
     #[arg(
         long,
         env = "ROLLOUTS_DASHBOARD_MAX_WEBSOCKETS_PER_USER",

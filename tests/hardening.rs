@@ -705,27 +705,17 @@ async fn websockets_per_user_are_capped_with_429() {
 }
 
 #[tokio::test]
-async fn websockets_without_auth_are_capped_per_client_address() {
+async fn websockets_without_auth_are_not_capped_per_address() {
+    // Every tab behind `kubectl port-forward` or an Ingress comes from one address: with no
+    // users to tell apart, a per-address cap would cap the whole team.
     let addr = serve(files_state(&["--max-websockets-per-user", "2"]).await).await;
     let mut open = Vec::new();
-    for _ in 0..2 {
-        open.push(ws_connect(addr, &[]).await.expect("within the cap").0);
+    for _ in 0..5 {
+        // ws_connect has read `hello` and `status`.
+        let (ws, _) = ws_connect(addr, &[]).await.expect("no per-address cap");
+        open.push(ws);
     }
-    let err = ws_connect(addr, &[]).await.expect_err("third refused");
-    assert_eq!(http_status(&err), Some(429), "{err}");
-    // Another address (127.0.0.2 is loopback too) has its own slots.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
-    let tcp = socket.connect(addr).await.unwrap();
-    let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/api/v1/stream"), tcp)
-        .await
-        .expect("another address connects");
-    let hello = tokio::time::timeout(Duration::from_secs(10), ws.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert!(hello.to_text().unwrap().contains("\"hello\""), "{hello:?}");
+    assert_eq!(open.len(), 5);
 }
 
 #[tokio::test]

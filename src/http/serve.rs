@@ -58,8 +58,7 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Connections open at once; more wait to be accepted.
     pub max_connections: usize,
-    /// WebSocket streams open at once per user (per client address with `--auth none`);
-    /// more get 429.
+    /// WebSocket streams open at once per user of `--auth proxy|token`; more get 429.
     pub max_websockets_per_user: usize,
 }
 

@@ -11,18 +11,17 @@
 //! server shutdown every socket gets a Close frame with code 1001 (going away).
 //!
 //! Limits: a client frame or message larger than [`MAX_CLIENT_MESSAGE`] closes the socket
-//! (1009) as soon as its header announces it, before any of it is buffered; one user (one
-//! client address with `--auth none`) may hold `--max-websockets-per-user` sockets, more
-//! get 429; subscriptions name namespaces and rollouts by the Kubernetes rules
+//! (1009) as soon as its header announces it, before any of it is buffered; one user of
+//! `--auth proxy|token` may hold `--max-websockets-per-user` sockets, more get 429;
+//! subscriptions name namespaces and rollouts by the Kubernetes rules
 //! ([`crate::names`]), anything else gets an `error` frame.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{ConnectInfo, Extension, State};
+use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
@@ -90,17 +89,12 @@ impl Drop for StreamSlot {
     }
 }
 
-/// Whose streams a socket counts against: the user in proxy and token modes; the client
-/// address with `--auth none`, where everyone is the same local user.
-fn stream_owner(identity: &Identity, peer: Option<SocketAddr>) -> String {
-    if identity.unrestricted {
-        match peer {
-            Some(peer) => format!("address {}", peer.ip()),
-            None => "address unknown".to_owned(),
-        }
-    } else {
-        format!("user {}", identity.user)
-    }
+/// Whose streams a socket counts against: the user in proxy and token modes. With
+/// `--auth none` there is nobody to count against: every tab behind `kubectl port-forward`
+/// or an Ingress comes from the same address, so a per-address cap would cap the whole team
+/// at one person's tabs; `--max-connections` bounds those sockets instead.
+fn stream_owner(identity: &Identity) -> Option<String> {
+    (!identity.unrestricted).then(|| format!("user {}", identity.user))
 }
 
 /// `GET /api/v1/stream`: upgrades to a WebSocket.
@@ -108,22 +102,26 @@ pub async fn stream(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: axum::http::HeaderMap,
 ) -> Response {
     // Browsers send Origin on every WebSocket handshake; refuse other sites' pages.
     if let Err(err) = crate::http::actions::check_same_origin(&headers) {
         return err.into_response();
     }
-    let owner = stream_owner(&identity, peer.map(|Extension(ConnectInfo(addr))| addr));
     let max = state.settings.limits.max_websockets_per_user;
-    let Some(slot) = state.settings.streams.try_take(&owner, max) else {
-        tracing::warn!(%owner, max, "WebSocket limit per user reached");
-        return ApiError::TooManyStreams(format!(
-            "too many live connections: at most {max} per user (--max-websockets-per-user); \
-             close other dashboard tabs"
-        ))
-        .into_response();
+    let slot = match stream_owner(&identity) {
+        None => None,
+        Some(owner) => match state.settings.streams.try_take(&owner, max) {
+            Some(slot) => Some(slot),
+            None => {
+                tracing::warn!(%owner, max, "WebSocket limit per user reached");
+                return ApiError::TooManyStreams(format!(
+                    "too many live connections: at most {max} per user \
+                     (--max-websockets-per-user); close other dashboard tabs"
+                ))
+                .into_response();
+            }
+        },
     };
     // Small buffers: hundreds of sockets each held 128 KiB read + 128 KiB write buffers by
     // default (~0.4 MB RSS per client with 1,000 clients), for tiny client messages and
