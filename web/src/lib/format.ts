@@ -46,6 +46,15 @@ export function formatRelative(then: number, now: number): string {
   return diff > 0 ? `${coarse(diff)} ago` : `in ${coarse(-diff)}`;
 }
 
+/**
+ * A past event relative to now: `5s ago`, never `in 6s`. A time slightly ahead of this
+ * browser's clock (the cluster's clock runs ahead, or the page's "now" has not ticked yet)
+ * reads `just now`.
+ */
+export function formatAgo(then: number, now: number): string {
+  return formatRelative(Math.min(then, now), now);
+}
+
 /** "Paused until 12:03:10 · 42s left", or "… · ending" once the deadline has passed. */
 export function formatCountdown(label: string, until: number, now: number): string {
   const left = Math.ceil((until - now) / 1000);

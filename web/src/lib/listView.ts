@@ -132,3 +132,41 @@ export function filterToQuery(f: ListFilter, extra: Record<string, string | null
   const s = p.toString();
   return s === '' ? '' : `?${s}`;
 }
+
+/** The order shown, by key, per group: what [`holdOrder`] keeps. */
+export interface HeldOrder {
+  attention: string[];
+  rest: string[];
+}
+
+export function heldOrderOf(g: Pick<ListGroups, 'attention' | 'rest'>): HeldOrder {
+  const key = (r: RolloutSummary) => rolloutKey(r.namespace, r.name);
+  return { attention: g.attention.map(key), rest: g.rest.map(key) };
+}
+
+/**
+ * Keeps rows where they were while the pointer is over the list: every rollout already shown
+ * keeps its group and place (with its fresh data); a rollout new to the list goes to the end
+ * of the group the sort puts it in; a rollout gone is dropped. Counts stay the fresh ones.
+ */
+export function holdOrder(fresh: ListGroups, held: HeldOrder): ListGroups {
+  const pos = new Map<string, { group: 0 | 1; index: number }>();
+  held.attention.forEach((k, index) => pos.set(k, { group: 0, index }));
+  held.rest.forEach((k, index) => pos.set(k, { group: 1, index }));
+  const kept: { r: RolloutSummary; group: 0 | 1; index: number }[] = [];
+  const added: { r: RolloutSummary; group: 0 | 1 }[] = [];
+  const visit = (rs: RolloutSummary[], group: 0 | 1) => {
+    for (const r of rs) {
+      const p = pos.get(rolloutKey(r.namespace, r.name));
+      if (p) kept.push({ r, ...p });
+      else added.push({ r, group });
+    }
+  };
+  visit(fresh.attention, 0);
+  visit(fresh.rest, 1);
+  kept.sort((a, b) => a.group - b.group || a.index - b.index);
+  const attention: RolloutSummary[] = [];
+  const rest: RolloutSummary[] = [];
+  for (const x of [...kept, ...added]) (x.group === 0 ? attention : rest).push(x.r);
+  return { ...fresh, attention, rest };
+}
