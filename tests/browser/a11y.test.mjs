@@ -53,7 +53,8 @@ test('phone width renders the list and a detail page', async () => {
   try {
     const page = await phone.context.newPage();
     await page.goto(env('RD_DEMO_URL'));
-    await page.locator('.row[data-key]').first().waitFor();
+    // Phones get the card view by default.
+    await page.locator('.card[data-key]').first().waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     await screenshot(page, 'phone-list');
     await page.goto(env('RD_DEMO_URL') + 'rollout/demo-shop/checkout-api');

@@ -70,7 +70,8 @@ test('promote the canary waiting for promotion: confirm, then it advances', asyn
   const dialog = page.getByRole('dialog');
   await dialog.waitFor();
   const text = await dialog.innerText();
-  assert.match(text, /Promote checkout-api from step \d+\/8 to \d+\/8/);
+  // In the timeline's numbering, with the steps' names (issue #15).
+  assert.match(text, /Promote checkout-api past step \d+ “[^”]+” → step \d+ “[^”]+”/);
   await screenshot(page, 'dialog-promote');
   await dialog.getByRole('button', { name: 'Promote', exact: true }).click();
   await page.getByText(/promoted|promote/i).first().waitFor();

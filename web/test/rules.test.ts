@@ -6,7 +6,12 @@ import { summary } from './fixtures';
 
 test('promote describes the step change', () => {
   const r = summary({ name: 'checkout-api', status: 'Paused', stepIndex: 2, stepCount: 8, currentPodHash: 'new' });
-  assert.equal(describeEffect('promote', r), 'Promote checkout-api from step 2/8 to 3/8');
+  // currentStepIndex 2 is the timeline's step 3.
+  assert.equal(describeEffect('promote', r), 'Promote checkout-api past step 3 → step 4');
+  const labels = ['Set weight 20%', 'Pause until promoted', 'Set weight 40%', 'Pause 30s', 'Set weight 60%', 'Pause 30s', 'Set weight 80%', 'Pause 30s'];
+  assert.equal(describeEffect('promote', r, undefined, labels), 'Promote checkout-api past step 3 “Set weight 40%” → step 4 “Pause 30s”');
+  assert.equal(describeEffect('promote', { ...r, stepIndex: 7 }, undefined, labels), 'Promote checkout-api past step 8 “Pause 30s”, the last step → fully promoted');
+  assert.equal(describeEffect('promote-full', { ...r, stepIndex: 1 }, undefined, labels), 'Promote checkout-api fully: skip steps 2 “Pause until promoted” to 8 “Pause 30s”, with their pauses and analyses');
   assert.equal(availability('promote', r).enabled, true);
 });
 

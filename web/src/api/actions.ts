@@ -2,13 +2,16 @@
 
 import type { ActionBody, ActionName } from '../lib/actionRules';
 import { appUrl } from './config';
-import { sessionEnded } from './session';
+import { getJson, sessionEnded } from './session';
+import type { RolloutDetail } from './protocol';
 
 export interface ActionResult {
   ok: boolean;
   status: number;
   message: string;
   code?: string;
+  /** 409 `stale`: the server's sentences on what changed since the view was taken. */
+  changes?: string[];
 }
 
 export async function postAction(namespace: string, name: string, action: ActionName, body: ActionBody): Promise<ActionResult> {
@@ -35,7 +38,8 @@ export async function postAction(namespace: string, name: string, action: Action
     const message = (json as { message?: unknown } | null)?.message;
     return { ok: true, status: res.status, message: typeof message === 'string' ? message : `${action} done` };
   }
-  const err = (json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const err = (json as { error?: { code?: unknown; message?: unknown; details?: { changes?: unknown } } } | null)?.error;
+  const changes = Array.isArray(err?.details?.changes) ? err.details.changes.filter((c): c is string => typeof c === 'string') : undefined;
   const message = typeof err?.message === 'string' ? err.message : `${res.status} ${res.statusText}`;
   const code = typeof err?.code === 'string' ? err.code : undefined;
   const prefix =
@@ -44,5 +48,11 @@ export async function postAction(namespace: string, name: string, action: Action
     res.status === 409 ? 'The rollout changed since you looked at it' :
     res.status === 404 ? 'Not found' :
     res.status === 422 ? 'Cannot do that' : 'Failed';
-  return { ok: false, status: res.status, message: `${prefix}: ${message}`, ...(code !== undefined ? { code } : {}) };
+  return { ok: false, status: res.status, message: `${prefix}: ${message}`, ...(code !== undefined ? { code } : {}), ...(changes ? { changes } : {}) };
+}
+
+/** The rollout's current detail from the REST API (what a refreshed dialog shows); null on failure. */
+export async function fetchDetail(namespace: string, name: string): Promise<RolloutDetail | null> {
+  const d = await getJson(`api/v1/namespaces/${encodeURIComponent(namespace)}/rollouts/${encodeURIComponent(name)}`);
+  return d && typeof d === 'object' && 'summary' in d ? (d as RolloutDetail) : null;
 }

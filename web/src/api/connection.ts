@@ -1,16 +1,53 @@
 // One WebSocket per tab at api/v1/stream (relative to the base href), with reconnects
 // (exponential backoff, capped at 10 s, with jitter), a heartbeat watchdog, and a pause while
 // the tab has been hidden for 30 s (a hidden tab costs the server nothing).
+//
+// While the stream is down (or never says `hello`: a proxy that blocks WebSockets), the page
+// polls the REST API every few seconds for what it shows (the list, or the open rollout), so
+// it never sits on "Connecting…" with nothing; the stream's next `hello` stops the polling.
 
 import { parseServerMsg, type ClientMsg, type ServerMsg } from './protocol';
 import { appUrl } from './config';
 import { CLOSE_POLICY } from '../lib/session';
 import { getJson, isLeaving, sessionEnded } from './session';
+import type { RolloutDetail, RolloutSummary } from './protocol';
 import type { Store } from '../state/store';
 
 const HIDDEN_GRACE_MS = 30_000;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 10_000;
+/** How often the REST API is polled while the stream is down. */
+export const POLL_INTERVAL_MS = 4000;
+/** A stream that has not said `hello` this long after the page started is not coming soon: poll. */
+const FIRST_HELLO_GRACE_MS = 5000;
+/** Connections in a row that ended before their `hello`: then a blocked WebSocket is suspected. */
+const BLOCKED_AFTER = 2;
+
+/** GET a JSON endpoint with the app's headers: the status and body, or null when unreachable. */
+async function fetchJson(relative: string): Promise<{ status: number; body: unknown } | null> {
+  let res: Response;
+  // A request that hangs (a proxy holding it) counts as failed after a while.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 8000);
+  try {
+    res = await fetch(appUrl(relative), { credentials: 'same-origin', headers: { Accept: 'application/json' }, signal: abort.signal });
+  } catch {
+    clearTimeout(timer);
+    return null;
+  }
+  clearTimeout(timer);
+  if (res.status === 401) {
+    sessionEnded();
+    return null;
+  }
+  let body: unknown = null;
+  try {
+    body = (await res.json()) as unknown;
+  } catch {
+    if (res.ok) return null;
+  }
+  return { status: res.status, body };
+}
 
 export function backoffDelay(attempt: number, random: number): number {
   const exp = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10));
@@ -27,6 +64,11 @@ export class Connection {
   private lastMessageAt = 0;
   private queue: ServerMsg[] = [];
   private flushScheduled = false;
+  /** Connections in a row that ended without a `hello`. */
+  private failedInARow = 0;
+  private pollTimer: ReturnType<typeof setTimeout> | null = null;
+  private firstHelloTimer: ReturnType<typeof setTimeout> | null = null;
+  private probing = false;
 
   constructor(private readonly store: Store) {
     store.onListResync = () => this.resync('subscribeList');
@@ -42,6 +84,10 @@ export class Connection {
     document.addEventListener('visibilitychange', () => this.onVisibility());
     window.addEventListener('online', () => this.reconnectNow());
     this.watchdog = setInterval(() => this.checkHeartbeat(), 5000);
+    this.firstHelloTimer = setTimeout(() => {
+      this.firstHelloTimer = null;
+      if (this.store.state.conn !== 'open') this.startPolling();
+    }, FIRST_HELLO_GRACE_MS);
     this.connect();
   }
 
@@ -50,6 +96,12 @@ export class Connection {
     this.sub = msg;
     if (msg.type === 'subscribeList') this.store.set({ listStale: true });
     this.send(msg);
+    // While polling, fetch what the new page shows now rather than at the next tick.
+    if (this.pollTimer) {
+      clearTimeout(this.pollTimer);
+      this.pollTimer = null;
+      void this.pollOnce();
+    }
   }
 
   private send(msg: ClientMsg): void {
@@ -74,6 +126,7 @@ export class Connection {
     this.ws = ws;
     if (this.store.state.conn !== 'reconnecting') this.store.set({ conn: 'connecting' });
     let opened = false;
+    let hello = false;
     ws.onopen = () => {
       opened = true;
       this.lastMessageAt = Date.now();
@@ -88,8 +141,11 @@ export class Connection {
       const msg = parseServerMsg(ev.data);
       if (!msg) return;
       if (msg.type === 'hello') {
+        hello = true;
         this.attempt = 0;
-        this.store.set({ conn: 'open', disconnectedSince: null });
+        this.failedInARow = 0;
+        this.stopPolling();
+        this.store.set({ conn: 'open', disconnectedSince: null, liveBlocked: false, polling: false, pollFresh: false });
       }
       this.queue.push(msg);
       this.scheduleFlush();
@@ -110,11 +166,74 @@ export class Connection {
         conn: 'reconnecting',
         disconnectedSince: this.store.state.disconnectedSince ?? Date.now(),
       });
+      this.failedInARow = hello ? 0 : this.failedInARow + 1;
+      this.startPolling();
+      if (this.failedInARow >= BLOCKED_AFTER) void this.probeBlocked();
       this.scheduleReconnect();
     };
     ws.onerror = () => {
       // onclose follows and handles the retry.
     };
+  }
+
+  /**
+   * The stream keeps ending before its `hello`: if the REST API answers, the server is up and
+   * something in between blocks WebSockets (said in a banner); if not, the server is away.
+   */
+  private async probeBlocked(): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    const res = await fetchJson('api/v1/status');
+    this.probing = false;
+    if (this.store.state.conn === 'open') return;
+    const blocked = res !== null && res.status < 500 && this.failedInARow >= BLOCKED_AFTER;
+    if (blocked !== this.store.state.liveBlocked) this.store.set({ liveBlocked: blocked });
+  }
+
+  private startPolling(): void {
+    if (this.pollTimer || this.store.state.polling || isLeaving()) return;
+    this.store.set({ polling: true });
+    void this.pollOnce();
+  }
+
+  private stopPolling(): void {
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+  }
+
+  /** One poll of what the page shows, then the next one in POLL_INTERVAL_MS. */
+  private async pollOnce(): Promise<void> {
+    const sub = this.sub;
+    let ok = false;
+    if (sub?.type === 'subscribeList') {
+      const res = await fetchJson('api/v1/rollouts');
+      const rollouts = (res?.body as { rollouts?: unknown } | null)?.rollouts;
+      if (this.store.state.conn === 'open') return;
+      if (res && res.status === 200 && Array.isArray(rollouts) && this.sub === sub) {
+        this.store.applyPolledList(rollouts as RolloutSummary[]);
+        ok = true;
+      }
+    } else if (sub?.type === 'subscribeRollout') {
+      const res = await fetchJson(`api/v1/namespaces/${encodeURIComponent(sub.namespace)}/rollouts/${encodeURIComponent(sub.name)}`);
+      if (this.store.state.conn === 'open') return;
+      if (res && (res.status === 200 || res.status === 404) && this.sub === sub) {
+        const body = res.body as RolloutDetail | null;
+        this.store.applyPolledDetail(sub.namespace, sub.name, res.status === 200 && body && typeof body === 'object' && 'summary' in body ? body : null);
+        ok = true;
+      }
+    }
+    if (this.store.state.conn === 'open' || this.store.state.conn === 'paused') return;
+    if (this.sub !== sub) {
+      // The page changed while asking: ask for the new one now.
+      void this.pollOnce();
+      return;
+    }
+    if (!ok && this.store.state.pollFresh) this.store.set({ pollFresh: false });
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null;
+      void this.pollOnce();
+    }, POLL_INTERVAL_MS);
   }
 
   private scheduleReconnect(): void {
@@ -177,7 +296,8 @@ export class Connection {
   }
 
   private pause(): void {
-    this.store.set({ conn: 'paused', disconnectedSince: Date.now() });
+    this.stopPolling();
+    this.store.set({ conn: 'paused', disconnectedSince: Date.now(), polling: false, pollFresh: false });
     if (this.retryTimer) {
       clearTimeout(this.retryTimer);
       this.retryTimer = null;
@@ -189,6 +309,7 @@ export class Connection {
 
   stop(): void {
     if (this.watchdog) clearInterval(this.watchdog);
+    if (this.firstHelloTimer) clearTimeout(this.firstHelloTimer);
     this.pause();
   }
 }

@@ -1,6 +1,7 @@
 // Which actions apply to a rollout, why not, and how to describe their effect. Pure.
 
 import type { RolloutSummary } from '../api/protocol';
+import { promoteSteps, remainingSteps } from './steps';
 
 export type ActionName =
   | 'promote' | 'promote-full' | 'abort' | 'retry' | 'restart' | 'pause' | 'resume' | 'set-image' | 'undo';
@@ -66,21 +67,25 @@ export function availability(action: ActionName, r: R): ActionAvailability {
   }
 }
 
-/** The confirmation sentence: "Promote checkout-api from step 2/8 to 3/8". */
-export function describeEffect(action: ActionName, r: R, extra?: { image?: string; container?: string; revision?: number }): string {
-  const canarySteps = r.strategy === 'Canary' && r.stepCount > 0 && r.stepIndex !== null;
+/**
+ * The confirmation sentence, in the timeline's numbering, with the steps' names when known:
+ * "Promote checkout-api past step 2 “Pause” → step 3 “Set weight 40%”".
+ */
+export function describeEffect(action: ActionName, r: R, extra?: { image?: string; container?: string; revision?: number }, labels?: readonly string[]): string {
+  const canary = r.strategy === 'Canary' && r.stepCount > 0;
   switch (action) {
-    case 'promote':
-      if (canarySteps && r.stepIndex !== null) {
-        const next = Math.min(r.stepIndex + 1, r.stepCount);
-        return `Promote ${r.name} from step ${r.stepIndex}/${r.stepCount} to ${next}/${r.stepCount}`;
-      }
+    case 'promote': {
+      const steps = canary ? promoteSteps(r.stepIndex, r.stepCount, labels) : null;
+      if (steps) return `Promote ${r.name} ${steps}`;
       if (r.strategy === 'BlueGreen') return `Promote ${r.name}: switch the active service to the preview ReplicaSet`;
       return `Promote ${r.name} to the next step`;
-    case 'promote-full':
-      return canarySteps
-        ? `Promote ${r.name} fully: skip the remaining steps ${r.stepIndex}/${r.stepCount} → ${r.stepCount}/${r.stepCount}, pauses and analyses`
+    }
+    case 'promote-full': {
+      const rest = canary ? remainingSteps(r.stepIndex, r.stepCount, labels) : null;
+      return rest
+        ? `Promote ${r.name} fully: skip ${rest}, with their pauses and analyses`
         : `Promote ${r.name} fully: skip all remaining steps, pauses and analyses`;
+    }
     case 'abort':
       return `Abort the update of ${r.name} and send all traffic back to the stable ReplicaSet`;
     case 'retry':

@@ -2,7 +2,7 @@
 // it through `useStore(selector)`; frames are applied in batches (one per animation frame).
 
 import { useEffect, useReducer, useRef } from 'preact/hooks';
-import { PROTOCOL_VERSION, type Health, type RolloutDetail, type ServerMsg } from '../api/protocol';
+import { PROTOCOL_VERSION, type Health, type RolloutDetail, type RolloutSummary, type ServerMsg } from '../api/protocol';
 import type { RdConfig } from '../api/config';
 import type { Whoami } from '../lib/session';
 import { applyJsonPatch } from '../lib/jsonPatch';
@@ -46,6 +46,17 @@ export interface AppState {
   whoami: Whoami | null;
   /** `hello` announced another protocol than this page's: its frames cannot be trusted. */
   protocolMismatch: boolean;
+  /**
+   * The WebSocket keeps failing before its `hello` while the REST API answers: something
+   * between the browser and the server (an Ingress, a proxy) blocks WebSockets.
+   */
+  liveBlocked: boolean;
+  /** The page polls the REST API because the stream is down. */
+  polling: boolean;
+  /** The last poll succeeded: the data is as fresh as the poll interval. */
+  pollFresh: boolean;
+  /** When the last poll succeeded (ms). */
+  polledAt: number | null;
 }
 
 type Listener = () => void;
@@ -77,6 +88,10 @@ export class Store {
       toasts: [],
       whoami: null,
       protocolMismatch: false,
+      liveBlocked: false,
+      polling: false,
+      pollFresh: false,
+      polledAt: null,
     };
   }
 
@@ -170,6 +185,26 @@ export class Store {
       this.detailResyncPending = true;
       this.onDetailResync?.();
     }
+  }
+
+  /** A list polled from GET api/v1/rollouts, as a snapshot (the stream's next snapshot replaces it). */
+  applyPolledList(rollouts: RolloutSummary[]): void {
+    const s = this.state;
+    const list = applyListFrames(s.list, [{ type: 'snapshot', seq: s.list.lastSeq, rollouts }]);
+    this.set({ list, listStale: false, everHadSnapshot: true, pollFresh: true, polledAt: Date.now() });
+  }
+
+  /**
+   * A detail polled from GET api/v1/namespaces/{ns}/rollouts/{name} (null: 404). It has no
+   * seq: the stream's next `detail` frame replaces it, and its patches ask for a fresh one.
+   */
+  applyPolledDetail(namespace: string, name: string, rollout: RolloutDetail | null): void {
+    const d = this.state.detail;
+    const patch: Partial<AppState> = { pollFresh: true, polledAt: Date.now() };
+    if (d && d.namespace === namespace && d.name === name) {
+      patch.detail = { ...d, seq: null, detail: rollout, notFound: rollout === null, deleted: false };
+    }
+    this.set(patch);
   }
 
   private toastId = 0;

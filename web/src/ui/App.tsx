@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Connection } from '../api/connection';
+import { POLL_INTERVAL_MS, type Connection } from '../api/connection';
 import { signOut } from '../api/session';
 import { formatClock } from '../lib/format';
 import { applyTheme, loadTheme, type Theme } from '../lib/prefs';
@@ -12,23 +12,48 @@ import { Empty } from './common';
 
 function ConnectionIndicator() {
   const conn = useStore((s) => s.conn);
-  const text = conn === 'open' ? 'Live' : conn === 'connecting' ? 'Connecting…' : conn === 'paused' ? 'Paused (tab hidden)' : 'Reconnecting…';
-  const cls = conn === 'open' ? 'ok' : conn === 'reconnecting' ? 'bad' : 'run';
+  const polling = useStore((s) => s.polling && s.pollFresh);
+  const text =
+    conn === 'open' ? 'Live' :
+    conn === 'paused' ? 'Paused (tab hidden)' :
+    polling ? `Polling every ${POLL_INTERVAL_MS / 1000} s` :
+    conn === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+  const cls = conn === 'open' ? 'ok' : conn === 'reconnecting' && !polling ? 'bad' : 'run';
+  const title = conn === 'open' ? 'Connected: changes appear as they happen' : polling ? 'Live updates are not available: the page asks the server for fresh data every few seconds' : text;
   return (
-    <span class={`conn conn-${cls}`} role="status" aria-live="polite" title={conn === 'open' ? 'Connected: changes appear as they happen' : text} data-conn={conn}>
+    <span class={`conn conn-${cls}`} role="status" aria-live="polite" title={title} data-conn={conn}>
       <span class="conn-dot" aria-hidden="true" />
       {text}
     </span>
   );
 }
 
+/** The stream is down: polled data keeps the page current, or nothing does. */
 function StaleBanner() {
   const conn = useStore((s) => s.conn);
   const since = useStore((s) => s.disconnectedSince);
+  const blocked = useStore((s) => s.liveBlocked);
+  const pollFresh = useStore((s) => s.pollFresh);
+  const polledAt = useStore((s) => s.polledAt);
+  if (conn === 'open' || conn === 'paused') return null;
+  if (blocked) {
+    return (
+      <div class="banner banner-blocked" role="alert">
+        <strong>Live updates are blocked:</strong> the browser cannot keep a WebSocket open to the dashboard (<code>api/v1/stream</code>) although the
+        server answers. This usually means an Ingress or load balancer without WebSocket upgrade support, or a corporate proxy that strips the{' '}
+        <code>Upgrade</code> header.{' '}
+        {pollFresh && polledAt !== null
+          ? `Showing data polled every ${POLL_INTERVAL_MS / 1000} s instead (last at ${formatClock(polledAt)}).`
+          : `Asking the REST API every ${POLL_INTERVAL_MS / 1000} s instead…`}
+      </div>
+    );
+  }
   if (conn !== 'reconnecting' || since === null) return null;
   return (
     <div class="banner banner-stale" role="alert">
-      Stale since {formatClock(since)} — reconnecting… What you see may be out of date.
+      {pollFresh && polledAt !== null
+        ? `Live updates interrupted since ${formatClock(since)} — reconnecting; meanwhile the data is polled every ${POLL_INTERVAL_MS / 1000} s (last at ${formatClock(polledAt)}).`
+        : `Not connected to the dashboard server since ${formatClock(since)} — reconnecting… What you see may be out of date. Actions are disabled until the connection is back.`}
     </div>
   );
 }

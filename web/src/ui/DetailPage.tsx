@@ -1,12 +1,14 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { AnalysisRunView, ContainerView, ExperimentView, MetricView, ReplicaSetView, RevisionView, RolloutDetail, RolloutSummary, StepView } from '../api/protocol';
 import { splitImage, ellipsizeMiddle } from '../lib/format';
+import { failingMetric, shortWhy } from '../lib/failure';
+import { currentStepNumber, restateSteps, stepPosition, upstreamStepFigure } from '../lib/steps';
 import { deniedReason } from '../lib/permissions';
 import { type Unobserved, overdueMs, trackUnobserved } from '../lib/unobserved';
 import { useStore } from '../state/store';
 import { ActionBar, requestAction, useFreshPermissions, usePermissions } from './actions';
 import { MetricChart } from './AnalysisChart';
-import { Countdown, Empty, ImageTags, PodSquares, RelTime, StatusBadge, StatusIcon, WeightBar, useNow } from './common';
+import { Countdown, Empty, ImageTags, PodSquares, RelTime, StatusBadge, StatusIcon, WeightBar, useNow, useOffline } from './common';
 import { Link } from './router';
 
 function Section({ title, id, children, count }: { title: string; id: string; children: preact.ComponentChildren; count?: number }) {
@@ -106,7 +108,8 @@ function ReplicaSetBlock({ rs }: { rs: ReplicaSetView }) {
 }
 
 function RollbackButton({ rollout, revision }: { rollout: RolloutSummary; revision: number }) {
-  const denied = deniedReason('undo', usePermissions(rollout.namespace, rollout.name));
+  const offline = useOffline();
+  const denied = offline ?? deniedReason('undo', usePermissions(rollout.namespace, rollout.name));
   return (
     <button type="button" class="btn btn-small" disabled={denied !== null} title={denied ?? `Roll back to revision ${revision}`} data-action="undo" onClick={() => requestAction({ action: 'undo', rollout, extra: { revision } })}>
       Roll back to {revision}
@@ -143,7 +146,7 @@ function Revision({ rev, rollout, readOnly, analysisRuns }: { rev: RevisionView;
   );
 }
 
-function MetricBlock({ m }: { m: MetricView }) {
+function MetricBlock({ m, runMessage }: { m: MetricView; runMessage: string | null }) {
   const limits = [
     m.count !== null ? `count ${m.count}` : null,
     m.interval ? `every ${m.interval}` : null,
@@ -161,7 +164,7 @@ function MetricBlock({ m }: { m: MetricView }) {
         <span class="c-ok">✓ {m.successful} successful</span> · <span class="c-bad">✗ {m.failed} failed</span> · <span class="c-warn">? {m.inconclusive} inconclusive</span> · <span class="c-bad">⚠ {m.error} errors</span>
         {limits.length ? <span class="muted"> · {limits.join(' · ')}</span> : null}
       </p>
-      {m.message ? <p class="small msg">{m.message}</p> : null}
+      {m.message && m.message !== runMessage ? <p class="small msg">{m.message}</p> : null}
       <MetricChart metric={m} />
       <dl class="conds small">
         {m.successCondition ? (
@@ -234,7 +237,7 @@ function AnalysisRunBlock({ run }: { run: AnalysisRunView }) {
         </p>
       ) : null}
       {run.metrics.map((m) => (
-        <MetricBlock key={m.name} m={m} />
+        <MetricBlock key={m.name} m={m} runMessage={run.message} />
       ))}
     </details>
   );
@@ -263,7 +266,8 @@ function SetImageForm({ c, rollout, suggestions }: { c: ContainerView; rollout: 
   useEffect(() => setValue(c.image), [c.image]);
   const id = `img-${c.name}`;
   const listId = `imgs-${c.name}`;
-  const denied = deniedReason('set-image', usePermissions(rollout.namespace, rollout.name));
+  const offline = useOffline();
+  const denied = offline ?? deniedReason('set-image', usePermissions(rollout.namespace, rollout.name));
   return (
     <form
       class="set-image"
@@ -347,12 +351,79 @@ function UnobservedNotice({ s }: { s: RolloutSummary }) {
   );
 }
 
+/** The failed metrics of the failed analysis runs, with the run each belongs to. */
+function failedMetrics(d: RolloutDetail): { run: AnalysisRunView; m: MetricView }[] {
+  return d.analysisRuns
+    .filter((a) => a.phase === 'Failed' || a.phase === 'Error')
+    .flatMap((run) => run.metrics.filter((m) => m.phase === 'Failed' || m.phase === 'Error').map((m) => ({ run, m })));
+}
+
+/** Why the update was aborted, told once: the failing metric and its condition, then the controller's words. */
+function AbortBox({ d, message }: { d: RolloutDetail; message: string }) {
+  const failed = failedMetrics(d);
+  const named = failed.length === 0 ? failingMetric(message) : null;
+  return (
+    <div class="abort-box" role="note" aria-labelledby="h-abort">
+      <h3 id="h-abort">Why it was aborted</h3>
+      {failed.map(({ run, m }) => {
+        const bad = [...m.measurements].reverse().find((x) => x.phase === 'Failed' || x.phase === 'Error');
+        const why = failingMetric(run.message ?? m.message)?.why ?? null;
+        return (
+          <p key={`${run.name}/${m.name}`} class="abort-metric">
+            Metric <strong class="mono">{m.name}</strong> {m.phase === 'Error' ? 'errored' : 'failed'}
+            {bad?.value ? (
+              <>
+                : measured <code>{bad.value}</code>
+              </>
+            ) : null}
+            {m.failureCondition ? (
+              <>
+                {bad?.value ? ', ' : ': '}failure condition <code>{m.failureCondition}</code>
+              </>
+            ) : m.successCondition ? (
+              <>
+                {bad?.value ? ', ' : ': '}success condition <code>{m.successCondition}</code> not met
+              </>
+            ) : null}
+            {why ? ` (${shortWhy(why)})` : ''}
+            <span class="small muted">
+              {' '}
+              · analysis <a href={`#ar-${run.name}`}>{run.name}</a>
+            </span>
+          </p>
+        );
+      })}
+      {named ? (
+        <p class="abort-metric">
+          Metric <strong class="mono">{named.metric}</strong> {named.phase}
+          {named.why ? ` (${shortWhy(named.why)})` : ''}
+        </p>
+      ) : null}
+      <p class="small">
+        <span class="muted">Controller:</span> {message}
+        {d.abortedAt ? (
+          <span class="muted">
+            {' '}
+            · aborted <RelTime iso={d.abortedAt} />
+          </span>
+        ) : null}
+      </p>
+    </div>
+  );
+}
+
 function StatusPanel({ d }: { d: RolloutDetail }) {
   const s = d.summary;
   const bg = d.blueGreen;
   const reasonIsCountdown = s.pauseUntil !== null && s.reason.startsWith('Paused until');
   const abortCondition = d.conditions.find((c) => c.reason === 'RolloutAborted');
-  const failedRuns = d.analysisRuns.filter((a) => a.phase === 'Failed' || a.phase === 'Error');
+  const aborted = s.aborted || abortCondition !== undefined;
+  const abortMessage = abortCondition?.message ?? s.message;
+  // The abort's message is told once, in the abort box; other places that repeat it are left out.
+  const repeatsAbort = (text: string) => aborted && abortMessage !== '' && text.includes(abortMessage);
+  const explanation = d.explanation.filter((e) => e !== s.reason && !repeatsAbort(e) && !(aborted && /^(Analysis .* (Failed|Error)|Aborted at )/.test(e)));
+  const cur = currentStepNumber(s.stepIndex, s.stepCount);
+  const curLabel = cur !== null ? d.steps[cur - 1]?.label : undefined;
   return (
     <section class={`panel status-panel st-box-${s.status}`} aria-labelledby="h-status">
       <h2 id="h-status" class="visually-hidden">
@@ -364,9 +435,15 @@ function StatusPanel({ d }: { d: RolloutDetail }) {
           <p class="status-reason">
             <strong>{s.status || 'Unknown'}</strong>
             {' — '}
-            {reasonIsCountdown ? <Countdown label="Paused until" until={s.pauseUntil} done="resuming now" /> : s.reason || s.message || '—'}
+            {reasonIsCountdown ? (
+              <Countdown label="Paused until" until={s.pauseUntil} done="resuming now" />
+            ) : aborted ? (
+              'Update aborted: traffic went back to the stable ReplicaSet (why: below)'
+            ) : (
+              restateSteps(s.reason || s.message || '—')
+            )}
           </p>
-          {s.attentionReason && !(s.aborted && s.attentionReason.startsWith('Aborted')) && s.attentionReason !== s.reason ? <p class="attention-text">⚑ {s.attentionReason}</p> : null}
+          {s.attentionReason && !aborted && s.attentionReason !== s.reason ? <p class="attention-text">⚑ {restateSteps(s.attentionReason)}</p> : null}
           <UnobservedNotice s={s} />
           {bg && s.status === 'Paused' && bg.autoPromotionDeadline ? (
             <p>
@@ -376,30 +453,15 @@ function StatusPanel({ d }: { d: RolloutDetail }) {
           {bg && s.status === 'Paused' && !bg.autoPromotionDeadline && !bg.autoPromotionEnabled ? <p class="small">Auto-promotion is disabled: waiting for promotion.</p> : null}
         </div>
       </div>
-      {s.aborted || abortCondition ? (
-        <div class="abort-box" role="note">
-          <strong>Why it was aborted:</strong> {abortCondition?.message ?? s.message}
-          {failedRuns.map((a) => (
-            <div key={a.name} class="small">
-              Analysis <a href={`#ar-${a.name}`}>{a.name}</a> {a.phase}
-              {a.message ? `: ${a.message}` : ''}
-              {a.metrics
-                .filter((m) => m.phase === 'Failed' || m.phase === 'Error')
-                .map((m) => ` · metric ${m.name} ${m.phase} (${m.failed} failed, ${m.error} errors)${m.message ? `: ${m.message}` : ''}`)
-                .join('')}
-            </div>
-          ))}
-          {d.abortedAt ? <div class="small muted">Aborted <RelTime iso={d.abortedAt} /></div> : null}
-        </div>
-      ) : null}
-      {d.explanation.filter((e) => e !== s.reason).length > 0 ? (
+      {aborted ? <AbortBox d={d} message={abortMessage} /> : null}
+      {explanation.length > 0 ? (
         <ul class="explain small">
-          {d.explanation.filter((e) => e !== s.reason).map((e, i) => (
-            <li key={i}>{e}</li>
+          {explanation.map((e, i) => (
+            <li key={i}>{restateSteps(e)}</li>
           ))}
         </ul>
       ) : null}
-      {s.message && !s.aborted && !abortCondition && s.message.toLowerCase() !== s.reason.toLowerCase() ? <p class="small muted">Controller message: {s.message}</p> : null}
+      {s.message && !aborted && s.message.toLowerCase() !== s.reason.toLowerCase() ? <p class="small muted">Controller message: {s.message}</p> : null}
       <dl class="facts">
         <div>
           <dt>Strategy</dt>
@@ -408,7 +470,13 @@ function StatusPanel({ d }: { d: RolloutDetail }) {
         {s.strategy === 'Canary' ? (
           <div>
             <dt>Step</dt>
-            <dd>{s.step ?? `–/${s.stepCount}`}</dd>
+            <dd>
+              {stepPosition(s.stepIndex, s.stepCount) ?? '—'}
+              {curLabel ? ` “${curLabel}”` : ''}{' '}
+              <span class="small muted" title="status.currentStepIndex, as kubectl argo rollouts shows it">
+                ({upstreamStepFigure(s.stepIndex, s.stepCount) ?? s.step ?? '–'})
+              </span>
+            </dd>
           </div>
         ) : null}
         {s.setWeight !== null || s.actualWeight !== null ? (
@@ -487,6 +555,7 @@ export function DetailPage({ namespace, name }: { namespace: string; name: strin
   const readOnly = useStore((s) => s.readOnly);
   useFreshPermissions(namespace, name);
   const conn = useStore((s) => s.conn);
+  const offline = useOffline();
   const ds = detailState && detailState.namespace === namespace && detailState.name === name ? detailState : null;
   const d = ds?.detail ?? null;
 
@@ -529,8 +598,12 @@ export function DetailPage({ namespace, name }: { namespace: string; name: strin
   }
 
   const s = d.summary;
+  const labels = d.steps.map((st) => st.label);
+  const position = s.strategy === 'Canary' ? stepPosition(s.stepIndex, s.stepCount) : null;
+  const cur = currentStepNumber(s.stepIndex, s.stepCount);
+  const abortMessage = d.conditions.find((c) => c.reason === 'RolloutAborted')?.message ?? null;
   return (
-    <main id="main" class="page page-detail" aria-labelledby="rollout-title">
+    <main id="main" class={`page page-detail${offline !== null ? ' is-stale' : ''}`} aria-labelledby="rollout-title">
       {back}
       <header class="detail-head">
         <h1 id="rollout-title" class="rollout-title">
@@ -538,13 +611,19 @@ export function DetailPage({ namespace, name }: { namespace: string; name: strin
         </h1>
         <StatusBadge status={s.status} />
         <span class="tag">{s.strategy || 'no strategy'}</span>
-        {s.step ? (
-          <span class="tag" title="steps completed / steps (status.currentStepIndex)">
-            step {s.step}
+        {position ? (
+          <span class="tag" title={`status.currentStepIndex ${s.stepIndex ?? '–'}: kubectl argo rollouts shows ${s.step ?? '–'} (${upstreamStepFigure(s.stepIndex, s.stepCount) ?? ''})`}>
+            {position}
+            {cur !== null && labels[cur - 1] ? ` · ${labels[cur - 1]}` : ''}
           </span>
         ) : null}
-        {!readOnly ? <ActionBar rollout={s} /> : null}
+        {!readOnly ? <ActionBar rollout={s} steps={labels} /> : null}
       </header>
+      {offline !== null && !readOnly ? (
+        <p class="offline-note small" role="status">
+          {offline}
+        </p>
+      ) : null}
       <StatusPanel d={d} />
       <div class="detail-grid">
         <div class="col">
@@ -573,7 +652,8 @@ export function DetailPage({ namespace, name }: { namespace: string; name: strin
                       <td>{c.type}</td>
                       <td>{c.status}</td>
                       <td>
-                        <strong>{c.reason}</strong> {c.message}
+                        <strong>{c.reason}</strong>{' '}
+                        {abortMessage !== null && c.message === abortMessage ? <span class="muted">(its message is under “Why it was aborted” above)</span> : c.message}
                       </td>
                       <td>
                         <RelTime iso={c.lastTransitionTime} />

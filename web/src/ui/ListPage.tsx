@@ -1,12 +1,14 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { rolloutKey, type RolloutSummary } from '../api/protocol';
-import { filterFromQuery, filterToQuery, groupRollouts, STATUSES, type ListFilter, type SortKey } from '../lib/listView';
+import { filterFromQuery, filterToQuery, groupRollouts, heldOrderOf, holdOrder, STATUSES, type HeldOrder, type ListFilter, type SortKey } from '../lib/listView';
+import { byRole, failingMetric, shortWhy } from '../lib/failure';
+import { currentStepNumber, restateSteps } from '../lib/steps';
 import { loadFavorites, saveFavorites } from '../lib/prefs';
 import { detailHref } from '../lib/router';
 import { useStore } from '../state/store';
 import { ActionButton } from './actions';
-import { Countdown, Empty, ImageTags, PodSquares, StatusBadge, StatusIcon, WeightBar } from './common';
+import { Countdown, Empty, ImageTags, PodSquares, StatusBadge, StatusIcon, WeightBar, useOffline } from './common';
 import { Link, navigate, replaceQuery } from './router';
 import { ProblemPanel } from './states';
 
@@ -143,6 +145,22 @@ function stepText(r: RolloutSummary): string {
   return '—';
 }
 
+/** The list keeps upstream's figure (steps done / steps, as kubectl shows it) and says what it means. */
+function stepTitle(r: RolloutSummary): string | undefined {
+  if (r.strategy !== 'Canary' || r.stepCount === 0) return undefined;
+  const cur = currentStepNumber(r.stepIndex, r.stepCount);
+  const done = `${r.step ?? '–'}: ${r.stepIndex ?? '–'} of ${r.stepCount} steps done (status.currentStepIndex)`;
+  return cur !== null ? `${done}; at step ${cur} of ${r.stepCount} on the detail page's timeline` : done;
+}
+
+/** Images and the pods of their ReplicaSets in the same order: stable first, then canary/preview. */
+function orderedImages(r: RolloutSummary) {
+  return byRole(r.images, (i) => i.tags);
+}
+function orderedReplicaSets(r: RolloutSummary) {
+  return byRole(r.replicaSets, (rs) => rs.roles);
+}
+
 function PromoteCell({ r, readOnly }: { r: RolloutSummary; readOnly: boolean }) {
   if (readOnly || !(r.status === 'Paused' && !r.aborted)) return null;
   return <ActionButton action="promote" rollout={r} small />;
@@ -151,6 +169,17 @@ function PromoteCell({ r, readOnly }: { r: RolloutSummary; readOnly: boolean }) 
 function StatusLine({ r }: { r: RolloutSummary }) {
   if (r.pauseUntil && r.status === 'Paused') return <Countdown label="Paused until" until={r.pauseUntil} done="resuming" />;
   let text = r.attentionReason ?? (r.reason || r.message);
+  // A failed analysis: the metric's name first, where the row has room for it.
+  const failed = r.aborted || r.status === 'Degraded' ? failingMetric(text) ?? failingMetric(r.message) : null;
+  if (failed) {
+    return (
+      <span>
+        {r.aborted ? 'Aborted' : r.status} · metric <strong class="mono">{failed.metric}</strong> {failed.phase.toLowerCase()}
+        {failed.why ? ` (${shortWhy(failed.why)})` : ''}
+      </span>
+    );
+  }
+  text = restateSteps(text);
   if (text.startsWith(`${r.status}: `)) text = text.slice(r.status.length + 2);
   return <span>{text.charAt(0).toUpperCase() + text.slice(1)}</span>;
 }
@@ -175,15 +204,17 @@ function Row({ r, fav, toggleFav, selected, index, readOnly }: { r: RolloutSumma
         </span>
       </div>
       <div role="cell" class="c-strategy small">{r.strategy || '—'}</div>
-      <div role="cell" class="c-step">{stepText(r)}</div>
+      <div role="cell" class="c-step" title={stepTitle(r)}>
+        {stepText(r)}
+      </div>
       <div role="cell" class="c-weight">
         <WeightBar set={r.setWeight} actual={r.actualWeight} compact />
       </div>
       <div role="cell" class="c-images">
-        <ImageTags images={r.images} compact />
+        <ImageTags images={orderedImages(r)} compact />
       </div>
       <div role="cell" class="c-pods">
-        {r.replicaSets
+        {orderedReplicaSets(r)
           .filter((rs) => rs.pods.length > 0 || rs.roles.length > 0)
           .slice(0, 3)
           .map((rs) => (
@@ -221,7 +252,7 @@ function Card({ r, fav, toggleFav, selected, readOnly }: { r: RolloutSummary; fa
         </div>
         <div>
           <dt>Step</dt>
-          <dd>{stepText(r)}</dd>
+          <dd title={stepTitle(r)}>{stepText(r)}</dd>
         </div>
         <div class="grow">
           <dt>Weight</dt>
@@ -230,13 +261,13 @@ function Card({ r, fav, toggleFav, selected, readOnly }: { r: RolloutSummary; fa
           </dd>
         </div>
       </dl>
-      <ImageTags images={r.images} compact />
+      <ImageTags images={orderedImages(r)} compact />
       <div class="card-pods">
-        {r.replicaSets
+        {orderedReplicaSets(r)
           .filter((rs) => rs.pods.length > 0)
           .slice(0, 3)
           .map((rs) => (
-            <span class="rs-pods" key={rs.name} title={`${rs.name} · revision ${rs.revision}`}>
+            <span class="rs-pods" key={rs.name} title={`${rs.name} · revision ${rs.revision}${rs.roles.length ? ` · ${rs.roles.join(', ')}` : ''}`}>
               <span class="small muted">r{rs.revision}</span>
               <PodSquares pods={rs.pods} max={16} />
             </span>
@@ -245,6 +276,26 @@ function Card({ r, fav, toggleFav, selected, readOnly }: { r: RolloutSummary; fa
       </div>
     </article>
   );
+}
+
+/** Phones get cards by default: the table has room for little more than name and status there. */
+const NARROW = '(max-width: 720px)';
+
+function useNarrow(): boolean {
+  const [narrow, setNarrow] = useState(() => window.matchMedia(NARROW).matches);
+  useEffect(() => {
+    const mq = window.matchMedia(NARROW);
+    const on = () => setNarrow(mq.matches);
+    mq.addEventListener('change', on);
+    return () => mq.removeEventListener('change', on);
+  }, []);
+  return narrow;
+}
+
+/** The view asked for in the URL (`?view=cards|table`), or null for the device's default. */
+function viewParam(search: string): 'cards' | 'table' | null {
+  const v = new URLSearchParams(search).get('view');
+  return v === 'cards' || v === 'table' ? v : null;
 }
 
 let searchInput: HTMLInputElement | null = null;
@@ -257,10 +308,13 @@ export function ListPage({ query }: { query: string }) {
   const list = useStore((s) => s.list);
   const everHadSnapshot = useStore((s) => s.everHadSnapshot);
   const conn = useStore((s) => s.conn);
+  const liveBlocked = useStore((s) => s.liveBlocked);
   const health = useStore((s) => s.health);
   const readOnly = useStore((s) => s.readOnly);
   const filter = useMemo(() => filterFromQuery(query), [query]);
-  const view = new URLSearchParams(query).get('view') === 'cards' ? 'cards' : 'table';
+  const narrow = useNarrow();
+  const offline = useOffline();
+  const view = viewParam(query) ?? (narrow ? 'cards' : 'table');
   const [favorites, setFavorites] = useState(loadFavorites);
   const [searchText, setSearchText] = useState(filter.search);
   const [selKey, setSelKey] = useState<string | null>(null);
@@ -274,8 +328,10 @@ export function ListPage({ query }: { query: string }) {
   const update = useCallback(
     (patch: Partial<ListFilter>, newView?: string) => {
       const f = { ...filterFromQuery(location.search), ...patch };
-      const v = newView ?? (new URLSearchParams(location.search).get('view') === 'cards' ? 'cards' : null);
-      replaceQuery(filterToQuery(f, { view: v === 'cards' ? 'cards' : null }));
+      // A view chosen by hand is kept in the URL unless it is this device's default.
+      const deflt = window.matchMedia(NARROW).matches ? 'cards' : 'table';
+      const v = newView ?? viewParam(location.search);
+      replaceQuery(filterToQuery(f, { view: v !== null && v !== deflt ? v : null }));
     },
     [],
   );
@@ -304,7 +360,16 @@ export function ListPage({ query }: { query: string }) {
     return [...s].sort();
   }, [list.version, filter.namespaces]);
 
-  const groups = useMemo(() => groupRollouts(list.rollouts.values(), filter, favorites), [list.version, filter, favorites]);
+  const fresh = useMemo(() => groupRollouts(list.rollouts.values(), filter, favorites), [list.version, filter, favorites]);
+  // While the pointer is over the list (and so between a click's press and release), rows keep
+  // their places: live updates change their content, not their order. Leaving re-sorts.
+  const [pointerIn, setPointerIn] = useState(false);
+  const held = useRef<{ filter: ListFilter; favorites: ReadonlySet<string>; order: HeldOrder } | null>(null);
+  const groups = useMemo(() => {
+    const h = held.current;
+    return pointerIn && h && h.filter === filter && h.favorites === favorites ? holdOrder(fresh, h.order) : fresh;
+  }, [fresh, pointerIn]);
+  held.current = { filter, favorites, order: heldOrderOf(groups) };
   const ordered = useMemo(() => [...groups.attention, ...groups.rest], [groups]);
 
   const items = useMemo(() => {
@@ -393,6 +458,8 @@ export function ListPage({ query }: { query: string }) {
   }, [selKey]);
 
   const problem = health?.problem ?? null;
+  // Before the first data, a count is unknown, not 0.
+  const known = (n: number) => (everHadSnapshot ? n : '–');
   const selectedKey = selected >= 0 ? selKey : null;
 
   const toolbar = (
@@ -421,18 +488,18 @@ export function ListPage({ query }: { query: string }) {
       </label>
       <div class="filters" role="group" aria-label="Status filters">
         <button type="button" class={`chip${filter.attentionOnly ? ' chip-on' : ''}`} aria-pressed={filter.attentionOnly} onClick={() => update({ attentionOnly: !filter.attentionOnly })}>
-          Needs attention <span class="count">{groups.attentionCount}</span>
+          Needs attention <span class="count">{known(groups.attentionCount)}</span>
         </button>
         {STATUSES.map((s) => {
           const on = filter.statuses.includes(s);
           return (
             <button key={s} type="button" class={`chip chip-${s}${on ? ' chip-on' : ''}`} aria-pressed={on} onClick={() => update({ statuses: on ? filter.statuses.filter((x) => x !== s) : [...filter.statuses, s] })}>
-              <StatusIcon status={s} size={13} /> {s} <span class="count">{groups.counts[s] ?? 0}</span>
+              <StatusIcon status={s} size={13} /> {s} <span class="count">{known(groups.counts[s] ?? 0)}</span>
             </button>
           );
         })}
         <button type="button" class={`chip${filter.favoritesOnly ? ' chip-on' : ''}`} aria-pressed={filter.favoritesOnly} onClick={() => update({ favoritesOnly: !filter.favoritesOnly })}>
-          ★ Favorites <span class="count">{groups.favoritesCount}</span>
+          ★ Favorites <span class="count">{known(groups.favoritesCount)}</span>
         </button>
       </div>
       <div class="view-opts">
@@ -462,7 +529,7 @@ export function ListPage({ query }: { query: string }) {
   if (!everHadSnapshot) {
     body = problem ? (
       <span />
-    ) : conn === 'reconnecting' ? (
+    ) : conn === 'reconnecting' && !liveBlocked ? (
       <Empty title="Cannot reach the dashboard server">
         <p>The page keeps trying to connect. Check that rollouts-dashboard is running and reachable (port-forward, Ingress).</p>
       </Empty>
@@ -503,6 +570,8 @@ export function ListPage({ query }: { query: string }) {
         role={view === 'table' ? 'table' : 'region'}
         aria-label="Rollouts"
         aria-rowcount={view === 'table' ? ordered.length + 1 : undefined}
+        onPointerEnter={() => setPointerIn(true)}
+        onPointerLeave={() => setPointerIn(false)}
         style={{ height: `${win.total + (view === 'table' ? 34 : 0)}px` }}
       >
         {view === 'table' ? (
@@ -549,7 +618,7 @@ export function ListPage({ query }: { query: string }) {
   }
 
   return (
-    <main id="main" class="page page-list" aria-labelledby="list-title">
+    <main id="main" class={`page page-list${offline !== null && everHadSnapshot ? ' is-stale' : ''}`} aria-labelledby="list-title">
       <h1 id="list-title" class="visually-hidden">Rollouts</h1>
       {problem ? <ProblemPanel problem={problem} /> : null}
       {toolbar}

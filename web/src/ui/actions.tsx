@@ -1,9 +1,11 @@
 import { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
 import type { RolloutSummary } from '../api/protocol';
-import { postAction } from '../api/actions';
+import { fetchDetail, postAction } from '../api/actions';
 import { permissionsCache } from '../api/session';
 import { ACTION_LABELS, availability, describeEffect, seenOf, type ActionBody, type ActionName } from '../lib/actionRules';
 import { withPermission, type Permissions } from '../lib/permissions';
+import { currentStepNumber, describeStaleChange, stepPosition, upstreamStepFigure } from '../lib/steps';
+import { useOffline } from './common';
 import { store, useStore } from '../state/store';
 
 /**
@@ -52,6 +54,8 @@ export interface PendingAction {
   action: ActionName;
   rollout: RolloutSummary;
   extra?: { container?: string; image?: string; revision?: number };
+  /** The steps' labels as the timeline shows them, when the opener has them. */
+  steps?: readonly string[];
 }
 
 type Listener = (p: PendingAction | null) => void;
@@ -63,19 +67,46 @@ export function requestAction(p: PendingAction): void {
 }
 
 const DANGER: ReadonlySet<ActionName> = new Set(['abort', 'undo', 'restart', 'set-image', 'promote-full']);
+/** Only these confirm on Enter as the dialog opens; every other dialog opens on Cancel. */
+const CONFIRM_ON_ENTER: ReadonlySet<ActionName> = new Set(['promote']);
+
+/** The step labels of the dialog's rollout: the opener's, else looked up once. */
+function useStepLabels(p: PendingAction | null): readonly string[] | undefined {
+  const [fetched, setFetched] = useState<{ key: string; labels: readonly string[] } | null>(null);
+  const r = p?.rollout;
+  const key = r ? `${r.namespace}/${r.name}` : '';
+  const wanted = !!r && !p?.steps && r.strategy === 'Canary' && r.stepCount > 0;
+  useEffect(() => {
+    if (!wanted || !r || fetched?.key === key) return;
+    let cancelled = false;
+    void fetchDetail(r.namespace, r.name).then((d) => {
+      if (!cancelled && d && d.steps.length === r.stepCount) setFetched({ key, labels: d.steps.map((s) => s.label) });
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [key, wanted]);
+  if (p?.steps) return p.steps;
+  return fetched && fetched.key === key ? fetched.labels : undefined;
+}
 
 /** The one confirmation dialog of the app (a native modal <dialog>: focus trap, Esc closes). */
 export function ConfirmDialog() {
   const [pending, setPending] = useState<PendingAction | null>(null);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ ok: boolean; message: string } | null>(null);
+  /** What changed since the dialog opened (a 409), in the page's words; the dialog then shows the current state. */
+  const [changed, setChanged] = useState<string[] | null>(null);
   const ref = useRef<HTMLDialogElement>(null);
+  const offline = useOffline();
+  const labels = useStepLabels(pending);
 
   useEffect(() => {
     openDialog = (p) => {
       setPending(p);
       setBusy(false);
       setResult(null);
+      setChanged(null);
     };
     return () => {
       openDialog = null;
@@ -93,13 +124,36 @@ export function ConfirmDialog() {
 
   if (!pending) return <dialog ref={ref} class="dialog" aria-labelledby="confirm-title" onClose={close} />;
   const { action, rollout, extra } = pending;
-  const effect = describeEffect(action, rollout, extra);
+  const effect = describeEffect(action, rollout, extra, labels);
+  // After a refresh the action may no longer apply to the new state.
+  const still = changed ? availability(action, rollout) : null;
+  const canConfirm = !result?.ok && (still === null || still.enabled);
+  const position = rollout.strategy === 'Canary' ? stepPosition(rollout.stepIndex, rollout.stepCount) : null;
+  const cur = currentStepNumber(rollout.stepIndex, rollout.stepCount);
+  const curLabel = cur !== null ? labels?.[cur - 1] : undefined;
+  const figure = upstreamStepFigure(rollout.stepIndex, rollout.stepCount);
 
   const confirm = async () => {
+    if (offline !== null) return;
     setBusy(true);
     const body: ActionBody = { seen: seenOf(rollout), ...extra };
     const res = await postAction(rollout.namespace, rollout.name, action, body);
+    if (!res.ok && res.status === 409 && res.code === 'stale') {
+      // Out of date: say what changed, once, and show the current state to act on.
+      const fresh = await fetchDetail(rollout.namespace, rollout.name);
+      const said = (res.changes ?? []).map((c) => describeStaleChange(c, rollout.stepCount, labels));
+      setBusy(false);
+      setChanged(said.length > 0 ? said : ['it was changed']);
+      if (fresh) {
+        setResult(null);
+        setPending((p) => (p === pending ? { ...p, rollout: fresh.summary, steps: fresh.steps.map((st) => st.label) } : p));
+      } else {
+        setResult({ ok: false, message: 'The current state could not be loaded: close this dialog and start the action again from the page.' });
+      }
+      return;
+    }
     setBusy(false);
+    setChanged(null);
     setResult({ ok: res.ok, message: res.message });
     if (res.ok) {
       store().toast('ok', res.message);
@@ -107,35 +161,60 @@ export function ConfirmDialog() {
     }
   };
 
+  const focusConfirm = CONFIRM_ON_ENTER.has(action);
   return (
     <dialog ref={ref} class="dialog" aria-labelledby="confirm-title" aria-describedby="confirm-desc" onClose={close}>
       <form
         method="dialog"
         onSubmit={(e) => {
           e.preventDefault();
-          if (!busy && !result?.ok) void confirm();
+          if (!busy && canConfirm && offline === null) void confirm();
         }}
       >
         <h2 id="confirm-title">
           {ACTION_LABELS[action]} {rollout.name}?
         </h2>
+        {changed ? (
+          <div class="stale-changes" role="alert">
+            <strong>The rollout changed since you opened this dialog:</strong> {changed.join('; ')}.{' '}
+            {result ? null : still?.enabled ? 'Below is its current state; confirm again to act on it.' : `Below is its current state. ${still?.reason ?? ''}`}
+          </div>
+        ) : null}
         <p id="confirm-desc">{effect}.</p>
         <p class="small muted">
           Namespace <code>{rollout.namespace}</code> · as seen at resourceVersion <code>{rollout.resourceVersion}</code>
-          {rollout.step ? <> · step {rollout.step}</> : null}
+          {position ? (
+            <>
+              {' '}
+              · {position}
+              {curLabel ? ` “${curLabel}”` : ''}
+              {figure ? <span title="status.currentStepIndex, as kubectl argo rollouts shows it"> ({figure})</span> : null}
+            </>
+          ) : null}
         </p>
+        {offline !== null && !result?.ok ? (
+          <p class="result result-err" role="alert">
+            {offline}
+          </p>
+        ) : null}
         {result ? (
           <p class={`result ${result.ok ? 'result-ok' : 'result-err'}`} role={result.ok ? 'status' : 'alert'}>
             {result.message}
-            {!result.ok && result.message.includes('changed since') ? ' The page now shows the current state; check it and try again.' : ''}
           </p>
         ) : null}
         <div class="dialog-buttons">
-          <button type="button" class="btn" onClick={close}>
-            {result ? 'Close' : 'Cancel'}
+          <button type="button" class="btn" onClick={close} autoFocus={!focusConfirm}>
+            {result?.ok || (still !== null && !still.enabled) ? 'Close' : 'Cancel'}
           </button>
-          {!result?.ok ? (
-            <button type="submit" class={`btn ${DANGER.has(action) ? 'btn-danger' : 'btn-primary'}`} disabled={busy} aria-busy={busy} autoFocus>
+          {canConfirm ? (
+            <button
+              type="submit"
+              class={`btn ${DANGER.has(action) ? 'btn-danger' : 'btn-primary'}`}
+              disabled={busy || offline !== null}
+              title={offline ?? undefined}
+              aria-busy={busy}
+              autoFocus={focusConfirm}
+            >
               {busy ? `${ACTION_LABELS[action]}…` : result ? 'Try again' : ACTION_LABELS[action]}
             </button>
           ) : null}
@@ -145,9 +224,10 @@ export function ConfirmDialog() {
   );
 }
 
-export function ActionButton({ action, rollout, small = false }: { action: ActionName; rollout: RolloutSummary; small?: boolean }) {
+export function ActionButton({ action, rollout, small = false, steps }: { action: ActionName; rollout: RolloutSummary; small?: boolean; steps?: readonly string[] }) {
   const perms = usePermissions(rollout.namespace, rollout.name);
-  const a = withPermission(availability(action, rollout), action, perms);
+  const offline = useOffline();
+  const a = offline !== null ? { enabled: false, reason: offline } : withPermission(availability(action, rollout), action, perms);
   return (
     <button
       type="button"
@@ -158,7 +238,7 @@ export function ActionButton({ action, rollout, small = false }: { action: Actio
       onClick={(e) => {
         e.stopPropagation();
         e.preventDefault();
-        requestAction({ action, rollout });
+        requestAction({ action, rollout, ...(steps ? { steps } : {}) });
       }}
     >
       {ACTION_LABELS[action]}
@@ -168,13 +248,13 @@ export function ActionButton({ action, rollout, small = false }: { action: Actio
 
 const BAR: ActionName[] = ['promote', 'promote-full', 'pause', 'resume', 'abort', 'retry', 'restart'];
 
-export function ActionBar({ rollout }: { rollout: RolloutSummary }) {
+export function ActionBar({ rollout, steps }: { rollout: RolloutSummary; steps?: readonly string[] }) {
   const readOnly = useStore((s) => s.readOnly);
   if (readOnly) return null;
   return (
     <div class="actions" role="toolbar" aria-label={`Actions for ${rollout.name}`}>
       {BAR.map((a) => (
-        <ActionButton key={a} action={a} rollout={rollout} />
+        <ActionButton key={a} action={a} rollout={rollout} {...(steps ? { steps } : {})} />
       ))}
     </div>
   );

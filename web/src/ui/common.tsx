@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ImageInfo, PodBrief } from '../api/protocol';
-import { formatAbsolute, formatClock, formatDuration, formatRelative, parseTime, secondsLeft, splitImage } from '../lib/format';
+import { offlineReason } from '../lib/offline';
+import { useStore } from '../state/store';
+import { formatAbsolute, formatClock, formatAgo, formatDuration, parseTime, secondsLeft, splitImage } from '../lib/format';
 
 /** The current time, refreshed every `ms`. */
 export function useNow(ms = 1000): number {
@@ -111,13 +113,36 @@ export function RelTime({ iso, prefix = '' }: { iso: string | null | undefined; 
   return (
     <time dateTime={iso ?? undefined} title={formatAbsolute(t)}>
       {prefix}
-      {formatRelative(t, now)}
+      {formatAgo(t, now)}
     </time>
   );
 }
 
-/** "Paused until 12:03:10 · 42s left", ticking every second. */
+/** Why actions are disabled because the page does not follow the server; null when it does. */
+export function useOffline(): string | null {
+  const conn = useStore((s) => s.conn);
+  const pollFresh = useStore((s) => s.pollFresh);
+  const since = useStore((s) => s.disconnectedSince);
+  return offlineReason(conn, pollFresh, since);
+}
+
+/** "Paused until 12:03:10 · 42s left", ticking every second; stopped while the page is not live. */
 export function Countdown({ label, until, done = 'due now' }: { label: string; until: string | null | undefined; done?: string }) {
+  const offline = useOffline() !== null;
+  return offline ? <StoppedCountdown label={label} until={until} /> : <LiveCountdown label={label} until={until} done={done} />;
+}
+
+function StoppedCountdown({ label, until }: { label: string; until: string | null | undefined }) {
+  const t = parseTime(until);
+  if (t === null) return null;
+  return (
+    <span class="countdown countdown-stopped" title="Not live: the page cannot tell whether this has happened">
+      {label} <time dateTime={until ?? undefined}>{formatClock(t)}</time> · <em>countdown stopped (not live)</em>
+    </span>
+  );
+}
+
+function LiveCountdown({ label, until, done }: { label: string; until: string | null | undefined; done: string }) {
   const now = useNow(1000);
   const t = parseTime(until);
   if (t === null) return null;
