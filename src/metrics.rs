@@ -1,135 +1,172 @@
-//! Prometheus metrics, served at `/metrics` in the text exposition format.
+//! Prometheus metrics, served at `/metrics` in the OpenMetrics text format (prometheus-client).
+//!
+//! The HTTP layer's own counters live in [`Metrics`]; what the store already counts (view
+//! recomputes, watch health, objects) is read from it at scrape time, so nothing is counted
+//! twice and this module depends on the store, never the other way round.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::state::AppState;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
-/// Counters kept by the HTTP layer (the store keeps its own).
+use crate::store::Store;
+
+/// The `Content-Type` of [`render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Labels of the action counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    action: String,
+    result: String,
+}
+
+/// Labels of the per-kind metrics.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+/// Counters kept by the HTTP layer (the store keeps its own). Each metric is a cheap handle
+/// onto shared atomics, so a scrape registers clones of them.
 #[derive(Debug, Default)]
 pub struct Metrics {
     /// Open WebSocket connections.
-    pub clients: AtomicI64,
+    clients: Gauge,
     /// Frames sent on WebSockets.
-    pub messages_sent: AtomicU64,
+    messages_sent: Counter,
     /// Payload bytes sent on WebSockets.
-    pub bytes_sent: AtomicU64,
+    bytes_sent: Counter,
     /// Actions by (action, result code).
-    actions: Mutex<BTreeMap<(String, String), u64>>,
+    actions: Family<ActionLabels, Counter>,
 }
 
 impl Metrics {
     /// Counts one action attempt and its result (`ok` or an error code).
     pub fn count_action(&self, action: &str, result: &str) {
-        let mut actions = self.actions.lock().unwrap_or_else(|e| e.into_inner());
-        *actions
-            .entry((action.to_owned(), result.to_owned()))
-            .or_default() += 1;
+        self.actions
+            .get_or_create(&ActionLabels {
+                action: action.to_owned(),
+                result: result.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts one frame sent to a client.
     pub fn count_frame(&self, bytes: usize) {
-        self.messages_sent.fetch_add(1, Ordering::Relaxed);
-        self.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.messages_sent.inc();
+        self.bytes_sent.inc_by(bytes as u64);
+    }
+
+    /// Counts an open WebSocket until the returned guard drops, however the connection ends.
+    pub fn client_connected(&self) -> ConnectedClient {
+        self.clients.inc();
+        ConnectedClient(self.clients.clone())
+    }
+
+    /// Open WebSocket connections now.
+    pub fn clients(&self) -> i64 {
+        self.clients.get()
     }
 }
 
+/// One open WebSocket, counted in [`Metrics`] while it lives.
+#[derive(Debug)]
+pub struct ConnectedClient(Gauge);
+
+impl Drop for ConnectedClient {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// A counter holding a value read from elsewhere at scrape time.
+fn counter_of(value: &AtomicU64) -> Counter {
+    let counter = Counter::default();
+    counter.inc_by(value.load(Ordering::Relaxed));
+    counter
+}
+
 /// Renders every metric.
-pub fn render(state: &AppState) -> String {
-    let m = &state.metrics;
-    let stats = state.store.stats();
-    let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, samples: Vec<(String, f64)>| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (labels, value) in samples {
-            let _ = writeln!(out, "{name}{labels} {value}");
-        }
-    };
-    let one = |v: f64| vec![(String::new(), v)];
-    metric(
-        "rollouts_dashboard_clients",
-        "gauge",
-        "Open WebSocket connections.",
-        one(m.clients.load(Ordering::Relaxed) as f64),
+pub fn render(metrics: &Metrics, store: &Store) -> String {
+    let mut registry = Registry::with_prefix("rollouts_dashboard");
+    registry.register(
+        "clients",
+        "Open WebSocket connections",
+        metrics.clients.clone(),
     );
-    metric(
-        "rollouts_dashboard_messages_sent_total",
-        "counter",
-        "WebSocket frames sent.",
-        one(m.messages_sent.load(Ordering::Relaxed) as f64),
+    registry.register(
+        "messages_sent",
+        "WebSocket frames sent",
+        metrics.messages_sent.clone(),
     );
-    metric(
-        "rollouts_dashboard_bytes_sent_total",
-        "counter",
-        "WebSocket payload bytes sent.",
-        one(m.bytes_sent.load(Ordering::Relaxed) as f64),
+    registry.register(
+        "bytes_sent",
+        "WebSocket payload bytes sent",
+        metrics.bytes_sent.clone(),
     );
-    metric(
-        "rollouts_dashboard_view_recomputes_total",
-        "counter",
-        "Rollout views rebuilt.",
-        one(stats.recomputes.load(Ordering::Relaxed) as f64),
+    registry.register(
+        "actions",
+        "Action attempts by action and result",
+        metrics.actions.clone(),
     );
-    metric(
-        "rollouts_dashboard_view_recompute_seconds_total",
-        "counter",
-        "Time spent rebuilding rollout views.",
-        one(stats.recompute_micros.load(Ordering::Relaxed) as f64 / 1e6),
+
+    let stats = store.stats();
+    registry.register(
+        "view_recomputes",
+        "Rollout views rebuilt",
+        counter_of(&stats.recomputes),
     );
-    metric(
-        "rollouts_dashboard_changes_total",
-        "counter",
-        "View changes broadcast to clients.",
-        one(stats.changes.load(Ordering::Relaxed) as f64),
+    let seconds = Counter::<f64, std::sync::atomic::AtomicU64>::default();
+    seconds.inc_by(stats.recompute_micros.load(Ordering::Relaxed) as f64 / 1e6);
+    registry.register(
+        "view_recompute_seconds",
+        "Time spent rebuilding rollout views",
+        seconds,
     );
-    let health = state.store.health();
-    metric(
-        "rollouts_dashboard_watch_restarts_total",
-        "counter",
-        "Watch restarts after errors, by kind.",
-        health
-            .kinds
-            .iter()
-            .map(|(k, h)| (format!("{{kind=\"{}\"}}", k.as_str()), h.restarts as f64))
-            .collect(),
+    registry.register(
+        "changes",
+        "View changes broadcast to clients",
+        counter_of(&stats.changes),
     );
-    metric(
-        "rollouts_dashboard_watch_synced",
-        "gauge",
-        "1 when the watch of a kind has synced.",
-        health
-            .kinds
-            .iter()
-            .map(|(k, h)| {
-                (
-                    format!("{{kind=\"{}\"}}", k.as_str()),
-                    f64::from(u8::from(h.synced)),
-                )
+
+    let restarts = Family::<KindLabels, Counter>::default();
+    let synced = Family::<KindLabels, Gauge>::default();
+    for (kind, health) in &store.health().kinds {
+        let labels = KindLabels {
+            kind: kind.as_str(),
+        };
+        restarts.get_or_create(&labels).inc_by(health.restarts);
+        synced
+            .get_or_create(&labels)
+            .set(i64::from(u8::from(health.synced)));
+    }
+    registry.register(
+        "watch_restarts",
+        "Watch restarts after errors, by kind",
+        restarts,
+    );
+    registry.register(
+        "watch_synced",
+        "1 when the watch of a kind has synced",
+        synced,
+    );
+    let objects = Family::<KindLabels, Gauge>::default();
+    for (kind, count) in store.object_counts() {
+        objects
+            .get_or_create(&KindLabels {
+                kind: kind.as_str(),
             })
-            .collect(),
-    );
-    metric(
-        "rollouts_dashboard_objects",
-        "gauge",
-        "Objects in the cache, by kind.",
-        state
-            .store
-            .object_counts()
-            .into_iter()
-            .map(|(k, n)| (format!("{{kind=\"{}\"}}", k.as_str()), n as f64))
-            .collect(),
-    );
-    let actions = m.actions.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    metric(
-        "rollouts_dashboard_actions_total",
-        "counter",
-        "Action attempts by action and result.",
-        actions
-            .into_iter()
-            .map(|((a, r), n)| (format!("{{action=\"{a}\",result=\"{r}\"}}"), n as f64))
-            .collect(),
-    );
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+    registry.register("objects", "Objects in the cache, by kind", objects);
+
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = encode(&mut out, &registry);
     out
 }

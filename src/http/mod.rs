@@ -36,8 +36,8 @@ pub fn app(state: AppState) -> Router {
             get(
                 |axum::extract::State(state): axum::extract::State<AppState>| async move {
                     (
-                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                        crate::metrics::render(&state),
+                        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+                        crate::metrics::render(&state.metrics, &state.store),
                     )
                 },
             ),

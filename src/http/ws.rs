@@ -215,19 +215,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
         return;
     }
     let metrics = state.metrics.clone();
-    metrics
-        .clients
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    // Decrements the client gauge however the connection ends.
-    struct Connected(std::sync::Arc<crate::metrics::Metrics>);
-    impl Drop for Connected {
-        fn drop(&mut self) {
-            self.0
-                .clients
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-    let _connected = Connected(metrics.clone());
+    let _connected = metrics.client_connected();
     let mut subscription = Subscription::None;
     let mut last_seq = 0u64;
     let mut detail_sent = DetailSent::default();
