@@ -418,3 +418,24 @@ test('#15.10 the list shows images and pods in the same order (stable first)', a
   }
   await page.close();
 });
+
+test('#15.7 a past time slightly ahead of the browser\'s clock reads "just now", never "in …"', async () => {
+  const { page } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-search/query-frontend');
+  await page.getByRole('heading', { level: 1, name: 'query-frontend' }).waitFor();
+  await page.locator('#conditions').waitFor();
+  // The cluster's clock runs a minute ahead of this browser's: its last transitions are "in the future".
+  const d = await restDetail(page, 'demo-search', 'query-frontend');
+  const ahead = new Date(Date.now() + 60_000).toISOString();
+  const skewed = {
+    ...d,
+    summary: { ...d.summary, createdAt: ahead },
+    conditions: d.conditions.map((c) => ({ ...c, lastTransitionTime: ahead })),
+  };
+  await page.evaluate((rollout) => window.__rolloutsDashboard.applyFrames([{ type: 'detail', seq: 1e12, rollout }]), skewed);
+  await page.waitForFunction(() => document.querySelectorAll('#conditions time').length > 0);
+  const times = await page.locator('main time').allInnerTexts();
+  assert.ok(times.length >= 2, times.join(','));
+  for (const t of times) assert.doesNotMatch(t, /^in \d/, `a past time reads "${t}"`);
+  assert.ok(times.includes('just now'), times.join(','));
+  await page.close();
+});
