@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod build_info;
 pub mod config;
 pub mod error;
 pub mod health;

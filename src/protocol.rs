@@ -52,6 +52,10 @@ pub enum ServerMsg {
     Hello {
         protocol: u32,
         version: String,
+        /// Git commit of the server's build (`unknown` outside a git checkout). Added within
+        /// protocol 3: additive, so a frame without it still parses.
+        #[serde(default)]
+        commit: String,
         read_only: bool,
         demo: bool,
         heartbeat_seconds: u64,
@@ -178,12 +182,13 @@ mod tests {
             ServerMsg::Hello {
                 protocol: 2,
                 version: "0.1.0".into(),
+                commit: "1a2b3c4".into(),
                 read_only: true,
                 demo: false,
                 heartbeat_seconds: 20,
             },
-            json!({"type": "hello", "protocol": 2, "version": "0.1.0", "readOnly": true,
-                   "demo": false, "heartbeatSeconds": 20}),
+            json!({"type": "hello", "protocol": 2, "version": "0.1.0", "commit": "1a2b3c4",
+                   "readOnly": true, "demo": false, "heartbeatSeconds": 20}),
         );
         round_trip_server(
             ServerMsg::Delete {

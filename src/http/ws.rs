@@ -204,6 +204,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
     let hello = ServerMsg::Hello {
         protocol: PROTOCOL_VERSION,
         version: state.settings.version.clone(),
+        commit: crate::build_info::COMMIT.to_owned(),
         read_only: state.settings.read_only,
         demo: state.settings.source == crate::health::SourceKind::Demo,
         heartbeat_seconds: HEARTBEAT_SECONDS,
