@@ -3,10 +3,11 @@
 # each phase. Installs what the tests need through the project's own scripts:
 #   1. Rust: cargo fmt --check, clippy -D warnings, unit + integration tests (fixtures in ../shared)
 #   2. Web: npm ci, typecheck, unit tests, rebuild the bundle and fail if static/ drifted
-#   3. Real cluster (tests/cluster: built from the Go module proxy, cached): end-to-end tests
-#   4. Browser tests in headless Chromium (tests/browser)
-#   5. Benchmark smoke run (tests/bench), so the harness cannot rot
-# Env: SKIP_CLUSTER=1 / SKIP_BROWSER=1 / SKIP_BENCH=1 skip a phase locally; with CI=true
+#   3. Image (tests/image): release build, image built with buildah, run read-only with podman
+#   4. Real cluster (tests/cluster: built from the Go module proxy, cached): end-to-end tests
+#   5. Browser tests in headless Chromium (tests/browser)
+#   6. Benchmark smoke run (tests/bench), so the harness cannot rot
+# Env: SKIP_IMAGE=1 / SKIP_CLUSTER=1 / SKIP_BROWSER=1 / SKIP_BENCH=1 skip a phase locally; with CI=true
 # nothing may be skipped (the run fails instead).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,6 +55,12 @@ if ! git diff --exit-code --stat -- static/ || [ -n "$(git status --porcelain --
   git status --porcelain -- static/
   echo "ERROR: static/ differs from a fresh build of web/: run 'npm --prefix web run build' and commit static/" >&2
   exit 1
+fi
+
+if ! skipping SKIP_IMAGE "image build + run"; then
+  phase "image: build + run"
+  bash tests/image/build.sh
+  bash tests/image/run.sh
 fi
 
 CLUSTER=""
