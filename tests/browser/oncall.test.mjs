@@ -439,3 +439,36 @@ test('#15.7 a past time slightly ahead of the browser\'s clock reads "just now",
   assert.ok(times.includes('just now'), times.join(','));
   await page.close();
 });
+
+test('#15.11 the table sorts by a column header, and a row\'s menu offers Abort, Retry and Restart', async () => {
+  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL'));
+  await page.locator('.row[data-key]').first().waitFor();
+  const nameHeader = page.getByRole('columnheader', { name: /Name/ });
+  await nameHeader.getByRole('button').click();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('sort') === 'name');
+  assert.equal(await nameHeader.getAttribute('aria-sort'), 'ascending');
+  await page.mouse.move(5, 5);
+  const names = await page.locator('.row[data-key] .rname').allInnerTexts();
+  assert.deepEqual(names, [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), names.join(','));
+  // Again: back to attention first.
+  await nameHeader.getByRole('button').click();
+  await page.waitForFunction(() => !new URL(location.href).searchParams.has('sort'));
+  assert.equal(await nameHeader.getAttribute('aria-sort'), 'none');
+  // The row menu.
+  await row(page, 'demo-search', 'query-frontend').getByRole('button', { name: 'More actions for query-frontend' }).click();
+  const menu = page.getByRole('dialog', { name: 'Actions for query-frontend' });
+  await menu.waitFor();
+  for (const label of ['Abort', 'Retry', 'Restart']) assert.equal(await menu.getByRole('button', { name: label, exact: true }).count(), 1, label);
+  // A healthy rollout: nothing to abort or retry (with the reason beside it); restart applies.
+  assert.equal(await menu.getByRole('button', { name: 'Abort', exact: true }).isDisabled(), true);
+  assert.match(await menu.innerText(), /Nothing to abort/);
+  await menu.getByRole('button', { name: 'Restart', exact: true }).click();
+  const confirm = page.getByRole('dialog', { name: 'Restart query-frontend?' });
+  await confirm.waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Cancel');
+  assert.equal(await menu.isVisible(), false, 'the menu closed');
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => document.querySelector('dialog[open]') === null);
+  assert.deepEqual(problems.pageErrors, []);
+  await page.close();
+});

@@ -4,7 +4,7 @@ import { signOut } from '../api/session';
 import { formatClock } from '../lib/format';
 import { applyTheme, loadTheme, type Theme } from '../lib/prefs';
 import { store, useStore } from '../state/store';
-import { ConfirmDialog } from './actions';
+import { ConfirmDialog, RowMenuDialog } from './actions';
 import { DetailPage } from './DetailPage';
 import { focusSearch, ListPage } from './ListPage';
 import { Link, navigate, useRoute } from './router';
@@ -292,6 +292,7 @@ export function App({ connection }: { connection: Connection }) {
       ) : null}
       <Help open={help} onClose={() => setHelp(false)} />
       <ConfirmDialog />
+      <RowMenuDialog />
       <Toasts />
     </>
   );

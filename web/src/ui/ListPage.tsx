@@ -7,7 +7,7 @@ import { currentStepNumber, restateSteps } from '../lib/steps';
 import { loadFavorites, saveFavorites } from '../lib/prefs';
 import { detailHref } from '../lib/router';
 import { useStore } from '../state/store';
-import { ActionButton } from './actions';
+import { ActionButton, RowMenuButton } from './actions';
 import { Countdown, Empty, ImageTags, PodSquares, StatusBadge, StatusIcon, WeightBar, useOffline } from './common';
 import { Link, navigate, replaceQuery } from './router';
 import { ProblemPanel } from './states';
@@ -226,6 +226,7 @@ function Row({ r, fav, toggleFav, selected, index, readOnly }: { r: RolloutSumma
       </div>
       <div role="cell" class="c-act">
         <PromoteCell r={r} readOnly={readOnly} />
+        <RowMenuButton rollout={r} />
       </div>
     </div>
   );
@@ -273,6 +274,7 @@ function Card({ r, fav, toggleFav, selected, readOnly }: { r: RolloutSummary; fa
             </span>
           ))}
         <PromoteCell r={r} readOnly={readOnly} />
+        <RowMenuButton rollout={r} />
       </div>
     </article>
   );
@@ -296,6 +298,18 @@ function useNarrow(): boolean {
 function viewParam(search: string): 'cards' | 'table' | null {
   const v = new URLSearchParams(search).get('view');
   return v === 'cards' || v === 'table' ? v : null;
+}
+
+/** A column header that sorts the list by its column (again: back to attention first). */
+function SortHeader({ cls, label, sort, filter, update }: { cls: string; label: string; sort: SortKey; filter: ListFilter; update: (p: Partial<ListFilter>) => void }) {
+  const on = filter.sort === sort;
+  return (
+    <div role="columnheader" class={cls} aria-sort={on ? 'ascending' : 'none'}>
+      <button type="button" class={`th-sort${on ? ' th-sort-on' : ''}`} onClick={() => update({ sort: on ? 'attention' : sort })} title={on ? 'Sorted by this column; click for attention first' : `Sort by ${label.toLowerCase()}`}>
+        {label} <span aria-hidden="true">{on ? '▲' : '↕'}</span>
+      </button>
+    </div>
+  );
 }
 
 let searchInput: HTMLInputElement | null = null;
@@ -577,8 +591,8 @@ export function ListPage({ query }: { query: string }) {
         {view === 'table' ? (
           <div class="row row-head" role="row" aria-rowindex={1}>
             <div role="columnheader" class="c-fav"><span class="visually-hidden">Favorite</span></div>
-            <div role="columnheader" class="c-name">Name</div>
-            <div role="columnheader" class="c-status">Status</div>
+            <SortHeader cls="c-name" label="Name" sort="name" filter={filter} update={update} />
+            <SortHeader cls="c-status" label="Status" sort="status" filter={filter} update={update} />
             <div role="columnheader" class="c-strategy">Strategy</div>
             <div role="columnheader" class="c-step">Step</div>
             <div role="columnheader" class="c-weight">Weight</div>

@@ -224,10 +224,28 @@ export function ConfirmDialog() {
   );
 }
 
-export function ActionButton({ action, rollout, small = false, steps }: { action: ActionName; rollout: RolloutSummary; small?: boolean; steps?: readonly string[] }) {
+/** Whether `action` applies to `rollout` now, and why (or what it does): rules, permissions, connection. */
+function useAvailability(action: ActionName, rollout: RolloutSummary): { enabled: boolean; reason: string } {
   const perms = usePermissions(rollout.namespace, rollout.name);
   const offline = useOffline();
-  const a = offline !== null ? { enabled: false, reason: offline } : withPermission(availability(action, rollout), action, perms);
+  return offline !== null ? { enabled: false, reason: offline } : withPermission(availability(action, rollout), action, perms);
+}
+
+export function ActionButton({
+  action,
+  rollout,
+  small = false,
+  steps,
+  onChosen,
+}: {
+  action: ActionName;
+  rollout: RolloutSummary;
+  small?: boolean;
+  steps?: readonly string[];
+  /** Called before the confirmation opens (a menu closes itself). */
+  onChosen?: () => void;
+}) {
+  const a = useAvailability(action, rollout);
   return (
     <button
       type="button"
@@ -238,11 +256,91 @@ export function ActionButton({ action, rollout, small = false, steps }: { action
       onClick={(e) => {
         e.stopPropagation();
         e.preventDefault();
+        onChosen?.();
         requestAction({ action, rollout, ...(steps ? { steps } : {}) });
       }}
     >
       {ACTION_LABELS[action]}
     </button>
+  );
+}
+
+// ---- the list row's menu of other actions ------------------------------------------------
+
+let openMenu: ((key: { namespace: string; name: string }) => void) | null = null;
+
+/** "⋯" in a list row or card: opens the row's other actions. */
+export function RowMenuButton({ rollout }: { rollout: RolloutSummary }) {
+  const readOnly = useStore((s) => s.readOnly);
+  if (readOnly) return null;
+  return (
+    <button
+      type="button"
+      class="btn btn-small btn-more"
+      aria-haspopup="dialog"
+      aria-label={`More actions for ${rollout.name}`}
+      title="More actions: abort, retry, restart"
+      data-menu={rollout.name}
+      onClick={(e) => {
+        e.stopPropagation();
+        e.preventDefault();
+        openMenu?.({ namespace: rollout.namespace, name: rollout.name });
+      }}
+    >
+      ⋯
+    </button>
+  );
+}
+
+const MENU: ActionName[] = ['abort', 'retry', 'restart'];
+
+function MenuItem({ action, rollout, close }: { action: ActionName; rollout: RolloutSummary; close: () => void }) {
+  const a = useAvailability(action, rollout);
+  return (
+    <li>
+      <ActionButton action={action} rollout={rollout} onChosen={close} />
+      <span class="small muted">{a.reason}</span>
+    </li>
+  );
+}
+
+/** The row menu (a modal dialog: rows clip popovers); it follows the rollout's live state. */
+export function RowMenuDialog() {
+  const [key, setKey] = useState<{ namespace: string; name: string } | null>(null);
+  const rollout = useStore((s) => (key ? s.list.rollouts.get(`${key.namespace}/${key.name}`) ?? null : null));
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    openMenu = setKey;
+    return () => {
+      openMenu = null;
+    };
+  }, []);
+  const open = key !== null && rollout !== null;
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  const close = () => setKey(null);
+  return (
+    <dialog ref={ref} class="dialog" aria-labelledby="menu-title" onClose={close}>
+      {rollout ? (
+        <>
+          <h2 id="menu-title">Actions for {rollout.name}</h2>
+          <ul class="menu-actions">
+            {MENU.map((a) => (
+              <MenuItem key={a} action={a} rollout={rollout} close={close} />
+            ))}
+          </ul>
+          <div class="dialog-buttons">
+            <button type="button" class="btn" onClick={close} autoFocus>
+              Close
+            </button>
+          </div>
+        </>
+      ) : null}
+    </dialog>
   );
 }
 
