@@ -2,11 +2,61 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use serde::Serialize;
 
-pub use crate::auth::AuthMode;
-use crate::auth::net::IpNet;
+use crate::net::IpNet;
+
+/// How users are identified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// No users: everyone acts with the dashboard's identity.
+    #[default]
+    None,
+    /// Identity headers from a trusted authenticating proxy; writes impersonate the user.
+    Proxy,
+    /// Sign-in with a Kubernetes bearer token; writes use the token.
+    Token,
+}
+
+impl AuthMode {
+    /// The flag value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::None => "none",
+            AuthMode::Proxy => "proxy",
+            AuthMode::Token => "token",
+        }
+    }
+}
+
+/// Limits on connections (`--header-timeout-seconds`, `--idle-timeout-seconds`,
+/// `--max-connections`, `--max-websockets-per-user`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Time allowed for a request head to arrive.
+    pub header_timeout: Duration,
+    /// Time a kept-alive connection may sit without a request.
+    pub idle_timeout: Duration,
+    /// Connections open at once; more wait to be accepted.
+    pub max_connections: usize,
+    /// WebSocket streams open at once per user of `--auth proxy|token`; more get 429.
+    pub max_websockets_per_user: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            max_websockets_per_user: 32,
+        }
+    }
+}
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -414,8 +464,8 @@ impl Config {
     }
 
     /// The connection limits of the server.
-    pub fn limits(&self) -> crate::http::serve::Limits {
-        crate::http::serve::Limits {
+    pub fn limits(&self) -> Limits {
+        Limits {
             header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds),
             idle_timeout: std::time::Duration::from_secs(self.idle_timeout_seconds),
             max_connections: self.max_connections,

@@ -14,6 +14,7 @@ pub mod http;
 pub mod metrics;
 pub mod model;
 pub mod names;
+pub mod net;
 pub mod protocol;
 pub mod source;
 pub mod state;

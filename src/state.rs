@@ -1,6 +1,7 @@
 //! The one cheap-to-clone state every handler receives.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::actions::KubeBackend;
 use crate::health::SourceKind;
@@ -31,9 +32,9 @@ pub struct Settings {
     /// Served over TLS (`--tls-cert`): responses carry HSTS.
     pub tls: bool,
     /// Connection limits (timeouts, connection cap, WebSockets per user).
-    pub limits: crate::http::serve::Limits,
-    /// WebSocket streams open per user (or client address), shared by every clone.
-    pub streams: Arc<crate::http::ws::StreamSlots>,
+    pub limits: crate::config::Limits,
+    /// WebSocket streams open per user, shared by every clone.
+    pub streams: Arc<StreamSlots>,
 }
 
 /// A shutdown signal every WebSocket task can wait for.
@@ -73,7 +74,7 @@ impl Settings {
             auth: Arc::new(crate::auth::Auth::none()),
             shutdown: Shutdown::default(),
             tls: false,
-            limits: crate::http::serve::Limits::default(),
+            limits: crate::config::Limits::default(),
             streams: Arc::default(),
         }
     }
@@ -99,4 +100,55 @@ pub struct AppState {
     pub actions: Option<ActionBackends>,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+}
+
+/// Open WebSocket streams per user, for `--max-websockets-per-user`.
+#[derive(Debug, Default)]
+pub struct StreamSlots {
+    open: Mutex<HashMap<String, usize>>,
+}
+
+impl StreamSlots {
+    /// Takes one of `key`'s `max` slots, or `None` when all are taken. The slot is given
+    /// back when the returned guard drops (the socket's task ends, or the upgrade fails).
+    pub fn try_take(self: &Arc<Self>, key: &str, max: usize) -> Option<StreamSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(key.to_owned()).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(StreamSlot {
+            slots: self.clone(),
+            key: key.to_owned(),
+        })
+    }
+
+    /// Streams open in total.
+    pub fn total(&self) -> usize {
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .sum()
+    }
+}
+
+/// One open stream of one user; see [`StreamSlots::try_take`].
+#[derive(Debug)]
+pub struct StreamSlot {
+    slots: Arc<StreamSlots>,
+    key: String,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
 }

@@ -327,7 +327,16 @@ async fn metrics_are_exposed() {
         text.contains("rollouts_dashboard_objects{kind=\"Rollout\"} 6"),
         "{text}"
     );
-    assert!(text.contains("# TYPE rollouts_dashboard_bytes_sent counter"), "{text}");
-    assert!(text.contains("rollouts_dashboard_bytes_sent_total "), "{text}");
-    assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with # EOF: {text}");
+    assert!(
+        text.contains("# TYPE rollouts_dashboard_bytes_sent counter"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rollouts_dashboard_bytes_sent_total "),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("# EOF\n"),
+        "OpenMetrics ends with # EOF: {text}"
+    );
 }

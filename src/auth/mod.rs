@@ -12,52 +12,23 @@
 //! SubjectAccessReviews ([`review`]), so nobody sees what Kubernetes would not show them.
 //! Client-sent `Impersonate-*` headers are removed from every request.
 
-pub mod net;
 pub mod review;
-pub mod signin;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
-use clap::ValueEnum;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use futures::future::BoxFuture;
-use serde::Serialize;
 use serde_json::json;
 
 use crate::actions::KubeBackend;
 use crate::config::Config;
-use crate::state::AppState;
-use net::IpNet;
+use crate::net::IpNet;
 
-/// How users are identified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum AuthMode {
-    /// No users: everyone acts with the dashboard's identity.
-    #[default]
-    None,
-    /// Identity headers from a trusted authenticating proxy; writes impersonate the user.
-    Proxy,
-    /// Sign-in with a Kubernetes bearer token; writes use the token.
-    Token,
-}
-
-impl AuthMode {
-    /// The flag value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMode::None => "none",
-            AuthMode::Proxy => "proxy",
-            AuthMode::Token => "token",
-        }
-    }
-}
+pub use crate::config::AuthMode;
 
 /// The actor named in logs and Events in `--auth none`.
 pub const LOCAL_USER: &str = "local user (--auth none)";
@@ -652,55 +623,6 @@ pub fn strip_impersonation(headers: &mut HeaderMap) {
         .collect();
     for name in names {
         headers.remove(name);
-    }
-}
-
-/// Middleware: attaches the [`Identity`] or answers 401 (token mode: the sign-in page for
-/// page loads).
-pub async fn require_identity(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let auth = &state.settings.auth;
-    let identified = match auth.identify(req.headers(), peer) {
-        // After a re-check the session may carry other groups: read it again.
-        Ok(Identity {
-            session: Some(session),
-            ..
-        }) => {
-            if auth.revalidate(&session).await {
-                auth.session_identity(&session)
-                    .ok_or(Unauthenticated::NoSession)
-            } else {
-                Err(Unauthenticated::NoSession)
-            }
-        }
-        other => other,
-    };
-    match identified {
-        Ok(identity) => {
-            if auth.mode != AuthMode::None {
-                tracing::Span::current().record("user", identity.user.as_str());
-            }
-            req.extensions_mut().insert(identity);
-            next.run(req).await
-        }
-        Err(err) => {
-            let page_load = req.method() == Method::GET && !req.uri().path().starts_with("/api/");
-            if auth.mode == AuthMode::Token && page_load {
-                Redirect::to(&format!("{}/auth/sign-in", state.settings.base_path)).into_response()
-            } else {
-                if auth.mode == AuthMode::Proxy {
-                    tracing::warn!(peer = ?peer, %err, "request without a valid proxy identity");
-                }
-                err.into_response()
-            }
-        }
     }
 }
 

@@ -9,8 +9,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::access::{check_readable, parse_namespaces, visible};
 use crate::auth::Identity;
-use crate::auth::review::Visible;
 use crate::error::ApiError;
 use crate::names;
 use crate::state::AppState;
@@ -50,64 +50,6 @@ async fn unknown_endpoint(OriginalUri(uri): OriginalUri) -> ApiError {
 pub struct ListQuery {
     /// Only rollouts of these namespaces (comma-separated); all when absent.
     namespace: Option<String>,
-}
-
-/// Most namespaces one filter may name.
-const MAX_FILTER_NAMESPACES: usize = 1000;
-
-/// Parses a comma-separated namespace filter, rejecting names that cannot exist
-/// ([`crate::names::check_namespace`]).
-pub fn parse_namespaces(raw: Option<&str>) -> Result<Vec<String>, ApiError> {
-    let Some(raw) = raw else { return Ok(vec![]) };
-    let namespaces: Vec<String> = raw
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|ns| names::check_namespace(ns).map(|()| ns.to_owned()))
-        .collect::<Result<_, _>>()?;
-    if namespaces.len() > MAX_FILTER_NAMESPACES {
-        return Err(ApiError::BadRequest(format!(
-            "at most {MAX_FILTER_NAMESPACES} namespaces per filter"
-        )));
-    }
-    Ok(namespaces)
-}
-
-/// Namespaces the store knows (with rollouts, or watched): what read filtering decides on.
-pub fn candidate_namespaces(state: &AppState) -> Vec<String> {
-    let mut all = state.store.namespaces();
-    all.extend(state.store.health().namespaces);
-    all.sort();
-    all.dedup();
-    all
-}
-
-/// What `identity` may read.
-pub async fn visible(state: &AppState, identity: &Identity) -> Visible {
-    if identity.unrestricted {
-        return Visible::All;
-    }
-    state
-        .settings
-        .auth
-        .visible(identity, &candidate_namespaces(state))
-        .await
-}
-
-/// Refuses reading `namespace` when the cluster would.
-pub async fn check_readable(
-    state: &AppState,
-    identity: &Identity,
-    namespace: &str,
-) -> Result<(), ApiError> {
-    if identity.unrestricted || state.settings.auth.can_list(identity, namespace).await {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "{} may not list rollouts in namespace {namespace:?}",
-            identity.user
-        )))
-    }
 }
 
 /// `GET /api/v1/rollouts[?namespace=a,b]` → `{"rollouts": [summary…]}`.

@@ -1,10 +1,13 @@
 //! The HTTP surface: JSON API, WebSocket stream, health probes, and the single-page app,
 //! all under the configured base path.
 
+pub mod access;
 pub mod actions;
 pub mod api;
 pub mod assets;
+pub mod identity;
 pub mod serve;
+pub mod signin;
 pub mod status;
 pub mod tls;
 pub mod ws;
@@ -49,11 +52,11 @@ pub fn app(state: AppState) -> Router {
         .fallback(assets::spa_fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::require_identity,
+            identity::require_identity,
         ));
     let mut public = Router::new().route("/assets/{*path}", get(assets::asset));
     if state.settings.auth.mode == AuthMode::Token {
-        public = public.merge(crate::auth::signin::router());
+        public = public.merge(signin::router());
     }
     let inner = protected
         .merge(public)

@@ -48,30 +48,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(25);
 /// At most one "connection cap reached" warning per this period.
 const CAP_WARNING_EVERY: Duration = Duration::from_secs(60);
 
-/// Limits on connections (`--header-timeout-seconds`, `--idle-timeout-seconds`,
-/// `--max-connections`, `--max-websockets-per-user`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Time allowed for a request head to arrive.
-    pub header_timeout: Duration,
-    /// Time a kept-alive connection may sit without a request.
-    pub idle_timeout: Duration,
-    /// Connections open at once; more wait to be accepted.
-    pub max_connections: usize,
-    /// WebSocket streams open at once per user of `--auth proxy|token`; more get 429.
-    pub max_websockets_per_user: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            header_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            max_connections: 1024,
-            max_websockets_per_user: 32,
-        }
-    }
-}
+pub use crate::config::Limits;
 
 /// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` fires, then lets open
 /// connections finish.

@@ -16,7 +16,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{SESSION_COOKIE, TokenReviewError, constant_time_eq, cookie, random_hex};
+use crate::auth::{SESSION_COOKIE, TokenReviewError, constant_time_eq, cookie, random_hex};
 use crate::state::AppState;
 
 const CSRF_COOKIE: &str = "rd_csrf";
@@ -133,7 +133,7 @@ async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
 /// Same-origin form check: `Origin` (when sent) matches `Host`, and the form carries the
 /// CSRF cookie's value.
 fn check_form(headers: &HeaderMap, csrf: &str) -> Result<(), String> {
-    crate::http::actions::check_same_origin(headers).map_err(|e| e.to_string())?;
+    super::actions::check_same_origin(headers).map_err(|e| e.to_string())?;
     let expected = cookie(headers, CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), csrf.as_bytes()) {
         return Err(
@@ -249,9 +249,9 @@ async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
 /// header `X-Rollouts-Dashboard`.
 async fn sign_out(State(state): State<AppState>, req: Request) -> Response {
     let headers = req.headers().clone();
-    let from_script = headers.contains_key(crate::http::actions::CSRF_HEADER);
+    let from_script = headers.contains_key(super::actions::CSRF_HEADER);
     let allowed = if from_script {
-        crate::http::actions::check_same_origin(&headers).map_err(|e| e.to_string())
+        super::actions::check_same_origin(&headers).map_err(|e| e.to_string())
     } else {
         match axum::Form::<SignInForm>::from_request(req, &state).await {
             Ok(axum::Form(form)) => check_form(&headers, &form.csrf),

@@ -4,7 +4,7 @@
 //! The store's [`Health`] is cluster-wide: watched namespaces, operator notes and watch
 //! errors name namespaces, and the object counts cover every namespace. With `--auth
 //! proxy|token` a user who may not list rollouts cluster-wide gets a copy filtered with the
-//! same SubjectAccessReviews that filter the list ([`crate::http::api::visible`]): only
+//! same SubjectAccessReviews that filter the list ([`super::access::visible`]): only
 //! their namespaces, no text that names another namespace, and counts of their rollouts
 //! only.
 
@@ -65,8 +65,8 @@ pub async fn health_for(state: &AppState, identity: &Identity) -> (Health, Visib
     if identity.unrestricted {
         return (health, Visible::All);
     }
-    let visible = crate::http::api::visible(state, identity).await;
-    let known = crate::http::api::candidate_namespaces(state);
+    let visible = super::access::visible(state, identity).await;
+    let known = super::access::candidate_namespaces(state);
     (redact(health, &visible, &known), visible)
 }
 

@@ -17,7 +17,6 @@
 //! ([`crate::names`]), anything else gets an `error` frame.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
@@ -37,57 +36,6 @@ const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 
 /// Read buffer per socket (it grows for a larger message, up to [`MAX_CLIENT_MESSAGE`]).
 const READ_BUFFER: usize = 4 * 1024;
-
-/// Open WebSocket streams per user (or client address), for `--max-websockets-per-user`.
-#[derive(Debug, Default)]
-pub struct StreamSlots {
-    open: Mutex<HashMap<String, usize>>,
-}
-
-impl StreamSlots {
-    /// Takes one of `key`'s `max` slots, or `None` when all are taken. The slot is given
-    /// back when the returned guard drops (the socket's task ends, or the upgrade fails).
-    pub fn try_take(self: &Arc<Self>, key: &str, max: usize) -> Option<StreamSlot> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let count = open.entry(key.to_owned()).or_default();
-        if *count >= max {
-            return None;
-        }
-        *count += 1;
-        Some(StreamSlot {
-            slots: self.clone(),
-            key: key.to_owned(),
-        })
-    }
-
-    /// Streams open in total.
-    pub fn total(&self) -> usize {
-        self.open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .sum()
-    }
-}
-
-/// One open stream of one user; see [`StreamSlots::try_take`].
-#[derive(Debug)]
-pub struct StreamSlot {
-    slots: Arc<StreamSlots>,
-    key: String,
-}
-
-impl Drop for StreamSlot {
-    fn drop(&mut self) {
-        let mut open = self.slots.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = open.get_mut(&self.key) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                open.remove(&self.key);
-            }
-        }
-    }
-}
 
 /// Whose streams a socket counts against: the user in proxy and token modes. With
 /// `--auth none` there is nobody to count against: every tab behind `kubectl port-forward`
@@ -234,7 +182,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                                     .iter()
                                     .try_for_each(|ns| crate::names::check_namespace(ns));
                                 match checked.map_err(ApiError::from).and_then(|()| {
-                                    crate::http::api::parse_namespaces(Some(&namespaces.join(",")))
+                                    super::access::parse_namespaces(Some(&namespaces.join(",")))
                                 }) {
                                     Ok(namespaces) => Subscription::List(namespaces),
                                     Err(err) => {
@@ -452,7 +400,7 @@ async fn snapshot(
     match subscription {
         Subscription::None => (0, None),
         Subscription::List(namespaces) => {
-            let visible = crate::http::api::visible(state, identity).await;
+            let visible = super::access::visible(state, identity).await;
             // Nothing readable: a filter no namespace matches (names are DNS labels).
             let filter = visible
                 .restrict(namespaces)

@@ -1,0 +1,67 @@
+//! What a request may read: the namespace filter it names, and the namespaces its user may
+//! list. Shared by the REST API, the WebSocket stream and the status filter, so that all three
+//! decide alike (and none of them imports another for it).
+
+use crate::auth::Identity;
+use crate::auth::review::Visible;
+use crate::error::ApiError;
+use crate::names;
+use crate::state::AppState;
+
+/// Most namespaces one filter may name.
+const MAX_FILTER_NAMESPACES: usize = 1000;
+
+/// Parses a comma-separated namespace filter, rejecting names that cannot exist
+/// ([`crate::names::check_namespace`]).
+pub fn parse_namespaces(raw: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let Some(raw) = raw else { return Ok(vec![]) };
+    let namespaces: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|ns| names::check_namespace(ns).map(|()| ns.to_owned()))
+        .collect::<Result<_, _>>()?;
+    if namespaces.len() > MAX_FILTER_NAMESPACES {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_FILTER_NAMESPACES} namespaces per filter"
+        )));
+    }
+    Ok(namespaces)
+}
+
+/// Namespaces the store knows (with rollouts, or watched): what read filtering decides on.
+pub fn candidate_namespaces(state: &AppState) -> Vec<String> {
+    let mut all = state.store.namespaces();
+    all.extend(state.store.health().namespaces);
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// What `identity` may read.
+pub async fn visible(state: &AppState, identity: &Identity) -> Visible {
+    if identity.unrestricted {
+        return Visible::All;
+    }
+    state
+        .settings
+        .auth
+        .visible(identity, &candidate_namespaces(state))
+        .await
+}
+
+/// Refuses reading `namespace` when the cluster would.
+pub async fn check_readable(
+    state: &AppState,
+    identity: &Identity,
+    namespace: &str,
+) -> Result<(), ApiError> {
+    if identity.unrestricted || state.settings.auth.can_list(identity, namespace).await {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "{} may not list rollouts in namespace {namespace:?}",
+            identity.user
+        )))
+    }
+}
