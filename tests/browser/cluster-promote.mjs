@@ -71,7 +71,8 @@ test('promote a paused canary on the real cluster from the detail page', async (
   await promote.click();
   const dialog = page.getByRole('dialog');
   await dialog.waitFor();
-  assert.match(await dialog.innerText(), new RegExp(`Promote ${NAME} from step 1/8 to 2/8`));
+  // currentStepIndex 1 is the timeline's step 2 (the pause); the dialog names both steps (#15).
+  assert.match(await dialog.innerText(), new RegExp(`Promote ${NAME} past step 2 “Pause until promoted” → step 3 “Set weight 40%”`));
   await dialog.getByRole('button', { name: 'Promote', exact: true }).click();
   // The controller moves past the pause; the page shows it live, and the cluster agrees.
   await page.waitForFunction(
