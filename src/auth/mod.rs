@@ -16,6 +16,7 @@ pub mod review;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -204,10 +205,13 @@ impl TokenReviewer for KubeTokenReviewer {
 /// A user and their groups.
 type UserKey = (String, Vec<String>);
 
-/// A token bucket per key.
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+/// Writes per minute per key (user, or sign-in attempts per address): governor's GCRA
+/// limiter, a token bucket refilled evenly over the minute.
+type WriteLimiter = governor::DefaultKeyedRateLimiter<String>;
+
+fn write_limiter(per_minute: u32) -> WriteLimiter {
+    let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+    governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute))
 }
 
 /// Authentication and authorization state, shared by every request.
@@ -218,13 +222,13 @@ pub struct Auth {
     kube: Option<KubeAccess>,
     sessions: Mutex<HashMap<String, Session>>,
     backends: Mutex<HashMap<UserKey, (KubeBackend, Instant)>>,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    writes: WriteLimiter,
     reviews: review::ReviewCache,
     token_reviewer: Option<Arc<dyn TokenReviewer>>,
     /// How often a token-mode session's token is reviewed again ([`TOKEN_RECHECK`]).
     pub token_recheck: Duration,
-    /// Writes per minute per user.
-    pub writes_per_minute: u32,
+    /// Writes per minute per user ([`Auth::with_writes_per_minute`]).
+    writes_per_minute: u32,
     /// How long a token-mode session lasts.
     pub session_ttl: Duration,
     /// Cookies carry `Secure` (everywhere except plain http on loopback).
@@ -256,7 +260,7 @@ impl Auth {
             kube: None,
             sessions: Mutex::default(),
             backends: Mutex::default(),
-            buckets: Mutex::default(),
+            writes: write_limiter(30),
             reviews: review::ReviewCache::default(),
             token_reviewer: None,
             token_recheck: TOKEN_RECHECK,
@@ -286,11 +290,23 @@ impl Auth {
             proxy,
             kube,
             token_reviewer,
-            writes_per_minute: config.writes_per_minute,
             session_ttl: Duration::from_secs(config.auth_session_minutes.saturating_mul(60)),
             secure_cookies: !config.address.is_loopback() || config.tls_cert.is_some(),
             ..Auth::none()
         }
+        .with_writes_per_minute(config.writes_per_minute)
+    }
+
+    /// Sets the per-user write rate (`--writes-per-minute`).
+    pub fn with_writes_per_minute(mut self, per_minute: u32) -> Auth {
+        self.writes_per_minute = per_minute;
+        self.writes = write_limiter(per_minute);
+        self
+    }
+
+    /// Writes per minute per user.
+    pub fn writes_per_minute(&self) -> u32 {
+        self.writes_per_minute
     }
 
     /// Replaces who answers TokenReviews (tests; the cluster otherwise).
@@ -557,28 +573,19 @@ impl Auth {
 
     /// Takes one write from `key`'s bucket; `Err(wait)` when it is empty.
     pub fn take_write(&self, key: &str) -> Result<(), Duration> {
-        let per_minute = f64::from(self.writes_per_minute.max(1));
-        let rate = per_minute / 60.0;
-        let now = Instant::now();
-        let mut buckets = lock(&self.buckets);
-        if buckets.len() > 50_000 {
-            buckets.retain(|_, b| now.duration_since(b.at) < Duration::from_secs(120));
+        // Forget keys whose bucket is full again, so one-off keys cannot grow the map.
+        if self.writes.len() > 50_000 {
+            self.writes.retain_recent();
         }
-        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
-            tokens: per_minute,
-            at: now,
-        });
-        bucket.tokens =
-            (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(per_minute);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64(
-                ((1.0 - bucket.tokens) / rate).ceil(),
-            ))
-        }
+        self.writes
+            .check_key(&key.to_owned())
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ));
+                // Whole seconds, rounded up: what a Retry-After header can say.
+                Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+            })
     }
 }
 
@@ -586,12 +593,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Compares secrets without an early exit on the first difference.
+/// Compares secrets in constant time (the `subtle` crate), so timing says nothing of how
+/// much of a guess was right.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 
 /// `n` random bytes from the OS, hex-encoded. Panics if the OS has no randomness: a
@@ -602,16 +607,11 @@ pub fn random_hex(n: usize) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The value of cookie `name`, if sent.
+/// The value of cookie `name`, if sent (parsed by axum-extra's cookie jar).
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    axum_extra::extract::cookie::CookieJar::from_headers(headers)
+        .get(name)
+        .map(|c| c.value().to_owned())
 }
 
 /// Removes every client-sent `Impersonate-*` header: they are never honoured nor forwarded.
@@ -632,10 +632,7 @@ mod tests {
 
     #[test]
     fn rate_limit_refills() {
-        let auth = Auth {
-            writes_per_minute: 2,
-            ..Auth::none()
-        };
+        let auth = Auth::none().with_writes_per_minute(2);
         assert!(auth.take_write("a").is_ok());
         assert!(auth.take_write("a").is_ok());
         let wait = auth.take_write("a").unwrap_err();

@@ -51,7 +51,7 @@ pub async fn post_action(
             code: "rateLimited",
             message: format!(
                 "too many changes: at most {} per minute; retry in {} s",
-                state.settings.auth.writes_per_minute,
+                state.settings.auth.writes_per_minute(),
                 wait.as_secs()
             ),
             details: None,

@@ -14,6 +14,8 @@ use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use cookie::time;
 use serde::Deserialize;
 
 use crate::auth::{SESSION_COOKIE, TokenReviewError, constant_time_eq, cookie, random_hex};
@@ -53,6 +55,8 @@ struct SignInForm {
     token: String,
 }
 
+/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Strict`, `Secure` off plain loopback, scoped to
+/// `path`, for `max_age` seconds (0 deletes it).
 fn cookie_header(
     state: &AppState,
     name: &str,
@@ -60,15 +64,16 @@ fn cookie_header(
     path: &str,
     max_age: u64,
 ) -> HeaderValue {
-    let secure = if state.settings.auth.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
-    ))
-    .unwrap_or(HeaderValue::from_static("invalid=1"))
+    let cookie = Cookie::build((name.to_owned(), value.to_owned()))
+        .path(path.to_owned())
+        .max_age(time::Duration::seconds(
+            i64::try_from(max_age).unwrap_or(i64::MAX),
+        ))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.settings.auth.secure_cookies)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or(HeaderValue::from_static("invalid=1"))
 }
 
 fn render(
