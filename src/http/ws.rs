@@ -289,6 +289,13 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                     let _ = sink.send(close(close_code::POLICY, "session ended; sign in again")).await;
                     break;
                 }
+                // The re-check may have brought other groups: read with those from now on.
+                if let Some(fresh) = session
+                    .as_ref()
+                    .and_then(|s| state.settings.auth.session_identity(s))
+                {
+                    access.identity = fresh;
+                }
                 vec![text(&ServerMsg::Heartbeat { seq: last_seq })]
             }
             () = &mut session_end => {
