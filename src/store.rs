@@ -63,10 +63,16 @@ pub enum Change {
     Health { frame: Utf8Bytes },
 }
 
+/// Rollouts whose views one flush computes at a time (then stores, and drops their details):
+/// computing all 10,000 of a fresh load at once held every detail (~20 KB each) together, a
+/// peak the allocator kept as RSS afterwards.
+const FLUSH_CHUNK: usize = 128;
+
 /// The cached view of one rollout.
 #[derive(Debug)]
 struct RolloutView {
-    summary: Arc<RolloutSummary>,
+    /// The summary as JSON only: every reader wants JSON (snapshots, the list, patches are
+    /// diffed against it), and the value tree besides it cost ~2 KB per rollout.
     summary_json: Arc<str>,
     /// `seq` of the last list frame of this rollout: the `base` of the next patch.
     summary_seq: u64,
@@ -206,6 +212,25 @@ impl Store {
         }
     }
 
+    /// Replaces every object of `kind` in `namespace` (a relist of a watch of one of several
+    /// namespaces): objects of that namespace missing from `objects` are deleted, those of
+    /// other namespaces stay. Linear in the stored and the listed objects.
+    pub fn replace_in_namespace(&self, kind: Kind, namespace: &str, objects: Vec<Object>) {
+        let fresh: HashSet<&str> = objects
+            .iter()
+            .filter(|o| o.meta().namespace == namespace)
+            .map(|o| o.meta().name.as_str())
+            .collect();
+        for key in self.keys_of(kind) {
+            if key.namespace == namespace && !fresh.contains(key.name.as_str()) {
+                self.delete(kind, &key.namespace, &key.name);
+            }
+        }
+        for object in objects {
+            self.apply(object);
+        }
+    }
+
     /// Keys of every stored object of `kind`.
     pub fn keys_of(&self, kind: Kind) -> Vec<RolloutKey> {
         let objects = read(&self.inner.objects);
@@ -250,41 +275,44 @@ impl Store {
         if dirty.is_empty() {
             return;
         }
-        let started = Instant::now();
-        // Compute outside the views lock: readers (snapshots) are never blocked by the view model.
-        let computed: Vec<(RolloutKey, Option<(RolloutDetail, RolloutSummary)>)> = {
-            let objects = read(&self.inner.objects);
-            dirty
-                .into_iter()
-                .map(|key| {
-                    let view = objects.rollouts.get(&key).map(|ro| {
-                        let related = objects.related(ro);
-                        let detail = view::rollout_detail(ro, &related);
-                        let summary = detail.summary();
-                        (detail, summary)
-                    });
-                    (key, view)
-                })
-                .collect()
-        };
         let stats = &self.inner.stats;
-        stats
-            .recomputes
-            .fetch_add(computed.len() as u64, Ordering::Relaxed);
-        stats
-            .recompute_micros
-            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-
-        let mut views = write(&self.inner.views);
-        for (key, view) in computed {
-            let change = match view {
-                Some((detail, summary)) => views.upsert(key, detail, summary),
-                None => views.remove(key),
+        for chunk in dirty.chunks(FLUSH_CHUNK) {
+            let started = Instant::now();
+            // Compute outside the views lock: readers (snapshots) are never blocked by the
+            // view model.
+            let computed: Vec<(&RolloutKey, Option<(RolloutDetail, RolloutSummary)>)> = {
+                let objects = read(&self.inner.objects);
+                chunk
+                    .iter()
+                    .map(|key| {
+                        let view = objects.rollouts.get(key).map(|ro| {
+                            let related = objects.related(ro);
+                            let detail = view::rollout_detail(ro, &related);
+                            let summary = detail.summary();
+                            (detail, summary)
+                        });
+                        (key, view)
+                    })
+                    .collect()
             };
-            if let Some(change) = change {
-                stats.changes.fetch_add(1, Ordering::Relaxed);
-                // No receivers is fine: nobody is watching.
-                let _ = self.inner.changes.send(Arc::new(change));
+            stats
+                .recomputes
+                .fetch_add(computed.len() as u64, Ordering::Relaxed);
+            stats
+                .recompute_micros
+                .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+
+            let mut views = write(&self.inner.views);
+            for (key, view) in computed {
+                let change = match view {
+                    Some((detail, summary)) => views.upsert(key.clone(), detail, summary),
+                    None => views.remove(key.clone()),
+                };
+                if let Some(change) = change {
+                    stats.changes.fetch_add(1, Ordering::Relaxed);
+                    // No receivers is fine: nobody is watching.
+                    let _ = self.inner.changes.send(Arc::new(change));
+                }
             }
         }
     }
@@ -308,14 +336,15 @@ impl Store {
     }
 
     /// The list snapshot: summaries (optionally of some namespaces) and the sequence number
-    /// they are current at.
+    /// they are current at. Decoded from the cached JSON (the store keeps no value trees), so
+    /// prefer [`Store::list_json`] or [`Store::snapshot_frame`] where JSON will do.
     pub fn summaries(&self, namespaces: &[String]) -> (u64, Vec<Arc<RolloutSummary>>) {
         let views = read(&self.inner.views);
         let list = views
             .by_key
             .iter()
             .filter(|(key, _)| in_namespaces(namespaces, &key.namespace))
-            .map(|(_, v)| v.summary.clone())
+            .filter_map(|(_, v)| serde_json::from_str(&v.summary_json).ok().map(Arc::new))
             .collect();
         (views.seq, list)
     }
@@ -427,7 +456,6 @@ impl Views {
         }
         self.seq += 1;
         let seq = self.seq;
-        let summary = Arc::new(summary);
         let list_frame = summary_changed.then(|| {
             let upsert = rollout_frame("upsert", seq, &summary_json);
             let patch = old.and_then(|o| patch_frame(seq, &key, o, &summary));
@@ -447,7 +475,6 @@ impl Views {
         self.by_key.insert(
             key.clone(),
             RolloutView {
-                summary,
                 summary_json,
                 summary_seq,
                 detail_hash,
@@ -748,5 +775,30 @@ mod tests {
                 rollout: detail
             })
         );
+    }
+
+    fn pod(namespace: &str, name: &str) -> Object {
+        Object::decode(
+            Kind::Pod,
+            serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"namespace": namespace, "name": name, "uid": format!("{namespace}/{name}")}}),
+        )
+        .expect("a pod")
+    }
+
+    #[test]
+    fn replacing_one_namespace_keeps_the_others() {
+        let store = Store::new(Health::loaded(crate::health::SourceKind::Cluster));
+        for (ns, name) in [("a", "1"), ("a", "2"), ("b", "1"), ("b", "3")] {
+            store.apply(pod(ns, name));
+        }
+        store.replace_in_namespace(Kind::Pod, "a", vec![pod("a", "2"), pod("a", "4")]);
+        let mut keys = store.keys_of(Kind::Pod);
+        keys.sort();
+        let names: Vec<(&str, &str)> = keys
+            .iter()
+            .map(|k| (k.namespace.as_str(), k.name.as_str()))
+            .collect();
+        assert_eq!(names, [("a", "2"), ("a", "4"), ("b", "1"), ("b", "3")]);
     }
 }

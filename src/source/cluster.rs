@@ -1,9 +1,10 @@
 //! The live source: one kube watcher per kind (per watched namespace), whatever the number of
 //! browsers, feeding the shared store.
 //!
-//! Watchers relist on expired resource versions and retry with backoff on errors, so the
-//! dashboard recovers without a restart; every error is reflected in the health that
-//! `/readyz`, the API and the UI report (CRDs missing, forbidden, unreachable).
+//! Watchers relist at once on expired resource versions and retry with a short capped
+//! backoff on errors, so the dashboard recovers within seconds of the API server, without a
+//! restart; every error is reflected, typed, in the health that `/readyz`, the API and the
+//! UI report (CRDs missing, forbidden, unreachable), while the last objects listed stay shown.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,9 +13,9 @@ use futures::{StreamExt, TryStreamExt};
 use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 
-use crate::health::{Health, Problem};
+use crate::health::{Problem, ProblemCode};
 use crate::model::{Kind, Object};
 use crate::store::Store;
 
@@ -141,7 +142,58 @@ pub fn spawn_watchers(
     tasks
 }
 
-/// Runs one watcher forever, applying its events to the store.
+/// Shortest pause after a watch error.
+const BACKOFF_MIN: Duration = Duration::from_millis(500);
+/// Longest pause after a watch error, before jitter (at most a quarter more): an API server
+/// back from an outage is listed again within about five seconds, however long it was gone.
+const BACKOFF_MAX: Duration = Duration::from_secs(4);
+
+/// Capped exponential backoff with jitter, reset by every event the watch delivers.
+///
+/// kube's `default_backoff` grows to 30 s and is reset only by an `Ok` item; after an outage
+/// of 40 s, its 30 s pauses (and a second one for the "too old resource version" that
+/// follows an API server restart) kept the dashboard unready for 82 s.
+#[derive(Debug)]
+struct Backoff {
+    next: Duration,
+    /// Per-watch randomness, so that the watches of all kinds do not retry in lockstep.
+    jitter: std::collections::hash_map::RandomState,
+    attempts: u64,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Self {
+            next: BACKOFF_MIN,
+            jitter: Default::default(),
+            attempts: 0,
+        }
+    }
+
+    /// The pause before the next attempt: BACKOFF_MIN, doubling up to BACKOFF_MAX, each
+    /// with up to a quarter more at random.
+    fn next_delay(&mut self) -> Duration {
+        use std::hash::BuildHasher;
+        let base = self.next;
+        self.next = (self.next * 2).min(BACKOFF_MAX);
+        self.attempts += 1;
+        let spread = self.jitter.hash_one(self.attempts) % 1000;
+        base + base / 4 * u32::try_from(spread).unwrap_or(0) / 1000
+    }
+
+    fn reset(&mut self) {
+        self.next = BACKOFF_MIN;
+    }
+}
+
+/// Runs the watch of one kind (in one namespace, or all) for as long as the process lives,
+/// applying its events to the store and its errors to the health.
+///
+/// After an error the watch pauses ([`Backoff`]) and starts over with a fresh list, whose
+/// end (`InitDone`) is the proof that the cache matches the cluster again and clears the
+/// error. An expired resource version (410 Gone, as after an API server restart) relists at
+/// once, without a pause. Meanwhile the store keeps the last objects listed: the dashboard
+/// shows them, and the health says why they may be out of date.
 async fn watch_kind(
     api: Api<DynamicObject>,
     kind: Kind,
@@ -150,65 +202,101 @@ async fn watch_kind(
     store: Store,
 ) {
     let config = watcher::Config::default().page_size(500);
-    let mut stream = watcher(api, config).default_backoff().boxed();
-    let mut initial: Vec<Object> = vec![];
+    let mut backoff = Backoff::new();
     loop {
-        let event = match stream.try_next().await {
-            Ok(Some(event)) => event,
-            Ok(None) => {
-                // The watcher stream never ends by design; if it does, restart it after a pause.
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-            Err(err) => {
-                tracing::warn!(kind = kind.as_str(), %err, "watch error; retrying with backoff");
-                record_error(&store, kind, &err);
-                continue;
+        let mut stream = watcher(api.clone(), config.clone()).boxed();
+        let mut initial: Vec<Object> = vec![];
+        let end = loop {
+            match stream.try_next().await {
+                Ok(Some(event)) => {
+                    // `Init` comes before the list request: only what the server sent proves
+                    // it answers again.
+                    if !matches!(event, watcher::Event::Init) {
+                        backoff.reset();
+                    }
+                    apply_event(
+                        event,
+                        kind,
+                        scope.as_deref(),
+                        multi_scope,
+                        &store,
+                        &mut initial,
+                    );
+                }
+                Ok(None) => break WatchEnd::Ended,
+                Err(err) => {
+                    let problem = classify(kind, &err);
+                    tracing::warn!(kind = kind.as_str(), %err, code = %problem.code, "watch error");
+                    record_error(&store, kind, problem);
+                    if is_expired(&err) {
+                        // The watcher relists on its next poll; the error clears when it is done.
+                        initial.clear();
+                        continue;
+                    }
+                    break WatchEnd::Failed;
+                }
             }
         };
-        match event {
-            watcher::Event::Init => initial.clear(),
-            watcher::Event::InitApply(obj) => initial.extend(decode(kind, obj)),
-            watcher::Event::InitDone => {
-                let objects = std::mem::take(&mut initial);
-                tracing::info!(
-                    kind = kind.as_str(),
-                    namespace = scope.as_deref().unwrap_or("*"),
-                    count = objects.len(),
-                    "watch synced"
-                );
-                if multi_scope {
-                    // Several namespaces share one kind: replace only this namespace's objects.
-                    let ns = scope.clone().unwrap_or_default();
-                    for key in store.keys_of(kind) {
-                        if key.namespace == ns && !objects.iter().any(|o| o.meta().name == key.name)
-                        {
-                            store.delete(kind, &key.namespace, &key.name);
-                        }
-                    }
-                    for object in objects {
-                        store.apply(object);
-                    }
-                } else {
-                    store.replace_kind(kind, objects);
-                }
-                store.update_health(|h| {
-                    let entry = h.kinds.entry(kind).or_default();
-                    entry.synced = true;
-                    entry.error = None;
-                    h.problem = derive_problem(h);
-                });
+        if end == WatchEnd::Ended {
+            // kube's watcher never ends by design; should it, a new one lists afresh.
+            tracing::warn!(
+                kind = kind.as_str(),
+                "watch stream ended; starting a new one"
+            );
+        }
+        tokio::time::sleep(backoff.next_delay()).await;
+    }
+}
+
+/// Why a watcher stream was given up.
+#[derive(Debug, PartialEq, Eq)]
+enum WatchEnd {
+    /// It returned an error that a fresh list recovers from.
+    Failed,
+    /// It ended (it should not).
+    Ended,
+}
+
+/// Applies one watcher event to the store; `initial` collects the objects of a (re)list.
+fn apply_event(
+    event: watcher::Event<DynamicObject>,
+    kind: Kind,
+    scope: Option<&str>,
+    multi_scope: bool,
+    store: &Store,
+    initial: &mut Vec<Object>,
+) {
+    match event {
+        watcher::Event::Init => initial.clear(),
+        watcher::Event::InitApply(obj) => initial.extend(decode(kind, obj)),
+        watcher::Event::InitDone => {
+            let objects = std::mem::take(initial);
+            tracing::info!(
+                kind = kind.as_str(),
+                namespace = scope.unwrap_or("*"),
+                count = objects.len(),
+                "watch synced"
+            );
+            if multi_scope {
+                // Several namespaces share one kind: replace only this namespace's objects.
+                store.replace_in_namespace(kind, scope.unwrap_or_default(), objects);
+            } else {
+                store.replace_kind(kind, objects);
             }
-            watcher::Event::Apply(obj) => {
-                if let Some(object) = decode(kind, obj) {
-                    store.apply(object);
-                }
+            store.update_health(|h| {
+                h.kinds.entry(kind).or_default().recover();
+                h.refresh_problem();
+            });
+        }
+        watcher::Event::Apply(obj) => {
+            if let Some(object) = decode(kind, obj) {
+                store.apply(object);
             }
-            watcher::Event::Delete(obj) => {
-                let ns = obj.metadata.namespace.clone().unwrap_or_default();
-                let name = obj.metadata.name.clone().unwrap_or_default();
-                store.delete(kind, &ns, &name);
-            }
+        }
+        watcher::Event::Delete(obj) => {
+            let ns = obj.metadata.namespace.clone().unwrap_or_default();
+            let name = obj.metadata.name.clone().unwrap_or_default();
+            store.delete(kind, &ns, &name);
         }
     }
 }
@@ -231,13 +319,10 @@ fn decode(kind: Kind, obj: DynamicObject) -> Option<Object> {
     }
 }
 
-fn record_error(store: &Store, kind: Kind, err: &watcher::Error) {
-    let message = describe(kind, err);
+fn record_error(store: &Store, kind: Kind, problem: Problem) {
     store.update_health(|h| {
-        let entry = h.kinds.entry(kind).or_default();
-        entry.restarts += 1;
-        entry.error = Some(message.clone());
-        h.problem = derive_problem(h);
+        h.kinds.entry(kind).or_default().fail(problem);
+        h.refresh_problem();
     });
 }
 
@@ -251,41 +336,33 @@ fn status_of(err: &watcher::Error) -> Option<&kube::core::Status> {
     }
 }
 
-/// Puts a watch error in words, with a stable prefix that [`derive_problem`] classifies.
-fn describe(kind: Kind, err: &watcher::Error) -> String {
-    let resource = format!("{}.{}", kind.plural(), kind.api_version());
-    match status_of(err) {
-        Some(s) if s.code == 404 && kind.api_version().starts_with("argoproj.io") => format!(
-            "crdMissing: the Argo Rollouts CRD for {resource} is not installed in this cluster; \
-             install the Argo Rollouts CRDs (argoproj.io/v1alpha1)"
-        ),
-        Some(s) if s.code == 403 => format!(
-            "forbidden: this identity may not list/watch {resource}: {}",
-            s.message
-        ),
-        Some(s) => format!("watchFailing: {resource}: {} ({})", s.message, s.code),
-        None => format!("unreachable: {resource}: {err}"),
-    }
+/// The resource version the watch resumed from is gone (410, "too old resource version"):
+/// only a new list can continue, and it can be made at once.
+fn is_expired(err: &watcher::Error) -> bool {
+    status_of(err).is_some_and(|s| s.code == 410)
 }
 
-/// The most important current problem, from the per-kind errors of unsynced kinds.
-pub fn derive_problem(health: &Health) -> Option<Problem> {
-    let errors: Vec<&str> = health
-        .kinds
-        .values()
-        .filter_map(|k| k.error.as_deref())
-        .collect();
-    ["crdMissing", "forbidden", "unreachable", "watchFailing"]
-        .into_iter()
-        .find_map(|code| {
-            errors
-                .iter()
-                .find(|e| e.starts_with(code))
-                .map(|e| Problem {
-                    code: code.to_owned(),
-                    message: e[code.len() + 2..].to_owned(),
-                })
-        })
+/// Classifies a watch error and puts it in words.
+fn classify(kind: Kind, err: &watcher::Error) -> Problem {
+    let resource = format!("{}.{}", kind.plural(), kind.api_version());
+    match status_of(err) {
+        Some(s) if s.code == 404 && kind.api_version().starts_with("argoproj.io") => Problem::new(
+            ProblemCode::CrdMissing,
+            format!(
+                "the Argo Rollouts CRD for {resource} is not installed in this cluster; \
+                 install the Argo Rollouts CRDs (argoproj.io/v1alpha1)"
+            ),
+        ),
+        Some(s) if s.code == 403 => Problem::new(
+            ProblemCode::Forbidden,
+            format!("this identity may not list/watch {resource}: {}", s.message),
+        ),
+        Some(s) => Problem::new(
+            ProblemCode::WatchFailing,
+            format!("{resource}: {} ({})", s.message, s.code),
+        ),
+        None => Problem::new(ProblemCode::Unreachable, format!("{resource}: {err}")),
+    }
 }
 
 #[cfg(test)]
@@ -304,16 +381,57 @@ mod tests {
         assert_eq!((ar.group.as_str(), ar.api_version.as_str()), ("", "v1"));
     }
 
+    fn api_error(code: u16, message: &str) -> watcher::Error {
+        watcher::Error::InitialListFailed(kube::Error::Api(
+            kube::core::Status::failure(message, "")
+                .with_code(code)
+                .boxed(),
+        ))
+    }
+
     #[test]
-    fn problems_are_classified_by_priority() {
-        let mut health = Health::starting(SourceKind::Cluster, vec![]);
-        assert_eq!(derive_problem(&health), None);
-        health.kinds.get_mut(&Kind::Pod).unwrap().error =
-            Some("forbidden: this identity may not list/watch pods.v1: no".into());
-        health.kinds.get_mut(&Kind::Rollout).unwrap().error =
-            Some("crdMissing: the Argo Rollouts CRD is missing".into());
-        let problem = derive_problem(&health).unwrap();
-        assert_eq!(problem.code, "crdMissing");
-        assert_eq!(problem.message, "the Argo Rollouts CRD is missing");
+    fn errors_are_classified_by_kind() {
+        let crd = classify(Kind::Rollout, &api_error(404, "not found"));
+        assert_eq!(crd.code, ProblemCode::CrdMissing);
+        assert!(
+            crd.message.contains("rollouts.argoproj.io/v1alpha1"),
+            "{crd}"
+        );
+        // A missing core kind is not a missing CRD.
+        let pods = classify(Kind::Pod, &api_error(404, "not found"));
+        assert_eq!(pods.code, ProblemCode::WatchFailing);
+        let forbidden = classify(Kind::Pod, &api_error(403, "no"));
+        assert_eq!(forbidden.code, ProblemCode::Forbidden);
+        assert_eq!(
+            forbidden.to_string(),
+            "forbidden: this identity may not list/watch pods.v1: no"
+        );
+        let gone = watcher::Error::WatchError(
+            kube::core::Status::failure("too old resource version: 1 (2)", "Expired")
+                .with_code(410)
+                .boxed(),
+        );
+        assert!(is_expired(&gone));
+        assert_eq!(classify(Kind::Pod, &gone).code, ProblemCode::WatchFailing);
+        assert!(!is_expired(&api_error(500, "boom")));
+        let unreachable = classify(Kind::Pod, &watcher::Error::NoResourceVersion);
+        assert_eq!(unreachable.code, ProblemCode::Unreachable);
+    }
+
+    #[test]
+    fn backoff_is_capped_and_resets() {
+        let mut backoff = Backoff::new();
+        let delays: Vec<Duration> = (0..20).map(|_| backoff.next_delay()).collect();
+        assert!(
+            delays[0] >= BACKOFF_MIN && delays[0] <= BACKOFF_MIN * 5 / 4,
+            "{delays:?}"
+        );
+        assert!(
+            delays.iter().all(|d| *d <= Duration::from_secs(5)),
+            "{delays:?}"
+        );
+        assert!(delays[19] >= BACKOFF_MAX, "{delays:?}");
+        backoff.reset();
+        assert!(backoff.next_delay() <= BACKOFF_MIN * 5 / 4);
     }
 }
