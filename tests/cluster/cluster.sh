@@ -10,6 +10,8 @@
 #   tests/cluster/cluster.sh down NAME            stop everything of NAME and delete its state (idempotent)
 #   tests/cluster/cluster.sh status NAME          exit 0 if NAME is up (apiserver + controller), else 1
 #   tests/cluster/cluster.sh list                 names with a state directory
+#   tests/cluster/cluster.sh stop-apiserver NAME  stop only kube-apiserver (etcd and the rest keep running)
+#   tests/cluster/cluster.sh start-apiserver NAME start it again with the same command line (outage tests)
 #
 # State: $ROLLOUTS_DASHBOARD_CLUSTER_STATE_ROOT/NAME (default ${TMPDIR:-/tmp}/rollouts-dashboard-cluster/NAME):
 #   kubeconfig, env, controller.{log,pid}, metric-server.{log,pid,port}, metrics/ (metric values),
@@ -25,7 +27,7 @@ STATE_ROOT="${ROLLOUTS_DASHBOARD_CLUSTER_STATE_ROOT:-${TMPDIR:-/tmp}/rollouts-da
 NODES="${ROLLOUTS_DASHBOARD_CLUSTER_NODES:-3}"
 TIMEOUT="${ROLLOUTS_DASHBOARD_CLUSTER_TIMEOUT:-180}"
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "[cluster${NAME:+ $NAME}] ERROR: $*" >&2; exit 1; }
 log() { echo "[cluster${NAME:+ $NAME}] $*" >&2; }
 
@@ -356,6 +358,39 @@ cmd_demo() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# API server outages (tests/e2e_recovery.rs): the kube-apiserver kwokctl started is stopped
+# alone, its command line kept beside its pid file, and started again the same way.
+
+apiserver_pidfile() { echo "$KWOK_WORKDIR/clusters/$NAME/pids/kube-apiserver.pid"; }
+
+cmd_stop_apiserver() {
+  local pf; pf="$(apiserver_pidfile)"
+  pid_alive "$pf" "$STATE/" || die "kube-apiserver of $NAME is not running"
+  local pid; pid="$(cat "$pf")"
+  # NUL-separated argv and the working directory, to start the same process again
+  cp "/proc/$pid/cmdline" "$STATE/apiserver.cmdline"
+  readlink "/proc/$pid/cwd" > "$STATE/apiserver.cwd"
+  cp "$pf" "$STATE/apiserver.pid.stopped"
+  stop_pid "$pf" "$STATE/"
+  # stop_pid removed the pid file; keep it (pointing at the dead pid) so `down` still finds it
+  cp "$STATE/apiserver.pid.stopped" "$pf"
+  log "kube-apiserver stopped (pid $pid)"
+}
+
+cmd_start_apiserver() {
+  local pf; pf="$(apiserver_pidfile)"
+  [ -f "$STATE/apiserver.cmdline" ] || die "no stopped kube-apiserver to start (run stop-apiserver first)"
+  pid_alive "$pf" "$STATE/" && die "kube-apiserver of $NAME is already running"
+  local -a argv; mapfile -d '' argv < "$STATE/apiserver.cmdline"
+  local log="$KWOK_WORKDIR/clusters/$NAME/logs/kube-apiserver.log" cwd
+  cwd="$(cat "$STATE/apiserver.cwd")"
+  (cd "$cwd" && exec setsid "${argv[@]}" </dev/null >>"$log" 2>&1) &
+  echo $! > "$pf"
+  rm -f "$STATE/apiserver.cmdline" "$STATE/apiserver.cwd" "$STATE/apiserver.pid.stopped"
+  log "kube-apiserver started (pid $(cat "$pf"))"
+}
+
+# ---------------------------------------------------------------------------------------------
 NAME=""
 # one operation per cluster name at a time (e.g. parallel test binaries calling `up` for the same
 # name); flock -o so that no process started below inherits the lock
@@ -380,5 +415,7 @@ case "${1:-}" in
     eval "$(cat "$STATE/env")"; BIN="$ROLLOUTS_DASHBOARD_CLUSTER_BIN"
     cmd_demo ;;
   list) ls -1 "$STATE_ROOT" 2>/dev/null | grep -v '^\.' || true ;;
+  stop-apiserver) set_name "${2:-}"; [ -f "$STATE/env" ] || die "cluster $NAME is not up"; cmd_stop_apiserver ;;
+  start-apiserver) set_name "${2:-}"; [ -f "$STATE/env" ] || die "cluster $NAME is not up"; cmd_start_apiserver ;;
   *) usage ;;
 esac
