@@ -4,7 +4,8 @@
 #   1. Rust: cargo fmt --check, clippy -D warnings, unit + integration tests (fixtures in ../shared)
 #   2. Web: npm ci, typecheck, unit tests, rebuild the bundle and fail if static/ drifted
 #   3. Image (tests/image): release build, image built with buildah, run read-only with podman
-#   4. Real cluster (tests/cluster: built from the Go module proxy, cached): end-to-end tests
+#   4. Real cluster (tests/cluster: built from the Go module proxy, cached): end-to-end tests;
+#      deploy/check.sh: the kustomize manifests and the Helm chart (Helm built by tests/helm)
 #   5. Browser tests in headless Chromium (tests/browser)
 #   6. Benchmark smoke run (tests/bench), so the harness cannot rot
 # Env: SKIP_IMAGE=1 / SKIP_CLUSTER=1 / SKIP_BROWSER=1 / SKIP_BENCH=1 skip a phase locally; with CI=true
@@ -89,8 +90,11 @@ if ! skipping SKIP_CLUSTER "cluster end-to-end tests"; then
   cargo test --locked --features e2e --test e2e_security -- --test-threads=1
   phase "cluster: API server outage and recovery"
   cargo test --locked --features e2e --test e2e_recovery -- --test-threads=1 --nocapture
+  phase "helm: build (pinned, cached)"
+  eval "$(bash tests/helm/build.sh)"   # HELM: v3.22.0 from the Go module proxy (tests/helm)
+  export HELM
   phase "cluster: deploy/ manifests (server-side dry run)"
-  bash deploy/check.sh
+  bash deploy/check.sh                 # kustomize variants and the Helm chart (deploy/helm)
 fi
 
 if ! skipping SKIP_BROWSER "browser tests"; then
