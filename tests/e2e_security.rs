@@ -515,3 +515,69 @@ async fn token_mode_signs_in_with_a_kubernetes_token_and_writes_with_it() {
     let (code, _, _) = curl(&["-H", &session_cookie, &format!("{base}/api/v1/whoami")]).await;
     assert_eq!(code, 401);
 }
+
+/// Namespaces and names crafted to walk the API server's URL (issue #11): the dashboard
+/// answers 400 naming the rule, and the real rollouts they aim at are not touched.
+#[tokio::test]
+async fn crafted_namespaces_and_names_never_reach_the_api_server() {
+    let client = admin().await;
+    let ns = format!("e2e-names-{}", std::process::id());
+    create_namespace(&client, &ns).await;
+    create_canary(&client, &ns).await;
+    let rollouts = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        &ns,
+        &kube::discovery::ApiResource {
+            group: "argoproj.io".into(),
+            version: "v1alpha1".into(),
+            api_version: "argoproj.io/v1alpha1".into(),
+            kind: "Rollout".into(),
+            plural: "rollouts".into(),
+        },
+    );
+    let before = rollouts.get("rollout-canary").await.unwrap();
+    // --auth none on loopback: writes go out with the dashboard's own (admin) identity, so
+    // only the name check stands between these paths and the API server.
+    let addr = dashboard(&[], &[]).await;
+    let crafted = [
+        // The namespace `<ns>/rollouts/rollout-canary?x=` once became PATCH <ns>/rollout-canary.
+        format!("/api/v1/namespaces/{ns}%2Frollouts%2Frollout-canary%3Fx%3D/rollouts/web/restart"),
+        format!("/api/v1/namespaces/{ns}/rollouts/..%2F..%2F..%2Fapi%2Fv1%2Fsecrets/restart"),
+        format!("/api/v1/namespaces/{ns}/rollouts/rollout-canary%3FdryRun%3DAll/restart"),
+        format!(
+            "/api/v1/namespaces/{ns}/rollouts/{}/restart",
+            "a".repeat(300)
+        ),
+    ];
+    for path in &crafted {
+        let (code, body) = post_as(addr, &[], path, json!({})).await;
+        assert_eq!(code, 400, "{path}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("DNS-1123")),
+            "{path}: the answer names the rule: {body}"
+        );
+    }
+    // The controller writes the status meanwhile; a restart would have set spec.restartAt.
+    let after = rollouts.get("rollout-canary").await.unwrap();
+    assert!(
+        before.data["spec"]["restartAt"].is_null(),
+        "{:?}",
+        before.data
+    );
+    assert!(
+        after.data["spec"]["restartAt"].is_null(),
+        "the rollout was restarted: {:?}",
+        after.data["spec"]
+    );
+    // A well-formed request still works.
+    let (code, body) = post_as(
+        addr,
+        &[],
+        &format!("/api/v1/namespaces/{ns}/rollouts/rollout-canary/restart"),
+        json!({}),
+    )
+    .await;
+    assert_ne!(code, 400, "{body}");
+}

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use axum::extract::Request;
 use clap::Parser;
 use common::{fixtures, next_json, send};
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use rollouts_dashboard::actions::KubeBackend;
 use rollouts_dashboard::auth::{Auth, KubeAccess};
 use rollouts_dashboard::config::Config;
