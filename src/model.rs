@@ -94,6 +94,63 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// Reads an analysis reference (`spec.strategy.canary.analysis`, blue-green pre/post-promotion
+/// analysis) keeping only what the views read: that it is set, and its templates' names.
+fn trim_analysis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Ok(Option::<Value>::deserialize(d)?.map(|analysis| {
+        let templates: Vec<Value> = analysis
+            .get("templates")
+            .and_then(Value::as_array)
+            .map(|ts| {
+                ts.iter()
+                    .filter_map(|t| t.get("templateName").filter(|n| n.is_string()))
+                    .map(|n| serde_json::json!({"templateName": n}))
+                    .collect()
+            })
+            .unwrap_or_default();
+        serde_json::json!({ "templates": templates })
+    }))
+}
+
+/// Fields of a metric provider that the views read (`view::analysis::provider_query`); the
+/// rest (a job provider's whole Job spec, a web provider's headers) is dropped on load: at
+/// 10,000 rollouts the kept JSON trees were a large part of the cache.
+const PROVIDER_FIELDS: [&str; 4] = ["query", "queries", "formula", "metricDataQueries"];
+
+/// Reads a metric's `provider`: every provider key is kept (the first names the provider),
+/// each with only the fields in [`PROVIDER_FIELDS`].
+fn trim_provider<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Ok(
+        Option::<Value>::deserialize(d)?.map(|provider| match provider {
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(key, body)| {
+                        let body = match body {
+                            Value::Object(fields) => Value::Object(
+                                fields
+                                    .into_iter()
+                                    .filter(|(k, _)| PROVIDER_FIELDS.contains(&k.as_str()))
+                                    .collect(),
+                            ),
+                            _ => Value::Object(Default::default()),
+                        };
+                        (key, body)
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }),
+    )
+}
+
+/// Reads the traffic-routing providers keeping their names only (the views list the names).
+fn provider_names<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Value>, D::Error> {
+    Ok(BTreeMap::<String, Value>::deserialize(d)?
+        .into_keys()
+        .map(|k| (k, Value::Null))
+        .collect())
+}
+
 /// The metadata fields the dashboard uses.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -235,7 +292,8 @@ pub struct CanaryStrategy {
     pub steps: Vec<Value>,
     pub traffic_routing: Option<TrafficRouting>,
     pub ping_pong: Option<Value>,
-    /// Background analysis (runs for the whole update).
+    /// Background analysis (runs for the whole update): only its template names are kept.
+    #[serde(deserialize_with = "trim_analysis")]
     pub analysis: Option<Value>,
     pub canary_service: Option<String>,
     pub stable_service: Option<String>,
@@ -246,7 +304,8 @@ pub struct CanaryStrategy {
 #[serde(rename_all = "camelCase", default)]
 pub struct TrafficRouting {
     pub max_traffic_weight: Option<i32>,
-    #[serde(flatten)]
+    /// Provider name → `null` (their settings are never shown).
+    #[serde(flatten, deserialize_with = "provider_names")]
     pub providers: BTreeMap<String, Value>,
 }
 
@@ -259,7 +318,11 @@ pub struct BlueGreenStrategy {
     pub auto_promotion_enabled: Option<bool>,
     pub auto_promotion_seconds: Option<i32>,
     pub scale_down_delay_seconds: Option<i32>,
+    /// Only the template names are kept.
+    #[serde(deserialize_with = "trim_analysis")]
     pub pre_promotion_analysis: Option<Value>,
+    /// Only the template names are kept.
+    #[serde(deserialize_with = "trim_analysis")]
     pub post_promotion_analysis: Option<Value>,
 }
 
@@ -467,7 +530,9 @@ pub struct Metric {
     pub consecutive_error_limit: Option<Value>,
     pub interval: Option<String>,
     pub initial_delay: Option<String>,
-    /// The provider block (prometheus, web, job, …), kept as JSON.
+    /// The provider block (prometheus, web, job, …), kept as JSON with only the fields the
+    /// views read (see [`PROVIDER_FIELDS`]).
+    #[serde(deserialize_with = "trim_provider")]
     pub provider: Option<Value>,
 }
 
