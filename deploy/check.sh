@@ -63,7 +63,8 @@ done
 #   dry run, security invariants);
 #   the ServiceMonitor is rendered only when enabled; unsafe values are refused;
 #   tests/helm/compare.py: the chart and the kustomize manifests agree (Deployment security
-#   contexts, args, env, ports, probes; ClusterRoles and bindings; Service; Ingress).
+#   contexts, args, env, ports, probes; ClusterRoles and bindings; Service; Ingress);
+#   tests/helm/env-smoke.py: the server binary starts with the env the chart renders.
 CHART=deploy/helm/rollouts-dashboard
 bash tests/helm/check-version.sh || failed=1
 if [ -z "${HELM:-}" ]; then eval "$(bash tests/helm/build.sh)"; fi
@@ -132,6 +133,14 @@ EOF
 
 echo "== tests/helm/compare.py: the chart and the kustomize manifests agree"
 python3 tests/helm/compare.py || failed=1
+
+# The real server with the env the chart renders (tests/run-all.sh sets ROLLOUTS_DASHBOARD_BIN).
+echo "== tests/helm/env-smoke.py: the server starts with the chart's env, for every example"
+if [ -n "${ROLLOUTS_DASHBOARD_BIN:-}" ]; then
+  python3 tests/helm/env-smoke.py || failed=1
+else
+  echo "   skipped: ROLLOUTS_DASHBOARD_BIN (the server binary) is not set"
+fi
 
 if [ "$failed" != 0 ]; then echo "deploy/check.sh: FAILED" >&2; exit 1; fi
 echo "deploy/check.sh: every variant renders, validates strictly and passes a server-side dry run"
