@@ -368,7 +368,6 @@ fn classify(kind: Kind, err: &watcher::Error) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::health::SourceKind;
 
     #[test]
     fn api_resources_match_the_kinds() {

@@ -374,9 +374,9 @@ impl DemoWorld {
         let mut wake: Option<Timestamp> = None;
         let mut wake_at = |t: Timestamp| wake = Some(wake.map_or(t, |w| w.min(t)));
         // Pending pods start after POD_START.
-        for (_, rs) in self.children(Kind::ReplicaSet, &ns, &uid) {
+        for (_, rs) in self.child_refs(Kind::ReplicaSet, &ns, &uid) {
             let rs_uid = rs["metadata"]["uid"].as_str().unwrap_or_default();
-            for (_, pod) in self.children(Kind::Pod, &ns, rs_uid) {
+            for (_, pod) in self.child_refs(Kind::Pod, &ns, rs_uid) {
                 if pod["status"]["phase"] == "Pending" {
                     return None;
                 }
@@ -384,8 +384,7 @@ impl DemoWorld {
         }
         // Running analysis runs take a measurement every few seconds.
         if self
-            .children(Kind::AnalysisRun, &ns, &uid)
-            .iter()
+            .child_refs(Kind::AnalysisRun, &ns, &uid)
             .any(|(_, run)| run["status"]["phase"] == "Running")
         {
             return None;
@@ -425,6 +424,25 @@ impl DemoWorld {
             .take_while(move |k| k.0 == kind)
     }
 
+    /// Like [`DemoWorld::children`], borrowed: for reading, without copying the objects.
+    fn child_refs<'a>(
+        &'a self,
+        kind: Kind,
+        ns: &str,
+        owner_uid: &str,
+    ) -> impl Iterator<Item = (ObjKey, &'a Value)> + 'a {
+        let ns = ns.to_owned();
+        self.owned
+            .get(&(kind, ns.clone(), owner_uid.to_owned()))
+            .into_iter()
+            .flatten()
+            .filter_map(move |name| {
+                let key = (kind, ns.clone(), name.clone());
+                let value = self.objects.get(&key)?;
+                Some((key, value))
+            })
+    }
+
     /// The objects of `kind` in `ns` that name `owner_uid` as an owner, in key order.
     fn children(&self, kind: Kind, ns: &str, owner_uid: &str) -> Vec<(ObjKey, Value)> {
         let Some(names) = self.owned.get(&(kind, ns.to_owned(), owner_uid.to_owned())) else {
@@ -443,9 +461,9 @@ impl DemoWorld {
     fn replica_set_of(&self, ro: &Value, hash: &str) -> Option<(ObjKey, Value)> {
         let ns = ro["metadata"]["namespace"].as_str()?;
         let uid = ro["metadata"]["uid"].as_str()?;
-        self.children(Kind::ReplicaSet, ns, uid)
-            .into_iter()
+        self.child_refs(Kind::ReplicaSet, ns, uid)
             .find(|(_, rs)| rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] == hash)
+            .map(|(key, rs)| (key, rs.clone()))
     }
 
     fn scale(&mut self, key: &ObjKey, replicas: i64) {
@@ -478,12 +496,11 @@ impl DemoWorld {
         // A new pod template: a new ReplicaSet and revision.
         if st["currentPodHash"] != hash {
             let revision = self
-                .children(
+                .child_refs(
                     Kind::ReplicaSet,
                     &ns,
                     ro["metadata"]["uid"].as_str().unwrap_or(""),
                 )
-                .iter()
                 .filter_map(|(_, rs)| {
                     rs["metadata"]["annotations"][REVISION_ANNOTATION]
                         .as_str()
@@ -711,10 +728,13 @@ impl DemoWorld {
     fn scale_down_others(&mut self, ro: &Value, keep: &str) {
         let ns = ro["metadata"]["namespace"].as_str().unwrap_or_default();
         let uid = ro["metadata"]["uid"].as_str().unwrap_or_default();
-        for (k, rs) in self.children(Kind::ReplicaSet, ns, uid) {
-            if rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] != keep {
-                self.scale(&k, 0);
-            }
+        let others: Vec<ObjKey> = self
+            .child_refs(Kind::ReplicaSet, ns, uid)
+            .filter(|(_, rs)| rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] != keep)
+            .map(|(k, _)| k)
+            .collect();
+        for k in others {
+            self.scale(&k, 0);
         }
     }
 
@@ -792,10 +812,13 @@ impl DemoWorld {
         // ReplicaSets of superseded canaries go away; only stable and current stay.
         let (ns, uid) = ns_uid(ro);
         let keep = [st["stableRS"].clone(), st["currentPodHash"].clone()];
-        for (k, rs) in self.children(Kind::ReplicaSet, &ns, &uid) {
-            if !keep.contains(&rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL]) {
-                self.scale(&k, 0);
-            }
+        let superseded: Vec<ObjKey> = self
+            .child_refs(Kind::ReplicaSet, &ns, &uid)
+            .filter(|(_, rs)| !keep.contains(&rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL]))
+            .map(|(k, _)| k)
+            .collect();
+        for k in superseded {
+            self.scale(&k, 0);
         }
         let step = &steps[idx];
         if let Some(weight) = step["setWeight"].as_i64() {
@@ -1078,65 +1101,85 @@ impl DemoWorld {
         let mut keys: BTreeSet<ObjKey> = BTreeSet::new();
         for ro in rollouts {
             if let Some(uid) = self.objects.get(ro).map(|o| ns_uid(o).1) {
-                for (key, _) in self.children(Kind::ReplicaSet, &ro.1, &uid) {
-                    keys.insert(key);
-                }
+                keys.extend(
+                    self.child_refs(Kind::ReplicaSet, &ro.1, &uid)
+                        .map(|(key, _)| key),
+                );
             }
         }
-        let sets: Vec<(ObjKey, Value)> = keys
-            .into_iter()
-            .filter_map(|k| {
-                let rs = self.objects.get(&k)?.clone();
-                Some((k, rs))
-            })
-            .collect();
-        for (key, mut rs) in sets {
+        // Objects are read in place and copied only to be written: most ticks write nothing.
+        for key in keys {
+            let Some(rs) = self.objects.get(&key) else {
+                continue;
+            };
             let desired = rs["spec"]["replicas"].as_i64().unwrap_or(0);
+            let generation = rs["metadata"]["generation"].as_i64().unwrap_or(1);
             let uid = rs["metadata"]["uid"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            let mut pods = self.children(Kind::Pod, &key.1, &uid);
-            pods.sort_by(|a, b| a.0.cmp(&b.0));
+            // (pod, Some(creation time) while Pending); in key order, as `children` gives them.
+            let mut pods: Vec<(ObjKey, Option<Timestamp>)> = self
+                .child_refs(Kind::Pod, &key.1, &uid)
+                .map(|(k, pod)| {
+                    let pending = (pod["status"]["phase"] == "Pending").then(|| {
+                        pod["metadata"]["creationTimestamp"]
+                            .as_str()
+                            .and_then(|t| t.parse::<Timestamp>().ok())
+                            .unwrap_or(self.now)
+                    });
+                    (k, pending)
+                })
+                .collect();
+            let mut running =
+                pods.len() - pods.iter().filter(|(_, pending)| pending.is_some()).count();
             while (pods.len() as i64) > desired {
-                if let Some((k, _)) = pods.pop() {
+                if let Some((k, pending)) = pods.pop() {
+                    if pending.is_none() {
+                        running -= 1;
+                    }
                     self.remove(&k);
                 }
             }
             while (pods.len() as i64) < desired {
+                let Some(rs) = self.objects.get(&key).cloned() else {
+                    break;
+                };
                 let pod = new_pod(&rs, &self.pod_suffix(&key.2));
-                let k = self.put(pod.clone());
-                pods.push((k, pod));
+                let created = self.now;
+                let k = self.put(pod);
+                pods.push((k, Some(created)));
             }
-            let mut available = 0;
-            for (k, mut pod) in pods {
-                let created = pod["metadata"]["creationTimestamp"]
-                    .as_str()
-                    .and_then(|t| t.parse::<Timestamp>().ok())
-                    .unwrap_or(self.now);
-                if pod["status"]["phase"] == "Pending"
-                    && self.now.duration_since(created) >= POD_START
-                {
-                    let name = pod["spec"]["containers"][0]["name"].clone();
-                    pod["status"] = json!({
-                        "phase": "Running",
-                        "conditions": [{"type": "Ready", "status": "True"}],
-                        "containerStatuses": [{"name": name, "ready": true, "restartCount": 0, "started": true,
-                            "state": {"running": {"startedAt": self.now.to_string()}}}]
-                    });
-                    self.put_if_changed(&k, pod.clone());
+            for (k, pending) in pods {
+                let Some(created) = pending else {
+                    continue;
+                };
+                if self.now.duration_since(created) < POD_START {
+                    continue;
                 }
-                if pod["status"]["phase"] == "Running" {
-                    available += 1;
-                }
+                let Some(mut pod) = self.objects.get(&k).cloned() else {
+                    continue;
+                };
+                let name = pod["spec"]["containers"][0]["name"].clone();
+                pod["status"] = json!({
+                    "phase": "Running",
+                    "conditions": [{"type": "Ready", "status": "True"}],
+                    "containerStatuses": [{"name": name, "ready": true, "restartCount": 0, "started": true,
+                        "state": {"running": {"startedAt": self.now.to_string()}}}]
+                });
+                self.put_if_changed(&k, pod);
+                running += 1;
             }
             let status = json!({
                 "replicas": desired.max(0),
-                "readyReplicas": available,
-                "availableReplicas": available,
-                "observedGeneration": rs["metadata"]["generation"].as_i64().unwrap_or(1),
+                "readyReplicas": running,
+                "availableReplicas": running,
+                "observedGeneration": generation,
             });
-            if rs["status"] != status {
+            if let Some(rs) = self.objects.get(&key)
+                && rs["status"] != status
+            {
+                let mut rs = rs.clone();
                 rs["status"] = status;
                 self.put(rs);
             }
@@ -1171,7 +1214,7 @@ impl DemoWorld {
             .unwrap_or_default()
             .to_owned();
         let (mut total, mut ready, mut updated, mut updated_available) = (0, 0, 0, 0);
-        for (_, rs) in self.children(Kind::ReplicaSet, &key.1, &uid) {
+        for (_, rs) in self.child_refs(Kind::ReplicaSet, &key.1, &uid) {
             let r = rs["status"]["replicas"].as_i64().unwrap_or(0);
             let a = rs["status"]["availableReplicas"].as_i64().unwrap_or(0);
             total += r;
