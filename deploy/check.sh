@@ -64,7 +64,8 @@ done
 #   the ServiceMonitor is rendered only when enabled; unsafe values are refused;
 #   tests/helm/compare.py: the chart and the kustomize manifests agree (Deployment security
 #   contexts, args, env, ports, probes; ClusterRoles and bindings; Service; Ingress);
-#   tests/helm/env-smoke.py: the server binary starts with the env the chart renders.
+#   tests/helm/env-smoke.py: the server binary starts with the env the chart renders;
+#   tests/helm/install-smoke.sh: real installs, and what the ServiceAccount may do in each mode.
 CHART=deploy/helm/rollouts-dashboard
 bash tests/helm/check-version.sh || failed=1
 if [ -z "${HELM:-}" ]; then eval "$(bash tests/helm/build.sh)"; fi
@@ -142,5 +143,10 @@ else
   echo "   skipped: ROLLOUTS_DASHBOARD_BIN (the server binary) is not set"
 fi
 
+# Not a dry run: install, upgrade across modes and uninstall in a namespace of its own, with
+# `kubectl auth can-i` on the ServiceAccount after each step.
+echo "== tests/helm/install-smoke.sh: helm install/upgrade/uninstall, the ServiceAccount's rights"
+bash tests/helm/install-smoke.sh || failed=1
+
 if [ "$failed" != 0 ]; then echo "deploy/check.sh: FAILED" >&2; exit 1; fi
-echo "deploy/check.sh: every variant renders, validates strictly and passes a server-side dry run"
+echo "deploy/check.sh: every kustomize variant and Helm values file renders, validates strictly and passes a server-side dry run; the chart agrees with the kustomize manifests, runs, and grants what its mode needs"

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Installs the chart for real into the cluster of KUBECONFIG (the test cluster: kwok nodes run
+# no containers, so the pods turn Ready without an image) with the defaults and every example,
+# and checks what its ServiceAccount may do with `kubectl auth can-i`:
+#   always:  list rollouts in all namespaces, create tokenreviews and subjectaccessreviews
+#   never:   delete rollouts, get secrets, create pods
+#   patch rollouts and rollouts/status: only a writable --auth none (the actions role)
+#   impersonate users and groups: only a writable --auth proxy
+# then upgrades one release across modes (the bindings follow) and uninstalls, and checks that
+# nothing of the release is left (cluster-scoped RBAC included).
+#
+# Usage: HELM=... KUBECONFIG=... tests/helm/install-smoke.sh   (deploy/check.sh runs it)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+HELM="${HELM:-helm}"
+CHART=deploy/helm/rollouts-dashboard
+NS=rd-install-smoke-$$   # unique: a namespace of an earlier run may still be terminating
+REL=rd
+SA="system:serviceaccount:$NS:$REL-rollouts-dashboard"
+failed=0
+
+cleanup() {
+  "$HELM" uninstall "$REL" -n "$NS" --wait >/dev/null 2>&1 || true
+  kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+can() { kubectl auth can-i "$@" --as="$SA" 2>/dev/null || true; }
+
+check_rbac() { # check_rbac LABEL WANT_WRITE(yes|no) WANT_IMPERSONATE(yes|no)
+  local label=$1 w=$2 imp=$3 got want
+  local -a checks=(
+    "yes|list rollouts.argoproj.io -A"
+    "yes|watch pods -A"
+    "yes|create tokenreviews.authentication.k8s.io"
+    "yes|create subjectaccessreviews.authorization.k8s.io"
+    "no|delete rollouts.argoproj.io -A"
+    "no|get secrets -A"
+    "no|create pods -A"
+    "$w|patch rollouts.argoproj.io -A"
+    "$w|patch rollouts.argoproj.io --subresource=status -A"
+    "$w|patch deployments.apps -A"
+    "$imp|impersonate users"
+    "$imp|impersonate groups"
+  )
+  local c bad=""
+  for c in "${checks[@]}"; do
+    want=${c%%|*}
+    # shellcheck disable=SC2086
+    got=$(can ${c#*|})
+    [ "$got" = "$want" ] || bad+=" [${c#*|}: $got, want $want]"
+  done
+  if [ -n "$bad" ]; then echo "FAIL $label: the ServiceAccount's rights:$bad" >&2; failed=1
+  else echo "ok   $label: RBAC (writes: $w, impersonate: $imp, never delete/secrets/pods)"; fi
+}
+
+install() { # install LABEL VALUES WANT_WRITE WANT_IMPERSONATE
+  local label=$1 values=$2
+  # Not --wait: it would wait forever for a LoadBalancer address (token-tls.yaml).
+  if ! "$HELM" upgrade --install "$REL" "$CHART" -n "$NS" --create-namespace ${values:+-f "$values"} \
+       >/tmp/rd-install-smoke.$$ 2>&1 \
+     || ! kubectl -n "$NS" rollout status deployment/"$REL-rollouts-dashboard" --timeout 120s \
+       >>/tmp/rd-install-smoke.$$ 2>&1; then
+    cat /tmp/rd-install-smoke.$$ >&2; echo "FAIL $label: helm upgrade --install, rollout" >&2; failed=1
+  else
+    check_rbac "$label" "$3" "$4"
+  fi
+  rm -f /tmp/rd-install-smoke.$$
+}
+
+# One release, moved through the modes: each upgrade must also take away what the last one granted.
+install "defaults (read-only, --auth none)" ""                                          no  no
+install "examples/port-forward.yaml"        deploy/helm/examples/port-forward.yaml        yes no
+install "examples/ingress-oauth2-proxy.yaml" deploy/helm/examples/ingress-oauth2-proxy.yaml no yes
+install "examples/proxy-shared-secret.yaml" deploy/helm/examples/proxy-shared-secret.yaml no  yes
+install "examples/token-tls.yaml"           deploy/helm/examples/token-tls.yaml           no  no
+install "examples/read-only.yaml"           deploy/helm/examples/read-only.yaml           no  no
+
+"$HELM" uninstall "$REL" -n "$NS" --wait >/dev/null
+left=$(kubectl get clusterroles,clusterrolebindings,deployments,services,serviceaccounts -A \
+         -l app.kubernetes.io/instance="$REL",app.kubernetes.io/name=rollouts-dashboard -o name 2>/dev/null \
+         | grep -v '^serviceaccount/default$' || true)
+if [ -n "$left" ]; then echo "FAIL helm uninstall left: $left" >&2; failed=1
+else echo "ok   helm uninstall: nothing of the release is left"; fi
+
+[ "$failed" = 0 ] || { echo "install-smoke.sh: FAILED" >&2; exit 1; }
