@@ -84,7 +84,4 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and .Values.serviceMonitor.enabled (include "rd.loopback" .) -}}
 {{- fail "serviceMonitor.enabled: the dashboard listens on the pod's loopback (address 127.0.0.1 or oauth2Proxy.enabled), so Prometheus cannot scrape it" -}}
 {{- end -}}
-{{- if and .Values.podDisruptionBudget.enabled (not (kindIs "invalid" .Values.podDisruptionBudget.minAvailable)) (not (kindIs "invalid" .Values.podDisruptionBudget.maxUnavailable)) -}}
-{{- fail "podDisruptionBudget: set minAvailable or maxUnavailable, not both (null the other)" -}}
-{{- end -}}
 {{- end -}}
