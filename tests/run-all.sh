@@ -91,7 +91,8 @@ if ! skipping SKIP_CLUSTER "cluster end-to-end tests"; then
   phase "cluster: API server outage and recovery"
   cargo test --locked --features e2e --test e2e_recovery -- --test-threads=1 --nocapture
   phase "helm: build (pinned, cached)"
-  eval "$(bash tests/helm/build.sh)"   # HELM: v3.22.0 from the Go module proxy (tests/helm)
+  helm_env=$(bash tests/helm/build.sh)  # HELM: v3.22.0 from the Go module proxy (tests/helm)
+  eval "$helm_env"
   export HELM
   phase "cluster: deploy/ manifests (server-side dry run)"
   bash deploy/check.sh                 # kustomize variants and the Helm chart (deploy/helm)
