@@ -68,7 +68,7 @@ done
 #   tests/helm/install-smoke.sh: real installs, and what the ServiceAccount may do in each mode.
 CHART=deploy/helm/rollouts-dashboard
 bash tests/helm/check-version.sh || failed=1
-if [ -z "${HELM:-}" ]; then eval "$(bash tests/helm/build.sh)"; fi
+if [ -z "${HELM:-}" ]; then helm_env=$(bash tests/helm/build.sh); eval "$helm_env"; fi
 export HELM
 echo "== helm $("$HELM" version --short)"
 for values in "" deploy/helm/examples/*.yaml; do
