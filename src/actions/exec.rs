@@ -10,6 +10,9 @@ use std::future::Future;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::model::Rollout;
+use crate::view::applicability::{Refusal, applicable};
+
 use super::plan::{
     Action, PatchType, Plan, PlanError, PlannedPatch, ROLLOUT_API_VERSION, ROLLOUT_KIND, SeenState,
     StaleError, Subresource, check_stale, plan,
@@ -137,6 +140,11 @@ pub enum ActionError {
     /// 422: the action cannot be planned (bad input, unknown container or revision, ...).
     #[error("{0}")]
     Plan(PlanError),
+    /// 409 (the rollout's state) or 422 (an invalid spec): the action does not apply to the
+    /// rollout now, by the rules the UI shows ([`crate::view::applicability`]); nothing was
+    /// written.
+    #[error("{0}")]
+    NotApplicable(Refusal),
     /// 422: the API server rejected the change.
     #[error("the API server rejected the change: {message}")]
     Invalid { message: String },
@@ -156,6 +164,7 @@ impl ActionError {
             ActionError::NotFound { .. } => 404,
             ActionError::Stale(_) | ActionError::Conflict { .. } => 409,
             ActionError::Plan(_) | ActionError::Invalid { .. } => 422,
+            ActionError::NotApplicable(refusal) => refusal.status,
             ActionError::Upstream { .. } => 502,
             ActionError::InvalidName(_) => 400,
         }
@@ -169,6 +178,7 @@ impl ActionError {
             ActionError::Stale(_) => "stale",
             ActionError::Conflict { .. } => "conflict",
             ActionError::Plan(e) => e.code(),
+            ActionError::NotApplicable(refusal) => refusal.code,
             ActionError::Invalid { .. } => "invalid",
             ActionError::Upstream { .. } => "upstream_error",
             ActionError::InvalidName(_) => "badRequest",
@@ -249,16 +259,18 @@ pub fn event_reason(action: &Action) -> &'static str {
 ///    written).
 /// 2. For undo, list the rollout's ReplicaSets; for set-image and undo on a rollout with a
 ///    `workloadRef`, GET that object.
-/// 3. [`plan`]; an empty plan returns `changed: false` without writing or recording an Event.
-/// 4. Send each patch. A status-subresource patch that gets 404 is replaced by its
+/// 3. Refuse an action that does not apply to the rollout now
+///    ([`crate::view::applicability::applicable`]: 409, or 422 on an invalid spec).
+/// 4. [`plan`]; an empty plan returns `changed: false` without writing or recording an Event.
+/// 5. Send each patch. A status-subresource patch that gets 404 is replaced by its
 ///    `fallback` (v0.9 CRDs), and later main-resource merge patches the fallback already
 ///    contains are skipped (upstream sends the unified patch *instead of* the spec patch).
-/// 5. When a patch with a precondition loses the race (409, or 422 from a failed JSON-patch
+/// 6. When a patch with a precondition loses the race (409, or 422 from a failed JSON-patch
 ///    `test`), wait ([`CONFLICT_BACKOFF`], doubling) and go back to 1, up to
 ///    [`MAX_CONFLICT_RETRIES`] times. The retry's stale check
 ///    compares against the step and pod hash this call first read (plus what the person
 ///    saw), so a retry can never act on a rollout that moved on: intent still holds or 409.
-/// 6. Record an Event (failure to record is logged, not returned).
+/// 7. Record an Event (failure to record is logged, not returned).
 ///
 /// Every attempt is logged with the actor, the action, the rollout, what the person saw
 /// and the result.
@@ -326,6 +338,13 @@ async fn run<B: ActionBackend>(
         }
         if first_observed.is_none() {
             first_observed = Some(SeenState::observed(&rollout));
+        }
+        // The rules the UI shows: what it refuses, the server refuses with the same reason.
+        let model: Rollout = serde_json::from_value(rollout.clone())
+            .map_err(|e| PlanError::InvalidObject(format!("the rollout cannot be read: {e}")))?;
+        if let Err(refusal) = applicable(action.name(), &model) {
+            tracing::info!(actor, action = %action, namespace, name, ?seen, attempt, %refusal, "rollout action refused: does not apply");
+            return Err(ActionError::NotApplicable(refusal));
         }
 
         let replica_sets = match action {

@@ -26,6 +26,9 @@ pub struct ExperimentView {
     /// Its ReplicaSets (no roles; `template` set), newest revision first.
     pub replica_sets: Vec<ReplicaSetView>,
     pub analysis_runs: Vec<AnalysisRunView>,
+    /// Ended by the rollout's abort (the controller terminates the experiment; its phase may
+    /// still read `Successful`, as upstream shows it). Set by [`super::rollout_detail`].
+    pub terminated: bool,
 }
 
 /// Views of the experiments owned by `owner_uid`.
@@ -57,6 +60,7 @@ pub fn experiment_views(
                 images: Vec::new(),
                 replica_sets: replica_set_views(&e.metadata.uid, None, replica_sets, pods),
                 analysis_runs: analysis_run_views(&e.metadata.uid, runs),
+                terminated: false,
             };
             view.images = experiment_images(&view.replica_sets);
             view

@@ -1,6 +1,8 @@
 //! Plain-language explanations: why a rollout is paused, degraded or aborted, whether it needs
 //! attention, and when a timed pause ends.
 
+use serde::{Deserialize, Serialize};
+
 use super::AnalysisRefView;
 use super::phase::{DEGRADED, HEALTHY, PAUSED, PROGRESSING, analysis_completed};
 use super::steps::{CANARY_PAUSE_STEP, add_seconds, pause_duration, step_views};
@@ -24,12 +26,53 @@ pub struct Facts<'a> {
     pub analysis_status: Option<&'a str>,
 }
 
+/// Why a paused rollout is paused, as a type (the UI decides from it, never from the prose).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PauseKind {
+    /// `spec.paused`: a person paused it; a person must resume it.
+    Person,
+    /// A canary pause step with a duration, or a blue-green pause with auto-promotion: it
+    /// resumes by itself at `pauseUntil`.
+    Timed,
+    /// A pause step with no duration, or a blue-green preview without auto-promotion.
+    Promotion,
+    /// An inconclusive analysis or experiment.
+    Inconclusive,
+    /// Any other pause condition.
+    Other,
+}
+
+/// Why a rollout needs a human, as a type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AttentionKind {
+    /// `status.abort`.
+    Aborted,
+    /// Degraded without an abort (invalid spec, progress deadline exceeded).
+    Degraded,
+    /// A current analysis failed or errored.
+    AnalysisFailed,
+    /// An analysis or experiment was inconclusive.
+    Inconclusive,
+    /// Paused by a person (`spec.paused`).
+    PausedByPerson,
+    /// Waiting at an indefinite pause for promotion.
+    WaitingForPromotion,
+    /// A status this dashboard does not know.
+    Unrecognized,
+}
+
 /// The explanation of a rollout's state.
 pub struct Explained {
     /// One sentence for the list row.
     pub reason: String,
     /// Why it needs a human, if it does.
     pub attention: Option<String>,
+    /// [`Explained::attention`] as a type.
+    pub attention_kind: Option<AttentionKind>,
+    /// Why it is paused, when its status is Paused.
+    pub pause_kind: Option<PauseKind>,
     /// The reason followed by supporting sentences, for the detail page.
     pub details: Vec<String>,
 }
@@ -153,33 +196,69 @@ pub fn explain(f: Facts<'_>) -> Explained {
         && !ro.spec.paused
         && f.pause_until.is_none()
         && matches!(first_pause, Some(CANARY_PAUSE_STEP | BLUE_GREEN_PAUSE));
-    let attention = if status.abort {
-        Some(format!(
-            "Aborted{}",
-            aborted_cause(ro, f.analysis_refs)
-                .map(|c| format!(": {c}"))
-                .unwrap_or_default()
-        ))
+    let pause_kind = (f.phase == PAUSED).then(|| {
+        if ro.spec.paused {
+            PauseKind::Person
+        } else {
+            match first_pause.unwrap_or(f.message) {
+                CANARY_PAUSE_STEP | BLUE_GREEN_PAUSE if f.pause_until.is_some() => PauseKind::Timed,
+                CANARY_PAUSE_STEP | BLUE_GREEN_PAUSE => PauseKind::Promotion,
+                INCONCLUSIVE_ANALYSIS | INCONCLUSIVE_EXPERIMENT => PauseKind::Inconclusive,
+                _ => PauseKind::Other,
+            }
+        }
+    });
+    let (attention_kind, attention) = if status.abort {
+        (
+            Some(AttentionKind::Aborted),
+            Some(format!(
+                "Aborted{}",
+                aborted_cause(ro, f.analysis_refs)
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default()
+            )),
+        )
     } else if f.phase == DEGRADED {
-        Some(degraded_reason(f.message))
+        (
+            Some(AttentionKind::Degraded),
+            Some(degraded_reason(f.message)),
+        )
     } else if matches!(f.analysis_status, Some("Failed" | "Error")) {
-        Some(format!(
-            "Analysis {}",
-            f.analysis_status.unwrap_or_default().to_lowercase()
-        ))
+        (
+            Some(AttentionKind::AnalysisFailed),
+            Some(format!(
+                "Analysis {}",
+                f.analysis_status.unwrap_or_default().to_lowercase()
+            )),
+        )
     } else if f.analysis_status == Some("Inconclusive")
         || matches!(
             first_pause,
             Some(INCONCLUSIVE_ANALYSIS | INCONCLUSIVE_EXPERIMENT)
         )
     {
-        Some("Analysis inconclusive: promote or abort".to_owned())
+        (
+            Some(AttentionKind::Inconclusive),
+            Some("Analysis inconclusive: promote or abort".to_owned()),
+        )
+    } else if f.phase == PAUSED && ro.spec.paused {
+        // A person's pause holds until a person resumes it, whatever the pods do.
+        (
+            Some(AttentionKind::PausedByPerson),
+            Some("Paused by a person: resume to continue".to_owned()),
+        )
     } else if waiting_for_promotion {
-        Some("Waiting for promotion".to_owned())
+        (
+            Some(AttentionKind::WaitingForPromotion),
+            Some("Waiting for promotion".to_owned()),
+        )
     } else if ![HEALTHY, PROGRESSING, PAUSED, DEGRADED].contains(&f.phase) {
-        Some(format!("Unrecognized status {:?}", f.phase))
+        (
+            Some(AttentionKind::Unrecognized),
+            Some(format!("Unrecognized status {:?}", f.phase)),
+        )
     } else {
-        None
+        (None, None)
     };
 
     let mut details = vec![reason.clone()];
@@ -218,6 +297,8 @@ pub fn explain(f: Facts<'_>) -> Explained {
     Explained {
         reason,
         attention,
+        attention_kind,
+        pause_kind,
         details,
     }
 }

@@ -8,6 +8,7 @@
 //! are listed in `src/view/UPSTREAM-DIFFERENCES.md`.
 
 pub mod analysis;
+pub mod applicability;
 pub mod experiment;
 pub mod explain;
 pub mod images;
@@ -22,7 +23,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use analysis::{AnalysisRunView, MeasurementView, MetricView, Threshold};
+pub use applicability::{ActionVerdict, Refusal};
 pub use experiment::ExperimentView;
+pub use explain::{AttentionKind, PauseKind};
 pub use images::ImageInfo;
 pub use pod::{PodBrief, PodView};
 pub use replicaset::{ReplicaSetBrief, ReplicaSetView};
@@ -108,6 +111,10 @@ pub struct RolloutSummary {
     pub restarted_at: Option<String>,
     /// End of the current timed pause (RFC3339); `None` when not in one or indefinite.
     pub pause_until: Option<String>,
+    /// Why it is paused (status Paused only): the UI decides from this, not from `reason`.
+    pub pause_kind: Option<PauseKind>,
+    /// Why it needs attention: the type of `attention_reason`.
+    pub attention_kind: Option<AttentionKind>,
 }
 
 /// A container's name and image.
@@ -159,6 +166,9 @@ pub struct BlueGreenView {
     /// When the paused preview will be promoted automatically (RFC3339), when computable.
     pub auto_promotion_deadline: Option<String>,
     pub scale_down_delay_seconds: Option<i32>,
+    /// Desired replicas of the preview ReplicaSet (`spec.previewReplicaCount` while the
+    /// preview is not active), when there is a preview ReplicaSet.
+    pub preview_replicas: Option<i32>,
     pub pre_promotion_analysis: Vec<String>,
     pub post_promotion_analysis: Vec<String>,
 }
@@ -242,6 +252,13 @@ pub struct RolloutDetail {
     pub restart_at: Option<String>,
     pub aborted_at: Option<String>,
     pub progress_deadline_seconds: Option<i32>,
+    /// Whether each action applies now and why not, by URL name (`promote-full`): the same
+    /// rules the server enforces ([`applicability`]).
+    pub actions: BTreeMap<String, ActionVerdict>,
+    /// The message of the `InvalidSpec` condition, if the spec is invalid.
+    pub invalid_spec: Option<String>,
+    /// The 0-based canary step the `InvalidSpec` message names (`steps[2]`), if any.
+    pub invalid_step: Option<usize>,
 }
 
 impl RolloutDetail {
@@ -308,7 +325,7 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
     let status = &ro.status;
     let replica_sets =
         replicaset::replica_set_views(uid, Some(ro), &related.replica_sets, &related.pods);
-    let experiments = experiment::experiment_views(
+    let mut experiments = experiment::experiment_views(
         uid,
         &related.experiments,
         &related.replica_sets,
@@ -419,6 +436,10 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
             auto_promotion_seconds: bg.auto_promotion_seconds,
             auto_promotion_deadline: explain::auto_promotion_deadline(ro),
             scale_down_delay_seconds: bg.scale_down_delay_seconds,
+            preview_replicas: replica_sets
+                .iter()
+                .find(|r| r.roles.iter().any(|role| role == "preview"))
+                .and_then(|r| r.desired),
             pre_promotion_analysis: template_names(bg.pre_promotion_analysis.as_ref()),
             post_promotion_analysis: template_names(bg.post_promotion_analysis.as_ref()),
         });
@@ -496,7 +517,22 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
         analysis_status,
         restarted_at: status.restarted_at.clone(),
         pause_until,
+        pause_kind: explained.pause_kind,
+        attention_kind: explained.attention_kind,
     };
+    let actions = applicability::verdicts(ro, &summary.status);
+    let invalid_spec = applicability::invalid_spec(ro);
+    let invalid_step = invalid_spec.as_deref().and_then(named_step);
+    // An experiment the abort ended reads "Successful" upstream; say it was terminated.
+    let newest = revision_numbers.first().copied();
+    for e in &mut experiments {
+        e.terminated = status.abort
+            && Some(e.revision) == newest
+            && matches!(
+                e.phase.as_str(),
+                "Successful" | "Failed" | "Error" | "Inconclusive"
+            );
+    }
 
     RolloutDetail {
         summary,
@@ -530,7 +566,17 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
         restart_at: ro.spec.restart_at.clone(),
         aborted_at: status.aborted_at.clone(),
         progress_deadline_seconds: ro.spec.progress_deadline_seconds,
+        actions,
+        invalid_spec,
+        invalid_step,
     }
+}
+
+/// The step an `InvalidSpec` message names: `spec.strategy.canary.steps[2].setWeight: …` → 2.
+fn named_step(message: &str) -> Option<usize> {
+    let start = message.find("steps[")? + "steps[".len();
+    let len = message[start..].find(']')?;
+    message[start..start + len].parse().ok()
 }
 
 fn condition_view(c: &Condition) -> ConditionView {

@@ -709,3 +709,66 @@ async fn a_json_patch_rejected_on_an_unchanged_object_is_a_422_not_a_retry() {
     assert_eq!(backend.sent.lock().unwrap().len(), 1);
     assert!(backend.events.lock().unwrap().is_empty());
 }
+
+/// The canary of `canary()` with the `InvalidSpec` condition the controller writes.
+fn invalid_spec() -> Value {
+    let mut ro = canary();
+    ro["status"]["phase"] = json!("Degraded");
+    ro["status"]["message"] = json!("InvalidSpec: steps[1].setWeight must be between 0 and 100");
+    ro["status"]["conditions"] = json!([{
+        "type": "InvalidSpec", "status": "True", "reason": "InvalidSpec",
+        "message": "The Rollout \"demo\" is invalid: spec.strategy.canary.steps[1].setWeight: must be between 0 and 100",
+    }]);
+    ro
+}
+
+#[tokio::test]
+async fn promote_on_an_invalid_spec_is_refused_with_422_and_the_reason() {
+    for action in [Action::Promote, Action::PromoteFull] {
+        let backend = MemoryBackend::with(vec![invalid_spec()]);
+        let err = exec(&backend, action, &SeenState::default())
+            .await
+            .unwrap_err();
+        assert_eq!((err.status(), err.code()), (422, "invalid_spec"));
+        let message = err.to_string();
+        assert!(message.contains("spec is invalid"), "{message}");
+        assert!(message.contains("steps[1].setWeight"), "{message}");
+        assert!(
+            backend.sent.lock().unwrap().is_empty(),
+            "nothing is written"
+        );
+        assert!(backend.events.lock().unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn retry_on_a_rollout_that_is_not_aborted_is_refused() {
+    for ro in [invalid_spec(), canary()] {
+        let backend = MemoryBackend::with(vec![ro]);
+        let err = exec(&backend, Action::Retry, &SeenState::default())
+            .await
+            .unwrap_err();
+        assert_eq!((err.status(), err.code()), (409, "not_applicable"));
+        assert!(err.to_string().contains("not aborted"), "{err}");
+        assert!(backend.sent.lock().unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn promote_full_on_a_rollout_not_fully_promoted_is_allowed() {
+    let backend = MemoryBackend::with(vec![paused_at_step_1()]);
+    let outcome = exec(&backend, Action::PromoteFull, &seen_step(1))
+        .await
+        .unwrap();
+    assert!(outcome.changed);
+    // And on a fully promoted one it is refused, with the reason the UI shows.
+    let mut done = canary();
+    done["status"]["phase"] = json!("Healthy");
+    done["status"]["stableRS"] = json!("new");
+    let backend = MemoryBackend::with(vec![done]);
+    let err = exec(&backend, Action::PromoteFull, &SeenState::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 409);
+    assert!(err.to_string().contains("fully promoted"), "{err}");
+}
