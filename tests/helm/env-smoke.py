@@ -24,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the tree from the import below
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import CHART, REPO, run, to_objects  # noqa: E402
 
