@@ -23,7 +23,6 @@ pub mod telemetry;
 pub mod view;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use crate::config::Config;
 use crate::health::{Health, SourceKind};
@@ -98,7 +97,6 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
     settings.allowed_hosts = config.allowed_hosts.clone();
     settings.tls = config.tls_cert.is_some();
     settings.limits = config.limits();
-    settings.auth = Arc::new(auth::Auth::from_config(config, kube_access));
     if !settings.loopback_only && settings.allowed_hosts.is_empty() {
         tracing::warn!(
             "listening on {} without --allowed-host: any Host name is accepted (set it to the \
@@ -112,11 +110,11 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
              every rollout the dashboard's identity can list"
         );
     }
-    Ok(AppState {
-        store,
-        settings: Arc::new(settings),
-        actions,
-        metrics: Default::default(),
+    let state =
+        AppState::new(store, settings).with_auth(auth::Auth::from_config(config, kube_access));
+    Ok(match actions {
+        Some(actions) => state.with_actions(actions),
+        None => state,
     })
 }
 
@@ -143,14 +141,14 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         local.port(),
         state.settings.base_path,
         state.settings.source,
-        state.settings.auth.mode.as_str(),
+        state.auth.mode.as_str(),
         if state.settings.read_only {
             ", read-only"
         } else {
             ""
         }
     );
-    let shutdown = state.settings.shutdown.clone();
+    let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         // WebSocket tasks close with 1001 so the server can finish.
@@ -171,26 +169,24 @@ pub async fn serve(
     state: AppState,
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> Result<(), RunError> {
-    let settings = state.settings.clone();
-    http::serve::serve(
-        listener,
-        app(state),
-        tls,
-        settings.limits,
-        settings.shutdown.clone(),
-    )
-    .await
-    .map_err(RunError::Serve)?;
+    let (limits, shutdown, metrics) = (
+        state.settings.limits,
+        state.shutdown.clone(),
+        state.metrics.clone(),
+    );
+    http::serve::serve(listener, app(state), tls, limits, shutdown)
+        .await
+        .map_err(RunError::Serve)?;
     // Upgraded sockets live outside the accept loop's connections.
     let closed = tokio::time::timeout(WEBSOCKET_DRAIN, async {
-        while settings.streams.total() > 0 {
+        while metrics.clients() > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     })
     .await;
     if closed.is_err() {
         tracing::warn!(
-            open = settings.streams.total(),
+            open = metrics.clients(),
             "WebSocket streams still open after {WEBSOCKET_DRAIN:?}"
         );
     }

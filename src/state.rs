@@ -8,7 +8,8 @@ use crate::health::SourceKind;
 use crate::source::demo_cluster::DemoCluster;
 use crate::store::Store;
 
-/// Fixed settings of this server, derived from the configuration at start.
+/// Fixed settings of this server, derived from the configuration at start (settings only:
+/// what changes while it runs lives on [`AppState`]).
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Version of this binary.
@@ -25,16 +26,10 @@ pub struct Settings {
     /// `--allowed-host`: host names the `Host` header may carry (lower case, with or without
     /// port); empty: any on a non-loopback address, loopback names on loopback.
     pub allowed_hosts: Vec<String>,
-    /// Authentication mode, sessions and access-review cache.
-    pub auth: Arc<crate::auth::Auth>,
-    /// Fires when the server shuts down; WebSocket tasks then close with 1001.
-    pub shutdown: Shutdown,
     /// Served over TLS (`--tls-cert`): responses carry HSTS.
     pub tls: bool,
     /// Connection limits (timeouts, connection cap, WebSockets per user).
     pub limits: crate::config::Limits,
-    /// WebSocket streams open per user, shared by every clone.
-    pub streams: Arc<StreamSlots>,
 }
 
 /// A shutdown signal every WebSocket task can wait for.
@@ -71,11 +66,8 @@ impl Settings {
             source,
             loopback_only: true,
             allowed_hosts: vec![],
-            auth: Arc::new(crate::auth::Auth::none()),
-            shutdown: Shutdown::default(),
             tls: false,
             limits: crate::config::Limits::default(),
-            streams: Arc::default(),
         }
     }
 }
@@ -100,6 +92,39 @@ pub struct AppState {
     pub actions: Option<ActionBackends>,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Authentication mode, sessions and access-review cache.
+    pub auth: Arc<crate::auth::Auth>,
+    /// Fires when the server shuts down; WebSocket tasks then close with 1001.
+    pub shutdown: Shutdown,
+    /// WebSocket streams open per user, shared by every clone.
+    pub streams: Arc<StreamSlots>,
+}
+
+impl AppState {
+    /// State over `store` with `settings`: no action backend, `--auth none`, nothing open.
+    pub fn new(store: Store, settings: Settings) -> AppState {
+        AppState {
+            store,
+            settings: Arc::new(settings),
+            actions: None,
+            metrics: Arc::default(),
+            auth: Arc::new(crate::auth::Auth::none()),
+            shutdown: Shutdown::default(),
+            streams: Arc::default(),
+        }
+    }
+
+    /// With `auth` deciding who is asking.
+    pub fn with_auth(mut self, auth: crate::auth::Auth) -> AppState {
+        self.auth = Arc::new(auth);
+        self
+    }
+
+    /// With `actions` performing actions.
+    pub fn with_actions(mut self, actions: ActionBackends) -> AppState {
+        self.actions = Some(actions);
+        self
+    }
 }
 
 /// Open WebSocket streams per user, for `--max-websockets-per-user`.

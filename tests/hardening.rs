@@ -421,16 +421,13 @@ fn bad_keys() -> Vec<(String, String, &'static str)> {
 #[tokio::test]
 async fn invalid_names_get_400_naming_the_rule_and_never_reach_kubernetes() {
     let api = fake_api(&[]).await;
-    let mut settings = Settings::new(SourceKind::Cluster, false, "");
-    settings.auth = Arc::new(Auth::none());
-    let state = AppState {
-        store: Store::new(Health::loaded(SourceKind::Cluster)),
-        settings: Arc::new(settings),
-        actions: Some(ActionBackends::Kube(KubeBackend::new(
-            api.access.client.clone(),
-        ))),
-        metrics: Default::default(),
-    };
+    let state = AppState::new(
+        Store::new(Health::loaded(SourceKind::Cluster)),
+        Settings::new(SourceKind::Cluster, false, ""),
+    )
+    .with_actions(ActionBackends::Kube(KubeBackend::new(
+        api.access.client.clone(),
+    )));
     let addr = serve(state).await;
     for (ns, name, rule) in bad_keys() {
         for (method, path) in [
@@ -845,14 +842,8 @@ async fn status_shows_a_user_only_their_namespaces() {
     store.flush();
     tokio::spawn(store.clone().run_recompute());
     let cfg = config(&["--auth", "proxy"]);
-    let mut settings = Settings::new(SourceKind::Cluster, true, "");
-    settings.auth = Arc::new(Auth::from_config(&cfg, Some(api.access.clone())));
-    let state = AppState {
-        store: store.clone(),
-        settings: Arc::new(settings),
-        actions: None,
-        metrics: Default::default(),
-    };
+    let state = AppState::new(store.clone(), Settings::new(SourceKind::Cluster, true, ""))
+        .with_auth(Auth::from_config(&cfg, Some(api.access.clone())));
     let addr = serve(state).await;
 
     let admin = raw(

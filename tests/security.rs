@@ -40,13 +40,7 @@ fn state_with(args: &[&str], read_only: bool) -> AppState {
     let mut settings = Settings::new(SourceKind::Files, read_only, "");
     settings.loopback_only = cfg.address.is_loopback();
     settings.allowed_hosts = cfg.allowed_hosts.clone();
-    settings.auth = Arc::new(Auth::from_config(&cfg, None));
-    AppState {
-        store,
-        settings: Arc::new(settings),
-        actions: None,
-        metrics: Default::default(),
-    }
+    AppState::new(store, settings).with_auth(Auth::from_config(&cfg, None))
 }
 
 /// The demo (writable, no cluster) with auth from `args`.
@@ -56,14 +50,9 @@ fn demo_state(args: &[&str]) -> AppState {
     tokio::spawn(demo.clone().run());
     tokio::spawn(store.clone().run_recompute());
     let cfg = config(args);
-    let mut settings = Settings::new(SourceKind::Demo, false, "");
-    settings.auth = Arc::new(Auth::from_config(&cfg, None));
-    AppState {
-        store,
-        settings: Arc::new(settings),
-        actions: Some(ActionBackends::Demo(demo)),
-        metrics: Default::default(),
-    }
+    AppState::new(store, Settings::new(SourceKind::Demo, false, ""))
+        .with_auth(Auth::from_config(&cfg, None))
+        .with_actions(ActionBackends::Demo(demo))
 }
 
 /// Serves with the peer address known (as `run()` does), on 127.0.0.1.
@@ -737,9 +726,7 @@ async fn sessions_work_and_expired_sessions_close_their_sockets() {
     let mut auth = Auth::from_config(&config(&["--auth", "token"]), None);
     auth.session_ttl = Duration::from_secs(2);
     let auth = Arc::new(auth);
-    let mut settings = (*st.settings).clone();
-    settings.auth = auth.clone();
-    st.settings = Arc::new(settings);
+    st.auth = auth.clone();
     let id = auth.create_session(
         "carol".into(),
         vec!["devs".into()],
@@ -789,7 +776,7 @@ async fn responses_carry_a_request_id() {
 #[tokio::test]
 async fn shutdown_closes_sockets_with_1001() {
     let st = state_with(&[], true);
-    let shutdown = st.settings.shutdown.clone();
+    let shutdown = st.shutdown.clone();
     let addr = serve_peer(st).await;
     let mut ws = connect(addr, "").await;
     shutdown.trigger();
@@ -844,7 +831,7 @@ async fn tls_serves_https_with_hsts_and_knows_the_peer() {
     let st = state_with(&["--auth", "proxy"], true);
     let mut settings = (*st.settings).clone();
     settings.tls = true;
-    let shutdown = settings.shutdown.clone();
+    let shutdown = st.shutdown.clone();
     let st = AppState {
         settings: Arc::new(settings),
         ..st
@@ -904,13 +891,7 @@ async fn tls_serves_https_with_hsts_and_knows_the_peer() {
 
 /// Token-mode state over the fixtures with `auth`.
 fn token_state(auth: Auth) -> AppState {
-    let st = state_with(&["--auth", "token"], true);
-    let mut settings = (*st.settings).clone();
-    settings.auth = Arc::new(auth);
-    AppState {
-        settings: Arc::new(settings),
-        ..st
-    }
+    state_with(&["--auth", "token"], true).with_auth(auth)
 }
 
 /// Fetches the sign-in form and posts `token` with its CSRF value, from the same origin.

@@ -577,15 +577,13 @@ impl Auth {
         if self.writes.len() > 50_000 {
             self.writes.retain_recent();
         }
-        self.writes
-            .check_key(&key.to_owned())
-            .map_err(|not_until| {
-                let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                    &governor::clock::DefaultClock::default(),
-                ));
-                // Whole seconds, rounded up: what a Retry-After header can say.
-                Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
-            })
+        self.writes.check_key(&key.to_owned()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            // Whole seconds, rounded up: what a Retry-After header can say.
+            Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+        })
     }
 }
 

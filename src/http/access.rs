@@ -44,7 +44,6 @@ pub async fn visible(state: &AppState, identity: &Identity) -> Visible {
         return Visible::All;
     }
     state
-        .settings
         .auth
         .visible(identity, &candidate_namespaces(state))
         .await
@@ -56,7 +55,7 @@ pub async fn check_readable(
     identity: &Identity,
     namespace: &str,
 ) -> Result<(), ApiError> {
-    if identity.unrestricted || state.settings.auth.can_list(identity, namespace).await {
+    if identity.unrestricted || state.auth.can_list(identity, namespace).await {
         Ok(())
     } else {
         Err(ApiError::Forbidden(format!(

@@ -44,14 +44,14 @@ pub async fn post_action(
         ));
     }
     check_write_headers(&headers)?;
-    if let Err(wait) = state.settings.auth.take_write(&identity.user) {
+    if let Err(wait) = state.auth.take_write(&identity.user) {
         tracing::warn!(user = %identity.user, "write rate limit reached");
         let mut response = ApiError::Action {
             status: 429,
             code: "rateLimited",
             message: format!(
                 "too many changes: at most {} per minute; retry in {} s",
-                state.settings.auth.writes_per_minute(),
+                state.auth.writes_per_minute(),
                 wait.as_secs()
             ),
             details: None,
@@ -89,21 +89,21 @@ pub async fn post_action(
             return Err(action_error(ActionError::Plan(e)));
         }
     };
-    let actor = actor_of(&identity, state.settings.auth.mode);
+    let actor = actor_of(&identity, state.auth.mode);
     let actor = actor.as_str();
     tracing::info!(user = %identity.user, groups = ?identity.groups, %namespace, %name, action = %action_name, "action requested");
     let result = match &state.actions {
         Some(ActionBackends::Kube(backend)) => {
-            let user_backend = state
-                .settings
-                .auth
-                .backend_for(&identity)
-                .map_err(|message| ApiError::Action {
-                    status: StatusCode::UNAUTHORIZED.as_u16(),
-                    code: "unauthenticated",
-                    message,
-                    details: None,
-                })?;
+            let user_backend =
+                state
+                    .auth
+                    .backend_for(&identity)
+                    .map_err(|message| ApiError::Action {
+                        status: StatusCode::UNAUTHORIZED.as_u16(),
+                        code: "unauthenticated",
+                        message,
+                        details: None,
+                    })?;
             let backend = user_backend.as_ref().unwrap_or(backend);
             execute(backend, &namespace, &name, &action, &seen, actor).await
         }

@@ -120,7 +120,7 @@ async fn whoami(
     Json(json!({
         "user": identity.user,
         "groups": identity.groups,
-        "authMode": state.settings.auth.mode,
+        "authMode": state.auth.mode,
         "readOnly": state.settings.read_only,
         "sessionExpiresInSeconds": session_expires_in,
     }))
@@ -151,7 +151,6 @@ async fn permissions(
         (group.to_owned(), w.kind.clone())
     });
     let permissions = state
-        .settings
         .auth
         .permissions(
             &identity,

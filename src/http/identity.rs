@@ -22,7 +22,7 @@ pub async fn require_identity(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let auth = &state.settings.auth;
+    let auth = &state.auth;
     let identified = match auth.identify(req.headers(), peer) {
         // After a re-check the session may carry other groups: read it again.
         Ok(Identity {

@@ -55,7 +55,7 @@ pub fn app(state: AppState) -> Router {
             identity::require_identity,
         ));
     let mut public = Router::new().route("/assets/{*path}", get(assets::asset));
-    if state.settings.auth.mode == AuthMode::Token {
+    if state.auth.mode == AuthMode::Token {
         public = public.merge(signin::router());
     }
     let inner = protected

@@ -71,7 +71,7 @@ fn cookie_header(
         ))
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(state.settings.auth.secure_cookies)
+        .secure(state.auth.secure_cookies)
         .build();
     HeaderValue::from_str(&cookie.to_string()).unwrap_or(HeaderValue::from_static("invalid=1"))
 }
@@ -120,12 +120,7 @@ fn render(
 
 /// `GET /auth/sign-in`.
 async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let signed_in = state
-        .settings
-        .auth
-        .identify(&headers, None)
-        .ok()
-        .map(|id| id.user);
+    let signed_in = state.auth.identify(&headers, None).ok().map(|id| id.user);
     render(
         &state,
         StatusCode::OK,
@@ -156,7 +151,7 @@ async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_default();
-    let auth = state.settings.auth.clone();
+    let auth = state.auth.clone();
     if let Err(wait) = auth.take_write(&format!("sign-in:{peer}")) {
         let mut r = (
             StatusCode::TOO_MANY_REQUESTS,
@@ -267,7 +262,7 @@ async fn sign_out(State(state): State<AppState>, req: Request) -> Response {
         return render(&state, StatusCode::FORBIDDEN, Some(msg), None, None);
     }
     if let Some(id) = cookie(&headers, SESSION_COOKIE) {
-        state.settings.auth.end_session(&id);
+        state.auth.end_session(&id);
     }
     let base = &state.settings.base_path;
     let mut response = if from_script {

@@ -59,7 +59,7 @@ pub async fn stream(
     let max = state.settings.limits.max_websockets_per_user;
     let slot = match stream_owner(&identity) {
         None => None,
-        Some(owner) => match state.settings.streams.try_take(&owner, max) {
+        Some(owner) => match state.streams.try_take(&owner, max) {
             Some(slot) => Some(slot),
             None => {
                 tracing::warn!(%owner, max, "WebSocket limit per user reached");
@@ -101,11 +101,7 @@ impl Access {
         if let Some(ok) = self.known.get(namespace) {
             return *ok;
         }
-        let ok = state
-            .settings
-            .auth
-            .can_list(&self.identity, namespace)
-            .await;
+        let ok = state.auth.can_list(&self.identity, namespace).await;
         self.known.insert(namespace.to_owned(), ok);
         ok
     }
@@ -137,7 +133,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
         identity,
         known: HashMap::new(),
     };
-    let shutdown = state.settings.shutdown.clone();
+    let shutdown = state.shutdown.clone();
     let shutting_down = shutdown.wait();
     tokio::pin!(shutting_down);
     let session_end = async {
@@ -283,8 +279,8 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                 // A signed-out session, or a token Kubernetes no longer accepts (re-checked
                 // every few minutes), ends the socket too.
                 if let Some(s) = &session
-                    && (!state.settings.auth.session_alive(s)
-                        || !state.settings.auth.revalidate(s).await)
+                    && (!state.auth.session_alive(s)
+                        || !state.auth.revalidate(s).await)
                 {
                     let _ = sink.send(close(close_code::POLICY, "session ended; sign in again")).await;
                     break;
@@ -292,7 +288,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                 // The re-check may have brought other groups: read with those from now on.
                 if let Some(fresh) = session
                     .as_ref()
-                    .and_then(|s| state.settings.auth.session_identity(s))
+                    .and_then(|s| state.auth.session_identity(s))
                 {
                     access.identity = fresh;
                 }

@@ -574,12 +574,7 @@ fn pipeline(args: &Args) -> Res<()> {
     let server = runtime(server_threads, "srv");
     let addr = server.block_on(async {
         tokio::spawn(store.clone().run_recompute());
-        let state = AppState {
-            store: store.clone(),
-            settings: Arc::new(Settings::new(SourceKind::Files, true, "")),
-            actions: None,
-            metrics: Default::default(),
-        };
+        let state = AppState::new(store.clone(), Settings::new(SourceKind::Files, true, ""));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         tokio::spawn(async move {

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -37,12 +36,10 @@ pub fn store_from(path: &std::path::Path) -> Store {
 
 /// App state over `store`.
 pub fn state(store: Store, read_only: bool, base_path: &str) -> AppState {
-    AppState {
+    AppState::new(
         store,
-        settings: Arc::new(Settings::new(SourceKind::Files, read_only, base_path)),
-        actions: None,
-        metrics: Default::default(),
-    }
+        Settings::new(SourceKind::Files, read_only, base_path),
+    )
 }
 
 /// Serves `state` on 127.0.0.1:<free port>; the server lives as long as the runtime.
