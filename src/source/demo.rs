@@ -373,12 +373,15 @@ impl DemoWorld {
         let st = &ro["status"];
         let mut wake: Option<Timestamp> = None;
         let mut wake_at = |t: Timestamp| wake = Some(wake.map_or(t, |w| w.min(t)));
-        // Pending pods start after POD_START.
+        // Pending pods start POD_START after their creation.
         for (_, rs) in self.child_refs(Kind::ReplicaSet, &ns, &uid) {
             let rs_uid = rs["metadata"]["uid"].as_str().unwrap_or_default();
             for (_, pod) in self.child_refs(Kind::Pod, &ns, rs_uid) {
                 if pod["status"]["phase"] == "Pending" {
-                    return None;
+                    let created = pod["metadata"]["creationTimestamp"]
+                        .as_str()
+                        .and_then(|t| t.parse::<Timestamp>().ok())?;
+                    wake_at(created + POD_START);
                 }
             }
         }
@@ -395,9 +398,18 @@ impl DemoWorld {
             .is_some_and(|p| !p.is_empty())
         {
             let idx = st["currentStepIndex"].as_u64().unwrap_or(0) as usize;
-            let step = &ro["spec"]["strategy"]["canary"]["steps"][idx];
-            if !step["pause"]["duration"].is_null() {
-                return None;
+            let duration = &ro["spec"]["strategy"]["canary"]["steps"][idx]["pause"]["duration"];
+            if !duration.is_null() {
+                // As `step_canary` reads it; anything else keeps the rollout awake.
+                let duration = duration
+                    .as_str()
+                    .map(str::to_owned)
+                    .or_else(|| duration.as_i64().map(|n| format!("{n}s")))
+                    .and_then(|d| parse_duration(&d))?;
+                let started = st["pauseConditions"][0]["startTime"]
+                    .as_str()
+                    .and_then(|t| t.parse::<Timestamp>().ok())?;
+                wake_at(started + duration);
             }
         }
         // A restart scheduled for later.
