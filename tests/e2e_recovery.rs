@@ -202,7 +202,7 @@ async fn recovers_within_seconds_of_an_api_server_restart() {
     within(
         Duration::from_secs(120),
         "answered by the API server",
-        || apiserver_answers(),
+        apiserver_answers,
     )
     .await;
     let answered = Instant::now();
