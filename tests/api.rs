@@ -3,35 +3,21 @@
 mod common;
 
 use common::*;
+use rollouts_dashboard::state::AppState;
 use serde_json::Value;
 
-async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, Value, String) {
-    let url = format!("http://{addr}{path}");
-    let out = tokio::process::Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "-",
-            "-w",
-            "\n%{http_code}\n%{content_type}",
-            &url,
-        ])
-        .output()
-        .await
-        .expect("curl runs");
-    let text = String::from_utf8(out.stdout).unwrap();
-    let mut lines: Vec<&str> = text.rsplitn(3, '\n').collect();
-    lines.reverse();
-    let (body, status, content_type) = (lines[0], lines[1], lines[2]);
-    let json = serde_json::from_str(body).unwrap_or(Value::Null);
-    (status.parse().unwrap(), json, content_type.to_owned())
+/// GET `path` in process: status, JSON body (or Null) and content type.
+async fn call(st: &AppState, path: &str) -> (u16, Value, String) {
+    let reply = get(path).send(st).await;
+    let content_type = reply.header("content-type").unwrap_or_default().to_owned();
+    (reply.status, reply.json(), content_type)
 }
 
 #[tokio::test]
 async fn lists_the_six_canary_rollouts_with_upstream_values() {
     let store = store_from(&fixtures().join("argo-rollouts-info/canary"));
-    let addr = serve(state(store, true, "")).await;
-    let (status, body, _) = get(addr, "/api/v1/rollouts").await;
+    let st = state(store, true, "");
+    let (status, body, _) = call(&st, "/api/v1/rollouts").await;
     assert_eq!(status, 200);
     let rollouts = body["rollouts"].as_array().unwrap();
     let names: Vec<&str> = rollouts
@@ -76,9 +62,9 @@ async fn lists_the_six_canary_rollouts_with_upstream_values() {
     assert_eq!(weight("canary-demo-weights"), 20);
     assert_eq!(weight("canary-demo-weights-na"), 20);
 
-    let (_, filtered, _) = get(addr, "/api/v1/rollouts?namespace=other").await;
+    let (_, filtered, _) = call(&st, "/api/v1/rollouts?namespace=other").await;
     assert_eq!(filtered["rollouts"].as_array().unwrap().len(), 0);
-    let (status, err, _) = get(addr, "/api/v1/rollouts?namespace=Bad_NS").await;
+    let (status, err, _) = call(&st, "/api/v1/rollouts?namespace=Bad_NS").await;
     assert_eq!(status, 400);
     assert_eq!(err["error"]["code"], "badRequest");
 }
@@ -86,12 +72,9 @@ async fn lists_the_six_canary_rollouts_with_upstream_values() {
 #[tokio::test]
 async fn detail_unknown_rollout_and_unknown_paths() {
     let store = store_from(&fixtures().join("argo-rollouts-info/blue-green"));
-    let addr = serve(state(store, true, "")).await;
-    let (status, detail, _) = get(
-        addr,
-        "/api/v1/namespaces/jesse-test/rollouts/bluegreen-demo",
-    )
-    .await;
+    let st = state(store, true, "");
+    let (status, detail, _) =
+        call(&st, "/api/v1/namespaces/jesse-test/rollouts/bluegreen-demo").await;
     assert_eq!(status, 200);
     assert_eq!(detail["summary"]["status"], "Paused", "{detail}");
     assert_eq!(detail["summary"]["message"], "BlueGreenPause");
@@ -104,12 +87,12 @@ async fn detail_unknown_rollout_and_unknown_paths() {
     assert_eq!(revisions, [11, 10, 8]);
 
     let (status, err, content_type) =
-        get(addr, "/api/v1/namespaces/jesse-test/rollouts/nope").await;
+        call(&st, "/api/v1/namespaces/jesse-test/rollouts/nope").await;
     assert_eq!(status, 404);
     assert_eq!(err["error"]["code"], "rolloutNotFound");
     assert!(content_type.starts_with("application/json"));
 
-    let (status, err, content_type) = get(addr, "/api/v2/typo").await;
+    let (status, err, content_type) = call(&st, "/api/v2/typo").await;
     assert_eq!(status, 404);
     assert_eq!(err["error"]["code"], "notFound");
     assert_eq!(
@@ -122,15 +105,15 @@ async fn detail_unknown_rollout_and_unknown_paths() {
 #[tokio::test]
 async fn health_probes_and_status() {
     let store = store_from(&fixtures().join("argo-rollouts-info/canary"));
-    let addr = serve(state(store, true, "")).await;
-    assert_eq!(get(addr, "/healthz").await.0, 200);
-    assert_eq!(get(addr, "/readyz").await.0, 200);
-    let (_, status, _) = get(addr, "/api/v1/status").await;
+    let st = state(store, true, "");
+    assert_eq!(call(&st, "/healthz").await.0, 200);
+    assert_eq!(call(&st, "/readyz").await.0, 200);
+    let (_, status, _) = call(&st, "/api/v1/status").await;
     assert_eq!(status["ready"], true);
     assert_eq!(status["readOnly"], true);
     assert_eq!(status["source"], "files");
     assert_eq!(status["objects"]["Rollout"], 6);
-    let (_, ns, _) = get(addr, "/api/v1/namespaces").await;
+    let (_, ns, _) = call(&st, "/api/v1/namespaces").await;
     assert_eq!(ns["namespaces"], serde_json::json!(["jesse-test"]));
 }
 
@@ -143,83 +126,51 @@ async fn readyz_reports_why_it_is_not_ready() {
         code: "crdMissing".into(),
         message: "the Argo Rollouts CRDs are not installed".into(),
     });
-    let addr = serve(state(Store::new(health), false, "")).await;
-    let out = tokio::process::Command::new("curl")
-        .args([
-            "-s",
-            "-w",
-            " %{http_code}",
-            &format!("http://{addr}/readyz"),
-        ])
-        .output()
-        .await
-        .unwrap();
+    let st = state(Store::new(health), false, "");
+    let reply = get("/readyz").send(&st).await;
     assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        "crdMissing: the Argo Rollouts CRDs are not installed 503"
+        (reply.status, reply.body.as_str()),
+        (503, "crdMissing: the Argo Rollouts CRDs are not installed")
     );
 }
 
 #[tokio::test]
 async fn everything_moves_under_a_base_path() {
     let store = store_from(&fixtures().join("argo-rollouts-info/canary"));
-    let addr = serve(state(store, true, "/rollouts")).await;
-    assert_eq!(get(addr, "/rollouts/api/v1/rollouts").await.0, 200);
-    assert_eq!(get(addr, "/api/v1/rollouts").await.0, 404);
-    let out = tokio::process::Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code} %{redirect_url}",
-            &format!("http://{addr}/"),
-        ])
-        .output()
-        .await
-        .unwrap();
+    let st = state(store, true, "/rollouts");
+    assert_eq!(call(&st, "/rollouts/api/v1/rollouts").await.0, 200);
+    assert_eq!(call(&st, "/api/v1/rollouts").await.0, 404);
+    let root = get("/").send(&st).await;
     assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        format!("303 http://{addr}/rollouts/")
+        (root.status, root.header("location")),
+        (303, Some("/rollouts/"))
     );
     // The base itself, with and without the slash and a query, is the list page.
     for path in ["/rollouts", "/rollouts/", "/rollouts/?q=checkout"] {
-        let out = tokio::process::Command::new("curl")
-            .args([
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                &format!("http://{addr}{path}"),
-            ])
-            .output()
-            .await
-            .unwrap();
-        assert_eq!(String::from_utf8(out.stdout).unwrap(), "200", "{path}");
+        assert_eq!(get(path).send(&st).await.status, 200, "{path}");
     }
     // Deep links get the shell, with the base href set.
-    let out = tokio::process::Command::new("curl")
-        .args([
-            "-s",
-            "-i",
-            &format!("http://{addr}/rollouts/rollout/jesse-test/canary-demo"),
-        ])
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    assert!(text.contains("<base href=\"/rollouts/\">"), "{text}");
+    let shell = get("/rollouts/rollout/jesse-test/canary-demo")
+        .send(&st)
+        .await;
+    assert_eq!(shell.status, 200, "{}", shell.body);
     assert!(
-        text.to_ascii_lowercase()
-            .contains("cache-control: no-store")
+        shell.body.contains("<base href=\"/rollouts/\">"),
+        "{}",
+        shell.body
     );
-    assert!(text.contains("script-src 'self' 'nonce-"));
+    assert_eq!(shell.header("cache-control"), Some("no-store"));
+    assert!(
+        shell
+            .header("content-security-policy")
+            .is_some_and(|csp| csp.contains("script-src 'self' 'nonce-")),
+        "{:?}",
+        shell.headers
+    );
     // Files that do not exist are 404s, and traversal never escapes the bundle.
-    assert_eq!(get(addr, "/rollouts/missing.js").await.0, 404);
+    assert_eq!(call(&st, "/rollouts/missing.js").await.0, 404);
     assert_eq!(
-        get(addr, "/rollouts/assets/..%2f..%2fCargo.toml").await.0,
+        call(&st, "/rollouts/assets/..%2f..%2fCargo.toml").await.0,
         404
     );
 }
@@ -227,51 +178,33 @@ async fn everything_moves_under_a_base_path() {
 #[tokio::test]
 async fn dns_rebinding_hosts_and_cross_origin_writes_are_refused() {
     let store = store_from(&fixtures().join("argo-rollouts-info/canary"));
-    let addr = serve(state(store, false, "")).await;
-    let out = tokio::process::Command::new("curl")
-        .args(["-s", "-H", "Host: evil.example:3100", "-w", " %{http_code}"])
-        .arg(format!("http://{addr}/api/v1/rollouts"))
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.ends_with(" 421"), "{text}");
-    assert!(text.contains("hostNotAllowed"), "{text}");
+    let st = state(store, false, "");
+    let rebound = get("/api/v1/rollouts")
+        .header("host", "evil.example:3100")
+        .send(&st)
+        .await;
+    assert_eq!(rebound.status, 421, "{}", rebound.body);
+    assert!(rebound.body.contains("hostNotAllowed"), "{}", rebound.body);
     // A write from another origin, and a write without the anti-CSRF header.
-    let url = format!("http://{addr}/api/v1/namespaces/jesse-test/rollouts/canary-demo/promote");
-    for extra in [
-        vec![
-            "-H",
-            "x-rollouts-dashboard: 1",
-            "-H",
-            "Origin: http://evil.example",
-        ],
-        vec![],
+    let path = "/api/v1/namespaces/jesse-test/rollouts/canary-demo/promote";
+    let cross_site = post(path)
+        .json(&serde_json::json!({}))
+        .write_headers()
+        .header("origin", "http://evil.example");
+    let no_csrf_header = post(path).json(&serde_json::json!({}));
+    for (what, req) in [
+        ("cross-site", cross_site),
+        ("no CSRF header", no_csrf_header),
     ] {
-        let out = tokio::process::Command::new("curl")
-            .args([
-                "-s",
-                "-X",
-                "POST",
-                "-H",
-                "content-type: application/json",
-                "-d",
-                "{}",
-            ])
-            .args(&extra)
-            .args(["-w", " %{http_code}", &url])
-            .output()
-            .await
-            .unwrap();
-        let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.ends_with(" 403"), "{extra:?}: {text}");
+        let reply = req.send(&st).await;
+        assert_eq!(reply.status, 403, "{what}: {}", reply.body);
     }
 }
 
 #[tokio::test]
 async fn read_only_refuses_every_action() {
     let store = store_from(&fixtures().join("argo-rollouts-info/canary"));
-    let addr = serve(state(store, true, "")).await;
+    let st = state(store, true, "");
     for action in [
         "promote",
         "promote-full",
@@ -283,45 +216,26 @@ async fn read_only_refuses_every_action() {
         "set-image",
         "undo",
     ] {
-        let out = tokio::process::Command::new("curl")
-            .args([
-                "-s",
-                "-X",
-                "POST",
-                "-H",
-                "content-type: application/json",
-                "-H",
-                "x-rollouts-dashboard: 1",
-                "-d",
-                "{}",
-                "-w",
-                " %{http_code}",
-            ])
-            .arg(format!(
-                "http://{addr}/api/v1/namespaces/jesse-test/rollouts/canary-demo/{action}"
-            ))
-            .output()
-            .await
-            .unwrap();
-        let text = String::from_utf8(out.stdout).unwrap();
-        assert!(
-            text.ends_with(" 403") && text.contains("readOnly"),
-            "{action}: {text}"
-        );
+        let reply = post(&format!(
+            "/api/v1/namespaces/jesse-test/rollouts/canary-demo/{action}"
+        ))
+        .json(&serde_json::json!({}))
+        .write_headers()
+        .send(&st)
+        .await;
+        assert_eq!(reply.status, 403, "{action}: {}", reply.body);
+        assert_eq!(reply.json()["error"]["code"], "readOnly", "{action}");
     }
 }
 
 #[tokio::test]
 async fn metrics_are_exposed() {
     let store = store_from(&fixtures().join("argo-rollouts-info/canary"));
-    let addr = serve(state(store, true, "")).await;
+    let st = state(store, true, "");
+    // One real WebSocket client, counted by the gauge.
+    let addr = serve(st.clone()).await;
     let _ws = connect(addr, "").await;
-    let out = tokio::process::Command::new("curl")
-        .args(["-s", &format!("http://{addr}/metrics")])
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = get("/metrics").send(&st).await.body;
     assert!(text.contains("rollouts_dashboard_clients 1"), "{text}");
     assert!(
         text.contains("rollouts_dashboard_objects{kind=\"Rollout\"} 6"),

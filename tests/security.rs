@@ -17,8 +17,7 @@ use rollouts_dashboard::health::{Health, SourceKind};
 use rollouts_dashboard::model::Object;
 use rollouts_dashboard::state::{ActionBackends, AppState, Settings};
 use rollouts_dashboard::store::Store;
-use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -55,116 +54,57 @@ fn demo_state(args: &[&str]) -> AppState {
         .with_actions(ActionBackends::Demo(demo))
 }
 
-/// Serves with the peer address known (as `run()` does), on 127.0.0.1.
-async fn serve_peer(state: AppState) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            rollouts_dashboard::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    addr
-}
-
-/// A raw HTTP/1.1 exchange: the exact request line and headers we choose (curl would
-/// normalize paths and set Host itself).
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    fn headers_named(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-}
-
-async fn raw(
+/// A served state: requests go to it in process ([`raw`]), WebSockets over its socket
+/// (it prints as its address), both with the peer address known as `run()` knows it.
+#[derive(Clone)]
+struct Served {
+    state: AppState,
     addr: SocketAddr,
+}
+
+impl std::fmt::Display for Served {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.addr)
+    }
+}
+
+/// Serves `state` with the production accept loop on 127.0.0.1.
+async fn serve_peer(state: AppState) -> Served {
+    let addr = serve(state.clone()).await;
+    Served { state, addr }
+}
+
+/// One exchange with exactly the method, path, headers and body we choose, in process (a
+/// socket client would normalize paths and set Host itself). Host defaults to the served
+/// address, as a browser on it would send.
+async fn raw(
+    served: &Served,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nconnection: close\r\n");
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
-        req.push_str(&format!("host: {addr}\r\n"));
+    let mut req = match method {
+        "POST" => post(path),
+        "GET" => get_req(path),
+        other => panic!("no {other} here"),
     }
+    .header("host", &served.addr.to_string());
     for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
+        req = req.header(k, v);
     }
+    // What a client on a socket sends: the size up front (the body limit answers from it).
     if !body.is_empty() || method == "POST" {
-        req.push_str(&format!("content-length: {}\r\n", body.len()));
+        req = req.header("content-length", &body.len().to_string());
     }
-    req.push_str("\r\n");
-    stream.write_all(req.as_bytes()).await.unwrap();
-    // The server may answer (413) before reading the whole body; ignore write errors.
-    let _ = stream.write_all(body).await;
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out))
-        .await
-        .expect("answer within 10 s")
-        .ok();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect::<Vec<_>>();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    req.body(body.to_vec()).send(&served.state).await
 }
 
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
+fn get_req(path: &str) -> Req {
+    common::get(path)
 }
 
-async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
+async fn get(addr: &Served, path: &str, headers: &[(&str, &str)]) -> Reply {
     raw(addr, "GET", path, headers, b"").await
 }
 
@@ -173,11 +113,11 @@ const WRITE: [(&str, &str); 2] = [
     ("x-rollouts-dashboard", "1"),
 ];
 
-async fn post_action(addr: SocketAddr, extra: &[(&str, &str)], body: &str) -> Reply {
+async fn post_action(addr: &Served, extra: &[(&str, &str)], body: &str) -> Reply {
     let mut headers = WRITE.to_vec();
     headers.extend_from_slice(extra);
     raw(
-        addr,
+        &addr,
         "POST",
         "/api/v1/namespaces/jesse-test/rollouts/canary-demo/promote",
         &headers,
@@ -203,20 +143,20 @@ fn assert_unauthenticated(reply: &Reply) {
 #[tokio::test]
 async fn proxy_mode_write_without_identity_is_401() {
     let addr = serve_peer(state_with(&["--auth", "proxy"], false)).await;
-    assert_unauthenticated(&post_action(addr, &[], "{}").await);
-    assert_unauthenticated(&get(addr, "/api/v1/rollouts", &[]).await);
-    assert_unauthenticated(&get(addr, "/api/v1/whoami", &[]).await);
+    assert_unauthenticated(&post_action(&addr, &[], "{}").await);
+    assert_unauthenticated(&get(&addr, "/api/v1/rollouts", &[]).await);
+    assert_unauthenticated(&get(&addr, "/api/v1/whoami", &[]).await);
     // The shell is not served either.
-    assert_eq!(get(addr, "/", &[]).await.status, 401);
+    assert_eq!(get(&addr, "/", &[]).await.status, 401);
     // Probes stay open for the kubelet.
-    assert_eq!(get(addr, "/healthz", &[]).await.status, 200);
+    assert_eq!(get(&addr, "/healthz", &[]).await.status, 200);
 }
 
 #[tokio::test]
 async fn proxy_mode_trusts_the_configured_proxy_only() {
     let addr = serve_peer(state_with(&["--auth", "proxy"], false)).await;
     let me = get(
-        addr,
+        &addr,
         "/api/v1/whoami",
         &[
             ("x-forwarded-user", "alice"),
@@ -232,7 +172,7 @@ async fn proxy_mode_trusts_the_configured_proxy_only() {
     );
     // A second user header (appended by the client behind a proxy that adds its own).
     let twice = get(
-        addr,
+        &addr,
         "/api/v1/whoami",
         &[("x-forwarded-user", "alice"), ("x-forwarded-user", "admin")],
     )
@@ -241,14 +181,14 @@ async fn proxy_mode_trusts_the_configured_proxy_only() {
     // Kubernetes' own names are never taken from a proxy header.
     assert_unauthenticated(
         &get(
-            addr,
+            &addr,
             "/api/v1/whoami",
             &[("x-forwarded-user", "system:admin")],
         )
         .await,
     );
     let masters = get(
-        addr,
+        &addr,
         "/api/v1/whoami",
         &[
             ("x-forwarded-user", "alice"),
@@ -276,9 +216,9 @@ async fn spoofed_identity_headers_from_an_untrusted_peer_are_refused() {
         ("x-forwarded-user", "admin"),
         ("x-forwarded-groups", "system:masters"),
     ];
-    assert_unauthenticated(&get(addr, "/api/v1/whoami", &forged).await);
-    assert_unauthenticated(&get(addr, "/api/v1/rollouts", &forged).await);
-    assert_unauthenticated(&post_action(addr, &forged, "{}").await);
+    assert_unauthenticated(&get(&addr, "/api/v1/whoami", &forged).await);
+    assert_unauthenticated(&get(&addr, "/api/v1/rollouts", &forged).await);
+    assert_unauthenticated(&post_action(&addr, &forged, "{}").await);
     // The WebSocket is refused at the upgrade.
     let err = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/stream"))
         .await
@@ -302,7 +242,7 @@ async fn the_shared_secret_is_compared_exactly() {
     ))
     .await;
     let ok = get(
-        addr,
+        &addr,
         "/api/v1/whoami",
         &[
             ("x-forwarded-user", "bob"),
@@ -319,7 +259,7 @@ async fn the_shared_secret_is_compared_exactly() {
         "s3cret",
     ] {
         let reply = get(
-            addr,
+            &addr,
             "/api/v1/whoami",
             &[
                 ("x-forwarded-user", "bob"),
@@ -335,7 +275,7 @@ async fn the_shared_secret_is_compared_exactly() {
 async fn injected_impersonate_headers_have_no_effect() {
     let addr = serve_peer(state_with(&["--auth", "proxy"], false)).await;
     let me = get(
-        addr,
+        &addr,
         "/api/v1/whoami",
         &[
             ("x-forwarded-user", "alice"),
@@ -351,7 +291,7 @@ async fn injected_impersonate_headers_have_no_effect() {
     // Without a proxy identity, impersonation headers give none either.
     assert_unauthenticated(
         &get(
-            addr,
+            &addr,
             "/api/v1/whoami",
             &[("impersonate-user", "system:admin")],
         )
@@ -362,12 +302,12 @@ async fn injected_impersonate_headers_have_no_effect() {
 #[tokio::test]
 async fn none_mode_is_the_local_user() {
     let addr = serve_peer(state_with(&[], true)).await;
-    let me = get(addr, "/api/v1/whoami", &[]).await;
+    let me = get(&addr, "/api/v1/whoami", &[]).await;
     assert_eq!(me.json()["user"], "local user (--auth none)");
     assert_eq!(me.json()["authMode"], "none");
     assert_eq!(me.json()["readOnly"], true);
     let perms = get(
-        addr,
+        &addr,
         "/api/v1/namespaces/jesse-test/rollouts/canary-demo/permissions",
         &[],
     )
@@ -387,7 +327,7 @@ async fn demo_writes_carry_the_proxy_user_and_are_rate_limited() {
     let addr = serve_peer(demo_state(&["--auth", "proxy", "--writes-per-minute", "2"])).await;
     let alice = [("x-forwarded-user", "alice")];
     let perms = get(
-        addr,
+        &addr,
         "/api/v1/namespaces/demo-shop/rollouts/checkout-api/permissions",
         &alice,
     )
@@ -397,16 +337,16 @@ async fn demo_writes_carry_the_proxy_user_and_are_rate_limited() {
         assert_eq!(perms.json()["actions"]["abort"], true, "{}", perms.body);
     }
     for _ in 0..2 {
-        let r = post_action(addr, &alice, "{}").await;
+        let r = post_action(&addr, &alice, "{}").await;
         assert_ne!(r.status, 429, "{}", r.body);
     }
-    let limited = post_action(addr, &alice, "{}").await;
+    let limited = post_action(&addr, &alice, "{}").await;
     assert_eq!(limited.status, 429, "{}", limited.body);
     assert_eq!(limited.json()["error"]["code"], "rateLimited");
     let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     // Another person has their own bucket.
-    let bob = post_action(addr, &[("x-forwarded-user", "bob")], "{}").await;
+    let bob = post_action(&addr, &[("x-forwarded-user", "bob")], "{}").await;
     assert_ne!(bob.status, 429);
 }
 
@@ -438,11 +378,11 @@ async fn cross_origin_websocket_is_refused() {
 #[tokio::test]
 async fn cross_origin_and_form_posts_are_refused() {
     let addr = serve_peer(demo_state(&[])).await;
-    let evil = post_action(addr, &[("origin", "http://evil.example")], "{}").await;
+    let evil = post_action(&addr, &[("origin", "http://evil.example")], "{}").await;
     assert_eq!(evil.status, 403, "{}", evil.body);
     // A cross-site HTML form can only send form encodings and no custom header.
     let form = raw(
-        addr,
+        &addr,
         "POST",
         "/api/v1/namespaces/demo-shop/rollouts/checkout-api/abort",
         &[("content-type", "application/x-www-form-urlencoded")],
@@ -451,7 +391,7 @@ async fn cross_origin_and_form_posts_are_refused() {
     .await;
     assert!(matches!(form.status, 400 | 403), "{}", form.body);
     let no_header = raw(
-        addr,
+        &addr,
         "POST",
         "/api/v1/namespaces/demo-shop/rollouts/checkout-api/abort",
         &[("content-type", "application/json")],
@@ -469,12 +409,12 @@ async fn dns_rebinding_host_is_refused() {
         "evil.example:3100",
         "localhost.evil.example",
     ] {
-        let r = get(addr, "/api/v1/rollouts", &[("host", host)]).await;
+        let r = get(&addr, "/api/v1/rollouts", &[("host", host)]).await;
         assert_eq!(r.status, 421, "{host}: {}", r.body);
         assert_eq!(r.json()["error"]["code"], "hostNotAllowed");
     }
     assert_eq!(
-        get(addr, "/api/v1/rollouts", &[("host", "localhost:3100")])
+        get(&addr, "/api/v1/rollouts", &[("host", "localhost:3100")])
             .await
             .status,
         200
@@ -493,19 +433,19 @@ async fn dns_rebinding_host_is_refused() {
     ))
     .await;
     assert_eq!(
-        get(addr, "/api/v1/rollouts", &[("host", "dash.example")])
+        get(&addr, "/api/v1/rollouts", &[("host", "dash.example")])
             .await
             .status,
         200
     );
     assert_eq!(
-        get(addr, "/api/v1/rollouts", &[("host", "evil.example")])
+        get(&addr, "/api/v1/rollouts", &[("host", "evil.example")])
             .await
             .status,
         421
     );
     assert_eq!(
-        get(addr, "/readyz", &[("host", "10.1.2.3:3100")])
+        get(&addr, "/readyz", &[("host", "10.1.2.3:3100")])
             .await
             .status,
         200
@@ -516,12 +456,12 @@ async fn dns_rebinding_host_is_refused() {
 async fn oversized_bodies_get_413() {
     let addr = serve_peer(demo_state(&[])).await;
     let big = format!("{{\"x\": \"{}\"}}", "a".repeat(20 * 1024));
-    let r = post_action(addr, &[], &big).await;
+    let r = post_action(&addr, &[], &big).await;
     assert_eq!(r.status, 413, "{}", r.body);
     // Every route, even one that never reads its body.
     let huge = vec![b'a'; 100 * 1024];
     let r = raw(
-        addr,
+        &addr,
         "POST",
         "/api/v1/rollouts",
         &[("content-type", "application/json")],
@@ -529,7 +469,7 @@ async fn oversized_bodies_get_413() {
     )
     .await;
     assert_eq!(r.status, 413, "{}", r.body);
-    let r = raw(addr, "GET", "/", &[], &huge).await;
+    let r = raw(&addr, "GET", "/", &[], &huge).await;
     assert_eq!(r.status, 413, "{}", r.body);
 }
 
@@ -548,7 +488,7 @@ async fn static_files_cannot_escape_the_bundle() {
         "/static/../Cargo.toml",
         "/assets//etc/passwd",
     ] {
-        let r = get(addr, path, &[]).await;
+        let r = get(&addr, path, &[]).await;
         assert_ne!(r.status, 200, "{path} answered 200");
         assert!(!r.body.contains("[package]"), "{path} leaked Cargo.toml");
         assert!(!r.body.contains("root:"), "{path} leaked /etc/passwd");
@@ -595,7 +535,7 @@ async fn markup_in_cluster_data_never_reaches_the_shell() {
     store.flush();
     let addr = serve_peer(state(store, true, "")).await;
 
-    let list = get(addr, "/api/v1/rollouts", &[]).await;
+    let list = get(&addr, "/api/v1/rollouts", &[]).await;
     assert_eq!(list.status, 200);
     assert!(
         list.header("content-type")
@@ -614,7 +554,7 @@ async fn markup_in_cluster_data_never_reaches_the_shell() {
         "/rollouts/jesse-test/x%3Cscript%3Ealert(1)%3C%2Fscript%3E".to_owned(),
         "/namespaces/%3Cimg%20src%3Dx%20onerror%3Dalert(2)%3E".to_owned(),
     ] {
-        let shell = get(addr, &path, &[]).await;
+        let shell = get(&addr, &path, &[]).await;
         assert_eq!(shell.status, 200, "{path}");
         assert!(
             shell
@@ -643,13 +583,13 @@ async fn markup_in_cluster_data_never_reaches_the_shell() {
 #[tokio::test]
 async fn token_mode_refuses_without_a_session() {
     let addr = serve_peer(state_with(&["--auth", "token"], false)).await;
-    assert_unauthenticated(&get(addr, "/api/v1/rollouts", &[]).await);
-    assert_unauthenticated(&get(addr, "/api/v1/whoami", &[("cookie", "rd_session=forged")]).await);
-    let page = get(addr, "/", &[]).await;
+    assert_unauthenticated(&get(&addr, "/api/v1/rollouts", &[]).await);
+    assert_unauthenticated(&get(&addr, "/api/v1/whoami", &[("cookie", "rd_session=forged")]).await);
+    let page = get(&addr, "/", &[]).await;
     assert_eq!(page.status, 303);
     assert_eq!(page.header("location"), Some("/auth/sign-in"));
 
-    let form = get(addr, "/auth/sign-in", &[]).await;
+    let form = get(&addr, "/auth/sign-in", &[]).await;
     assert_eq!(form.status, 200);
     assert!(
         !form.body.contains("<script"),
@@ -681,7 +621,7 @@ async fn token_mode_refuses_without_a_session() {
     let cookie = format!("rd_csrf={csrf}");
     let body = format!("csrf={csrf}&token=abc");
     let cross = raw(
-        addr,
+        &addr,
         "POST",
         "/auth/sign-in",
         &[
@@ -695,7 +635,7 @@ async fn token_mode_refuses_without_a_session() {
     assert_eq!(cross.status, 403, "{}", cross.body);
     // No CSRF cookie (a cross-site form: SameSite=Strict keeps it home).
     let no_cookie = raw(
-        addr,
+        &addr,
         "POST",
         "/auth/sign-in",
         &[("content-type", "application/x-www-form-urlencoded")],
@@ -705,7 +645,7 @@ async fn token_mode_refuses_without_a_session() {
     assert_eq!(no_cookie.status, 403, "{}", no_cookie.body);
     // Same site with the cookie: reaches the token check (no cluster here → 503).
     let same = raw(
-        addr,
+        &addr,
         "POST",
         "/auth/sign-in",
         &[
@@ -735,7 +675,7 @@ async fn sessions_work_and_expired_sessions_close_their_sockets() {
     let addr = serve_peer(st).await;
     let cookie = format!("rd_session={id}");
 
-    let me = get(addr, "/api/v1/whoami", &[("cookie", &cookie)]).await;
+    let me = get(&addr, "/api/v1/whoami", &[("cookie", &cookie)]).await;
     assert_eq!(me.status, 200, "{}", me.body);
     assert_eq!(me.json()["user"], "carol");
     assert!(!me.body.contains("token-never-returned"));
@@ -757,7 +697,7 @@ async fn sessions_work_and_expired_sessions_close_their_sockets() {
     .expect("closed when the session expires")
     .expect("a close frame");
     assert_eq!(u16::from(close.code), 1008, "{close:?}");
-    assert_unauthenticated(&get(addr, "/api/v1/whoami", &[("cookie", &cookie)]).await);
+    assert_unauthenticated(&get(&addr, "/api/v1/whoami", &[("cookie", &cookie)]).await);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -767,9 +707,9 @@ async fn sessions_work_and_expired_sessions_close_their_sockets() {
 #[tokio::test]
 async fn responses_carry_a_request_id() {
     let addr = serve_peer(state_with(&[], true)).await;
-    let r = get(addr, "/api/v1/status", &[]).await;
+    let r = get(&addr, "/api/v1/status", &[]).await;
     assert!(r.header("x-request-id").is_some_and(|v| v.len() >= 32));
-    let r = get(addr, "/api/v1/status", &[("x-request-id", "abc-123")]).await;
+    let r = get(&addr, "/api/v1/status", &[("x-request-id", "abc-123")]).await;
     assert_eq!(r.header("x-request-id"), Some("abc-123"));
 }
 
@@ -778,7 +718,7 @@ async fn shutdown_closes_sockets_with_1001() {
     let st = state_with(&[], true);
     let shutdown = st.shutdown.clone();
     let addr = serve_peer(st).await;
-    let mut ws = connect(addr, "").await;
+    let mut ws = connect(addr.addr, "").await;
     shutdown.trigger();
     let close = tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(msg) = ws.next().await {
@@ -895,8 +835,8 @@ fn token_state(auth: Auth) -> AppState {
 }
 
 /// Fetches the sign-in form and posts `token` with its CSRF value, from the same origin.
-async fn post_sign_in(addr: SocketAddr, token: &str) -> Reply {
-    let form = get(addr, "/auth/sign-in", &[]).await;
+async fn post_sign_in(addr: &Served, token: &str) -> Reply {
+    let form = get(&addr, "/auth/sign-in", &[]).await;
     assert_eq!(form.status, 200, "{}", form.body);
     let set_cookie = form.headers_named("set-cookie").join("\n");
     let csrf = set_cookie
@@ -906,7 +846,7 @@ async fn post_sign_in(addr: SocketAddr, token: &str) -> Reply {
         .expect("a CSRF cookie")
         .to_owned();
     raw(
-        addr,
+        &addr,
         "POST",
         "/auth/sign-in",
         &[
@@ -940,7 +880,7 @@ async fn sign_in_does_not_show_cluster_errors_to_strangers() {
     let detail = auth.token_review("abc").await.unwrap_err().to_string();
     let addr = serve_peer(token_state(auth)).await;
 
-    let page = post_sign_in(addr, "abc").await;
+    let page = post_sign_in(&addr, "abc").await;
     assert_eq!(page.status, 502, "{}", page.body);
     assert!(
         page.body
@@ -1006,8 +946,8 @@ async fn token_sessions_follow_group_changes_at_the_recheck() {
     auth.token_recheck = Duration::ZERO;
     let addr = serve_peer(token_state(auth)).await;
 
-    assert_eq!(post_sign_in(addr, "someone-elses").await.status, 401);
-    let signed_in = post_sign_in(addr, "carols-token").await;
+    assert_eq!(post_sign_in(&addr, "someone-elses").await.status, 401);
+    let signed_in = post_sign_in(&addr, "carols-token").await;
     assert_eq!(signed_in.status, 303, "{}", signed_in.body);
     let session = signed_in
         .headers_named("set-cookie")
@@ -1017,15 +957,15 @@ async fn token_sessions_follow_group_changes_at_the_recheck() {
         .expect("a session cookie")
         .to_owned();
     let cookie = format!("rd_session={session}");
-    let me = get(addr, "/api/v1/whoami", &[("cookie", &cookie)]).await;
+    let me = get(&addr, "/api/v1/whoami", &[("cookie", &cookie)]).await;
     assert_eq!(me.json()["groups"], json!(["devs"]), "{}", me.body);
 
     // Kubernetes now puts the token in another group: the very next request knows it.
     *reviewer.0.lock().unwrap() = ("carol".into(), vec!["auditors".into()]);
-    let me = get(addr, "/api/v1/whoami", &[("cookie", &cookie)]).await;
+    let me = get(&addr, "/api/v1/whoami", &[("cookie", &cookie)]).await;
     assert_eq!(me.json()["groups"], json!(["auditors"]), "{}", me.body);
 
     // The token now names someone else: the session ends.
     *reviewer.0.lock().unwrap() = ("mallory".into(), vec![]);
-    assert_unauthenticated(&get(addr, "/api/v1/whoami", &[("cookie", &cookie)]).await);
+    assert_unauthenticated(&get(&addr, "/api/v1/whoami", &[("cookie", &cookie)]).await);
 }

@@ -42,16 +42,143 @@ pub fn state(store: Store, read_only: bool, base_path: &str) -> AppState {
     )
 }
 
-/// Serves `state` on 127.0.0.1:<free port>; the server lives as long as the runtime.
+/// Serves `state` on 127.0.0.1:<free port> with the production accept loop (peer address,
+/// limits, upgrades), as `run()` does; the server lives as long as the runtime.
 pub async fn serve(state: AppState) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, rollouts_dashboard::app(state))
+        rollouts_dashboard::serve(listener, state, None)
             .await
             .unwrap();
     });
     addr
+}
+
+/// The client address in-process requests come from, unless [`Req::from`] says otherwise.
+pub const PEER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 50_000);
+
+/// One HTTP request to the app, run in process with `tower::ServiceExt::oneshot` (no socket),
+/// with the peer address set as the accept loop sets it. Build with [`get`] or [`post`].
+pub struct Req {
+    request: axum::http::request::Builder,
+    body: Vec<u8>,
+    peer: SocketAddr,
+}
+
+/// `GET path` (with `Host: localhost`, which the loopback host guard accepts).
+pub fn get(path: &str) -> Req {
+    Req::new("GET", path)
+}
+
+/// `POST path` (add [`Req::json`] for a body, [`Req::write_headers`] for an action).
+pub fn post(path: &str) -> Req {
+    Req::new("POST", path)
+}
+
+impl Req {
+    fn new(method: &str, path: &str) -> Req {
+        Req {
+            request: axum::http::Request::builder()
+                .method(method)
+                .uri(path)
+                .header("host", "localhost"),
+            body: Vec::new(),
+            peer: PEER,
+        }
+    }
+
+    /// Adds (or, for `host`, replaces) a header.
+    pub fn header(mut self, name: &str, value: &str) -> Req {
+        if name.eq_ignore_ascii_case("host") {
+            if let Some(headers) = self.request.headers_mut() {
+                headers.remove("host");
+            }
+        }
+        self.request = self.request.header(name, value);
+        self
+    }
+
+    /// A JSON body.
+    pub fn json(mut self, body: &Value) -> Req {
+        self.request = self.request.header("content-type", "application/json");
+        self.body = body.to_string().into_bytes();
+        self
+    }
+
+    /// A raw body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Req {
+        self.body = body.into();
+        self
+    }
+
+    /// The headers a write needs from the web app (JSON and the anti-CSRF header).
+    pub fn write_headers(self) -> Req {
+        self.header("x-rollouts-dashboard", "1")
+    }
+
+    /// As if from `peer`.
+    pub fn from(mut self, peer: SocketAddr) -> Req {
+        self.peer = peer;
+        self
+    }
+
+    /// Runs the request through `rollouts_dashboard::app(state)`.
+    pub async fn send(self, state: &AppState) -> Reply {
+        use tower::ServiceExt;
+        let mut request = self
+            .request
+            .body(axum::body::Body::from(self.body))
+            .expect("a valid request");
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
+        let response = rollouts_dashboard::app(state.clone())
+            .oneshot(request)
+            .await
+            .expect("the router is infallible");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .expect("a body")
+            .to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every value of header `name`.
+    pub fn headers_named(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
 }
 
 pub type Socket =
