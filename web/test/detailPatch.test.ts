@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RolloutDetail } from '../src/api/protocol';
+import { openDetail } from '../src/lib/detailState';
 import { Store } from '../src/state/store';
 import { summary } from './fixtures';
 
@@ -13,7 +14,7 @@ function opened(): { store: Store; resyncs: () => number } {
   const store = new Store({ basePath: '/', version: 't', readOnly: false, source: 'cluster' });
   let n = 0;
   store.onDetailResync = () => n++;
-  store.set({ detail: { namespace: 'default', name: 'web', seq: null, detail: null, notFound: false, deleted: false } });
+  store.set({ detail: openDetail('default', 'web') });
   store.applyFrames([{ type: 'detail', seq: 5, rollout: detail(1) }]);
   return { store, resyncs: () => n };
 }
@@ -35,10 +36,10 @@ test('a detail patch on the copy at its base applies', () => {
 
 test('a detail patch on another base asks once for a fresh detail and changes nothing', () => {
   const { store, resyncs } = opened();
-  const before = store.state.detail;
+  const before = store.state.detail!.detail;
   store.applyFrames([{ type: 'detailPatch', seq: 9, base: 7, namespace: 'default', name: 'web', patch: toStep2 }]);
   store.applyFrames([{ type: 'detailPatch', seq: 11, base: 9, namespace: 'default', name: 'web', patch: toStep2 }]);
-  assert.equal(store.state.detail, before, 'the shown detail is untouched');
+  assert.equal(store.state.detail!.detail, before, 'the shown detail is untouched');
   assert.equal(resyncs(), 1, 'one re-subscribe until the fresh detail arrives');
   store.applyFrames([{ type: 'detail', seq: 12, rollout: detail(3) }]);
   assert.equal(store.state.detail!.detail!.summary.stepIndex, 3);

@@ -101,6 +101,21 @@ export interface RolloutSummary {
   analysisStatus: string | null;
   restartedAt: string | null;
   pauseUntil: string | null;
+  /** Why it is paused (status Paused only): decide from this, never from `reason`. */
+  pauseKind: PauseKind | null;
+  /** The type of `attentionReason`. */
+  attentionKind: AttentionKind | null;
+}
+
+/** `person`: spec.paused; `timed`: resumes by itself at `pauseUntil`; `promotion`: waits for a promote. */
+export type PauseKind = 'person' | 'timed' | 'promotion' | 'inconclusive' | 'other';
+
+export type AttentionKind = 'aborted' | 'degraded' | 'analysisFailed' | 'inconclusive' | 'pausedByPerson' | 'waitingForPromotion' | 'unrecognized';
+
+/** Whether an action applies now (src/view/applicability.rs); `reason` says why not. */
+export interface ActionVerdict {
+  enabled: boolean;
+  reason: string | null;
 }
 
 export interface StepView {
@@ -155,6 +170,8 @@ export interface BlueGreenView {
   autoPromotionSeconds: number | null;
   autoPromotionDeadline: string | null;
   scaleDownDelaySeconds: number | null;
+  /** Desired replicas of the preview ReplicaSet. */
+  previewReplicas: number | null;
   prePromotionAnalysis: string[];
   postPromotionAnalysis: string[];
 }
@@ -273,6 +290,8 @@ export interface ExperimentView {
   images: ImageInfo[];
   replicaSets: ReplicaSetView[];
   analysisRuns: AnalysisRunView[];
+  /** Ended by the rollout's abort (its phase may still read Successful, as upstream). */
+  terminated: boolean;
 }
 
 export interface RolloutDetail {
@@ -297,6 +316,12 @@ export interface RolloutDetail {
   restartAt: string | null;
   abortedAt: string | null;
   progressDeadlineSeconds: number | null;
+  /** The server's verdict for each action, by URL name (`promote-full`): the rules it enforces. */
+  actions: Record<string, ActionVerdict>;
+  /** The InvalidSpec condition's message. */
+  invalidSpec: string | null;
+  /** The 0-based step that message names. */
+  invalidStep: number | null;
 }
 
 // ---- health (src/health.rs) ------------------------------------------------------------

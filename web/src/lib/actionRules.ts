@@ -1,6 +1,11 @@
 // Which actions apply to a rollout, why not, and how to describe their effect. Pure.
+//
+// The server decides (src/view/applicability.rs): the detail carries its verdict for every
+// action (`RolloutDetail.actions`) and the action API refuses the rest with the same reason.
+// `availability` is only for the list, whose rows carry no verdicts: it follows the same rules
+// from the summary's fields, and the server has the last word.
 
-import type { RolloutSummary } from '../api/protocol';
+import type { ActionVerdict, RolloutSummary } from '../api/protocol';
 import { promoteSteps, remainingSteps } from './steps';
 
 export type ActionName =
@@ -24,7 +29,17 @@ export const ACTION_LABELS: Record<ActionName, string> = {
   undo: 'Roll back',
 };
 
-type R = Pick<RolloutSummary, 'name' | 'status' | 'strategy' | 'stepIndex' | 'stepCount' | 'aborted' | 'paused' | 'pauseReasons' | 'currentPodHash' | 'stableRs' | 'message'>;
+type R = Pick<RolloutSummary, 'name' | 'status' | 'strategy' | 'stepIndex' | 'stepCount' | 'aborted' | 'paused' | 'pauseReasons' | 'currentPodHash' | 'stableRs' | 'message' | 'pauseKind'>;
+
+/** The action a rollout's main button offers: a person's pause is cleared by Resume (Promote would skip a step). */
+export function mainAction(r: Pick<RolloutSummary, 'pauseKind'>): 'resume' | 'promote' {
+  return r.pauseKind === 'person' ? 'resume' : 'promote';
+}
+
+/** The server's verdict as an availability: its reason when refused, else the effect. */
+export function fromVerdict(action: ActionName, r: R, v: ActionVerdict): ActionAvailability {
+  return v.enabled ? { enabled: true, reason: describeEffect(action, r) } : { enabled: false, reason: v.reason ?? 'Not applicable now.' };
+}
 
 /** True when the update has reached its end: nothing left to promote. */
 export function fullyPromoted(r: R): boolean {
@@ -45,17 +60,18 @@ export function availability(action: ActionName, r: R): ActionAvailability {
       return { enabled: true, reason: describeEffect('promote', r) };
     case 'promote-full':
       if (r.aborted) return { enabled: false, reason: 'The update was aborted: use Retry to start it again.' };
-      if (fullyPromoted(r) || !inUpdate(r)) return { enabled: false, reason: `Already fully promoted (${r.status || 'no update'}).` };
+      if (fullyPromoted(r)) return { enabled: false, reason: 'Nothing to promote: the rollout is fully promoted (Healthy).' };
+      if (!inUpdate(r)) return { enabled: false, reason: `Nothing to promote: the rollout is ${r.status || 'not updating'}.` };
       return { enabled: true, reason: describeEffect('promote-full', r) };
     case 'abort':
       if (r.aborted) return { enabled: false, reason: 'Already aborted.' };
       if (!inUpdate(r)) return { enabled: false, reason: `Nothing to abort: the rollout is ${r.status || 'not updating'}.` };
       return { enabled: true, reason: describeEffect('abort', r) };
     case 'retry':
-      if (!(r.aborted || r.status === 'Degraded')) return { enabled: false, reason: 'Retry applies only to an aborted or Degraded rollout.' };
+      if (!r.aborted) return { enabled: false, reason: 'Retry restarts an aborted update; this rollout is not aborted.' };
       return { enabled: true, reason: describeEffect('retry', r) };
     case 'pause':
-      if (r.paused) return { enabled: false, reason: 'Already paused by a user.' };
+      if (r.paused) return { enabled: false, reason: 'Already paused by a person.' };
       return { enabled: true, reason: describeEffect('pause', r) };
     case 'resume':
       if (!r.paused && r.pauseReasons.length === 0) return { enabled: false, reason: 'The rollout is not paused.' };

@@ -5,19 +5,12 @@ import { useEffect, useReducer, useRef } from 'preact/hooks';
 import { PROTOCOL_VERSION, type Health, type RolloutDetail, type RolloutSummary, type ServerMsg } from '../api/protocol';
 import type { RdConfig } from '../api/config';
 import type { Whoami } from '../lib/session';
-import { applyJsonPatch } from '../lib/jsonPatch';
+import { reduceDetail, type DetailState } from '../lib/detailState';
 import { applyListFrames, emptyListState, type ListFrame, type ListState } from '../lib/listState';
 
 export type ConnState = 'connecting' | 'open' | 'reconnecting' | 'paused';
 
-export interface DetailState {
-  namespace: string;
-  name: string;
-  seq: number | null;
-  detail: RolloutDetail | null;
-  notFound: boolean;
-  deleted: boolean;
-}
+export type { DetailState } from '../lib/detailState';
 
 export interface Toast {
   id: number;
@@ -68,8 +61,6 @@ export class Store {
   onListResync: (() => void) | null = null;
   /** Called when a detail patch did not fit: the connection re-subscribes for a fresh detail. */
   onDetailResync: (() => void) | null = null;
-  /** A fresh detail was asked for and has not arrived: later patches wait for it quietly. */
-  private detailResyncPending = false;
 
   constructor(config: RdConfig) {
     this.state = {
@@ -110,7 +101,6 @@ export class Store {
     const s = this.state;
     let list = s.list;
     let detail = s.detail;
-    let detailResync = false;
     const patch: Partial<AppState> = {};
     let pendingList: ListFrame[] = [];
     const flushList = () => {
@@ -141,32 +131,13 @@ export class Store {
           pendingList.push(f);
           break;
         case 'delete':
-          if (detail && detail.namespace === f.namespace && detail.name === f.name) {
-            if (detail.seq === null || f.seq > detail.seq) detail = { ...detail, seq: f.seq, deleted: true, detail: null };
-          }
+          detail = reduceDetail(detail, f);
           pendingList.push(f);
           break;
         case 'detail':
-          this.detailResyncPending = false;
-          if (detail && detail.namespace === f.rollout.summary.namespace && detail.name === f.rollout.summary.name) {
-            if (detail.seq === null || f.seq > detail.seq || detail.detail === null) {
-              detail = { ...detail, seq: f.seq, detail: f.rollout, notFound: false, deleted: false };
-            }
-          }
-          break;
         case 'detailPatch':
-          if (detail && detail.namespace === f.namespace && detail.name === f.name && (detail.seq === null || f.seq > detail.seq)) {
-            // Only the copy at `base` can take the patch; anything else asks for a fresh detail.
-            const next = detail.detail && detail.seq === f.base ? applyJsonPatch(detail.detail, f.patch) : null;
-            if (next) detail = { ...detail, seq: f.seq, detail: next, notFound: false, deleted: false };
-            else detailResync = true;
-          }
-          break;
         case 'notFound':
-          this.detailResyncPending = false;
-          if (detail && detail.namespace === f.namespace && detail.name === f.name) {
-            detail = { ...detail, seq: f.seq, notFound: true, detail: null };
-          }
+          detail = reduceDetail(detail, f);
           break;
         case 'heartbeat':
           break;
@@ -181,10 +152,8 @@ export class Store {
     if (detail !== s.detail) patch.detail = detail;
     if (Object.keys(patch).length > 0) this.set(patch);
     if (resync) this.onListResync?.();
-    if (detailResync && !this.detailResyncPending) {
-      this.detailResyncPending = true;
-      this.onDetailResync?.();
-    }
+    // Asked once per misfit: the flag stays set until a fresh detail (or notFound) answers.
+    if (detail?.resyncNeeded && !s.detail?.resyncNeeded) this.onDetailResync?.();
   }
 
   /** A list polled from GET api/v1/rollouts, as a snapshot (the stream's next snapshot replaces it). */
@@ -202,7 +171,7 @@ export class Store {
     const d = this.state.detail;
     const patch: Partial<AppState> = { pollFresh: true, polledAt: Date.now() };
     if (d && d.namespace === namespace && d.name === name) {
-      patch.detail = { ...d, seq: null, detail: rollout, notFound: rollout === null, deleted: false };
+      patch.detail = { ...d, seq: null, detail: rollout, notFound: rollout === null, deleted: false, resyncNeeded: false };
     }
     this.set(patch);
   }

@@ -1,6 +1,5 @@
 import type { MeasurementView, MetricView, Threshold } from '../api/protocol';
 import { formatAbsolute, formatClock, parseTime } from '../lib/format';
-import { parseThresholds } from '../lib/thresholds';
 
 interface Point {
   t: number;
@@ -23,8 +22,8 @@ export function MetricChart({ metric }: { metric: MetricView }) {
     points.push({ t, v: m.numericValue, m });
   });
   if (points.length === 0) return null;
-  const success: Threshold[] = metric.successThresholds.length > 0 ? metric.successThresholds : parseThresholds(metric.successCondition);
-  const failure: Threshold[] = metric.failureThresholds.length > 0 ? metric.failureThresholds : parseThresholds(metric.failureCondition);
+  const success: Threshold[] = metric.successThresholds;
+  const failure: Threshold[] = metric.failureThresholds;
   const W = 560;
   const H = 180;
   const L = 48;

@@ -1,11 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { POLL_INTERVAL_MS, type Connection } from '../api/connection';
 import { signOut } from '../api/session';
+import { openDetail } from '../lib/detailState';
 import { formatClock } from '../lib/format';
 import { applyTheme, loadTheme, type Theme } from '../lib/prefs';
 import { store, useStore } from '../state/store';
 import { ConfirmDialog, RowMenuDialog } from './actions';
-import { DetailPage } from './DetailPage';
+import { DetailPage } from './detail/DetailPage';
 import { focusSearch, ListPage } from './ListPage';
 import { Link, navigate, useRoute } from './router';
 import { Empty } from './common';
@@ -218,7 +219,7 @@ export function App({ connection }: { connection: Connection }) {
     if (route.page === 'detail') {
       const cur = store().state.detail;
       if (!cur || cur.namespace !== route.namespace || cur.name !== route.name) {
-        store().set({ detail: { namespace: route.namespace, name: route.name, seq: null, detail: null, notFound: false, deleted: false } });
+        store().set({ detail: openDetail(route.namespace, route.name) });
       }
       connection.subscribe({ type: 'subscribeRollout', namespace: route.namespace, name: route.name });
     } else {

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import type { JSX } from 'preact';
 import { rolloutKey, type RolloutSummary } from '../api/protocol';
 import { filterFromQuery, filterToQuery, groupRollouts, heldOrderOf, holdOrder, STATUSES, type HeldOrder, type ListFilter, type SortKey } from '../lib/listView';
+import { mainAction } from '../lib/actionRules';
 import { byRole, failingMetric, shortWhy } from '../lib/failure';
 import { currentStepNumber, restateSteps } from '../lib/steps';
 import { loadFavorites, saveFavorites } from '../lib/prefs';
@@ -161,13 +162,25 @@ function orderedReplicaSets(r: RolloutSummary) {
   return byRole(r.replicaSets, (rs) => rs.roles);
 }
 
+/** The row's main action: Resume for a person's pause, Promote for another pause. */
 function PromoteCell({ r, readOnly }: { r: RolloutSummary; readOnly: boolean }) {
   if (readOnly || !(r.status === 'Paused' && !r.aborted)) return null;
-  return <ActionButton action="promote" rollout={r} small />;
+  const main = mainAction(r);
+  return <ActionButton action={main} rollout={r} small primary />;
+}
+
+/** Ready of desired replicas, as `kubectl argo rollouts list` shows them. */
+function ReadyCount({ r }: { r: RolloutSummary }) {
+  const short = r.replicas.ready < r.replicas.desired;
+  return (
+    <span class={`ready-count small${short ? ' attention-text' : ' muted'}`} title={`${r.replicas.ready} ready of ${r.replicas.desired} desired replicas (${r.replicas.available} available)`}>
+      {r.replicas.ready}/{r.replicas.desired} ready
+    </span>
+  );
 }
 
 function StatusLine({ r }: { r: RolloutSummary }) {
-  if (r.pauseUntil && r.status === 'Paused') return <Countdown label="Paused until" until={r.pauseUntil} done="resuming" />;
+  if (r.pauseKind === 'timed' && r.pauseUntil) return <Countdown label="Paused until" until={r.pauseUntil} done="resuming" />;
   let text = r.attentionReason ?? (r.reason || r.message);
   // A failed analysis: the metric's name first, where the row has room for it.
   const failed = r.aborted || r.status === 'Degraded' ? failingMetric(text) ?? failingMetric(r.message) : null;
@@ -214,6 +227,7 @@ function Row({ r, fav, toggleFav, selected, index, readOnly }: { r: RolloutSumma
         <ImageTags images={orderedImages(r)} compact />
       </div>
       <div role="cell" class="c-pods">
+        <ReadyCount r={r} />
         {orderedReplicaSets(r)
           .filter((rs) => rs.pods.length > 0 || rs.roles.length > 0)
           .slice(0, 3)
@@ -264,6 +278,7 @@ function Card({ r, fav, toggleFav, selected, readOnly }: { r: RolloutSummary; fa
       </dl>
       <ImageTags images={orderedImages(r)} compact />
       <div class="card-pods">
+        <ReadyCount r={r} />
         {orderedReplicaSets(r)
           .filter((rs) => rs.pods.length > 0)
           .slice(0, 3)

@@ -1,8 +1,8 @@
 import { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
-import type { RolloutSummary } from '../api/protocol';
+import type { ActionVerdict, RolloutSummary } from '../api/protocol';
 import { fetchDetail, postAction } from '../api/actions';
 import { permissionsCache } from '../api/session';
-import { ACTION_LABELS, availability, describeEffect, seenOf, type ActionBody, type ActionName } from '../lib/actionRules';
+import { ACTION_LABELS, availability, describeEffect, fromVerdict, mainAction, seenOf, type ActionBody, type ActionName } from '../lib/actionRules';
 import { withPermission, type Permissions } from '../lib/permissions';
 import { currentStepNumber, describeStaleChange, stepPosition, upstreamStepFigure } from '../lib/steps';
 import { useOffline } from './common';
@@ -56,6 +56,14 @@ export interface PendingAction {
   extra?: { container?: string; image?: string; revision?: number };
   /** The steps' labels as the timeline shows them, when the opener has them. */
   steps?: readonly string[];
+  /** The server's verdicts (a detail's `actions`), when the opener has them. */
+  verdicts?: Record<string, ActionVerdict>;
+}
+
+/** The server's verdict when given, else the list's rules. */
+function ruled(action: ActionName, rollout: RolloutSummary, verdicts?: Record<string, ActionVerdict>) {
+  const v = verdicts?.[action];
+  return v ? fromVerdict(action, rollout, v) : availability(action, rollout);
 }
 
 type Listener = (p: PendingAction | null) => void;
@@ -126,7 +134,7 @@ export function ConfirmDialog() {
   const { action, rollout, extra } = pending;
   const effect = describeEffect(action, rollout, extra, labels);
   // After a refresh the action may no longer apply to the new state.
-  const still = changed ? availability(action, rollout) : null;
+  const still = changed ? ruled(action, rollout, pending.verdicts) : null;
   const canConfirm = !result?.ok && (still === null || still.enabled);
   const position = rollout.strategy === 'Canary' ? stepPosition(rollout.stepIndex, rollout.stepCount) : null;
   const cur = currentStepNumber(rollout.stepIndex, rollout.stepCount);
@@ -146,7 +154,7 @@ export function ConfirmDialog() {
       setChanged(said.length > 0 ? said : ['it was changed']);
       if (fresh) {
         setResult(null);
-        setPending((p) => (p === pending ? { ...p, rollout: fresh.summary, steps: fresh.steps.map((st) => st.label) } : p));
+        setPending((p) => (p === pending ? { ...p, rollout: fresh.summary, steps: fresh.steps.map((st) => st.label), verdicts: fresh.actions } : p));
       } else {
         setResult({ ok: false, message: 'The current state could not be loaded: close this dialog and start the action again from the page.' });
       }
@@ -225,10 +233,10 @@ export function ConfirmDialog() {
 }
 
 /** Whether `action` applies to `rollout` now, and why (or what it does): rules, permissions, connection. */
-function useAvailability(action: ActionName, rollout: RolloutSummary): { enabled: boolean; reason: string } {
+function useAvailability(action: ActionName, rollout: RolloutSummary, verdicts?: Record<string, ActionVerdict>): { enabled: boolean; reason: string } {
   const perms = usePermissions(rollout.namespace, rollout.name);
   const offline = useOffline();
-  return offline !== null ? { enabled: false, reason: offline } : withPermission(availability(action, rollout), action, perms);
+  return offline !== null ? { enabled: false, reason: offline } : withPermission(ruled(action, rollout, verdicts), action, perms);
 }
 
 export function ActionButton({
@@ -236,20 +244,26 @@ export function ActionButton({
   rollout,
   small = false,
   steps,
+  verdicts,
+  primary = false,
   onChosen,
 }: {
   action: ActionName;
   rollout: RolloutSummary;
   small?: boolean;
   steps?: readonly string[];
+  /** The server's verdicts (the detail's `actions`); the list's rules without them. */
+  verdicts?: Record<string, ActionVerdict> | undefined;
+  /** The rollout's main action: drawn as the primary button while enabled. */
+  primary?: boolean;
   /** Called before the confirmation opens (a menu closes itself). */
   onChosen?: () => void;
 }) {
-  const a = useAvailability(action, rollout);
+  const a = useAvailability(action, rollout, verdicts);
   return (
     <button
       type="button"
-      class={`btn${small ? ' btn-small' : ''}${action === 'promote' && a.enabled ? ' btn-primary' : ''}`}
+      class={`btn${small ? ' btn-small' : ''}${primary && a.enabled ? ' btn-primary' : ''}`}
       disabled={!a.enabled}
       title={a.reason}
       data-action={action}
@@ -257,7 +271,7 @@ export function ActionButton({
         e.stopPropagation();
         e.preventDefault();
         onChosen?.();
-        requestAction({ action, rollout, ...(steps ? { steps } : {}) });
+        requestAction({ action, rollout, ...(steps ? { steps } : {}), ...(verdicts ? { verdicts } : {}) });
       }}
     >
       {ACTION_LABELS[action]}
@@ -346,13 +360,14 @@ export function RowMenuDialog() {
 
 const BAR: ActionName[] = ['promote', 'promote-full', 'pause', 'resume', 'abort', 'retry', 'restart'];
 
-export function ActionBar({ rollout, steps }: { rollout: RolloutSummary; steps?: readonly string[] }) {
+export function ActionBar({ rollout, steps, verdicts }: { rollout: RolloutSummary; steps?: readonly string[]; verdicts?: Record<string, ActionVerdict> }) {
   const readOnly = useStore((s) => s.readOnly);
   if (readOnly) return null;
+  const main = mainAction(rollout);
   return (
     <div class="actions" role="toolbar" aria-label={`Actions for ${rollout.name}`}>
       {BAR.map((a) => (
-        <ActionButton key={a} action={a} rollout={rollout} {...(steps ? { steps } : {})} />
+        <ActionButton key={a} action={a} rollout={rollout} verdicts={verdicts} primary={a === main} {...(steps ? { steps } : {})} />
       ))}
     </div>
   );

@@ -17,7 +17,7 @@ export function useNow(ms = 1000): number {
 const STATUS_CLASS: Record<string, string> = {
   Healthy: 'ok', Successful: 'ok', Running: 'run', Progressing: 'run', Pending: 'run',
   Paused: 'pause', Degraded: 'bad', Failed: 'bad', Error: 'bad', ReplicaFailure: 'bad',
-  Inconclusive: 'warn', ScaledDown: 'muted',
+  Inconclusive: 'warn', ScaledDown: 'muted', Terminated: 'muted',
 };
 
 export function statusClass(status: string | null | undefined): string {
@@ -106,12 +106,19 @@ export function PodSquares({ pods, max = 40 }: { pods: PodBrief[]; max?: number 
   );
 }
 
+/**
+ * "5s ago", right at every render: the clock is read when rendering, and the tick (every
+ * second while under a minute old, then rarer) only re-renders. The absolute local time and
+ * the ISO time are in the title.
+ */
 export function RelTime({ iso, prefix = '' }: { iso: string | null | undefined; prefix?: string }) {
-  const now = useNow(15000);
   const t = parseTime(iso);
+  const age = t === null ? Infinity : Date.now() - t;
+  useNow(age < 60_000 ? 1000 : age < 3_600_000 ? 15_000 : 60_000);
+  const now = Date.now();
   if (t === null) return <span class="muted">—</span>;
   return (
-    <time dateTime={iso ?? undefined} title={formatAbsolute(t)}>
+    <time dateTime={iso ?? undefined} title={`${formatAbsolute(t)} (${new Date(t).toISOString()})`}>
       {prefix}
       {formatAgo(t, now)}
     </time>

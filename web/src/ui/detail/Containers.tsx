@@ -1,0 +1,95 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { ContainerView, RolloutDetail, RolloutSummary } from '../../api/protocol';
+import { splitImage } from '../../lib/format';
+import { deniedReason } from '../../lib/permissions';
+import { requestAction, usePermissions } from '../actions';
+import { useOffline } from '../common';
+
+function SetImageForm({ c, rollout, suggestions }: { c: ContainerView; rollout: RolloutSummary; suggestions: string[] }) {
+  const [value, setValue] = useState(c.image);
+  useEffect(() => setValue(c.image), [c.image]);
+  const id = `img-${c.name}`;
+  const listId = `imgs-${c.name}`;
+  const offline = useOffline();
+  const denied = offline ?? deniedReason('set-image', usePermissions(rollout.namespace, rollout.name));
+  return (
+    <form
+      class="set-image"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const image = value.trim();
+        if (denied !== null || image === '' || image === c.image) return;
+        requestAction({ action: 'set-image', rollout, extra: { container: c.name, image } });
+      }}
+    >
+      <label for={id} class="visually-hidden">
+        New image for container {c.name}
+      </label>
+      <input id={id} class="mono" value={value} list={listId} spellcheck={false} autocomplete="off" onInput={(e) => setValue((e.currentTarget as HTMLInputElement).value)} />
+      <datalist id={listId}>
+        {suggestions.map((s) => (
+          <option key={s} value={s} />
+        ))}
+      </datalist>
+      <button type="submit" class="btn btn-small" data-action="set-image" disabled={denied !== null || value.trim() === '' || value.trim() === c.image} title={denied ?? undefined}>
+        Set image
+      </button>
+    </form>
+  );
+}
+
+/** The template's containers; Set image writes the rollout's template, or its workloadRef object's. */
+export function Containers({ d, readOnly }: { d: RolloutDetail; readOnly: boolean }) {
+  const suggestions = [...new Set(d.revisions.flatMap((r) => r.images.map((i) => i.image)))].sort();
+  const rows = [...d.containers.map((c) => ({ c, init: false })), ...d.initContainers.map((c) => ({ c, init: true }))];
+  const ref = d.workloadRef;
+  const editable = !readOnly && (d.containersSource === 'rollout' || (d.containersSource === 'replicaSet' && ref !== null));
+  const from = ref ? (
+    <p class="small workload-ref">
+      The pod template comes from {ref.kind} <code>{ref.name}</code> (workloadRef)
+      {d.containersSource === 'replicaSet' ? '; shown as the current ReplicaSet runs it' : ''}
+      {editable ? `. Set image writes to ${ref.kind} ${ref.name}.` : '.'}
+    </p>
+  ) : null;
+  if (rows.length === 0)
+    return (
+      <>
+        {from}
+        <p class="muted">No containers{ref ? ': the current ReplicaSet is not known yet' : ''}.</p>
+      </>
+    );
+  return (
+    <>
+    {from}
+    <table class="ctable">
+      <thead>
+        <tr>
+          <th scope="col">Container</th>
+          <th scope="col">Image</th>
+          {editable ? <th scope="col">Change</th> : null}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(({ c, init }) => {
+          const { repo, tag } = splitImage(c.image);
+          return (
+            <tr key={`${init}-${c.name}`}>
+              <td>
+                {c.name}
+                {init ? <span class="tag">init</span> : null}
+              </td>
+              <td class="mono" title={c.image}>
+                {repo}
+                <strong>:{tag}</strong>
+              </td>
+              {editable ? (
+                <td>{init ? null : <SetImageForm c={c} rollout={d.summary} suggestions={suggestions} />}</td>
+              ) : null}
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+    </>
+  );
+}
