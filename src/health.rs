@@ -8,6 +8,7 @@ use crate::model::Kind;
 
 /// Where the dashboard's objects come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum SourceKind {
     /// Live watches on a Kubernetes cluster.
@@ -21,6 +22,7 @@ pub enum SourceKind {
 /// What kind of problem keeps the dashboard from showing real data. The order is the
 /// priority: when several watches fail differently, the first one is the one shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum ProblemCode {
     /// The Argo Rollouts CRDs are not installed.
@@ -78,6 +80,7 @@ impl From<&str> for ProblemCode {
 
 /// A problem that keeps the dashboard from showing real data, in words for the UI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     /// Stable machine-readable code: `crdMissing`, `forbidden`, `unreachable`, `watchFailing`.
@@ -105,6 +108,7 @@ impl std::fmt::Display for Problem {
 
 /// State of the watch of one kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct KindHealth {
     /// The initial list has completed (and the cache reflects the cluster).
@@ -136,6 +140,7 @@ impl KindHealth {
 
 /// Health of every source, sent to clients in `status` frames and served by `/readyz`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
     /// Which source feeds the cache.

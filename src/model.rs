@@ -18,6 +18,7 @@ pub const REVISION_ANNOTATION: &str = "rollout.argoproj.io/revision";
 pub const POD_TEMPLATE_HASH_LABEL: &str = "rollouts-pod-template-hash";
 
 /// The five kinds the dashboard watches.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Kind {
     Rollout,
@@ -398,6 +399,7 @@ pub struct AnalysisRunRef {
 }
 
 /// `status.canary.weights`, written by the controller when traffic routing is used.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct TrafficWeights {
@@ -406,6 +408,7 @@ pub struct TrafficWeights {
 }
 
 /// One destination of the traffic weights.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct WeightDestination {

@@ -27,6 +27,7 @@ pub const HEARTBEAT_SECONDS: u64 = 20;
 
 /// Messages from the browser.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
 pub enum ClientMsg {
     /// Watch the list of rollouts, optionally only some namespaces (empty: all). Replaces the
@@ -45,6 +46,7 @@ pub enum ClientMsg {
 
 /// Messages to the browser.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum ServerMsg {
     /// First frame of every connection.
@@ -86,6 +88,7 @@ pub enum ServerMsg {
         base: u64,
         namespace: String,
         name: String,
+        #[cfg_attr(test, ts(as = "Vec<typescript::JsonPatchOp>"))]
         patch: json_patch::Patch,
     },
     /// A rollout was deleted (list and detail subscriptions).
@@ -110,6 +113,7 @@ pub enum ServerMsg {
         base: u64,
         namespace: String,
         name: String,
+        #[cfg_attr(test, ts(as = "Vec<typescript::JsonPatchOp>"))]
         patch: json_patch::Patch,
     },
     /// The subscribed rollout does not exist (yet); a `detail` follows if it appears.
@@ -270,5 +274,57 @@ mod tests {
             serde_json::from_value::<ServerMsg>(value).unwrap(),
             ServerMsg::Status { health }
         );
+    }
+}
+
+/// The TypeScript mirror of this protocol: `web/src/api/generated/`, written from the Rust
+/// types by ts-rs whenever the unit tests run, so the web app can never drift from the server
+/// (`tests/run-all.sh` fails when the written files differ from the committed ones).
+#[cfg(test)]
+mod typescript {
+    use std::path::Path;
+
+    use ts_rs::{Config, TS};
+
+    use super::{ClientMsg, ServerMsg};
+
+    /// The RFC 6902 operations our `patch` and `detailPatch` frames carry (json-patch's diff
+    /// writes only these three), for the TypeScript side.
+    #[derive(serde::Serialize, TS)]
+    #[serde(tag = "op", rename_all = "lowercase")]
+    #[allow(dead_code)]
+    pub enum JsonPatchOp {
+        Add {
+            path: String,
+            value: serde_json::Value,
+        },
+        Replace {
+            path: String,
+            value: serde_json::Value,
+        },
+        Remove {
+            path: String,
+        },
+    }
+
+    /// Where the bindings live, relative to the crate.
+    const OUT: &str = "web/src/api/generated";
+
+    #[test]
+    fn typescript_bindings_are_written() {
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join(OUT);
+        // Numbers travel as JSON numbers (seq, revisions and counts stay far below 2^53).
+        let cfg = Config::new().with_large_int("number").with_out_dir(&out);
+        ServerMsg::export_all(&cfg).expect("ServerMsg and what it names export");
+        ClientMsg::export_all(&cfg).expect("ClientMsg exports");
+        for name in [
+            "ServerMsg.ts",
+            "ClientMsg.ts",
+            "RolloutSummary.ts",
+            "RolloutDetail.ts",
+        ] {
+            let text = std::fs::read_to_string(out.join(name)).expect(name);
+            assert!(text.contains("export type"), "{name}: {text}");
+        }
     }
 }

@@ -57,6 +57,14 @@ if ! git diff --exit-code --stat -- static/ || [ -n "$(git status --porcelain --
   echo "ERROR: static/ differs from a fresh build of web/: run 'npm --prefix web run build' and commit static/" >&2
   exit 1
 fi
+# The TypeScript protocol types are written from the Rust types by `cargo test` (ts-rs, in
+# src/protocol.rs), which ran above: they must be the committed ones.
+GENERATED=web/src/api/generated
+if ! git diff --exit-code --stat -- "$GENERATED" || [ -n "$(git status --porcelain -- "$GENERATED")" ]; then
+  git status --porcelain -- "$GENERATED"
+  echo "ERROR: $GENERATED differs from the Rust types: run 'cargo test --lib typescript' and commit $GENERATED" >&2
+  exit 1
+fi
 
 if ! skipping SKIP_IMAGE "image build + run"; then
   phase "image: build + run"

@@ -117,7 +117,7 @@ async fn post_action(addr: &Served, extra: &[(&str, &str)], body: &str) -> Reply
     let mut headers = WRITE.to_vec();
     headers.extend_from_slice(extra);
     raw(
-        &addr,
+        addr,
         "POST",
         "/api/v1/namespaces/jesse-test/rollouts/canary-demo/promote",
         &headers,
@@ -836,7 +836,7 @@ fn token_state(auth: Auth) -> AppState {
 
 /// Fetches the sign-in form and posts `token` with its CSRF value, from the same origin.
 async fn post_sign_in(addr: &Served, token: &str) -> Reply {
-    let form = get(&addr, "/auth/sign-in", &[]).await;
+    let form = get(addr, "/auth/sign-in", &[]).await;
     assert_eq!(form.status, 200, "{}", form.body);
     let set_cookie = form.headers_named("set-cookie").join("\n");
     let csrf = set_cookie
@@ -846,7 +846,7 @@ async fn post_sign_in(addr: &Served, token: &str) -> Reply {
         .expect("a CSRF cookie")
         .to_owned();
     raw(
-        &addr,
+        addr,
         "POST",
         "/auth/sign-in",
         &[

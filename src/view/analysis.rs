@@ -7,6 +7,7 @@ use crate::model::{AnalysisArg, AnalysisRun, Measurement, Metric, MetricResult};
 
 /// An AnalysisRun as the detail page and the analysis charts show it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AnalysisRunView {
     pub name: String,
@@ -16,6 +17,12 @@ pub struct AnalysisRunView {
     pub revision: i64,
     /// `status.phase` (upstream calls this `status`): Pending, Running, Successful, Failed,
     /// Error, Inconclusive, or empty before the controller first looks at the run.
+    #[cfg_attr(
+        test,
+        ts(
+            type = r#""Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | """#
+        )
+    )]
     pub phase: String,
     pub message: Option<String>,
     pub started_at: Option<String>,
@@ -39,6 +46,7 @@ pub struct AnalysisRunView {
 
 /// An analysis argument. A `valueFrom` argument is shown as its reference only, never a value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ArgView {
     pub name: String,
@@ -49,6 +57,7 @@ pub struct ArgView {
 
 /// A numeric threshold parsed from a simple condition such as `result[0] >= 0.95`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Threshold {
     /// The measured expression: `result`, `result[0]`, `result.p99`, …
@@ -60,6 +69,7 @@ pub struct Threshold {
 
 /// One metric: its spec (conditions, limits, query) and its results so far.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct MetricView {
     pub name: String,
@@ -94,6 +104,7 @@ pub struct MetricView {
 
 /// One measurement of a metric.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct MeasurementView {
     pub phase: Option<String>,
@@ -110,6 +121,7 @@ pub struct MeasurementView {
 
 /// A measurement that ran as a Job (upstream `JobInfo`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct JobInfo {
     pub name: String,
@@ -121,6 +133,7 @@ pub struct JobInfo {
 
 /// A measurement without metadata (upstream `NonJobInfo`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct NonJobInfo {
     pub value: Option<String>,

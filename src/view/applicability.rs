@@ -29,6 +29,7 @@ pub const RULED_ACTIONS: [&str; 9] = [
 
 /// Whether one action applies now: `reason` says why not (and is `None` when it applies).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ActionVerdict {
     pub enabled: bool,

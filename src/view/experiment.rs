@@ -9,6 +9,7 @@ use crate::model::{AnalysisRun, Experiment, Pod, ReplicaSet};
 
 /// An experiment of a rollout.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ExperimentView {
     pub name: String,
@@ -17,6 +18,12 @@ pub struct ExperimentView {
     pub created_at: Option<String>,
     pub revision: i64,
     /// `status.phase`: Pending, Running, Successful, Failed, Error, Inconclusive, or empty.
+    #[cfg_attr(
+        test,
+        ts(
+            type = r#""Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | """#
+        )
+    )]
     pub phase: String,
     pub message: Option<String>,
     pub duration: Option<String>,

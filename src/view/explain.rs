@@ -28,6 +28,7 @@ pub struct Facts<'a> {
 
 /// Why a paused rollout is paused, as a type (the UI decides from it, never from the prose).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum PauseKind {
     /// `spec.paused`: a person paused it; a person must resume it.
@@ -45,6 +46,7 @@ pub enum PauseKind {
 
 /// Why a rollout needs a human, as a type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum AttentionKind {
     /// `status.abort`.

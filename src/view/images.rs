@@ -8,6 +8,7 @@ use super::replicaset::{
 
 /// One image and the roles (or `Σ:<template>` experiment tags) it runs under.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ImageInfo {
     pub image: String,

@@ -50,6 +50,7 @@ pub struct Related<'a> {
 
 /// Replica counts of a rollout.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Replicas {
     /// `spec.replicas`, 1 when unset.
@@ -62,6 +63,7 @@ pub struct Replicas {
 
 /// One row of the rollout list.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RolloutSummary {
     pub namespace: String,
@@ -75,8 +77,15 @@ pub struct RolloutSummary {
     /// `status.observedGeneration` (a string: a number, or a hash on v0.9 controllers).
     pub observed_generation: Option<String>,
     /// `Canary` | `BlueGreen` | empty.
+    #[cfg_attr(test, ts(type = r#""Canary" | "BlueGreen" | """#))]
     pub strategy: String,
     /// `Healthy` | `Progressing` | `Paused` | `Degraded` (or whatever a controller writes).
+    /// A string, not an enum: it is the controller's `status.phase`, and a newer controller's
+    /// value must reach the page as written; TypeScript gets the known ones as a union.
+    #[cfg_attr(
+        test,
+        ts(type = r#""Healthy" | "Progressing" | "Paused" | "Degraded" | (string & {})"#)
+    )]
     pub status: String,
     /// Upstream's message, e.g. `CanaryPauseStep` or `ProgressDeadlineExceeded: …`.
     pub message: String,
@@ -119,6 +128,7 @@ pub struct RolloutSummary {
 
 /// A container's name and image.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerView {
     pub name: String,
@@ -127,6 +137,7 @@ pub struct ContainerView {
 
 /// `spec.workloadRef`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadRefView {
     pub api_version: String,
@@ -136,6 +147,7 @@ pub struct WorkloadRefView {
 
 /// Canary strategy settings and status.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CanaryView {
     pub canary_service: Option<String>,
@@ -154,6 +166,7 @@ pub struct CanaryView {
 
 /// Blue-green strategy settings and status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct BlueGreenView {
     pub active_service: Option<String>,
@@ -175,9 +188,14 @@ pub struct BlueGreenView {
 
 /// The rollout's pointer to one of its current AnalysisRuns.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AnalysisRefView {
     /// `step` | `background` | `prePromotion` | `postPromotion`.
+    #[cfg_attr(
+        test,
+        ts(type = r#""step" | "background" | "prePromotion" | "postPromotion""#)
+    )]
     pub kind: String,
     pub name: String,
     pub status: String,
@@ -186,6 +204,7 @@ pub struct AnalysisRefView {
 
 /// A status condition.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ConditionView {
     #[serde(rename = "type")]
@@ -199,6 +218,7 @@ pub struct ConditionView {
 
 /// A pause condition.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PauseConditionView {
     pub reason: String,
@@ -209,6 +229,7 @@ pub struct PauseConditionView {
 /// [`RolloutDetail::analysis_runs`] and [`RolloutDetail::experiments`], so that measurement
 /// histories are not sent twice.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RevisionView {
     pub revision: i64,
@@ -223,6 +244,7 @@ pub struct RevisionView {
 
 /// Everything the detail page shows about one rollout.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RolloutDetail {
     /// The list row, computed from the same objects.

@@ -6,6 +6,7 @@ use crate::model::Pod;
 
 /// A pod as the detail page shows it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PodView {
     pub name: String,
@@ -26,6 +27,7 @@ pub struct PodView {
 
 /// The few pod fields a list row needs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PodBrief {
     pub name: String,

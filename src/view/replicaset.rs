@@ -26,6 +26,7 @@ pub const ROLE_PONG: &str = "pong";
 
 /// A ReplicaSet with its pods, as the detail page shows it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicaSetView {
     pub name: String,
@@ -35,6 +36,10 @@ pub struct ReplicaSetView {
     /// The `rollout.argoproj.io/revision` annotation, 0 when missing.
     pub revision: i64,
     /// `Healthy` | `Progressing` | `ScaledDown` | `ReplicaFailure`.
+    #[cfg_attr(
+        test,
+        ts(type = r#""Healthy" | "Progressing" | "ScaledDown" | "ReplicaFailure""#)
+    )]
     pub status: String,
     /// Subset of `stable`, `canary`, `active`, `preview`, `ping`, `pong`, in that order.
     pub roles: Vec<String>,
@@ -57,6 +62,7 @@ pub struct ReplicaSetView {
 
 /// The ReplicaSet fields a list row needs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicaSetBrief {
     pub name: String,

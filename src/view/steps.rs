@@ -11,12 +11,19 @@ pub const CANARY_PAUSE_STEP: &str = "CanaryPauseStep";
 
 /// One canary step.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct StepView {
     /// 0-based position in `spec.strategy.canary.steps`.
     pub index: usize,
     /// `setWeight` | `pause` | `analysis` | `experiment` | `setCanaryScale` | `setHeaderRoute`
     /// | `setMirrorRoute` | `plugin` | `unknown`.
+    #[cfg_attr(
+        test,
+        ts(
+            type = r#""setWeight" | "pause" | "analysis" | "experiment" | "setCanaryScale" | "setHeaderRoute" | "setMirrorRoute" | "plugin" | "unknown""#
+        )
+    )]
     pub kind: String,
     /// Human label such as "Set weight 20%", "Pause 10s" or "Pause until promoted".
     pub label: String,

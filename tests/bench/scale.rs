@@ -465,7 +465,7 @@ fn storm(args: &Args) -> Res<()> {
         mib(rss_before),
         mib(hwm).max(mib(Some(sampled_peak.load(Ordering::Relaxed)))),
         mib(rss_idle),
-        per_idle.map_or("–".into(), |k| format!("{:.0} KiB", k)),
+        per_idle.map_or("–".into(), |k| format!("{k:.0} KiB")),
     );
     if let Some(why) = abort {
         println!("\n{why}");

@@ -91,10 +91,10 @@ impl Req {
 
     /// Adds (or, for `host`, replaces) a header.
     pub fn header(mut self, name: &str, value: &str) -> Req {
-        if name.eq_ignore_ascii_case("host") {
-            if let Some(headers) = self.request.headers_mut() {
-                headers.remove("host");
-            }
+        if name.eq_ignore_ascii_case("host")
+            && let Some(headers) = self.request.headers_mut()
+        {
+            headers.remove("host");
         }
         self.request = self.request.header(name, value);
         self
