@@ -47,6 +47,10 @@ test('demo badge, needs-attention group, and live updates without reload', async
   });
   assert.equal(await page.evaluate(() => window.__noReload), 'still here');
   await page.getByText('Live').waitFor();
+  // The version and the commit the server was built from (hello), as --version prints them.
+  const status = await (await page.request.get(env('RD_DEMO_URL') + 'api/v1/status')).json();
+  assert.match(status.commit, /^[0-9a-f]{7,}$|^unknown$/);
+  assert.equal((await page.locator('.topbar .version').textContent()).trim(), `v${status.version} (${status.commit})`);
   await screenshot(page, 'list-demo');
   assert.deepEqual(problems.pageErrors, []);
   assert.deepEqual(problems.consoleErrors, []);

@@ -23,6 +23,8 @@ export interface AppState {
   readOnly: boolean;
   demo: boolean;
   serverVersion: string | null;
+  /** Git commit the server was built from (`hello.commit`). */
+  serverCommit: string | null;
   heartbeatSeconds: number;
   conn: ConnState;
   /** When the connection was lost (ms), while not connected. */
@@ -68,6 +70,7 @@ export class Store {
       readOnly: config.readOnly,
       demo: config.source === 'demo',
       serverVersion: null,
+      serverCommit: null,
       heartbeatSeconds: 20,
       conn: 'connecting',
       disconnectedSince: null,
@@ -113,6 +116,7 @@ export class Store {
       switch (f.type) {
         case 'hello':
           patch.serverVersion = f.version;
+          patch.serverCommit = f.commit || null;
           patch.protocolMismatch = f.protocol !== PROTOCOL_VERSION;
           patch.readOnly = s.config.readOnly || f.readOnly;
           patch.demo = s.config.source === 'demo' || f.demo;

@@ -211,6 +211,7 @@ function Toasts() {
 export function App({ connection }: { connection: Connection }) {
   const route = useRoute();
   const version = useStore((s) => s.serverVersion ?? s.config.version);
+  const commit = useStore((s) => s.serverCommit);
   const [help, setHelp] = useState(false);
 
   // One subscription per page: the list (all namespaces; filtering is client-side) or one rollout.
@@ -266,8 +267,9 @@ export function App({ connection }: { connection: Connection }) {
           </svg>
           <span>Rollouts</span>
         </Link>
-        <span class="version small muted" title="rollouts-dashboard version">
+        <span class="version small muted" title="rollouts-dashboard version and the commit it was built from">
           v{version}
+          {commit ? ` (${commit})` : ''}
         </span>
         <Badges />
         <span class="spacer" />
