@@ -747,11 +747,17 @@ mod tests {
 
     #[test]
     fn frames_from_cached_json_equal_what_serde_writes() {
-        let objects = crate::source::files::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../shared/fixtures/argo-rollouts-info/canary"),
-        )
-        .expect("fixtures in ../shared");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/argo-rollouts-info/canary");
+        // As tests/common's `fixtures()`: a failure in CI, one line and a skip elsewhere.
+        if !dir.is_dir() && std::env::var("CI").as_deref() != Ok("true") {
+            eprintln!(
+                "SKIPPED: {} is missing (clone shared/ beside this repository)",
+                dir.display()
+            );
+            return;
+        }
+        let objects = crate::source::files::load(&dir).expect("fixtures in ../shared");
         let store = Store::new(Health::loaded(crate::health::SourceKind::Files));
         for object in objects {
             store.apply(object);

@@ -4,7 +4,7 @@
 //! Fixtures are read in place from `../shared/fixtures/argo-rollouts-info` and are required:
 //! a missing file fails the test.
 
-use std::path::PathBuf;
+mod common;
 
 use rollouts_dashboard::actions::{
     Action, PatchType, PlanError, PlannedPatch, SeenState, Subresource, Target, check_stale, plan,
@@ -12,17 +12,7 @@ use rollouts_dashboard::actions::{
 use serde_json::{Value, json};
 
 fn fixture(scenario: &str, file: &str) -> Value {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "shared",
-        "fixtures",
-        "argo-rollouts-info",
-        scenario,
-        file,
-    ]
-    .iter()
-    .collect();
+    let path = common::fixture(&format!("argo-rollouts-info/{scenario}/{file}"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("required fixture {} is missing: {e}", path.display()));
     serde_norway::from_str(&text).unwrap_or_else(|e| panic!("cannot parse {}: {e}", path.display()))

@@ -6,6 +6,8 @@
 //! Scenarios whose files are not shipped (experiment-analysis, rollout-aborted) are rebuilt
 //! here from upstream's description of them.
 
+mod common;
+
 use std::path::PathBuf;
 
 use rollouts_dashboard::model::{Object, Rollout};
@@ -18,7 +20,7 @@ use serde_json::{Value, json};
 const SCENARIOS: [&str; 4] = ["blue-green", "canary", "experiment-step", "rollout-invalid"];
 
 fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/argo-rollouts-info")
+    common::fixture("argo-rollouts-info")
 }
 
 /// Loads a scenario like upstream's loader: files in name order, non-watched kinds dropped.
