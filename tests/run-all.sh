@@ -8,7 +8,8 @@
 #      deploy/check.sh: the kustomize manifests and the Helm chart (Helm built by tests/helm)
 #   5. Browser tests in headless Chromium (tests/browser)
 #   6. Benchmark smoke run (tests/bench), so the harness cannot rot
-# Env: SKIP_IMAGE=1 / SKIP_CLUSTER=1 / SKIP_BROWSER=1 / SKIP_BENCH=1 skip a phase locally; with CI=true
+#   Ingress chain with the cluster (tests/ingress): Chromium → nginx → oauth2-proxy → dashboard
+# Env: SKIP_IMAGE=1 / SKIP_CLUSTER=1 / SKIP_BROWSER=1 / SKIP_BENCH=1 / SKIP_INGRESS=1 skip a phase locally; with CI=true
 # nothing may be skipped (the run fails instead).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -113,6 +114,15 @@ if ! skipping SKIP_BROWSER "browser tests"; then
     phase "browser: promote on the real cluster"
     (cd tests/browser && node --test --test-timeout=300000 cluster-promote.mjs)
   fi
+fi
+
+# The Ingress path on the real cluster: Chromium → nginx (TLS) → oauth2-proxy → dashboard
+# (tests/ingress; nginx installed with apt and oauth2-proxy built from the Go module proxy if missing).
+if [ -n "$CLUSTER" ] && ! skipping SKIP_INGRESS "ingress chain (nginx + oauth2-proxy)"; then
+  phase "ingress: nginx + oauth2-proxy on the cluster"
+  bash tests/ingress/run.sh
+elif [ -z "$CLUSTER" ]; then
+  echo "=== SKIPPING ingress chain (it needs the cluster, skipped with SKIP_CLUSTER=1)"
 fi
 
 if ! skipping SKIP_BENCH "benchmark smoke"; then
