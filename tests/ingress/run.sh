@@ -62,8 +62,14 @@ SUFFIX="$$"
 export RD_INGRESS_NS_A="team-a-$SUFFIX" RD_INGRESS_NS_B="team-b-$SUFFIX"
 export RD_INGRESS_ALICE="alice-$SUFFIX" RD_INGRESS_BOB="bob-$SUFFIX"
 PIDS=()
+NODE_PID=""
 cleanup() {
   local rc=$? pid
+  if [ -n "$NODE_PID" ]; then
+    kill -TERM -- "-$NODE_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 -- "-$NODE_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$NODE_PID" 2>/dev/null || true
+  fi
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -208,10 +214,19 @@ log "nginx: $RD_INGRESS_URL (TLS, HTTP/2; healthz through the whole chain answer
 
 # ---- the browser test ----------------------------------------------------------------------
 log "running ingress.test.mjs (about 3.5 minutes: two minutes of live updates, then 80 quiet seconds)"
+# In its own process group, waited for with `wait` (which a signal interrupts, so the traps run
+# at once); cleanup stops the whole group (node, its test process and Chromium).
+cd "$HERE"
+setsid node --test --test-concurrency=1 --test-timeout=600000 ingress.test.mjs &
+NODE_PID=$!
+cd "$REPO"
+# (this script has no job control, so setsid did not fork: node leads its own group)
+[ "$(ps -o pgid= -p "$NODE_PID" | tr -d ' ')" = "$NODE_PID" ] || die "node is not its own process group"
 set +e
-(cd "$HERE" && node --test --test-concurrency=1 --test-timeout=600000 ingress.test.mjs)
+wait "$NODE_PID"
 STATUS=$?
 set -e
+NODE_PID=""
 for pid in "$DASH_PID" "$O2P_PID" "$NGINX_PID"; do
   kill -0 "$pid" 2>/dev/null || { log "a process of the chain died during the test (pid $pid)"; STATUS=1; }
 done
