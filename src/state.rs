@@ -1,7 +1,9 @@
 //! The one cheap-to-clone state every handler receives.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use crate::actions::KubeBackend;
 use crate::health::SourceKind;
@@ -137,7 +139,7 @@ impl StreamSlots {
     /// Takes one of `key`'s `max` slots, or `None` when all are taken. The slot is given
     /// back when the returned guard drops (the socket's task ends, or the upgrade fails).
     pub fn try_take(self: &Arc<Self>, key: &str, max: usize) -> Option<StreamSlot> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self.open.lock();
         let count = open.entry(key.to_owned()).or_default();
         if *count >= max {
             return None;
@@ -151,11 +153,7 @@ impl StreamSlots {
 
     /// Streams open in total.
     pub fn total(&self) -> usize {
-        self.open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .sum()
+        self.open.lock().values().sum()
     }
 }
 
@@ -168,7 +166,7 @@ pub struct StreamSlot {
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        let mut open = self.slots.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self.slots.open.lock();
         if let Some(count) = open.get_mut(&self.key) {
             *count = count.saturating_sub(1);
             if *count == 0 {

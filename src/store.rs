@@ -6,12 +6,15 @@
 //! model, and broadcasts a [`Change`] only when a view's JSON actually changed. Every frame is
 //! serialized once, whatever the number of clients.
 //!
-//! NB: locks are `std::sync::RwLock`s, held only for in-memory work and never across `.await`.
+//! NB: locks are parking_lot's (no poisoning: a panicking recompute is caught and logged, and
+//! the cache stays usable), held only for in-memory work and never across `.await`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+
+use parking_lot::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
@@ -121,7 +124,7 @@ pub struct Store {
 struct StoreInner {
     objects: RwLock<Objects>,
     views: RwLock<Views>,
-    dirty: std::sync::Mutex<HashSet<RolloutKey>>,
+    dirty: Mutex<HashSet<RolloutKey>>,
     wake: Notify,
     changes: broadcast::Sender<Arc<Change>>,
     health: RwLock<Health>,
@@ -141,7 +144,7 @@ impl Store {
             inner: Arc::new(StoreInner {
                 objects: RwLock::new(Objects::default()),
                 views: RwLock::new(Views::default()),
-                dirty: std::sync::Mutex::new(HashSet::new()),
+                dirty: Mutex::new(HashSet::new()),
                 wake: Notify::new(),
                 changes,
                 health: RwLock::new(health),
@@ -170,7 +173,7 @@ impl Store {
     pub fn apply(&self, object: Object) {
         let mut affected = Vec::new();
         {
-            let mut objects = write(&self.inner.objects);
+            let mut objects = self.inner.objects.write();
             let meta = object.meta();
             let key = RolloutKey::new(&meta.namespace, &meta.name);
             if let Some(old) = objects.remove(object.kind(), &key) {
@@ -187,7 +190,7 @@ impl Store {
     pub fn delete(&self, kind: Kind, namespace: &str, name: &str) {
         let mut affected = Vec::new();
         {
-            let mut objects = write(&self.inner.objects);
+            let mut objects = self.inner.objects.write();
             if let Some(old) = objects.remove(kind, &RolloutKey::new(namespace, name)) {
                 objects.affected_rollouts(&old, &mut affected);
             }
@@ -233,7 +236,7 @@ impl Store {
 
     /// Keys of every stored object of `kind`.
     pub fn keys_of(&self, kind: Kind) -> Vec<RolloutKey> {
-        let objects = read(&self.inner.objects);
+        let objects = self.inner.objects.read();
         match kind {
             Kind::Rollout => objects.rollouts.keys().cloned().collect(),
             Kind::ReplicaSet => objects.replica_sets.keys().cloned().collect(),
@@ -245,7 +248,7 @@ impl Store {
 
     /// Number of stored objects of each kind.
     pub fn object_counts(&self) -> BTreeMap<Kind, usize> {
-        let objects = read(&self.inner.objects);
+        let objects = self.inner.objects.read();
         BTreeMap::from([
             (Kind::Rollout, objects.rollouts.len()),
             (Kind::ReplicaSet, objects.replica_sets.len()),
@@ -259,7 +262,7 @@ impl Store {
         if keys.is_empty() {
             return;
         }
-        lock(&self.inner.dirty).extend(keys);
+        self.inner.dirty.lock().extend(keys);
         self.inner.wake.notify_one();
     }
 
@@ -267,7 +270,7 @@ impl Store {
     /// this; sources with no task (tests, the file loader) may call it directly.
     pub fn flush(&self) {
         let dirty: Vec<RolloutKey> = {
-            let mut dirty = lock(&self.inner.dirty);
+            let mut dirty = self.inner.dirty.lock();
             let mut keys: Vec<_> = dirty.drain().collect();
             keys.sort();
             keys
@@ -281,7 +284,7 @@ impl Store {
             // Compute outside the views lock: readers (snapshots) are never blocked by the
             // view model.
             let computed: Vec<(&RolloutKey, Option<(RolloutDetail, RolloutSummary)>)> = {
-                let objects = read(&self.inner.objects);
+                let objects = self.inner.objects.read();
                 chunk
                     .iter()
                     .map(|key| {
@@ -302,7 +305,7 @@ impl Store {
                 .recompute_micros
                 .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
 
-            let mut views = write(&self.inner.views);
+            let mut views = self.inner.views.write();
             for (key, view) in computed {
                 let change = match view {
                     Some((detail, summary)) => views.upsert(key.clone(), detail, summary),
@@ -339,7 +342,7 @@ impl Store {
     /// they are current at. Decoded from the cached JSON (the store keeps no value trees), so
     /// prefer [`Store::list_json`] or [`Store::snapshot_frame`] where JSON will do.
     pub fn summaries(&self, namespaces: &[String]) -> (u64, Vec<Arc<RolloutSummary>>) {
-        let views = read(&self.inner.views);
+        let views = self.inner.views.read();
         let list = views
             .by_key
             .iter()
@@ -351,7 +354,7 @@ impl Store {
 
     /// The list snapshot as one serialized frame, built from the cached per-rollout JSON.
     pub fn snapshot_frame(&self, namespaces: &[String]) -> (u64, String) {
-        let views = read(&self.inner.views);
+        let views = self.inner.views.read();
         let head = format!(r#"{{"type":"snapshot","seq":{},"rollouts":"#, views.seq);
         (views.seq, views.list_json(namespaces, &head))
     }
@@ -359,18 +362,21 @@ impl Store {
     /// `{"rollouts":[...]}` for the REST list, from the cached per-rollout JSON (no value
     /// tree is built, which took most of the time at 10,000 rollouts).
     pub fn list_json(&self, namespaces: &[String]) -> String {
-        read(&self.inner.views).list_json(namespaces, r#"{"rollouts":"#)
+        self.inner
+            .views
+            .read()
+            .list_json(namespaces, r#"{"rollouts":"#)
     }
 
     /// One rollout's detail, built now from the stored objects, and the sequence number of
     /// the views (the detail may be a little newer; a later `detail` frame replaces it whole).
     pub fn detail(&self, key: &RolloutKey) -> (u64, Option<Arc<RolloutDetail>>) {
-        let views = read(&self.inner.views);
+        let views = self.inner.views.read();
         if !views.by_key.contains_key(key) {
             // Not in the list yet (or any more): answer as the list does.
             return (views.seq, None);
         }
-        let objects = read(&self.inner.objects);
+        let objects = self.inner.objects.read();
         let detail = objects
             .rollouts
             .get(key)
@@ -381,29 +387,29 @@ impl Store {
     /// The stored Rollout object, if the list shows it (for what only the spec says, such as
     /// its workloadRef, without building the whole detail view).
     pub fn rollout(&self, key: &RolloutKey) -> Option<Arc<Rollout>> {
-        let views = read(&self.inner.views);
+        let views = self.inner.views.read();
         if !views.by_key.contains_key(key) {
             return None;
         }
-        read(&self.inner.objects).rollouts.get(key).cloned()
+        self.inner.objects.read().rollouts.get(key).cloned()
     }
 
     /// Namespaces that hold at least one rollout.
     pub fn namespaces(&self) -> Vec<String> {
-        let views = read(&self.inner.views);
+        let views = self.inner.views.read();
         let set: BTreeSet<&str> = views.by_key.keys().map(|k| k.namespace.as_str()).collect();
         set.into_iter().map(str::to_owned).collect()
     }
 
     /// Current health of the sources.
     pub fn health(&self) -> Health {
-        read(&self.inner.health).clone()
+        self.inner.health.read().clone()
     }
 
     /// Updates the health and broadcasts it when it changed.
     pub fn update_health(&self, update: impl FnOnce(&mut Health)) {
         let changed = {
-            let mut health = write(&self.inner.health);
+            let mut health = self.inner.health.write();
             let before = health.clone();
             update(&mut health);
             (*health != before).then(|| health.clone())
@@ -729,18 +735,6 @@ fn rollout_frame(kind: &str, seq: u64, rollout_json: &str) -> String {
 
 // A poisoned lock only means another thread panicked mid-update of a cache that the next
 // watch event repairs; keep serving rather than cascading the panic.
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|e| e.into_inner())
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(|e| e.into_inner())
-}
-
-fn lock<T>(lock: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    lock.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

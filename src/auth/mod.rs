@@ -17,8 +17,10 @@ pub mod review;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -405,7 +407,7 @@ impl Auth {
 
     /// The live session with this id, if any (expired ones are removed).
     fn session(&self, id: &str) -> Option<Identity> {
-        let mut sessions = lock(&self.sessions);
+        let mut sessions = self.sessions.lock();
         let session = sessions.get(id)?;
         if session.expires <= Instant::now() {
             sessions.remove(id);
@@ -424,7 +426,7 @@ impl Auth {
 
     /// Whether the session is still signed in (WebSockets poll this).
     pub fn session_alive(&self, session: &SessionRef) -> bool {
-        session.expires > Instant::now() && lock(&self.sessions).contains_key(&session.id)
+        session.expires > Instant::now() && self.sessions.lock().contains_key(&session.id)
     }
 
     /// Starts a session for a token already validated with a TokenReview; returns its id.
@@ -445,7 +447,7 @@ impl Auth {
         });
         let id = random_hex(32);
         let now = Instant::now();
-        let mut sessions = lock(&self.sessions);
+        let mut sessions = self.sessions.lock();
         sessions.retain(|_, s| s.expires > now);
         if sessions.len() >= MAX_SESSIONS
             && let Some(oldest) = sessions
@@ -486,7 +488,7 @@ impl Auth {
     /// the session as it is and is retried on the next request.
     pub async fn revalidate(&self, session: &SessionRef) -> bool {
         let (token, user) = {
-            let sessions = lock(&self.sessions);
+            let sessions = self.sessions.lock();
             match sessions.get(&session.id) {
                 None => return false,
                 Some(s) if s.reviewed.elapsed() < self.token_recheck => return true,
@@ -495,7 +497,7 @@ impl Auth {
         };
         match self.token_review(&token).await {
             Ok(Some((name, groups))) if name == user => {
-                let mut sessions = lock(&self.sessions);
+                let mut sessions = self.sessions.lock();
                 let Some(s) = sessions.get_mut(&session.id) else {
                     // Signed out while the review was under way.
                     return false;
@@ -527,7 +529,7 @@ impl Auth {
 
     /// Ends a session.
     pub fn end_session(&self, id: &str) -> bool {
-        lock(&self.sessions).remove(id).is_some()
+        self.sessions.lock().remove(id).is_some()
     }
 
     /// The backend that writes as this person: `None` means the dashboard's own backend
@@ -543,7 +545,8 @@ impl Auth {
                     .session
                     .as_ref()
                     .ok_or("no session for this request")?;
-                lock(&self.sessions)
+                self.sessions
+                    .lock()
                     .get(&session.id)
                     .and_then(|s| s.backend.clone())
                     .map(Some)
@@ -552,7 +555,7 @@ impl Auth {
             AuthMode::Proxy => {
                 let key = (identity.user.clone(), identity.groups.clone());
                 let now = Instant::now();
-                let mut backends = lock(&self.backends);
+                let mut backends = self.backends.lock();
                 if let Some((backend, at)) = backends.get(&key)
                     && now.duration_since(*at) < BACKEND_TTL
                 {
@@ -585,10 +588,6 @@ impl Auth {
             Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
         })
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Compares secrets in constant time (the `subtle` crate), so timing says nothing of how
@@ -672,7 +671,7 @@ mod tests {
             ))));
         }
         fn set(&self, answer: Result<Option<TokenOwner>, TokenReviewError>) {
-            *lock(&self.answer) = answer;
+            *self.answer.lock() = answer;
         }
         fn calls(&self) -> usize {
             self.calls.load(std::sync::atomic::Ordering::SeqCst)
@@ -686,7 +685,7 @@ mod tests {
         ) -> BoxFuture<'a, Result<Option<TokenOwner>, TokenReviewError>> {
             assert_eq!(token, "the-token");
             self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let answer = lock(&self.answer).clone();
+            let answer = self.answer.lock().clone();
             Box::pin(async move { answer })
         }
     }

@@ -2,8 +2,8 @@
 //! asked with the dashboard's own client for the user and groups, cached for
 //! [`REVIEW_TTL`]. Errors deny (fail closed) and are not cached.
 
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::authorization::v1::{
@@ -12,7 +12,7 @@ use k8s_openapi::api::authorization::v1::{
 use kube::api::{Api, PostParams};
 use serde::Serialize;
 
-use super::{Auth, Identity, lock};
+use super::{Auth, Identity};
 use crate::actions::ACTION_NAMES;
 
 /// How long an answer is reused.
@@ -146,7 +146,7 @@ impl Auth {
             question.clone(),
         );
         let now = Instant::now();
-        if let Some((decision, at)) = lock(&self.reviews.entries).get(&key)
+        if let Some((decision, at)) = self.reviews.entries.lock().get(&key)
             && now.duration_since(*at) < REVIEW_TTL
         {
             return decision.clone();
@@ -198,7 +198,7 @@ impl Auth {
                 };
             }
         };
-        let mut entries = lock(&self.reviews.entries);
+        let mut entries = self.reviews.entries.lock();
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, (_, at)| now.duration_since(*at) < REVIEW_TTL);
             if entries.len() >= MAX_ENTRIES {

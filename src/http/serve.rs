@@ -24,7 +24,9 @@ use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -220,7 +222,7 @@ impl Activity {
     }
 
     fn update(&self, f: impl FnOnce(Phase) -> Phase) {
-        let mut phase = self.phase.lock().unwrap_or_else(|e| e.into_inner());
+        let mut phase = self.phase.lock();
         *phase = f(*phase);
         drop(phase);
         // Stores a wake-up if the watchdog is not waiting right now.
@@ -229,10 +231,7 @@ impl Activity {
 
     /// Bytes arrived: an idle connection starts a request head.
     fn received(&self) {
-        let idle = matches!(
-            *self.phase.lock().unwrap_or_else(|e| e.into_inner()),
-            Phase::Idle(_)
-        );
+        let idle = matches!(*self.phase.lock(), Phase::Idle(_));
         if idle {
             self.update(|phase| match phase {
                 Phase::Idle(_) => Phase::Head(Instant::now()),
@@ -244,7 +243,7 @@ impl Activity {
     /// Resolves with the reason once the connection has overstayed a limit.
     async fn watchdog(&self, limits: Limits) -> &'static str {
         loop {
-            let phase = *self.phase.lock().unwrap_or_else(|e| e.into_inner());
+            let phase = *self.phase.lock();
             let deadline = match phase {
                 Phase::Head(since) => Some((since + limits.header_timeout, "header timeout")),
                 Phase::Idle(since) => Some((since + limits.idle_timeout, "idle timeout")),

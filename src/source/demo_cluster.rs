@@ -1,7 +1,9 @@
 //! Runs the demo SIMULATION ([`super::demo::DemoWorld`]) in real time and feeds the store.
 //! Only started with `--demo`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -47,7 +49,7 @@ impl DemoCluster {
     /// Runs `f` on the world, then pushes every changed object to the store.
     /// NB: the mutex is never held across an `.await`.
     pub fn with_world<T>(&self, f: impl FnOnce(&mut DemoWorld) -> T) -> T {
-        let mut world = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        let mut world = self.world.lock();
         let out = f(&mut world);
         for (key, deleted) in world.take_changes() {
             let obj = if deleted {
