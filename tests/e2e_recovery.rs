@@ -243,6 +243,20 @@ async fn recovers_within_seconds_of_an_api_server_restart() {
     let status: Value = serde_json::from_str(&status).expect("status JSON");
     assert!(status["health"]["problem"].is_null(), "{status}");
 
+    // The rest of the cluster is whole again for the tests that follow: the controller
+    // manager (restarted by start-apiserver if it lost its lease) makes the new rollout's
+    // pods, which kwok makes Ready.
+    within(
+        Duration::from_secs(180),
+        "the new rollout available",
+        || async {
+            let (_, body) = get(addr, &format!("/api/v1/namespaces/{ns}/rollouts/after")).await;
+            serde_json::from_str::<Value>(&body)
+                .is_ok_and(|d| d["summary"]["replicas"]["available"].as_i64() >= Some(1))
+        },
+    )
+    .await;
+
     let _ = rollouts.delete("before", &Default::default()).await;
     let _ = rollouts.delete("after", &Default::default()).await;
 }

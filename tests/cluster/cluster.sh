@@ -11,7 +11,7 @@
 #   tests/cluster/cluster.sh status NAME          exit 0 if NAME is up (apiserver + controller), else 1
 #   tests/cluster/cluster.sh list                 names with a state directory
 #   tests/cluster/cluster.sh stop-apiserver NAME  stop only kube-apiserver (etcd and the rest keep running)
-#   tests/cluster/cluster.sh start-apiserver NAME start it again with the same command line (outage tests)
+#   tests/cluster/cluster.sh start-apiserver NAME start it again (and the controller-manager/scheduler if they exited)
 #
 # State: $ROLLOUTS_DASHBOARD_CLUSTER_STATE_ROOT/NAME (default ${TMPDIR:-/tmp}/rollouts-dashboard-cluster/NAME):
 #   kubeconfig, env, controller.{log,pid}, metric-server.{log,pid,port}, metrics/ (metric values),
@@ -359,35 +359,59 @@ cmd_demo() {
 
 # ---------------------------------------------------------------------------------------------
 # API server outages (tests/e2e_recovery.rs): the kube-apiserver kwokctl started is stopped
-# alone, its command line kept beside its pid file, and started again the same way.
+# alone (etcd keeps running), its command line kept beside its pid file, and started again the
+# same way. kube-controller-manager and kube-scheduler exit when they lose their leader lease
+# during an outage (nothing restarts them under kwokctl's binary runtime), so their command
+# lines are kept too, and start-apiserver starts whichever of them is gone once the API server
+# answers again: the cluster is whole for the tests that follow.
 
-apiserver_pidfile() { echo "$KWOK_WORKDIR/clusters/$NAME/pids/kube-apiserver.pid"; }
+OUTAGE_COMPONENTS="kube-apiserver kube-controller-manager kube-scheduler"
+
+component_pidfile() { echo "$KWOK_WORKDIR/clusters/$NAME/pids/$1.pid"; }
 
 cmd_stop_apiserver() {
-  local pf; pf="$(apiserver_pidfile)"
+  local pf c pid; pf="$(component_pidfile kube-apiserver)"
   pid_alive "$pf" "$STATE/" || die "kube-apiserver of $NAME is not running"
-  local pid; pid="$(cat "$pf")"
-  # NUL-separated argv and the working directory, to start the same process again
-  cp "/proc/$pid/cmdline" "$STATE/apiserver.cmdline"
-  readlink "/proc/$pid/cwd" > "$STATE/apiserver.cwd"
-  cp "$pf" "$STATE/apiserver.pid.stopped"
+  for c in $OUTAGE_COMPONENTS; do
+    pid_alive "$(component_pidfile "$c")" "$STATE/" || continue
+    pid="$(cat "$(component_pidfile "$c")")"
+    # NUL-separated argv and the working directory, to start the same process again
+    cp "/proc/$pid/cmdline" "$STATE/$c.cmdline"
+    readlink "/proc/$pid/cwd" > "$STATE/$c.cwd"
+  done
+  pid="$(cat "$pf")"; cp "$pf" "$STATE/kube-apiserver.pid.stopped"
   stop_pid "$pf" "$STATE/"
   # stop_pid removed the pid file; keep it (pointing at the dead pid) so `down` still finds it
-  cp "$STATE/apiserver.pid.stopped" "$pf"
+  cp "$STATE/kube-apiserver.pid.stopped" "$pf"; rm -f "$STATE/kube-apiserver.pid.stopped"
   log "kube-apiserver stopped (pid $pid)"
 }
 
+start_component() { # start_component NAME: again, as it ran when stop-apiserver saved it
+  local c="$1" pf cwd log; pf="$(component_pidfile "$c")"
+  [ -f "$STATE/$c.cmdline" ] || return 0
+  if ! pid_alive "$pf" "$STATE/"; then
+    local -a argv; mapfile -d '' argv < "$STATE/$c.cmdline"
+    log="$KWOK_WORKDIR/clusters/$NAME/logs/$c.log"
+    cwd="$(cat "$STATE/$c.cwd")"
+    (cd "$cwd" && exec setsid "${argv[@]}" </dev/null >>"$log" 2>&1) &
+    echo $! > "$pf"
+    log "$c started (pid $(cat "$pf"))"
+  fi
+  rm -f "$STATE/$c.cmdline" "$STATE/$c.cwd"
+}
+
 cmd_start_apiserver() {
-  local pf; pf="$(apiserver_pidfile)"
-  [ -f "$STATE/apiserver.cmdline" ] || die "no stopped kube-apiserver to start (run stop-apiserver first)"
-  pid_alive "$pf" "$STATE/" && die "kube-apiserver of $NAME is already running"
-  local -a argv; mapfile -d '' argv < "$STATE/apiserver.cmdline"
-  local log="$KWOK_WORKDIR/clusters/$NAME/logs/kube-apiserver.log" cwd
-  cwd="$(cat "$STATE/apiserver.cwd")"
-  (cd "$cwd" && exec setsid "${argv[@]}" </dev/null >>"$log" 2>&1) &
-  echo $! > "$pf"
-  rm -f "$STATE/apiserver.cmdline" "$STATE/apiserver.cwd" "$STATE/apiserver.pid.stopped"
-  log "kube-apiserver started (pid $(cat "$pf"))"
+  [ -f "$STATE/kube-apiserver.cmdline" ] || die "no stopped kube-apiserver to start (run stop-apiserver first)"
+  pid_alive "$(component_pidfile kube-apiserver)" "$STATE/" && die "kube-apiserver of $NAME is already running"
+  start_component kube-apiserver
+  # the others need the API server; wait for it in the background so that the caller can
+  # measure how soon the API server answers
+  (
+    BIN="$ROLLOUTS_DASHBOARD_CLUSTER_BIN"
+    wait_until "$TIMEOUT" "kube-apiserver /readyz" apiserver_ready || exit 1
+    start_component kube-controller-manager
+    start_component kube-scheduler
+  ) </dev/null >>"$STATE/outage.log" 2>&1 &
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -415,7 +439,10 @@ case "${1:-}" in
     eval "$(cat "$STATE/env")"; BIN="$ROLLOUTS_DASHBOARD_CLUSTER_BIN"
     cmd_demo ;;
   list) ls -1 "$STATE_ROOT" 2>/dev/null | grep -v '^\.' || true ;;
-  stop-apiserver) set_name "${2:-}"; [ -f "$STATE/env" ] || die "cluster $NAME is not up"; cmd_stop_apiserver ;;
-  start-apiserver) set_name "${2:-}"; [ -f "$STATE/env" ] || die "cluster $NAME is not up"; cmd_start_apiserver ;;
+  stop-apiserver|start-apiserver)
+    set_name "${2:-}"
+    [ -f "$STATE/env" ] || die "cluster $NAME is not up"
+    eval "$(cat "$STATE/env")"
+    if [ "$1" = stop-apiserver ]; then cmd_stop_apiserver; else cmd_start_apiserver; fi ;;
   *) usage ;;
 esac
