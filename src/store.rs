@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use tokio::sync::{Notify, broadcast};
 
 use crate::health::Health;
@@ -76,7 +77,7 @@ const FLUSH_CHUNK: usize = 128;
 struct RolloutView {
     /// The summary as JSON only: every reader wants JSON (snapshots, the list, patches are
     /// diffed against it), and the value tree besides it cost ~2 KB per rollout.
-    summary_json: Arc<str>,
+    summary_json: Arc<RawValue>,
     /// `seq` of the last list frame of this rollout: the `base` of the next patch.
     summary_seq: u64,
     /// The detail itself is not kept (it is several times the summary, and only open detail
@@ -347,7 +348,11 @@ impl Store {
             .by_key
             .iter()
             .filter(|(key, _)| in_namespaces(namespaces, &key.namespace))
-            .filter_map(|(_, v)| serde_json::from_str(&v.summary_json).ok().map(Arc::new))
+            .filter_map(|(_, v)| {
+                serde_json::from_str(v.summary_json.get())
+                    .ok()
+                    .map(Arc::new)
+            })
             .collect();
         (views.seq, list)
     }
@@ -355,17 +360,23 @@ impl Store {
     /// The list snapshot as one serialized frame, built from the cached per-rollout JSON.
     pub fn snapshot_frame(&self, namespaces: &[String]) -> (u64, String) {
         let views = self.inner.views.read();
-        let head = format!(r#"{{"type":"snapshot","seq":{},"rollouts":"#, views.seq);
-        (views.seq, views.list_json(namespaces, &head))
+        let frame = RawList {
+            kind: Some("snapshot"),
+            seq: Some(views.seq),
+            rollouts: views.summaries_in(namespaces),
+        };
+        (views.seq, serialize(&frame))
     }
 
     /// `{"rollouts":[...]}` for the REST list, from the cached per-rollout JSON (no value
     /// tree is built, which took most of the time at 10,000 rollouts).
     pub fn list_json(&self, namespaces: &[String]) -> String {
-        self.inner
-            .views
-            .read()
-            .list_json(namespaces, r#"{"rollouts":"#)
+        let views = self.inner.views.read();
+        serialize(&RawList {
+            kind: None,
+            seq: None,
+            rollouts: views.summaries_in(namespaces),
+        })
     }
 
     /// One rollout's detail, built now from the stored objects, and the sequence number of
@@ -424,24 +435,13 @@ impl Store {
 }
 
 impl Views {
-    /// `head`, then the JSON array of the summaries in `namespaces` (all when empty), then `}`.
-    fn list_json(&self, namespaces: &[String], head: &str) -> String {
-        let mut out = String::with_capacity(head.len() + 4 + self.by_key.len() * 1024);
-        out.push_str(head);
-        out.push('[');
-        let mut first = true;
-        for (key, view) in &self.by_key {
-            if !in_namespaces(namespaces, &key.namespace) {
-                continue;
-            }
-            if !first {
-                out.push(',');
-            }
-            first = false;
-            out.push_str(&view.summary_json);
-        }
-        out.push_str("]}");
-        out
+    /// The cached summaries of `namespaces` (all when empty), in key order.
+    fn summaries_in(&self, namespaces: &[String]) -> Vec<&RawValue> {
+        self.by_key
+            .iter()
+            .filter(|(key, _)| in_namespaces(namespaces, &key.namespace))
+            .map(|(_, view)| &*view.summary_json)
+            .collect()
     }
 
     fn upsert(
@@ -451,11 +451,11 @@ impl Views {
         summary: RolloutSummary,
     ) -> Option<Change> {
         // Each view is serialized once: its JSON is hashed or compared, then wrapped in the frame.
-        let summary_json: Arc<str> = serialize(&summary).into();
-        let detail_json = serialize(&detail);
-        let detail_hash = hash_str(&detail_json);
+        let summary_json: Arc<RawValue> = raw(&summary).into();
+        let detail_json = raw(&detail);
+        let detail_hash = hash_str(detail_json.get());
         let old = self.by_key.get(&key);
-        let summary_changed = old.is_none_or(|o| o.summary_json != summary_json);
+        let summary_changed = old.is_none_or(|o| o.summary_json.get() != summary_json.get());
         let detail_changed = old.is_none_or(|o| o.detail_hash != detail_hash);
         if !summary_changed && !detail_changed {
             return None;
@@ -710,7 +710,7 @@ fn patch_frame(
     old: &RolloutView,
     new: &RolloutSummary,
 ) -> Option<String> {
-    let before: serde_json::Value = serde_json::from_str(&old.summary_json).ok()?;
+    let before: serde_json::Value = serde_json::from_str(old.summary_json.get()).ok()?;
     let after = serde_json::to_value(new).ok()?;
     Some(serialize(&ServerMsg::Patch {
         seq,
@@ -727,14 +727,44 @@ fn hash_str(text: &str) -> u64 {
     hasher.finish()
 }
 
-/// `{"type":<kind>,"seq":<seq>,"rollout":<json>}`: exactly what serde writes for
-/// [`ServerMsg::Upsert`] and [`ServerMsg::Detail`] (pinned by a test), from JSON already made.
-fn rollout_frame(kind: &str, seq: u64, rollout_json: &str) -> String {
-    format!(r#"{{"type":"{kind}","seq":{seq},"rollout":{rollout_json}}}"#)
+/// A frame that carries one rollout's already-serialized view (`upsert`, `detail`): serde
+/// writes the frame around it, and the cached JSON goes in untouched ([`RawValue`]). Equal to
+/// what serde writes for [`ServerMsg::Upsert`] and [`ServerMsg::Detail`] (pinned by a test).
+#[derive(Serialize)]
+struct RawRollout<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    seq: u64,
+    rollout: &'a RawValue,
 }
 
-// A poisoned lock only means another thread panicked mid-update of a cache that the next
-// watch event repairs; keep serving rather than cascading the panic.
+/// A `snapshot` frame (with `type` and `seq`) or the REST list's `{"rollouts": …}` (without),
+/// over the cached summaries.
+#[derive(Serialize)]
+struct RawList<'a> {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
+    rollouts: Vec<&'a RawValue>,
+}
+
+fn rollout_frame(kind: &str, seq: u64, rollout_json: &RawValue) -> String {
+    serialize(&RawRollout {
+        kind,
+        seq,
+        rollout: rollout_json,
+    })
+}
+
+/// A view serialized once, kept as JSON ([`serialize`]'s fallback if it ever failed).
+fn raw<T: Serialize>(value: &T) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).unwrap_or_else(|err| {
+        tracing::error!(%err, "serialization failed");
+        RawValue::from_string("null".to_owned()).expect("null is JSON")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -762,14 +792,14 @@ mod tests {
         let key = RolloutKey::new(&summary.namespace, &summary.name);
         let detail = store.detail(&key).1.expect("its detail");
         assert_eq!(
-            rollout_frame("upsert", 7, &serialize(&*summary)),
+            rollout_frame("upsert", 7, &raw(&*summary)),
             serialize(&ServerMsg::Upsert {
                 seq: 7,
                 rollout: summary
             })
         );
         assert_eq!(
-            rollout_frame("detail", 8, &serialize(&*detail)),
+            rollout_frame("detail", 8, &raw(&*detail)),
             serialize(&ServerMsg::Detail {
                 seq: 8,
                 rollout: detail
