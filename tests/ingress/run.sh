@@ -217,7 +217,8 @@ log "running ingress.test.mjs (about 3.5 minutes: two minutes of live updates, t
 # In its own process group, waited for with `wait` (which a signal interrupts, so the traps run
 # at once); cleanup stops the whole group (node, its test process and Chromium).
 cd "$HERE"
-setsid node --test --test-concurrency=1 --test-timeout=600000 ingress.test.mjs &
+mkdir -p "$WORK/tmp"   # Chromium's profiles too: removed with $WORK whatever happens to the test
+TMPDIR="$WORK/tmp" setsid node --test --test-concurrency=1 --test-timeout=600000 ingress.test.mjs &
 NODE_PID=$!
 cd "$REPO"
 # (this script has no job control, so setsid did not fork: node leads its own group)
