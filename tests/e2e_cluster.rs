@@ -8,12 +8,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::{FollowedCopy, Socket, maybe_json, next_json, send};
+use common::{FollowedCopy, Served, Socket, get, maybe_json, next_json, post, send};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use rollouts_dashboard::config::Config;
 use serde_json::{Value, json};
@@ -61,7 +60,7 @@ async fn set_image_directly(client: &kube::Client, ns: &str, name: &str, image: 
 }
 
 /// A dashboard on the cluster, watching `ns`, served on a free port.
-async fn dashboard(ns: &str) -> SocketAddr {
+async fn dashboard(ns: &str) -> Served {
     let path = kubeconfig();
     let config = Config::try_parse_from([
         "rollouts-dashboard",
@@ -76,27 +75,18 @@ async fn dashboard(ns: &str) -> SocketAddr {
     let state = rollouts_dashboard::start(&config)
         .await
         .expect("dashboard starts");
-    common::serve(state).await
+    common::served(state).await
 }
 
-async fn curl(args: &[&str]) -> (u16, Value) {
-    let mut cmd = tokio::process::Command::new("curl");
-    cmd.args(["-s", "-w", "\n%{http_code}"]).args(args);
-    let out = cmd.output().await.expect("curl runs");
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (body, code) = text.rsplit_once('\n').unwrap();
-    (
-        code.parse().unwrap(),
-        serde_json::from_str(body).unwrap_or(Value::Null),
-    )
-}
-
-async fn detail(addr: SocketAddr, ns: &str, name: &str) -> Value {
-    let (code, body) = curl(&[&format!(
-        "http://{addr}/api/v1/namespaces/{ns}/rollouts/{name}"
-    )])
-    .await;
-    if code == 200 { body } else { Value::Null }
+async fn detail(addr: &Served, ns: &str, name: &str) -> Value {
+    let reply = addr
+        .send(get(&format!("/api/v1/namespaces/{ns}/rollouts/{name}")))
+        .await;
+    if reply.status == 200 {
+        reply.json()
+    } else {
+        Value::Null
+    }
 }
 
 /// How long the rollout may sit unchanged in the cluster, while a test waits for it to
@@ -199,7 +189,7 @@ impl ControllerWaker {
 
 /// Polls the dashboard's detail endpoint until `pred` holds.
 async fn wait_detail(
-    addr: SocketAddr,
+    addr: &Served,
     ns: &str,
     name: &str,
     what: &str,
@@ -208,7 +198,7 @@ async fn wait_detail(
     let start = Instant::now();
     let mut waker = ControllerWaker::new().await;
     loop {
-        let d = detail(addr, ns, name).await;
+        let d = detail(&addr, ns, name).await;
         if !d.is_null() && pred(&d) {
             return d;
         }
@@ -224,19 +214,15 @@ async fn wait_detail(
     }
 }
 
-async fn action(addr: SocketAddr, ns: &str, name: &str, action: &str, body: Value) -> (u16, Value) {
-    curl(&[
-        "-X",
-        "POST",
-        "-H",
-        "content-type: application/json",
-        "-H",
-        "x-rollouts-dashboard: 1",
-        "-d",
-        &body.to_string(),
-        &format!("http://{addr}/api/v1/namespaces/{ns}/rollouts/{name}/{action}"),
-    ])
-    .await
+async fn action(addr: &Served, ns: &str, name: &str, action: &str, body: Value) -> (u16, Value) {
+    let reply = addr
+        .send(
+            post(&format!("/api/v1/namespaces/{ns}/rollouts/{name}/{action}"))
+                .json(&body)
+                .write_headers(),
+        )
+        .await;
+    (reply.status, reply.json())
 }
 
 /// Reads detail frames, following `detailPatch`es from the copy they name as the browser
@@ -349,13 +335,13 @@ fn canary_rs(d: &Value) -> Option<&Value> {
 }
 
 /// Brings rollout-canary to its first pause step, watching the stream while it happens.
-async fn canary_paused_at_first_step(client: &kube::Client, addr: SocketAddr, ns: &str) -> Value {
+async fn canary_paused_at_first_step(client: &kube::Client, addr: &Served, ns: &str) -> Value {
     create_from(client, ns, "rollout-canary.yaml").await;
-    wait_detail(addr, ns, "rollout-canary", "Healthy after creation", |d| {
+    wait_detail(&addr, ns, "rollout-canary", "Healthy after creation", |d| {
         summary(d)["status"] == "Healthy"
     })
     .await;
-    let (_, ws_addr) = ((), addr);
+    let ws_addr = addr.addr;
     let mut ws = common::connect(ws_addr, "").await;
     send(
         &mut ws,
@@ -385,7 +371,7 @@ async fn canary_paused_at_first_step(client: &kube::Client, addr: SocketAddr, ns
     assert_eq!(paused["setWeight"], 20);
     assert_eq!(paused["message"], "CanaryPauseStep");
     // The new ReplicaSet's pod is Ready on a kwok node.
-    wait_detail(addr, ns, "rollout-canary", "the canary pod Ready", |d| {
+    wait_detail(&addr, ns, "rollout-canary", "the canary pod Ready", |d| {
         canary_rs(d).is_some_and(|rs| {
             rs["available"] == 1
                 && rs["pods"].as_array().is_some_and(|pods| {
@@ -401,7 +387,7 @@ async fn a_canary_moves_through_the_api_and_the_stream() {
     let client = client().await;
     let ns = namespace(&client, "stream").await;
     let addr = dashboard(&ns).await;
-    let d = canary_paused_at_first_step(&client, addr, &ns).await;
+    let d = canary_paused_at_first_step(&client, &addr, &ns).await;
     assert_eq!(
         summary(&d)["actualWeight"],
         20,
@@ -420,8 +406,8 @@ async fn a_canary_moves_through_the_api_and_the_stream() {
             "argoproj/rollouts-demo:yellow"
         ]
     );
-    let (code, status) = curl(&[&format!("http://{addr}/readyz")]).await;
-    assert_eq!(code, 200, "{status}");
+    let ready = addr.send(get("/readyz")).await;
+    assert_eq!(ready.status, 200, "{}", ready.body);
 }
 
 #[tokio::test]
@@ -430,11 +416,11 @@ async fn canary_actions_do_what_the_plugin_does() {
     let ns = namespace(&client, "actions").await;
     let addr = dashboard(&ns).await;
     let name = "rollout-canary";
-    canary_paused_at_first_step(&client, addr, &ns).await;
+    canary_paused_at_first_step(&client, &addr, &ns).await;
 
     // A promote from a stale view (the person saw step 0) is refused and nothing moves.
     let (code, body) = action(
-        addr,
+        &addr,
         &ns,
         name,
         "promote",
@@ -444,17 +430,17 @@ async fn canary_actions_do_what_the_plugin_does() {
     assert_eq!(code, 409, "{body}");
     assert_eq!(body["error"]["code"], "stale");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(summary(&detail(addr, &ns, name).await)["stepIndex"], 1);
+    assert_eq!(summary(&detail(&addr, &ns, name).await)["stepIndex"], 1);
 
     // Promote from the step the person saw moves it on, and the stream shows it.
-    let mut ws = common::connect(addr, "").await;
+    let mut ws = common::connect(addr.addr, "").await;
     send(
         &mut ws,
         json!({"type": "subscribeRollout", "namespace": ns, "name": name}),
     )
     .await;
     let (code, body) = action(
-        addr,
+        &addr,
         &ns,
         name,
         "promote",
@@ -487,7 +473,7 @@ async fn canary_actions_do_what_the_plugin_does() {
     assert!(recorded, "no PromotedFromDashboard event on {ns}/{name}");
     // A second click carrying the same (now stale) view does not advance another step.
     let (code, _) = action(
-        addr,
+        &addr,
         &ns,
         name,
         "promote",
@@ -497,43 +483,50 @@ async fn canary_actions_do_what_the_plugin_does() {
     assert_eq!(code, 409);
 
     // Pause and resume.
-    let (code, body) = action(addr, &ns, name, "pause", json!({})).await;
+    let (code, body) = action(&addr, &ns, name, "pause", json!({})).await;
     assert_eq!(code, 200, "{body}");
-    wait_detail(addr, &ns, name, "manually paused", |d| {
+    wait_detail(&addr, &ns, name, "manually paused", |d| {
         summary(d)["status"] == "Paused" && summary(d)["paused"] == true
     })
     .await;
-    let (code, body) = action(addr, &ns, name, "resume", json!({})).await;
+    let (code, body) = action(&addr, &ns, name, "resume", json!({})).await;
     assert_eq!(code, 200, "{body}");
-    wait_detail(addr, &ns, name, "resumed", |d| {
+    wait_detail(&addr, &ns, name, "resumed", |d| {
         summary(d)["paused"] == false
     })
     .await;
 
     // Abort: Degraded, canary scaled down. Retry resumes the update.
-    let (code, body) = action(addr, &ns, name, "abort", json!({})).await;
+    let (code, body) = action(&addr, &ns, name, "abort", json!({})).await;
     assert_eq!(code, 200, "{body}");
-    wait_detail(addr, &ns, name, "aborted and scaled down", |d| {
+    wait_detail(&addr, &ns, name, "aborted and scaled down", |d| {
         summary(d)["status"] == "Degraded" && canary_rs(d).is_some_and(|rs| rs["replicas"] == 0)
     })
     .await;
-    let (code, body) = action(addr, &ns, name, "retry", json!({})).await;
+    let (code, body) = action(&addr, &ns, name, "retry", json!({})).await;
     assert_eq!(code, 200, "{body}");
     // Wait for what a person would see before the next click: the retried canary paused at
     // step 1 again. A promote-full written while the controller was still reconciling the
     // retry was lost once here (the controller's status write dropped `promoteFull`), with the
     // same patch the plugin sends.
-    wait_detail(addr, &ns, name, "retried and paused at step 1 again", |d| {
-        summary(d)["status"] == "Paused"
-            && summary(d)["stepIndex"] == 1
-            && canary_rs(d).is_some_and(|rs| rs["available"] == 1)
-    })
+    wait_detail(
+        &addr,
+        &ns,
+        name,
+        "retried and paused at step 1 again",
+        |d| {
+            summary(d)["status"] == "Paused"
+                && summary(d)["stepIndex"] == 1
+                && canary_rs(d).is_some_and(|rs| rs["available"] == 1)
+        },
+    )
     .await;
 
-    // Promote-full finishes it; a second promote-full writes nothing.
-    let (code, body) = action(addr, &ns, name, "promote-full", json!({})).await;
+    // Promote-full finishes it; a second one is refused as the UI refuses it (the server's
+    // applicability rules, #15.13), and writes nothing.
+    let (code, body) = action(&addr, &ns, name, "promote-full", json!({})).await;
     assert_eq!(code, 200, "{body}");
-    let healthy = wait_detail(addr, &ns, name, "fully promoted", |d| {
+    let healthy = wait_detail(&addr, &ns, name, "fully promoted", |d| {
         summary(d)["status"] == "Healthy"
     })
     .await;
@@ -541,24 +534,26 @@ async fn canary_actions_do_what_the_plugin_does() {
         summary(&healthy)["stableRs"],
         summary(&healthy)["currentPodHash"]
     );
-    let (code, body) = action(addr, &ns, name, "promote-full", json!({})).await;
-    assert_eq!(
-        (code, body["changed"].clone()),
-        (200, json!(false)),
+    let (code, body) = action(&addr, &ns, name, "promote-full", json!({})).await;
+    assert_eq!(code, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("fully promoted")),
         "{body}"
     );
 
     // Restart restarts the pods.
-    let (code, body) = action(addr, &ns, name, "restart", json!({})).await;
+    let (code, body) = action(&addr, &ns, name, "restart", json!({})).await;
     assert_eq!(code, 200, "{body}");
-    wait_detail(addr, &ns, name, "restarted", |d| {
+    wait_detail(&addr, &ns, name, "restarted", |d| {
         !summary(d)["restartedAt"].is_null()
     })
     .await;
 
     // set-image starts a new canary; undo restores the previous template.
     let (code, body) = action(
-        addr,
+        &addr,
         &ns,
         name,
         "set-image",
@@ -566,21 +561,21 @@ async fn canary_actions_do_what_the_plugin_does() {
     )
     .await;
     assert_eq!(code, 200, "{body}");
-    wait_detail(addr, &ns, name, "new canary paused", |d| {
+    wait_detail(&addr, &ns, name, "new canary paused", |d| {
         summary(d)["status"] == "Paused"
             && d["containers"][0]["image"] == "argoproj/rollouts-demo:green"
     })
     .await;
-    let (code, body) = action(addr, &ns, name, "undo", json!({})).await;
+    let (code, body) = action(&addr, &ns, name, "undo", json!({})).await;
     assert_eq!(code, 200, "{body}");
-    wait_detail(addr, &ns, name, "template restored", |d| {
+    wait_detail(&addr, &ns, name, "template restored", |d| {
         d["containers"][0]["image"] == "argoproj/rollouts-demo:yellow"
             && summary(d)["status"] == "Healthy"
     })
     .await;
 
     // An unknown rollout is a 404 in words.
-    let (code, body) = action(addr, &ns, "nope", "promote", json!({})).await;
+    let (code, body) = action(&addr, &ns, "nope", "promote", json!({})).await;
     assert_eq!(code, 404, "{body}");
 }
 
@@ -591,12 +586,12 @@ async fn blue_green_promote_switches_the_active_replica_set() {
     let addr = dashboard(&ns).await;
     let name = "rollout-bluegreen";
     create_from(&client, &ns, "rollout-bluegreen.yaml").await;
-    wait_detail(addr, &ns, name, "Healthy", |d| {
+    wait_detail(&addr, &ns, name, "Healthy", |d| {
         summary(d)["status"] == "Healthy"
     })
     .await;
     set_image_directly(&client, &ns, name, "argoproj/rollouts-demo:green").await;
-    let paused = wait_detail(addr, &ns, name, "BlueGreenPause", |d| {
+    let paused = wait_detail(&addr, &ns, name, "BlueGreenPause", |d| {
         summary(d)["message"] == "BlueGreenPause"
     })
     .await;
@@ -608,7 +603,7 @@ async fn blue_green_promote_switches_the_active_replica_set() {
     assert_eq!(paused["blueGreen"]["previewSelector"], json!(new_hash));
     assert!(summary(&paused)["needsAttention"].as_bool().unwrap());
     let (code, body) = action(
-        addr,
+        &addr,
         &ns,
         name,
         "promote",
@@ -616,7 +611,7 @@ async fn blue_green_promote_switches_the_active_replica_set() {
     )
     .await;
     assert_eq!(code, 200, "{body}");
-    wait_detail(addr, &ns, name, "active switched", |d| {
+    wait_detail(&addr, &ns, name, "active switched", |d| {
         d["blueGreen"]["activeSelector"] == json!(new_hash) && summary(d)["status"] == "Healthy"
     })
     .await;

@@ -205,6 +205,33 @@ impl Reply {
     }
 }
 
+/// A dashboard served on a socket (for WebSockets) whose HTTP requests are sent in process
+/// ([`Req::send`]); it prints as its address.
+#[derive(Clone)]
+pub struct Served {
+    pub state: AppState,
+    pub addr: SocketAddr,
+}
+
+impl std::fmt::Display for Served {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.addr)
+    }
+}
+
+/// Serves `state` ([`serve`]) and keeps it for in-process requests.
+pub async fn served(state: AppState) -> Served {
+    let addr = serve(state.clone()).await;
+    Served { state, addr }
+}
+
+impl Served {
+    /// Sends `req` to this dashboard in process.
+    pub async fn send(&self, req: Req) -> Reply {
+        req.send(&self.state).await
+    }
+}
+
 pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
