@@ -198,7 +198,7 @@ async fn wait_detail(
     let start = Instant::now();
     let mut waker = ControllerWaker::new().await;
     loop {
-        let d = detail(&addr, ns, name).await;
+        let d = detail(addr, ns, name).await;
         if !d.is_null() && pred(&d) {
             return d;
         }
@@ -337,7 +337,7 @@ fn canary_rs(d: &Value) -> Option<&Value> {
 /// Brings rollout-canary to its first pause step, watching the stream while it happens.
 async fn canary_paused_at_first_step(client: &kube::Client, addr: &Served, ns: &str) -> Value {
     create_from(client, ns, "rollout-canary.yaml").await;
-    wait_detail(&addr, ns, "rollout-canary", "Healthy after creation", |d| {
+    wait_detail(addr, ns, "rollout-canary", "Healthy after creation", |d| {
         summary(d)["status"] == "Healthy"
     })
     .await;
@@ -371,7 +371,7 @@ async fn canary_paused_at_first_step(client: &kube::Client, addr: &Served, ns: &
     assert_eq!(paused["setWeight"], 20);
     assert_eq!(paused["message"], "CanaryPauseStep");
     // The new ReplicaSet's pod is Ready on a kwok node.
-    wait_detail(&addr, ns, "rollout-canary", "the canary pod Ready", |d| {
+    wait_detail(addr, ns, "rollout-canary", "the canary pod Ready", |d| {
         canary_rs(d).is_some_and(|rs| {
             rs["available"] == 1
                 && rs["pods"].as_array().is_some_and(|pods| {
