@@ -5,12 +5,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::{Socket, next_json, send};
+use common::{Reply, Req, Served, Socket, get, next_json, post, send};
 use futures::StreamExt;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::ServiceAccount;
@@ -81,7 +80,7 @@ fn user(name: &str) -> Value {
 }
 
 /// A dashboard on the cluster with extra flags, served with peer addresses (as `run()`).
-async fn dashboard(namespaces: &[&str], extra: &[&str]) -> SocketAddr {
+async fn dashboard(namespaces: &[&str], extra: &[&str]) -> Served {
     let path = kubeconfig();
     let mut args = vec!["rollouts-dashboard", "--kubeconfig", path.to_str().unwrap()];
     for ns in namespaces {
@@ -92,67 +91,28 @@ async fn dashboard(namespaces: &[&str], extra: &[&str]) -> SocketAddr {
     let state = rollouts_dashboard::start(&config)
         .await
         .expect("dashboard starts");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            rollouts_dashboard::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    addr
+    common::served(state).await
 }
 
-/// curl with headers; returns (status, JSON body or Null, raw headers+body).
-async fn curl(args: &[&str]) -> (u16, Value, String) {
-    let out = tokio::process::Command::new("curl")
-        .args(["-s", "-i", "-w", "\n%{http_code}"])
-        .args(args)
-        .output()
-        .await
-        .expect("curl runs");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (all, code) = text.rsplit_once('\n').unwrap();
-    let body = all.rsplit_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (
-        code.parse().unwrap(),
-        serde_json::from_str(body).unwrap_or(Value::Null),
-        all.to_owned(),
-    )
-}
-
-async fn get_as(addr: SocketAddr, who: &str, path: &str) -> (u16, Value) {
-    let (code, body, _) = curl(&[
-        "-H",
-        &format!("x-forwarded-user: {who}"),
-        &format!("http://{addr}{path}"),
-    ])
-    .await;
-    (code, body)
-}
-
-async fn post_as(addr: SocketAddr, headers: &[String], path: &str, body: Value) -> (u16, Value) {
-    let mut args: Vec<String> = vec![
-        "-X".into(),
-        "POST".into(),
-        "-H".into(),
-        "content-type: application/json".into(),
-        "-H".into(),
-        "x-rollouts-dashboard: 1".into(),
-    ];
-    for h in headers {
-        args.extend(["-H".into(), h.clone()]);
+/// `req` to the dashboard in process, as a browser on its address would send it (`Host`),
+/// with `headers` given as `name: value` lines.
+async fn send_to(addr: &Served, mut req: Req, headers: &[String]) -> Reply {
+    req = req.header("host", &addr.to_string());
+    for line in headers {
+        let (name, value) = line.split_once(':').expect("a `name: value` header");
+        req = req.header(name.trim(), value.trim());
     }
-    args.extend([
-        "-d".into(),
-        body.to_string(),
-        format!("http://{addr}{path}"),
-    ]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, body, _) = curl(&args).await;
-    (code, body)
+    addr.send(req).await
+}
+
+async fn get_as(addr: &Served, who: &str, path: &str) -> (u16, Value) {
+    let reply = send_to(addr, get(path), &[format!("x-forwarded-user: {who}")]).await;
+    (reply.status, reply.json())
+}
+
+async fn post_as(addr: &Served, headers: &[String], path: &str, body: Value) -> (u16, Value) {
+    let reply = send_to(addr, post(path).json(&body).write_headers(), headers).await;
+    (reply.status, reply.json())
 }
 
 fn names(list: &Value) -> Vec<String> {
@@ -172,7 +132,7 @@ fn names(list: &Value) -> Vec<String> {
     v
 }
 
-async fn ws_as(addr: SocketAddr, headers: &[(&'static str, String)]) -> Socket {
+async fn ws_as(addr: &Served, headers: &[(&'static str, String)]) -> Socket {
     let mut req = format!("ws://{addr}/api/v1/stream")
         .into_client_request()
         .unwrap();
@@ -212,7 +172,7 @@ async fn proxy_mode_reads_are_filtered_and_writes_use_the_users_rbac() {
     ];
     let start = Instant::now();
     loop {
-        let (code, list) = get_as(addr, &both, "/api/v1/rollouts").await;
+        let (code, list) = get_as(&addr, &both, "/api/v1/rollouts").await;
         if code == 200 && names(&list) == want_both {
             break;
         }
@@ -224,33 +184,38 @@ async fn proxy_mode_reads_are_filtered_and_writes_use_the_users_rbac() {
     }
 
     // The API: list, detail, namespaces.
-    let (code, list) = get_as(addr, &viewer, "/api/v1/rollouts").await;
+    let (code, list) = get_as(&addr, &viewer, "/api/v1/rollouts").await;
     assert_eq!(code, 200);
     assert_eq!(names(&list), vec![format!("{ns_a}/rollout-canary")]);
-    let (code, list) = get_as(addr, &viewer, &format!("/api/v1/rollouts?namespace={ns_b}")).await;
+    let (code, list) = get_as(
+        &addr,
+        &viewer,
+        &format!("/api/v1/rollouts?namespace={ns_b}"),
+    )
+    .await;
     assert_eq!((code, names(&list)), (200, vec![]));
     let (code, body) = get_as(
-        addr,
+        &addr,
         &viewer,
         &format!("/api/v1/namespaces/{ns_b}/rollouts/rollout-canary"),
     )
     .await;
     assert_eq!(code, 403, "{body}");
     let (code, _) = get_as(
-        addr,
+        &addr,
         &viewer,
         &format!("/api/v1/namespaces/{ns_a}/rollouts/rollout-canary"),
     )
     .await;
     assert_eq!(code, 200);
-    let (_, nss) = get_as(addr, &viewer, "/api/v1/namespaces").await;
+    let (_, nss) = get_as(&addr, &viewer, "/api/v1/namespaces").await;
     assert_eq!(nss["namespaces"], json!([ns_a]), "{nss}");
     assert_eq!(nss["watched"], json!([ns_a]), "{nss}");
-    let (_, nobody) = get_as(addr, "e2e-nobody", "/api/v1/rollouts").await;
+    let (_, nobody) = get_as(&addr, "e2e-nobody", "/api/v1/rollouts").await;
     assert_eq!(names(&nobody), Vec::<String>::new());
 
     // The stream: snapshot filtered, detail elsewhere refused, changes elsewhere not sent.
-    let mut ws = ws_as(addr, &[("x-forwarded-user", viewer.clone())]).await;
+    let mut ws = ws_as(&addr, &[("x-forwarded-user", viewer.clone())]).await;
     send(&mut ws, json!({"type": "subscribeList"})).await;
     let snapshot = next_json(&mut ws).await;
     assert_eq!(snapshot["type"], "snapshot");
@@ -299,7 +264,7 @@ async fn proxy_mode_reads_are_filtered_and_writes_use_the_users_rbac() {
 
     // Permissions: the viewer may do nothing, the writer may promote.
     let perms_path = format!("/api/v1/namespaces/{ns_a}/rollouts/rollout-canary/permissions");
-    let (code, perms) = get_as(addr, &viewer, &perms_path).await;
+    let (code, perms) = get_as(&addr, &viewer, &perms_path).await;
     assert_eq!(code, 200, "{perms}");
     assert_eq!(perms["actions"]["promote"], false, "{perms}");
     assert!(
@@ -309,7 +274,7 @@ async fn proxy_mode_reads_are_filtered_and_writes_use_the_users_rbac() {
             .contains("may not patch"),
         "{perms}"
     );
-    let (_, perms) = get_as(addr, &writer, &perms_path).await;
+    let (_, perms) = get_as(&addr, &writer, &perms_path).await;
     assert_eq!(perms["actions"]["pause"], true, "{perms}");
     assert_eq!(perms["actions"]["abort"], true, "{perms}");
 
@@ -326,7 +291,7 @@ async fn proxy_mode_reads_are_filtered_and_writes_use_the_users_rbac() {
     ] {
         let mut headers = vec![format!("x-forwarded-user: {viewer}")];
         headers.extend(extra);
-        let (code, body) = post_as(addr, &headers, &pause, json!({})).await;
+        let (code, body) = post_as(&addr, &headers, &pause, json!({})).await;
         assert_eq!(code, 403, "{body}");
         let message = body["error"]["message"].as_str().unwrap();
         assert!(
@@ -336,7 +301,7 @@ async fn proxy_mode_reads_are_filtered_and_writes_use_the_users_rbac() {
     }
     // The writer may.
     let (code, body) = post_as(
-        addr,
+        &addr,
         &[format!("x-forwarded-user: {writer}")],
         &pause,
         json!({}),
@@ -411,52 +376,48 @@ async fn token_mode_signs_in_with_a_kubernetes_token_and_writes_with_it() {
     let addr = dashboard(&[&ns], &["--auth", "token"]).await;
     let base = format!("http://{addr}");
     // The form and its CSRF cookie.
-    let (code, _, page) = curl(&[&format!("{base}/auth/sign-in")]).await;
-    assert_eq!(code, 200);
+    let page = send_to(&addr, get("/auth/sign-in"), &[]).await;
+    assert_eq!(page.status, 200);
     let csrf = page
-        .split("rd_csrf=")
-        .nth(1)
+        .headers_named("set-cookie")
+        .into_iter()
+        .find_map(|c| c.strip_prefix("rd_csrf="))
         .and_then(|s| s.split(';').next())
-        .unwrap()
+        .expect("a CSRF cookie")
         .to_owned();
     let origin = format!("origin: {base}");
     let cookie = format!("cookie: rd_csrf={csrf}");
+    let sign_in = |token: &str| {
+        // Hex CSRF values and JWTs need no URL encoding.
+        post("/auth/sign-in")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}&token={token}"))
+    };
     // A token Kubernetes does not accept.
-    let (code, _, _) = curl(&[
-        "-H",
-        &origin,
-        "-H",
-        &cookie,
-        "--data-urlencode",
-        &format!("csrf={csrf}"),
-        "--data-urlencode",
-        "token=not-a-real-token",
-        &format!("{base}/auth/sign-in"),
-    ])
+    let refused = send_to(
+        &addr,
+        sign_in("not-a-real-token"),
+        &[origin.clone(), cookie.clone()],
+    )
     .await;
-    assert_eq!(code, 401);
+    assert_eq!(refused.status, 401);
     // The real one.
-    let (code, _, signed) = curl(&[
-        "-H",
-        &origin,
-        "-H",
-        &cookie,
-        "--data-urlencode",
-        &format!("csrf={csrf}"),
-        "--data-urlencode",
-        &format!("token={token}"),
-        &format!("{base}/auth/sign-in"),
-    ])
-    .await;
-    assert_eq!(code, 303, "{signed}");
-    assert!(!signed.contains(&token), "the token is never sent back");
+    let signed = send_to(&addr, sign_in(&token), &[origin.clone(), cookie.clone()]).await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    assert!(
+        !signed.body.contains(&token)
+            && !signed
+                .headers
+                .values()
+                .any(|v| v.to_str().unwrap_or_default().contains(&token)),
+        "the token is never sent back"
+    );
     let session_line = signed
-        .lines()
-        .find(|l| {
-            l.to_ascii_lowercase()
-                .starts_with("set-cookie: rd_session=")
-        })
-        .expect("session cookie");
+        .headers_named("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("rd_session="))
+        .expect("session cookie")
+        .to_owned();
     assert!(
         session_line.contains("HttpOnly") && session_line.contains("SameSite=Strict"),
         "{session_line}"
@@ -470,14 +431,26 @@ async fn token_mode_signs_in_with_a_kubernetes_token_and_writes_with_it() {
     assert_eq!(session.len(), 64);
     let session_cookie = format!("cookie: rd_session={session}");
 
-    let (code, me, _) = curl(&["-H", &session_cookie, &format!("{base}/api/v1/whoami")]).await;
-    assert_eq!(code, 200);
+    let me = send_to(
+        &addr,
+        get("/api/v1/whoami"),
+        std::slice::from_ref(&session_cookie),
+    )
+    .await;
+    assert_eq!(me.status, 200);
+    let me = me.json();
     assert_eq!(me["user"], format!("system:serviceaccount:{ns}:reader"));
     assert_eq!(me["authMode"], "token");
     // Reads filtered by its RBAC (it may list in its namespace); wait for the cache.
     let start = Instant::now();
     loop {
-        let (_, list, _) = curl(&["-H", &session_cookie, &format!("{base}/api/v1/rollouts")]).await;
+        let list = send_to(
+            &addr,
+            get("/api/v1/rollouts"),
+            std::slice::from_ref(&session_cookie),
+        )
+        .await
+        .json();
         if names(&list) == vec![format!("{ns}/rollout-canary")] {
             break;
         }
@@ -486,7 +459,7 @@ async fn token_mode_signs_in_with_a_kubernetes_token_and_writes_with_it() {
     }
     // Writes go with its token: Kubernetes refuses.
     let (code, body) = post_as(
-        addr,
+        &addr,
         std::slice::from_ref(&session_cookie),
         &format!("/api/v1/namespaces/{ns}/rollouts/rollout-canary/pause"),
         json!({}),
@@ -501,19 +474,20 @@ async fn token_mode_signs_in_with_a_kubernetes_token_and_writes_with_it() {
         "{body}"
     );
     // Sign out ends the session.
-    let (code, _, _) = curl(&[
-        "-X",
-        "POST",
-        "-H",
-        &session_cookie,
-        "-H",
-        "x-rollouts-dashboard: 1",
-        &format!("{base}/auth/sign-out"),
-    ])
+    let out = send_to(
+        &addr,
+        post("/auth/sign-out").write_headers(),
+        std::slice::from_ref(&session_cookie),
+    )
     .await;
-    assert_eq!(code, 204);
-    let (code, _, _) = curl(&["-H", &session_cookie, &format!("{base}/api/v1/whoami")]).await;
-    assert_eq!(code, 401);
+    assert_eq!(out.status, 204);
+    let after = send_to(
+        &addr,
+        get("/api/v1/whoami"),
+        std::slice::from_ref(&session_cookie),
+    )
+    .await;
+    assert_eq!(after.status, 401);
 }
 
 /// Namespaces and names crafted to walk the API server's URL (issue #11): the dashboard
@@ -550,7 +524,7 @@ async fn crafted_namespaces_and_names_never_reach_the_api_server() {
         ),
     ];
     for path in &crafted {
-        let (code, body) = post_as(addr, &[], path, json!({})).await;
+        let (code, body) = post_as(&addr, &[], path, json!({})).await;
         assert_eq!(code, 400, "{path}: {body}");
         assert!(
             body["error"]["message"]
@@ -573,7 +547,7 @@ async fn crafted_namespaces_and_names_never_reach_the_api_server() {
     );
     // A well-formed request still works.
     let (code, body) = post_as(
-        addr,
+        &addr,
         &[],
         &format!("/api/v1/namespaces/{ns}/rollouts/rollout-canary/restart"),
         json!({}),
