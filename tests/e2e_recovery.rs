@@ -9,11 +9,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use common::Served;
 use kube::api::{Api, DynamicObject};
 use rollouts_dashboard::config::Config;
 use serde_json::{Value, json};
@@ -72,22 +72,16 @@ async fn apiserver_answers() -> bool {
         .is_ok_and(|out| out.status.success())
 }
 
-/// GET `path` from the dashboard: (status, body); (0, "") when it does not answer.
-async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let out = tokio::process::Command::new("curl")
-        .args(["-s", "-m", "5", "-w", "\n%{http_code}"])
-        .arg(format!("http://{addr}{path}"))
-        .output()
-        .await
-        .expect("curl runs");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    match text.rsplit_once('\n') {
-        Some((body, code)) => (code.parse().unwrap_or(0), body.to_owned()),
-        None => (0, String::new()),
+/// GET `path` from the dashboard, in process: (status, body); (0, "") when it does not
+/// answer within 5 s.
+async fn get(addr: &Served, path: &str) -> (u16, String) {
+    match tokio::time::timeout(Duration::from_secs(5), addr.send(common::get(path))).await {
+        Ok(reply) => (reply.status, reply.body),
+        Err(_) => (0, String::new()),
     }
 }
 
-async fn listed(addr: SocketAddr) -> Vec<String> {
+async fn listed(addr: &Served) -> Vec<String> {
     let (code, body) = get(addr, "/api/v1/rollouts").await;
     assert_eq!(code, 200, "{body}");
     let list: Value = serde_json::from_str(&body).expect("JSON list");
@@ -164,11 +158,11 @@ async fn recovers_within_seconds_of_an_api_server_restart() {
     let state = rollouts_dashboard::start(&config)
         .await
         .expect("dashboard starts");
-    let addr = common::serve(state).await;
+    let addr = common::served(state).await;
     within(
         Duration::from_secs(60),
         "ready with the rollout",
-        || async { get(addr, "/readyz").await.0 == 200 && listed(addr).await == ["before"] },
+        || async { get(&addr, "/readyz").await.0 == 200 && listed(&addr).await == ["before"] },
     )
     .await;
 
@@ -177,11 +171,11 @@ async fn recovers_within_seconds_of_an_api_server_restart() {
     cluster("stop-apiserver").await;
     let stopped = Instant::now();
     let notice = within(NOTICE_BOUND, "reported unreachable", || async {
-        let (code, body) = get(addr, "/readyz").await;
+        let (code, body) = get(&addr, "/readyz").await;
         code == 503 && body.starts_with("unreachable: ")
     })
     .await;
-    let (_, status) = get(addr, "/api/v1/status").await;
+    let (_, status) = get(&addr, "/api/v1/status").await;
     let status: Value = serde_json::from_str(&status).expect("status JSON");
     assert_eq!(
         status["health"]["problem"]["code"], "unreachable",
@@ -189,8 +183,8 @@ async fn recovers_within_seconds_of_an_api_server_restart() {
     );
     // The last known rollouts stay listed for the whole outage.
     while stopped.elapsed() < OUTAGE {
-        assert_eq!(listed(addr).await, ["before"], "while unreachable");
-        let (code, _) = get(addr, "/readyz").await;
+        assert_eq!(listed(&addr).await, ["before"], "while unreachable");
+        let (code, _) = get(&addr, "/readyz").await;
         assert_eq!(code, 503, "ready while the API server is down");
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -220,7 +214,8 @@ async fn recovers_within_seconds_of_an_api_server_restart() {
         Duration::from_secs(120),
         "ready with the new rollout",
         || async {
-            get(addr, "/readyz").await.0 == 200 && listed(addr).await.contains(&"after".to_owned())
+            get(&addr, "/readyz").await.0 == 200
+                && listed(&addr).await.contains(&"after".to_owned())
         },
     )
     .await
@@ -239,7 +234,7 @@ async fn recovers_within_seconds_of_an_api_server_restart() {
         recovery < RECOVERY_GOAL,
         "ready {recovery:?} after the API server answered (goal {RECOVERY_GOAL:?})"
     );
-    let (_, status) = get(addr, "/api/v1/status").await;
+    let (_, status) = get(&addr, "/api/v1/status").await;
     let status: Value = serde_json::from_str(&status).expect("status JSON");
     assert!(status["health"]["problem"].is_null(), "{status}");
 
@@ -250,7 +245,7 @@ async fn recovers_within_seconds_of_an_api_server_restart() {
         Duration::from_secs(180),
         "the new rollout available",
         || async {
-            let (_, body) = get(addr, &format!("/api/v1/namespaces/{ns}/rollouts/after")).await;
+            let (_, body) = get(&addr, &format!("/api/v1/namespaces/{ns}/rollouts/after")).await;
             serde_json::from_str::<Value>(&body)
                 .is_ok_and(|d| d["summary"]["replicas"]["available"].as_i64() >= Some(1))
         },
