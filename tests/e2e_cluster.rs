@@ -8,20 +8,13 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use common::{FollowedCopy, Served, Socket, get, maybe_json, next_json, post, send};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use rollouts_dashboard::config::Config;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(150);
-
-fn kubeconfig() -> PathBuf {
-    common::e2e_kubeconfig()
-}
 
 async fn client() -> kube::Client {
     common::e2e_client().await
@@ -61,21 +54,7 @@ async fn set_image_directly(client: &kube::Client, ns: &str, name: &str, image: 
 
 /// A dashboard on the cluster, watching `ns`, served on a free port.
 async fn dashboard(ns: &str) -> Served {
-    let path = kubeconfig();
-    let config = Config::try_parse_from([
-        "rollouts-dashboard",
-        "--kubeconfig",
-        path.to_str().unwrap(),
-        "-n",
-        ns,
-    ])
-    .unwrap()
-    .validate()
-    .unwrap();
-    let state = rollouts_dashboard::start(&config)
-        .await
-        .expect("dashboard starts");
-    common::served(state).await
+    common::e2e_dashboard(&[ns], &[]).await
 }
 
 async fn detail(addr: &Served, ns: &str, name: &str) -> Value {

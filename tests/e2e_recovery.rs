@@ -12,10 +12,8 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use common::Served;
 use kube::api::{Api, DynamicObject};
-use rollouts_dashboard::config::Config;
 use serde_json::{Value, json};
 
 /// How long the API server stays down (as in the issue).
@@ -144,21 +142,7 @@ async fn recovers_within_seconds_of_an_api_server_restart() {
         .await
         .expect("create rollout");
 
-    let path = common::e2e_kubeconfig();
-    let config = Config::try_parse_from([
-        "rollouts-dashboard",
-        "--kubeconfig",
-        path.to_str().unwrap(),
-        "-n",
-        &ns,
-    ])
-    .unwrap()
-    .validate()
-    .unwrap();
-    let state = rollouts_dashboard::start(&config)
-        .await
-        .expect("dashboard starts");
-    let addr = common::served(state).await;
+    let addr = common::e2e_dashboard(&[&ns], &[]).await;
     within(
         Duration::from_secs(60),
         "ready with the rollout",

@@ -5,26 +5,19 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use common::{Reply, Req, Served, Socket, get, next_json, post, send};
 use futures::StreamExt;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
-use rollouts_dashboard::config::Config;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const WAIT: Duration = Duration::from_secs(120);
-
-fn kubeconfig() -> PathBuf {
-    common::e2e_kubeconfig()
-}
 
 async fn admin() -> kube::Client {
     common::e2e_client().await
@@ -81,17 +74,7 @@ fn user(name: &str) -> Value {
 
 /// A dashboard on the cluster with extra flags, served with peer addresses (as `run()`).
 async fn dashboard(namespaces: &[&str], extra: &[&str]) -> Served {
-    let path = kubeconfig();
-    let mut args = vec!["rollouts-dashboard", "--kubeconfig", path.to_str().unwrap()];
-    for ns in namespaces {
-        args.extend(["-n", ns]);
-    }
-    args.extend_from_slice(extra);
-    let config = Config::try_parse_from(args).unwrap().validate().unwrap();
-    let state = rollouts_dashboard::start(&config)
-        .await
-        .expect("dashboard starts");
-    common::served(state).await
+    common::e2e_dashboard(namespaces, extra).await
 }
 
 /// `req` to the dashboard in process, as a browser on its address would send it (`Host`),

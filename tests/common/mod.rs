@@ -290,6 +290,26 @@ pub fn e2e_kubeconfig() -> PathBuf {
     path
 }
 
+/// A dashboard on the test cluster (as `run()` starts one) watching `namespaces` (all when
+/// empty), with `extra` flags, served by [`served`].
+pub async fn e2e_dashboard(namespaces: &[&str], extra: &[&str]) -> Served {
+    use clap::Parser;
+    let path = e2e_kubeconfig();
+    let mut args = vec!["rollouts-dashboard", "--kubeconfig", path.to_str().unwrap()];
+    for ns in namespaces {
+        args.extend(["-n", ns]);
+    }
+    args.extend_from_slice(extra);
+    let config = rollouts_dashboard::config::Config::try_parse_from(args)
+        .unwrap()
+        .validate()
+        .unwrap();
+    let state = rollouts_dashboard::start(&config)
+        .await
+        .expect("dashboard starts");
+    served(state).await
+}
+
 /// An admin client for the test cluster.
 pub async fn e2e_client() -> kube::Client {
     rollouts_dashboard::source::cluster::client(Some(&e2e_kubeconfig()), None)
