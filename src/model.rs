@@ -319,6 +319,8 @@ pub struct BlueGreenStrategy {
     pub auto_promotion_enabled: Option<bool>,
     pub auto_promotion_seconds: Option<i32>,
     pub scale_down_delay_seconds: Option<i32>,
+    /// Replicas the preview ReplicaSet runs with until promotion (all of them when unset).
+    pub preview_replica_count: Option<i32>,
     /// Only the template names are kept.
     #[serde(deserialize_with = "trim_analysis")]
     pub pre_promotion_analysis: Option<Value>,
@@ -608,6 +610,8 @@ pub struct ExperimentSpec {
     pub templates: Vec<Value>,
     #[serde(deserialize_with = "null_default")]
     pub analyses: Vec<Value>,
+    /// Set by the rollout controller (a step skipped, an abort) or a person to end it early.
+    pub terminate: bool,
 }
 
 /// `Experiment.status`.

@@ -33,8 +33,10 @@ pub struct ExperimentView {
     /// Its ReplicaSets (no roles; `template` set), newest revision first.
     pub replica_sets: Vec<ReplicaSetView>,
     pub analysis_runs: Vec<AnalysisRunView>,
-    /// Ended by the rollout's abort (the controller terminates the experiment; its phase may
-    /// still read `Successful`, as upstream shows it). Set by [`super::rollout_detail`].
+    /// Ended early: `spec.terminate` is set (the rollout controller sets it when the update is
+    /// aborted or the step is skipped; its phase may still read `Successful`, as upstream shows
+    /// it), or, when a controller did not write it, a completed experiment of the newest
+    /// revision of an aborted rollout ([`super::rollout_detail`] adds that inference).
     pub terminated: bool,
 }
 
@@ -67,7 +69,7 @@ pub fn experiment_views(
                 images: Vec::new(),
                 replica_sets: replica_set_views(&e.metadata.uid, None, replica_sets, pods),
                 analysis_runs: analysis_run_views(&e.metadata.uid, runs),
-                terminated: false,
+                terminated: e.spec.terminate,
             };
             view.images = experiment_images(&view.replica_sets);
             view

@@ -179,8 +179,9 @@ pub struct BlueGreenView {
     /// When the paused preview will be promoted automatically (RFC3339), when computable.
     pub auto_promotion_deadline: Option<String>,
     pub scale_down_delay_seconds: Option<i32>,
-    /// Desired replicas of the preview ReplicaSet (`spec.previewReplicaCount` while the
-    /// preview is not active), when there is a preview ReplicaSet.
+    /// Replicas of the preview: `spec.previewReplicaCount`, else the preview ReplicaSet's
+    /// desired replicas; `None` when no ReplicaSet has the preview role (none, or it is the
+    /// active one).
     pub preview_replicas: Option<i32>,
     pub pre_promotion_analysis: Vec<String>,
     pub post_promotion_analysis: Vec<String>,
@@ -458,10 +459,7 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
             auto_promotion_seconds: bg.auto_promotion_seconds,
             auto_promotion_deadline: explain::auto_promotion_deadline(ro),
             scale_down_delay_seconds: bg.scale_down_delay_seconds,
-            preview_replicas: replica_sets
-                .iter()
-                .find(|r| r.roles.iter().any(|role| role == "preview"))
-                .and_then(|r| r.desired),
+            preview_replicas: preview_replicas(bg, &replica_sets),
             pre_promotion_analysis: template_names(bg.pre_promotion_analysis.as_ref()),
             post_promotion_analysis: template_names(bg.post_promotion_analysis.as_ref()),
         });
@@ -545,15 +543,18 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
     let actions = applicability::verdicts(ro, &summary.status);
     let invalid_spec = applicability::invalid_spec(ro);
     let invalid_step = invalid_spec.as_deref().and_then(named_step);
-    // An experiment the abort ended reads "Successful" upstream; say it was terminated.
+    // An experiment the abort ended reads "Successful" upstream; say it was terminated. The
+    // controller sets `spec.terminate` then (read by `experiment_views`); without it, a
+    // completed experiment of the newest revision of an aborted rollout was ended by the abort.
     let newest = revision_numbers.first().copied();
     for e in &mut experiments {
-        e.terminated = status.abort
-            && Some(e.revision) == newest
-            && matches!(
-                e.phase.as_str(),
-                "Successful" | "Failed" | "Error" | "Inconclusive"
-            );
+        e.terminated = e.terminated
+            || status.abort
+                && Some(e.revision) == newest
+                && matches!(
+                    e.phase.as_str(),
+                    "Successful" | "Failed" | "Error" | "Inconclusive"
+                );
     }
 
     RolloutDetail {
@@ -594,6 +595,20 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
     }
 }
 
+/// The blue-green preview figure: `spec.strategy.blueGreen.previewReplicaCount` (the controller
+/// runs the preview with that many until promotion), else the preview ReplicaSet's desired
+/// replicas; `None` without a preview ReplicaSet (one that is also active has the `active` role
+/// only, so a promoted rollout has none).
+fn preview_replicas(
+    bg: &crate::model::BlueGreenStrategy,
+    replica_sets: &[ReplicaSetView],
+) -> Option<i32> {
+    let preview = replica_sets
+        .iter()
+        .find(|r| r.roles.iter().any(|role| role == replicaset::ROLE_PREVIEW))?;
+    bg.preview_replica_count.or(preview.desired)
+}
+
 /// The step an `InvalidSpec` message names: `spec.strategy.canary.steps[2].setWeight: …` → 2.
 fn named_step(message: &str) -> Option<usize> {
     let start = message.find("steps[")? + "steps[".len();
@@ -609,5 +624,137 @@ fn condition_view(c: &Condition) -> ConditionView {
         message: c.message.clone(),
         last_transition_time: c.last_transition_time.clone(),
         last_update_time: c.last_update_time.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn decode<T: serde::de::DeserializeOwned>(value: Value) -> T {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn owner(kind: &str, name: &str) -> Value {
+        json!([{"apiVersion": "argoproj.io/v1alpha1", "kind": kind, "name": name,
+                "uid": format!("uid-{name}"), "controller": true}])
+    }
+
+    /// A blue-green rollout paused before promotion: active `old` (3 replicas), preview `new`.
+    fn blue_green(
+        preview_replica_count: Option<i32>,
+        preview_desired: i32,
+    ) -> (Rollout, Vec<ReplicaSet>) {
+        let mut strategy = json!({"activeService": "a", "previewService": "p",
+                                  "autoPromotionEnabled": false});
+        if let Some(count) = preview_replica_count {
+            strategy["previewReplicaCount"] = json!(count);
+        }
+        let ro: Rollout = decode(json!({
+            "metadata": {"name": "bg", "namespace": "ns", "uid": "uid-bg", "generation": 2},
+            "spec": {"replicas": 3, "strategy": {"blueGreen": strategy}},
+            "status": {"observedGeneration": "2", "currentPodHash": "new", "stableRS": "old",
+                       "blueGreen": {"activeSelector": "old", "previewSelector": "new"},
+                       "pauseConditions": [{"reason": "BlueGreenPause"}], "controllerPause": true}
+        }));
+        let rs = |hash: &str, revision: &str, replicas: i32| -> ReplicaSet {
+            decode(json!({
+                "metadata": {"name": format!("bg-{hash}"), "namespace": "ns",
+                             "uid": format!("uid-rs-{hash}"),
+                             "labels": {crate::model::POD_TEMPLATE_HASH_LABEL: hash},
+                             "annotations": {crate::model::REVISION_ANNOTATION: revision},
+                             "ownerReferences": owner("Rollout", "bg")},
+                "spec": {"replicas": replicas},
+                "status": {"replicas": replicas, "availableReplicas": replicas, "readyReplicas": replicas}
+            }))
+        };
+        (ro, vec![rs("old", "1", 3), rs("new", "2", preview_desired)])
+    }
+
+    fn detail_of(ro: &Rollout, rss: &[ReplicaSet], experiments: &[Experiment]) -> RolloutDetail {
+        let related = Related {
+            replica_sets: rss.iter().collect(),
+            experiments: experiments.iter().collect(),
+            ..Default::default()
+        };
+        rollout_detail(ro, &related)
+    }
+
+    #[test]
+    fn preview_replicas_come_from_preview_replica_count() {
+        // The controller runs the preview with previewReplicaCount until promotion; the
+        // ReplicaSet may not have caught up yet (still 3 desired): the spec says 1.
+        let (ro, rss) = blue_green(Some(1), 3);
+        let bg = detail_of(&ro, &rss, &[]).blue_green.unwrap();
+        assert_eq!(bg.preview_replicas, Some(1));
+        // Unset: the preview ReplicaSet's desired replicas.
+        let (ro, rss) = blue_green(None, 3);
+        assert_eq!(
+            detail_of(&ro, &rss, &[])
+                .blue_green
+                .unwrap()
+                .preview_replicas,
+            Some(3)
+        );
+        // Promoted (the preview is the active one): no preview figure, whatever the spec says.
+        let (mut ro, rss) = blue_green(Some(1), 3);
+        ro.status.blue_green.active_selector = Some("new".into());
+        ro.status.stable_rs = Some("new".into());
+        assert_eq!(
+            detail_of(&ro, &rss, &[])
+                .blue_green
+                .unwrap()
+                .preview_replicas,
+            None
+        );
+    }
+
+    fn canary_with_experiment(
+        abort: bool,
+        terminate: Option<bool>,
+        phase: &str,
+    ) -> (Rollout, Experiment) {
+        let ro: Rollout = decode(json!({
+            "metadata": {"name": "ex", "namespace": "ns", "uid": "uid-ex", "generation": 1},
+            "spec": {"replicas": 1, "strategy": {"canary": {"steps": [
+                {"experiment": {"templates": [{"name": "baseline", "specRef": "stable"}]}},
+                {"pause": {}}
+            ]}}},
+            "status": {"observedGeneration": "1", "abort": abort, "currentStepIndex": 0,
+                       "currentPodHash": "new", "stableRS": "old"}
+        }));
+        let mut spec = json!({"templates": [{"name": "baseline"}]});
+        if let Some(t) = terminate {
+            spec["terminate"] = json!(t);
+        }
+        let ex: Experiment = decode(json!({
+            "metadata": {"name": "ex-new-2-0", "namespace": "ns", "uid": "uid-ex-new-2-0",
+                         "annotations": {crate::model::REVISION_ANNOTATION: "2"},
+                         "ownerReferences": owner("Rollout", "ex")},
+            "spec": spec,
+            "status": {"phase": phase}
+        }));
+        (ro, ex)
+    }
+
+    #[test]
+    fn experiments_read_spec_terminate() {
+        // Skipped by a promote: not aborted, terminated by the controller, still Running.
+        let (ro, ex) = canary_with_experiment(false, Some(true), "Running");
+        let d = detail_of(&ro, &[], std::slice::from_ref(&ex));
+        assert!(d.experiments[0].terminated, "{:?}", d.experiments[0]);
+        assert_eq!(d.experiments[0].phase, "Running");
+        // Not terminated, not aborted: a running experiment is just running.
+        let (ro, ex) = canary_with_experiment(false, None, "Running");
+        assert!(!detail_of(&ro, &[], &[ex]).experiments[0].terminated);
+        let (ro, ex) = canary_with_experiment(false, Some(false), "Successful");
+        assert!(!detail_of(&ro, &[], &[ex]).experiments[0].terminated);
+        // The fallback for a controller that did not write spec.terminate: a completed
+        // experiment of the newest revision of an aborted rollout.
+        let (ro, ex) = canary_with_experiment(true, None, "Successful");
+        assert!(detail_of(&ro, &[], &[ex]).experiments[0].terminated);
+        let (ro, ex) = canary_with_experiment(true, None, "Running");
+        assert!(!detail_of(&ro, &[], &[ex]).experiments[0].terminated);
     }
 }

@@ -13,7 +13,8 @@ autoPromotionEnabled: boolean, autoPromotionSeconds: number | null,
  */
 autoPromotionDeadline: string | null, scaleDownDelaySeconds: number | null, 
 /**
- * Desired replicas of the preview ReplicaSet (`spec.previewReplicaCount` while the
- * preview is not active), when there is a preview ReplicaSet.
+ * Replicas of the preview: `spec.previewReplicaCount`, else the preview ReplicaSet's
+ * desired replicas; `None` when no ReplicaSet has the preview role (none, or it is the
+ * active one).
  */
 previewReplicas: number | null, prePromotionAnalysis: Array<string>, postPromotionAnalysis: Array<string>, };

@@ -20,7 +20,9 @@ images: Array<ImageInfo>,
  */
 replicaSets: Array<ReplicaSetView>, analysisRuns: Array<AnalysisRunView>, 
 /**
- * Ended by the rollout's abort (the controller terminates the experiment; its phase may
- * still read `Successful`, as upstream shows it). Set by [`super::rollout_detail`].
+ * Ended early: `spec.terminate` is set (the rollout controller sets it when the update is
+ * aborted or the step is skipped; its phase may still read `Successful`, as upstream shows
+ * it), or, when a controller did not write it, a completed experiment of the newest
+ * revision of an aborted rollout ([`super::rollout_detail`] adds that inference).
  */
 terminated: boolean, };
