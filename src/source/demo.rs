@@ -34,6 +34,9 @@ const ATTEMPT_ANNOTATION: &str = "demo.rollouts-dashboard/attempt";
 const EXTRA_HISTORY: SignedDuration = SignedDuration::from_mins(2);
 /// Label on simulated analysis steps: the measured values pass or fail.
 const FAILING_TEMPLATE: &str = "error-rate-failing";
+/// Annotations the controller puts on an experiment's ReplicaSets.
+const EXPERIMENT_NAME_ANNOTATION: &str = "experiment.argoproj.io/name";
+const EXPERIMENT_TEMPLATE_ANNOTATION: &str = "experiment.argoproj.io/template-name";
 
 /// The simulated cluster: every object as JSON, plus the simulated clock.
 ///
@@ -137,9 +140,33 @@ impl DemoWorld {
                 "search-indexer",
                 "ghcr.io/demo/search-indexer:1.9.0",
             ),
+            (
+                "demo-shop",
+                "recommendations",
+                "ghcr.io/demo/recommendations:5.1.0",
+            ),
+            (
+                "demo-payments",
+                "fraud-check",
+                "ghcr.io/demo/fraud-check:2.8.0",
+            ),
+            ("demo-search", "ranking", "ghcr.io/demo/ranking:0.15.0"),
         ] {
             world.set_image(ns, name, image);
         }
+        // Someone pushes a step the controller refuses: refunds stays on its old version with
+        // an InvalidSpec condition naming the step.
+        world.edit_rollout("demo-payments", "refunds", |ro| {
+            ro["spec"]["strategy"]["canary"]["steps"][1]["setWeight"] = json!(120);
+        });
+        // A few seconds into its update, a person pauses ranking (same ticks as one advance).
+        world.advance_to(
+            now - SignedDuration::from_mins(5) + SignedDuration::from_secs(6),
+            2,
+        );
+        world.edit_rollout("demo-search", "ranking", |ro| {
+            ro["spec"]["paused"] = json!(true);
+        });
         // The filler rollouts join later, with creation times as old as the others': ten
         // minutes of their cycles cost 20 times the work of the showcase for nothing to see
         // (old revisions are pruned), and two minutes spread their cycles as well.
@@ -320,6 +347,16 @@ impl DemoWorld {
         }
     }
 
+    /// Changes a rollout's spec as `kubectl apply` would (the generation goes up).
+    fn edit_rollout(&mut self, ns: &str, name: &str, change: impl FnOnce(&mut Value)) {
+        let key = (Kind::Rollout, ns.to_owned(), name.to_owned());
+        if let Some(mut ro) = self.objects.get(&key).cloned() {
+            change(&mut ro);
+            bump_generation(&mut ro);
+            self.put(ro);
+        }
+    }
+
     /// One step of the simulated controllers, over the rollouts that are not settled.
     pub fn tick(&mut self) {
         self.work.ticks += 1;
@@ -385,10 +422,14 @@ impl DemoWorld {
                 }
             }
         }
-        // Running analysis runs take a measurement every few seconds.
+        // Running analysis runs take a measurement every few seconds; a running experiment
+        // waits for its ReplicaSets, its runs and its duration.
         if self
             .child_refs(Kind::AnalysisRun, &ns, &uid)
             .any(|(_, run)| run["status"]["phase"] == "Running")
+            || self
+                .child_refs(Kind::Experiment, &ns, &uid)
+                .any(|(_, e)| matches!(e["status"]["phase"].as_str(), Some("Pending" | "Running")))
         {
             return None;
         }
@@ -503,6 +544,31 @@ impl DemoWorld {
             .unwrap_or_default();
         let status = ro["status"].as_object().cloned().unwrap_or_default();
         let mut st = Value::Object(status);
+        if let Some(message) = invalid_spec(&ro) {
+            // As the controller: an invalid spec is not acted on; the condition says why.
+            let condition = condition("InvalidSpec", "True", "InvalidSpec", &message, self.now);
+            let mut list: Vec<Value> = st["conditions"].as_array().cloned().unwrap_or_default();
+            if !list
+                .iter()
+                .any(|c| c["type"] == "InvalidSpec" && c["message"] == condition["message"])
+            {
+                list.retain(|c| c["type"] != "InvalidSpec");
+                list.push(condition);
+                st["conditions"] = json!(list);
+            }
+            st["observedGeneration"] = json!(
+                ro["metadata"]["generation"]
+                    .as_i64()
+                    .unwrap_or(1)
+                    .to_string()
+            );
+            ro["status"] = st;
+            self.put_if_changed(key, ro);
+            return;
+        }
+        if let Some(list) = st["conditions"].as_array_mut() {
+            list.retain(|c| c["type"] != "InvalidSpec");
+        }
         let first_deploy = st["stableRS"].as_str().is_none();
 
         // A new pod template: a new ReplicaSet and revision.
@@ -563,6 +629,9 @@ impl DemoWorld {
                 st["currentStepIndex"] = json!(0);
             } else {
                 st["blueGreen"]["previewSelector"] = json!(hash);
+                if let Some(bg) = st["blueGreen"].as_object_mut() {
+                    bg.remove("prePromotionAnalysisRunStatus");
+                }
             }
             ro["metadata"]["annotations"][CYCLE_ANNOTATION.to_owned() + "-since"] =
                 json!(self.now.to_string());
@@ -594,6 +663,7 @@ impl DemoWorld {
         }
         if st["abort"] == true {
             // Abort: back to stable, canary scaled down, Degraded through the condition.
+            self.end_experiments(&ro, &mut st, None);
             self.scale(&canary_key, 0);
             if let Some((k, _)) = &stable {
                 self.scale(k, replicas);
@@ -622,6 +692,7 @@ impl DemoWorld {
             }
         } else if stable_hash == hash {
             // Fully promoted: scale the others down, and maybe ship the next version.
+            self.end_experiments(&ro, &mut st, None);
             self.scale(&canary_key, replicas);
             self.scale_down_others(&ro, &hash);
             self.prune_history(&ro, &hash);
@@ -766,6 +837,12 @@ impl DemoWorld {
         let pause_conditions = st["pauseConditions"]
             .as_array()
             .is_some_and(|p| !p.is_empty());
+        // An experiment ends when the rollout leaves its step (a promote skips it).
+        let current_experiment = steps
+            .get(idx)
+            .filter(|s| s.get("experiment").is_some())
+            .map(|_| experiment_name(ro, st, idx));
+        self.end_experiments(ro, st, current_experiment.as_deref());
         if paused {
             return;
         }
@@ -870,6 +947,30 @@ impl DemoWorld {
                 "Failed" | "Error" => self.abort_for(ro, st, &run_name),
                 _ => {}
             }
+        } else if let Some(experiment) = step.get("experiment") {
+            let name = experiment_name(ro, st, idx);
+            st["canary"]["currentExperiment"] = json!(name);
+            let stable_template = stable.map(|(_, rs)| rs["spec"]["template"].clone());
+            let phase = self.ensure_experiment(ro, st, &name, experiment, stable_template);
+            match phase.as_str() {
+                "Successful" => {
+                    st["currentStepIndex"] = json!(idx + 1);
+                    if let Some(c) = st["canary"].as_object_mut() {
+                        c.remove("currentExperiment");
+                    }
+                }
+                "Failed" | "Error" => {
+                    st["abort"] = json!(true);
+                    st["message"] = json!(format!(
+                        "Rollout aborted update to revision {}: experiment {name} {}",
+                        ro["metadata"]["annotations"][REVISION_ANNOTATION]
+                            .as_str()
+                            .unwrap_or("?"),
+                        phase.to_lowercase()
+                    ));
+                }
+                _ => {}
+            }
         } else {
             // Step kinds the simulation does not model pass at once.
             st["currentStepIndex"] = json!(idx + 1);
@@ -928,19 +1029,57 @@ impl DemoWorld {
         preview_rs: &Value,
         hash: &str,
     ) {
-        self.scale(preview_key, replicas);
+        let bg = &ro["spec"]["strategy"]["blueGreen"];
+        let auto = bg["autoPromotionEnabled"] != false;
+        let paused = st["pauseConditions"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty());
+        // The preview runs `previewReplicaCount` pods until it is promoted, then all of them.
+        let promoting = auto || (st["controllerPause"] == true && !paused);
+        let target = match bg["previewReplicaCount"].as_i64() {
+            Some(count) if !promoting => count.min(replicas),
+            _ => replicas,
+        };
+        let pre_promotion = bg["prePromotionAnalysis"]["templates"][0]["templateName"]
+            .as_str()
+            .map(str::to_owned);
+        self.scale(preview_key, target);
         if preview_rs["status"]["availableReplicas"]
             .as_i64()
             .unwrap_or(0)
-            < replicas
+            < target
             || ro["spec"]["paused"] == true
         {
             return;
         }
-        let auto = ro["spec"]["strategy"]["blueGreen"]["autoPromotionEnabled"] != false;
-        let paused = st["pauseConditions"]
-            .as_array()
-            .is_some_and(|p| !p.is_empty());
+        if let Some(template) = pre_promotion {
+            // Pre-promotion analysis of the preview: promotion waits for it, a failure aborts.
+            let run_name = format!(
+                "{}-{hash}-{}-pre{}",
+                ro["metadata"]["name"].as_str().unwrap_or(""),
+                ro["metadata"]["annotations"][REVISION_ANNOTATION]
+                    .as_str()
+                    .unwrap_or("0"),
+                attempt_suffix(ro)
+            );
+            let phase = self.ensure_analysis_run(ro, &run_name, &template, 10);
+            st["blueGreen"]["prePromotionAnalysisRunStatus"] =
+                json!({"name": run_name, "status": phase});
+            match phase.as_str() {
+                "Successful" => {}
+                "Failed" | "Error" => {
+                    self.abort_for(ro, st, &run_name);
+                    return;
+                }
+                _ => {
+                    if !auto && !paused && st["controllerPause"] != true {
+                        st["pauseConditions"] = json!([{"reason": "BlueGreenPause", "startTime": self.now.to_string()}]);
+                        st["controllerPause"] = json!(true);
+                    }
+                    return;
+                }
+            }
+        }
         if paused {
             return;
         }
@@ -969,10 +1108,238 @@ impl DemoWorld {
             json!(self.now.to_string());
     }
 
-    /// Creates the run if missing and returns its phase.
+    /// The rollout's experiment for the step at `idx` of the current update: creates it with
+    /// its ReplicaSets (templates from the stable or the canary pod template), starts its
+    /// analyses once they are available, ends it after its duration, and returns its phase.
+    fn ensure_experiment(
+        &mut self,
+        ro: &Value,
+        st: &Value,
+        name: &str,
+        step: &Value,
+        stable_template: Option<Value>,
+    ) -> String {
+        let (ns, _) = ns_uid(ro);
+        let key = (Kind::Experiment, ns.clone(), name.to_owned());
+        let revision = ro["metadata"]["annotations"][REVISION_ANNOTATION].clone();
+        let Some(mut exp) = self.objects.get(&key).cloned() else {
+            let templates: Vec<Value> = step["templates"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|mut t| {
+                    let mut template = match t["specRef"].as_str() {
+                        Some("stable") => stable_template
+                            .clone()
+                            .unwrap_or_else(|| ro["spec"]["template"].clone()),
+                        _ => ro["spec"]["template"].clone(),
+                    };
+                    let label = format!(
+                        "{}-{}",
+                        ro["metadata"]["name"].as_str().unwrap_or(""),
+                        t["name"].as_str().unwrap_or("")
+                    );
+                    template["metadata"]["labels"] = json!({"app": label});
+                    let hash = template_hash(&template);
+                    template["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] = json!(hash);
+                    t["replicas"] = json!(t["replicas"].as_i64().unwrap_or(1));
+                    t["selector"] = json!({"matchLabels": {"app": label}});
+                    t["template"] = template;
+                    t
+                })
+                .collect();
+            let exp = json!({
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "Experiment",
+                "metadata": {
+                    "name": name, "namespace": ns, "generation": 1,
+                    "labels": {POD_TEMPLATE_HASH_LABEL: st["currentPodHash"].clone()},
+                    "annotations": {REVISION_ANNOTATION: revision},
+                    "ownerReferences": [owner(ro)],
+                },
+                "spec": {"duration": step["duration"].clone(), "templates": templates,
+                         "analyses": step["analyses"].clone()},
+                "status": {"phase": "Pending"},
+            });
+            self.put(exp.clone());
+            let exp = self.objects.get(&key).cloned().unwrap_or(exp);
+            for t in exp["spec"]["templates"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                let template = t["template"].clone();
+                let rs = json!({
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "metadata": {
+                        "name": format!("{name}-{}", t["name"].as_str().unwrap_or("")),
+                        "namespace": ns,
+                        "generation": 1,
+                        "labels": template["metadata"]["labels"].clone(),
+                        "annotations": {EXPERIMENT_NAME_ANNOTATION: name,
+                                        EXPERIMENT_TEMPLATE_ANNOTATION: t["name"].clone()},
+                        "ownerReferences": [owner(&exp)],
+                    },
+                    "spec": {"replicas": t["replicas"].clone(), "selector": t["selector"].clone(),
+                             "template": template},
+                    "status": {"replicas": 0, "availableReplicas": 0, "readyReplicas": 0, "observedGeneration": 1},
+                });
+                self.put(rs);
+            }
+            return "Pending".to_owned();
+        };
+        let phase = exp["status"]["phase"]
+            .as_str()
+            .unwrap_or("Pending")
+            .to_owned();
+        if !matches!(phase.as_str(), "Pending" | "Running") {
+            return phase;
+        }
+        let exp_uid = exp["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let replica_sets: Vec<(ObjKey, bool)> = self
+            .child_refs(Kind::ReplicaSet, &ns, &exp_uid)
+            .map(|(k, rs)| {
+                let available = rs["status"]["availableReplicas"].as_i64().unwrap_or(0)
+                    >= rs["spec"]["replicas"].as_i64().unwrap_or(0);
+                (k, available)
+            })
+            .collect();
+        if phase == "Pending" {
+            if replica_sets.iter().all(|(_, available)| *available) {
+                exp["status"]["phase"] = json!("Running");
+                exp["status"]["availableAt"] = json!(self.now.to_string());
+                let mut runs = Vec::new();
+                for analysis in exp["spec"]["analyses"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                {
+                    let analysis_name = analysis["name"].as_str().unwrap_or("analysis");
+                    let run_name = format!("{name}-{analysis_name}");
+                    let template = analysis["templateName"].as_str().unwrap_or("success-rate");
+                    self.ensure_analysis_run_of(ro, &exp, &run_name, template, 0);
+                    runs.push(
+                        json!({"name": analysis_name, "analysisRun": run_name, "phase": "Running"}),
+                    );
+                }
+                exp["status"]["analysisRuns"] = json!(runs);
+                exp["status"]["message"] = json!(format!("Experiment \"{name}\" is running."));
+            }
+        } else {
+            let runs: Vec<String> = self
+                .child_refs(Kind::AnalysisRun, &ns, &exp_uid)
+                .map(|(_, run)| {
+                    run["status"]["phase"]
+                        .as_str()
+                        .unwrap_or("Running")
+                        .to_owned()
+                })
+                .collect();
+            let ended = exp["spec"]["duration"]
+                .as_str()
+                .and_then(parse_duration)
+                .zip(
+                    exp["status"]["availableAt"]
+                        .as_str()
+                        .and_then(|t| t.parse::<Timestamp>().ok()),
+                )
+                .is_some_and(|(duration, at)| self.now.duration_since(at) >= duration);
+            if runs.iter().any(|p| p == "Failed" || p == "Error") {
+                exp["status"]["phase"] = json!("Failed");
+                exp["status"]["message"] = json!("An analysis of the experiment failed");
+            } else if ended {
+                exp["status"]["phase"] = json!("Successful");
+                exp["status"]["message"] = json!("Experiment completed its duration");
+            }
+            if exp["status"]["phase"] != "Running" {
+                self.stop_experiment_children(&ns, &exp_uid);
+            }
+        }
+        let phase = exp["status"]["phase"]
+            .as_str()
+            .unwrap_or("Pending")
+            .to_owned();
+        self.put_if_changed(&key, exp);
+        phase
+    }
+
+    /// Ends the rollout's experiments other than `keep` that are still going, as the controller
+    /// does when their step is left (promoted past, aborted, fully promoted): `spec.terminate`,
+    /// ReplicaSets scaled to zero, runs terminated.
+    fn end_experiments(&mut self, ro: &Value, st: &mut Value, keep: Option<&str>) {
+        let (ns, uid) = ns_uid(ro);
+        let going: Vec<(ObjKey, Value)> = self
+            .child_refs(Kind::Experiment, &ns, &uid)
+            .filter(|(k, e)| {
+                Some(k.2.as_str()) != keep
+                    && e["spec"]["terminate"] != true
+                    && matches!(e["status"]["phase"].as_str(), Some("Pending" | "Running"))
+            })
+            .map(|(k, e)| (k, e.clone()))
+            .collect();
+        for (key, mut exp) in going {
+            let exp_uid = exp["metadata"]["uid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            exp["spec"]["terminate"] = json!(true);
+            exp["status"]["phase"] = json!("Successful");
+            exp["status"]["message"] = json!("Experiment terminated");
+            bump_generation(&mut exp);
+            self.put(exp);
+            self.stop_experiment_children(&ns, &exp_uid);
+            if st["canary"]["currentExperiment"] == key.2.as_str()
+                && let Some(c) = st["canary"].as_object_mut()
+            {
+                c.remove("currentExperiment");
+            }
+        }
+    }
+
+    /// Scales an experiment's ReplicaSets to zero and terminates its running analysis runs.
+    fn stop_experiment_children(&mut self, ns: &str, exp_uid: &str) {
+        let rss: Vec<ObjKey> = self
+            .child_refs(Kind::ReplicaSet, ns, exp_uid)
+            .map(|(k, _)| k)
+            .collect();
+        for k in rss {
+            self.scale(&k, 0);
+        }
+        let runs: Vec<(ObjKey, Value)> = self
+            .child_refs(Kind::AnalysisRun, ns, exp_uid)
+            .filter(|(_, run)| run["status"]["phase"] == "Running")
+            .map(|(k, run)| (k, run.clone()))
+            .collect();
+        for (_, mut run) in runs {
+            run["spec"]["terminate"] = json!(true);
+            run["status"]["phase"] = json!("Successful");
+            run["status"]["message"] = json!("Run Terminated");
+            self.put(run);
+        }
+    }
+
+    /// Creates the run (owned by the rollout) if missing and returns its phase.
     fn ensure_analysis_run(
         &mut self,
         ro: &Value,
+        name: &str,
+        template: &str,
+        count: i64,
+    ) -> String {
+        self.ensure_analysis_run_of(ro, ro, name, template, count)
+    }
+
+    /// Creates the run of `ro`'s update, owned by `owner_obj` (the rollout or one of its
+    /// experiments), if missing and returns its phase. `count` 0: no limit.
+    fn ensure_analysis_run_of(
+        &mut self,
+        ro: &Value,
+        owner_obj: &Value,
         name: &str,
         template: &str,
         count: i64,
@@ -1002,7 +1369,7 @@ impl DemoWorld {
                 "labels": {POD_TEMPLATE_HASH_LABEL: ro["status"]["currentPodHash"].clone(),
                            "demo.rollouts-dashboard/template": template},
                 "annotations": {REVISION_ANNOTATION: revision},
-                "ownerReferences": [owner(ro)],
+                "ownerReferences": [owner(owner_obj)],
             },
             "spec": {
                 "args": [
@@ -1117,6 +1484,14 @@ impl DemoWorld {
                     self.child_refs(Kind::ReplicaSet, &ro.1, &uid)
                         .map(|(key, _)| key),
                 );
+                // An experiment's ReplicaSets are owned by the experiment.
+                for (_, exp) in self.child_refs(Kind::Experiment, &ro.1, &uid) {
+                    let exp_uid = exp["metadata"]["uid"].as_str().unwrap_or_default();
+                    keys.extend(
+                        self.child_refs(Kind::ReplicaSet, &ro.1, exp_uid)
+                            .map(|(key, _)| key),
+                    );
+                }
             }
         }
         // Objects are read in place and copied only to be written: most ticks write nothing.
@@ -1179,6 +1554,25 @@ impl DemoWorld {
                     "containerStatuses": [{"name": name, "ready": true, "restartCount": 0, "started": true,
                         "state": {"running": {"startedAt": self.now.to_string()}}}]
                 });
+                if let Some(init) = pod["spec"]["initContainers"].as_array() {
+                    // Init containers ran to completion; sidecars (restartPolicy Always) run on.
+                    let started = json!(self.now.to_string());
+                    let statuses: Vec<Value> = init
+                        .iter()
+                        .map(|c| {
+                            let sidecar = c["restartPolicy"] == "Always";
+                            let state = if sidecar {
+                                json!({"running": {"startedAt": started}})
+                            } else {
+                                json!({"terminated": {"reason": "Completed", "exitCode": 0,
+                                                      "startedAt": started}})
+                            };
+                            json!({"name": c["name"], "ready": sidecar, "restartCount": 0,
+                                   "started": sidecar, "state": state})
+                        })
+                        .collect();
+                    pod["status"]["initContainerStatuses"] = json!(statuses);
+                }
                 self.put_if_changed(&k, pod);
                 running += 1;
             }
@@ -1355,7 +1749,8 @@ fn new_pod(rs: &Value, suffix: &str) -> Value {
     let name = format!("{}-{suffix}", rs["metadata"]["name"].as_str().unwrap_or(""));
     let containers = rs["spec"]["template"]["spec"]["containers"].clone();
     let first = containers[0]["name"].clone();
-    json!({
+    let init = &rs["spec"]["template"]["spec"]["initContainers"];
+    let mut pod = json!({
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
@@ -1367,6 +1762,48 @@ fn new_pod(rs: &Value, suffix: &str) -> Value {
         "spec": {"containers": containers, "nodeName": "demo-node-1"},
         "status": {"phase": "Pending", "containerStatuses": [{"name": first, "ready": false,
             "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}}]},
+    });
+    if let Some(list) = init.as_array() {
+        pod["spec"]["initContainers"] = init.clone();
+        pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] =
+            json!("PodInitializing");
+        pod["status"]["initContainerStatuses"] = list
+            .iter()
+            .map(|c| {
+                json!({"name": c["name"], "ready": false, "restartCount": 0,
+                            "state": {"waiting": {"reason": "PodInitializing"}}})
+            })
+            .collect();
+    }
+    pod
+}
+
+/// The experiment a canary's experiment step at `idx` runs, named as the controller names it:
+/// `<rollout>-<pod hash>-<revision>-<step>`.
+fn experiment_name(ro: &Value, st: &Value, idx: usize) -> String {
+    format!(
+        "{}-{}-{}-{idx}{}",
+        ro["metadata"]["name"].as_str().unwrap_or(""),
+        st["currentPodHash"].as_str().unwrap_or(""),
+        ro["metadata"]["annotations"][REVISION_ANNOTATION]
+            .as_str()
+            .unwrap_or("0"),
+        attempt_suffix(ro)
+    )
+}
+
+/// What the controller's validation says of a spec it refuses, as the `InvalidSpec`
+/// condition's message; only the checks the demo needs (a canary weight out of range).
+fn invalid_spec(ro: &Value) -> Option<String> {
+    let steps = ro["spec"]["strategy"]["canary"]["steps"].as_array()?;
+    steps.iter().enumerate().find_map(|(i, step)| {
+        let weight = step["setWeight"].as_i64()?;
+        (!(0..=100).contains(&weight)).then(|| {
+            format!(
+                "The Rollout \"{}\" is invalid: spec.strategy.canary.steps[{i}].setWeight: Invalid value: {weight}: SetWeight needs to be between 0 and 100",
+                ro["metadata"]["name"].as_str().unwrap_or("")
+            )
+        })
     })
 }
 
@@ -1512,7 +1949,87 @@ fn scenarios() -> Vec<Value> {
             ]}}),
             false,
         ),
+        // A canary at an experiment step: baseline and canary ReplicaSets side by side, with an
+        // analysis comparing them, for an hour.
+        rollout(
+            "demo-shop",
+            "recommendations",
+            "ghcr.io/demo/recommendations:5.0.3",
+            5,
+            json!({"canary": {"steps": [
+                {"setWeight": 20},
+                {"experiment": {"duration": "1h",
+                    "templates": [{"name": "baseline", "specRef": "stable", "replicas": 1},
+                                  {"name": "canary", "specRef": "canary", "replicas": 1}],
+                    "analyses": [{"name": "success-rate", "templateName": "success-rate"}]}},
+                {"setWeight": 60}, {"pause": {}}
+            ]}}),
+            false,
+        ),
+        // Init containers: a schema migration and a sidecar (restartPolicy Always).
+        with_init_containers(rollout(
+            "demo-shop",
+            "cart",
+            "ghcr.io/demo/cart:4.2.0",
+            2,
+            json!({"canary": {"steps": [{"setWeight": 50}, {"pause": {"duration": "10s"}}]}}),
+            false,
+        )),
+        // A blue-green whose preview (one pod until promotion) passes a pre-promotion analysis
+        // and then waits for a person.
+        rollout(
+            "demo-payments",
+            "fraud-check",
+            "ghcr.io/demo/fraud-check:2.7.4",
+            3,
+            json!({"blueGreen": {
+                "activeService": "fraud-check-active", "previewService": "fraud-check-preview",
+                "autoPromotionEnabled": false, "previewReplicaCount": 1, "scaleDownDelaySeconds": 30,
+                "prePromotionAnalysis": {"templates": [{"templateName": "success-rate"}]}
+            }}),
+            false,
+        ),
+        // Paused by a person in the middle of an update (seeded_from pauses it).
+        rollout(
+            "demo-search",
+            "ranking",
+            "ghcr.io/demo/ranking:0.14.2",
+            4,
+            json!({"canary": {"steps": [
+                {"setWeight": 25}, {"setWeight": 50}, {"pause": {"duration": "1m"}}, {"setWeight": 75}
+            ]}}),
+            false,
+        ),
+        // Scaled to zero.
+        rollout(
+            "demo-search",
+            "legacy-search",
+            "ghcr.io/demo/legacy-search:0.9.8",
+            0,
+            json!({"canary": {"steps": [{"setWeight": 50}, {"pause": {}}]}}),
+            false,
+        ),
+        // Deployed, then given a step the controller refuses (seeded_from breaks it).
+        rollout(
+            "demo-payments",
+            "refunds",
+            "ghcr.io/demo/refunds:1.4.1",
+            2,
+            json!({"canary": {"steps": [
+                {"setWeight": 20}, {"setWeight": 60}, {"pause": {}}
+            ]}}),
+            false,
+        ),
     ]
+}
+
+/// `ro` with init containers in its pod template.
+fn with_init_containers(mut ro: Value) -> Value {
+    ro["spec"]["template"]["spec"]["initContainers"] = json!([
+        {"name": "migrate-schema", "image": "ghcr.io/demo/cart-migrations:4.2.0"},
+        {"name": "config-agent", "image": "ghcr.io/demo/config-agent:1.3.1", "restartPolicy": "Always"}
+    ]);
+    ro
 }
 
 /// `extra` small canaries in `demo-fleet`, one in four shipping versions by itself.
@@ -1570,6 +2087,142 @@ mod tests {
             .filter(|k| k.0 == Kind::Rollout && k.1 == "demo-fleet")
             .count();
         assert_eq!(fleet, 3);
+    }
+
+    fn object(w: &DemoWorld, kind: Kind, ns: &str, name: &str) -> Value {
+        w.objects[&key(kind, ns, name)].clone()
+    }
+
+    /// The states added for #15.12, each as the controller would leave it.
+    #[test]
+    fn seeded_world_shows_the_rarer_states() {
+        let w = world();
+        // An experiment step: the experiment (owned by the rollout) with a ReplicaSet per
+        // template, each with a running pod, and a running analysis owned by the experiment.
+        let ro = object(&w, Kind::Rollout, "demo-shop", "recommendations");
+        let st = &ro["status"];
+        assert_eq!(st["currentStepIndex"], 1, "{st}");
+        let name = st["canary"]["currentExperiment"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let exp = object(&w, Kind::Experiment, "demo-shop", &name);
+        assert_eq!(exp["status"]["phase"], "Running", "{exp}");
+        assert_eq!(
+            exp["metadata"]["ownerReferences"][0]["uid"],
+            ro["metadata"]["uid"]
+        );
+        let exp_uid = exp["metadata"]["uid"].as_str().unwrap();
+        let rss = w.children(Kind::ReplicaSet, "demo-shop", exp_uid);
+        assert_eq!(rss.len(), 2, "{rss:?}");
+        for (_, rs) in &rss {
+            assert_eq!(rs["status"]["availableReplicas"], 1, "{rs}");
+        }
+        let runs = w.children(Kind::AnalysisRun, "demo-shop", exp_uid);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].1["status"]["phase"], "Running");
+        // Init containers in the template and in the pods, completed (and the sidecar running).
+        let cart = object(&w, Kind::Rollout, "demo-shop", "cart");
+        assert_eq!(
+            cart["spec"]["template"]["spec"]["initContainers"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        let pods: Vec<Value> = w
+            .keys_of(Kind::Pod)
+            .filter(|k| k.1 == "demo-shop" && k.2.starts_with("cart-"))
+            .map(|k| w.objects[k].clone())
+            .collect();
+        assert_eq!(pods.len(), 2);
+        let init = &pods[0]["status"]["initContainerStatuses"];
+        assert_eq!(
+            init[0]["state"]["terminated"]["reason"], "Completed",
+            "{init}"
+        );
+        assert!(init[1]["state"]["running"].is_object(), "{init}");
+        // Blue-green: a one-pod preview, a successful pre-promotion analysis, waiting.
+        let fraud = rollout_status(&w, "demo-payments", "fraud-check");
+        assert_eq!(
+            fraud["pauseConditions"][0]["reason"], "BlueGreenPause",
+            "{fraud}"
+        );
+        let pre = &fraud["blueGreen"]["prePromotionAnalysisRunStatus"];
+        assert_eq!(pre["status"], "Successful", "{fraud}");
+        let preview = fraud["blueGreen"]["previewSelector"].as_str().unwrap();
+        assert_ne!(Some(preview), fraud["blueGreen"]["activeSelector"].as_str());
+        let preview_rs = object(
+            &w,
+            Kind::ReplicaSet,
+            "demo-payments",
+            &format!("fraud-check-{preview}"),
+        );
+        assert_eq!(preview_rs["spec"]["replicas"], 1);
+        // Paused by a person mid-update.
+        let ranking = object(&w, Kind::Rollout, "demo-search", "ranking");
+        assert_eq!(ranking["spec"]["paused"], true);
+        assert_ne!(
+            ranking["status"]["stableRS"],
+            ranking["status"]["currentPodHash"]
+        );
+        assert_eq!(
+            ranking["status"]["observedGeneration"],
+            ranking["metadata"]["generation"].to_string()
+        );
+        // Zero replicas, healthy.
+        let zero = rollout_status(&w, "demo-search", "legacy-search");
+        assert_eq!(
+            (zero["replicas"].clone(), zero["availableReplicas"].clone()),
+            (json!(0), json!(0))
+        );
+        assert_eq!(zero["stableRS"], zero["currentPodHash"]);
+        // InvalidSpec: the condition names the step; the old version keeps running.
+        let refunds = rollout_status(&w, "demo-payments", "refunds");
+        let invalid = refunds["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "InvalidSpec")
+            .unwrap_or_else(|| panic!("{refunds}"));
+        assert!(
+            invalid["message"]
+                .as_str()
+                .unwrap()
+                .contains("steps[1].setWeight"),
+            "{invalid}"
+        );
+        assert_eq!(refunds["availableReplicas"], 2);
+    }
+
+    /// Promoting past the experiment step ends the experiment (spec.terminate, ReplicaSets
+    /// scaled to zero, run terminated) and the canary goes on.
+    #[test]
+    fn promoting_past_an_experiment_terminates_it() {
+        let mut w = world();
+        let ro_key = key(Kind::Rollout, "demo-shop", "recommendations");
+        let mut ro = w.objects[&ro_key].clone();
+        let name = ro["status"]["canary"]["currentExperiment"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // What promote's rule 3 patches: the next step.
+        ro["status"]["currentStepIndex"] = json!(2);
+        w.put(ro);
+        let now = w.now;
+        w.advance_to(now + SignedDuration::from_secs(6), 1);
+        let exp = object(&w, Kind::Experiment, "demo-shop", &name);
+        assert_eq!(exp["spec"]["terminate"], true, "{exp}");
+        let exp_uid = exp["metadata"]["uid"].as_str().unwrap();
+        for (_, rs) in w.children(Kind::ReplicaSet, "demo-shop", exp_uid) {
+            assert_eq!(rs["spec"]["replicas"], 0, "{rs}");
+            assert_eq!(rs["status"]["replicas"], 0, "{rs}");
+        }
+        let runs = w.children(Kind::AnalysisRun, "demo-shop", exp_uid);
+        assert_eq!(runs[0].1["status"]["phase"], "Successful");
+        let st = rollout_status(&w, "demo-shop", "recommendations");
+        assert!(st["currentStepIndex"].as_i64().unwrap() >= 3, "{st}");
+        assert!(st["canary"]["currentExperiment"].is_null(), "{st}");
     }
 
     #[test]
@@ -1701,10 +2354,10 @@ mod tests {
         let mut w = DemoWorld::seeded(now, 2000);
         let seeding = started.elapsed();
         let rollouts = w.keys_of(Kind::Rollout).count() as u64;
-        assert_eq!(rollouts, 2006);
+        assert_eq!(rollouts, 2012);
         let work = w.work;
         println!(
-            "seeding 2,006 rollouts: {work:?}, {:.0} reconciles per tick, {:.2}s (unoptimised build)",
+            "seeding 2,012 rollouts: {work:?}, {:.0} reconciles per tick, {:.2}s (unoptimised build)",
             work.reconciles as f64 / work.ticks as f64,
             seeding.as_secs_f64()
         );
