@@ -1418,7 +1418,10 @@ impl DemoWorld {
             if last.is_some_and(|t| self.now.duration_since(t) < SignedDuration::from_secs(3)) {
                 continue;
             }
-            let n = measurements.len() as u64;
+            // The measurement's number (the list keeps the last 60; the count goes on).
+            let n = result["count"]
+                .as_u64()
+                .unwrap_or(measurements.len() as u64);
             let failing = template == FAILING_TEMPLATE;
             let value = sample(&key.2, n, &template, failing);
             let passed = if template.contains("error-rate") {
@@ -2121,6 +2124,14 @@ mod tests {
         let runs = w.children(Kind::AnalysisRun, "demo-shop", exp_uid);
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].1["status"]["phase"], "Running");
+        // Past the 60 measurements kept, the values still vary.
+        let result = &runs[0].1["status"]["metricResults"][0];
+        assert!(result["count"].as_i64().unwrap() > 60, "{result}");
+        let values: BTreeSet<String> = result["measurements"].as_array().unwrap()[50..]
+            .iter()
+            .map(|m| m["value"].to_string())
+            .collect();
+        assert!(values.len() > 1, "{values:?}");
         // Init containers in the template and in the pods, completed (and the sidecar running).
         let cart = object(&w, Kind::Rollout, "demo-shop", "cart");
         assert_eq!(
