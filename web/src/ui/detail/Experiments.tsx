@@ -8,8 +8,8 @@ export function ExperimentBlock({ e }: { e: ExperimentView }) {
     <div class="experiment">
       <h3>
         <StatusIcon status={e.terminated ? 'Terminated' : e.phase} size={14} /> {e.name}{' '}
-        <span class="small muted" title={e.terminated ? `status.phase ${e.phase || '(none)'}: the controller terminated it when the update was aborted` : undefined}>
-          {e.terminated ? 'Terminated: the update was aborted' : e.phase || 'Pending'} · revision {e.revision}
+        <span class="small muted" title={e.terminated ? `status.phase ${e.phase || '(none)'}: ended early by the controller (the update was aborted or the step was promoted past)` : undefined}>
+          {e.terminated ? 'Terminated early' : e.phase || 'Pending'} · revision {e.revision}
           {e.duration ? ` · duration ${e.duration}` : ''}
         </span>
       </h3>
