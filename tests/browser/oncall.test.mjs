@@ -277,6 +277,9 @@ test('#15.4 when the stream and the API are gone, data is dimmed and actions are
 
 test('#15.5 rows keep their order while the pointer is over the list, and re-sort once it leaves', async () => {
   const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL'));
+  // Tall enough that the windowed list draws every demo row: the probe sorts last among the
+  // healthy ones, below the rows drawn at 900 px since the demo has more rollouts (#15.12).
+  await page.setViewportSize({ width: 1440, height: 2400 });
   await page.locator('.row[data-key]').first().waitFor();
   // A rollout of our own, Healthy: it sorts among the healthy ones.
   const base = await page.evaluate(async () => {
