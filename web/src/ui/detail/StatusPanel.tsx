@@ -2,6 +2,8 @@ import { useRef } from 'preact/hooks';
 import type { RolloutDetail, RolloutSummary } from '../../api/protocol';
 import { currentStepNumber, restateSteps, stepPosition, upstreamStepFigure } from '../../lib/steps';
 import { type Unobserved, overdueMs, trackUnobserved } from '../../lib/unobserved';
+import { formatAbsolute } from '../../lib/format';
+import { describeWaiting, waitingSince } from '../../lib/waiting';
 import { useStore } from '../../state/store';
 import { Countdown, RelTime, StatusBadge, StatusIcon, WeightBar, useNow } from '../common';
 import { AbortBox } from './AbortBox';
@@ -22,6 +24,23 @@ function UnobservedNotice({ s }: { s: RolloutSummary }) {
       ⚑ The Argo Rollouts controller has not acted on the latest change to this rollout for {Math.round(waited / 1000)} s (generation {s.generation}; it last
       observed {s.observedGeneration || 'none'}). Check that the controller is running. Controllers before v1.10 can also miss a change made while they
       reconcile the rollout (argoproj/argo-rollouts#4784); any later change to the rollout, even a new annotation, wakes them.
+    </p>
+  );
+}
+
+/**
+ * "Waiting for promotion for 4m 12s", ticking each second: how long the rollout has been
+ * paused or Degraded, from the times the controller wrote. Not a live region: a screen reader
+ * would read it every second.
+ */
+function WaitedFor({ d }: { d: RolloutDetail }) {
+  const w = waitingSince(d);
+  const now = useNow(1000);
+  if (w === null) return null;
+  const text = describeWaiting(w, Math.max(now, Date.now()));
+  return (
+    <p class="waited-for" title={`Since ${formatAbsolute(w.since)} (${new Date(w.since).toISOString()})`}>
+      {text.charAt(0).toUpperCase() + text.slice(1)}
     </p>
   );
 }
@@ -58,6 +77,7 @@ export function StatusPanel({ d }: { d: RolloutDetail }) {
             )}
           </p>
           {s.attentionReason && !aborted && s.attentionReason !== s.reason ? <p class="attention-text">⚑ {restateSteps(s.attentionReason)}</p> : null}
+          <WaitedFor d={d} />
           <UnobservedNotice s={s} />
           {bg && s.status === 'Paused' && bg.autoPromotionDeadline ? (
             <p>
