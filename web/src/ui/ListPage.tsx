@@ -433,9 +433,15 @@ export function ListPage({ query }: { query: string }) {
     [ordered, selected],
   );
 
-  // Keyboard: j/k or arrows move, Enter opens, f toggles favorite.
+  // Keyboard: j/k or arrows move, Enter opens, f toggles favorite. One listener for the page's
+  // life reads the latest render's values: a listener re-bound in an effect runs after paint, so
+  // a key pressed right after a selection showed (j, then Enter) met the previous render's
+  // handler and its old selection (a flaky browser test found it).
+  const keys = useRef({ ordered, selected, setSelected, view, cols, toggleFav, update });
+  keys.current = { ordered, selected, setSelected, view, cols, toggleFav, update };
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
+      const { ordered, selected, setSelected, view, cols, toggleFav, update } = keys.current;
       if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
       const t = e.target as HTMLElement | null;
       if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) {
@@ -471,7 +477,7 @@ export function ListPage({ query }: { query: string }) {
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  }, [ordered, selected, setSelected, view, cols, toggleFav, update]);
+  }, []);
 
   // Keep the selected row in view.
   useEffect(() => {
