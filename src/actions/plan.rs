@@ -56,18 +56,9 @@ pub enum Action {
     },
 }
 
-/// URL names of the actions, in the order the dashboard shows them.
-pub const ACTION_NAMES: [&str; 9] = [
-    "promote",
-    "promote-full",
-    "abort",
-    "retry",
-    "restart",
-    "pause",
-    "resume",
-    "set-image",
-    "undo",
-];
+/// URL names of the actions, in the order the dashboard shows them (one list, kept with the
+/// rules that decide when each applies).
+pub const ACTION_NAMES: [&str; 9] = crate::view::applicability::RULED_ACTIONS;
 
 impl Action {
     /// The URL name of the action (`promote-full`, `set-image`, ...).

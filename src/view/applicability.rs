@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::phase::{DEGRADED, HEALTHY, PAUSED, PROGRESSING, rollout_phase};
 use crate::model::Rollout;
 
-/// URL names of the actions the rules know, in the dashboard's order (the same as
-/// `crate::actions::ACTION_NAMES`).
+/// URL names of the actions the rules know, in the dashboard's order (`crate::actions` uses
+/// this list as its `ACTION_NAMES`).
 pub const RULED_ACTIONS: [&str; 9] = [
     "promote",
     "promote-full",
