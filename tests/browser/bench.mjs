@@ -1,19 +1,50 @@
-// Benchmark (not a test): 2,000 rollouts served with --from-files; prints time to first
-// render, time to apply a filter, and time to apply 100 live updates.
+// Benchmark (not a test): N rollouts served with --from-files; prints, per bundle, the time to
+// first render, the time to apply a filter, the main-thread cost of each of 100 live updates
+// applied one at a time (mean and p95), and the long tasks (> 50 ms) while updates stream.
 //
 // Live updates are fed through the page's test hook `window.__rolloutsDashboard.applyFrames`
 // (web/src/main.tsx), which applies frames exactly as the WebSocket client does (same store,
 // same seq rule, same rendering); only the network is skipped.
 //
-// Usage: node tests/browser/bench.mjs [count]   (ROLLOUTS_DASHBOARD_BIN overrides the binary)
+// The web bundle measured is served from a directory (a `static/` as `npm --prefix web run
+// build` writes it) by intercepting the page's two asset requests, so that two builds of the web
+// app (before and after a change) are measured against the same server, data and browser, one
+// after the other in one run. The server binary only serves the shell and the API.
+//
+// Usage: node tests/browser/bench.mjs [count ...] [--bundle NAME=DIR ...] [--repeat N] [--json FILE]
+//   count      rollouts to generate (default 2000); several counts run one after the other
+//   --bundle   a built static/ directory to measure, named NAME (default: this tree's static/)
+//   --repeat   runs per count and bundle, interleaved (default 1); the report shows the median
+//   --json     also write every raw figure to FILE
+//   ROLLOUTS_DASHBOARD_BIN overrides the server binary; BENCH_CPU_PROFILE=DIR writes a CPU
+//   profile (.cpuprofile, for Chrome DevTools) of each run's one-at-a-time updates into DIR.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch } from './browser.mjs';
-import { startServer, stopAll } from './server.mjs';
+import { REPO, startServer, stopAll } from './server.mjs';
 
-const COUNT = Number(process.argv[2] ?? 2000);
+const args = process.argv.slice(2);
+const counts = [];
+const bundles = [];
+let repeat = 1;
+let jsonOut = null;
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a === '--bundle') {
+    const [name, ...rest] = (args[++i] ?? '').split('=');
+    if (!name || rest.length === 0) throw new Error('--bundle NAME=DIR');
+    bundles.push({ name, dir: rest.join('=') });
+  } else if (a === '--repeat') repeat = Number(args[++i]);
+  else if (a === '--json') jsonOut = args[++i];
+  else if (/^\d+$/.test(a)) counts.push(Number(a));
+  else throw new Error(`unknown argument ${a}`);
+}
+if (counts.length === 0) counts.push(2000);
+if (bundles.length === 0) bundles.push({ name: 'this tree', dir: join(REPO, 'static') });
+if (!(repeat >= 1)) throw new Error('--repeat N, N >= 1');
+const profileDir = process.env.BENCH_CPU_PROFILE || null;
 const STATUSES = ['Healthy', 'Healthy', 'Healthy', 'Progressing', 'Paused', 'Degraded'];
 
 function rolloutYaml(i) {
@@ -101,72 +132,217 @@ status:
 `;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'rd-bench-'));
-let browser;
-try {
-  const chunks = [];
-  for (let i = 0; i < COUNT; i++) chunks.push(rolloutYaml(i));
-  writeFileSync(join(dir, 'rollouts.yaml'), chunks.join('---\n'));
-  const server = await startServer('bench', ['--from-files', dir], { timeoutMs: 120000 });
-  browser = await launch({ viewport: { width: 1440, height: 900 } });
-  const page = await browser.context.newPage();
+/** The bundle of `dir` (its manifest.json): served in place of the server's own. */
+function readBundle(dir) {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  return {
+    js: readFileSync(join(dir, manifest.js)),
+    css: manifest.css ? readFileSync(join(dir, manifest.css)) : Buffer.from(''),
+  };
+}
 
-  const t0 = Date.now();
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Main-thread busy time so far (ms): the renderer's TaskDuration (scripts, style, layout, paint). */
+async function busyMs(cdp) {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  return metrics.find((m) => m.name === 'TaskDuration').value * 1000;
+}
+
+/** One page load and its measurements, with `bundle` served in place of the server's. */
+async function measure(browser, server, count, bundle, label) {
+  const page = await browser.context.newPage();
+  // Only the two entry files are replaced; the shell (with its CSP nonce) and the API are the server's.
+  await page.route(/\/assets\/app-[0-9a-f]+\.js$/, (route) => route.fulfill({ status: 200, contentType: 'text/javascript', body: bundle.js }));
+  await page.route(/\/assets\/app-[0-9a-f]+\.css$/, (route) => route.fulfill({ status: 200, contentType: 'text/css', body: bundle.css }));
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+
   await page.goto(server.url);
-  await page.waitForFunction((n) => window.__rolloutsDashboard?.rolloutCount() === n && document.querySelector('.row[data-key]'), COUNT, { timeout: 120000, polling: 'raf' });
+  await page.waitForFunction((n) => window.__rolloutsDashboard?.rolloutCount() === n && document.querySelector('.row[data-key]'), count, { timeout: 120000, polling: 'raf' });
   const firstRender = await page.evaluate(() => performance.now());
-  const wall = Date.now() - t0;
   const rendered = await page.locator('.row[data-key]').count();
 
-  const settle = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
-  const filterMs = await page.evaluate(async (settleSrc) => {
-    const settleFn = new Function(`return (${settleSrc})()`);
-    const chip = [...document.querySelectorAll('button.chip')].find((b) => b.textContent.startsWith('Paused') || b.textContent.includes('Paused'));
-    const t = performance.now();
-    chip.click();
-    await settleFn();
-    return performance.now() - t;
-  }, settle.toString());
+  // In the page: waits until the next frame has been rendered (and its microtasks and paint are done).
+  await page.evaluate(() => {
+    window.__benchSettle = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+  });
+  const clickChip = () =>
+    page.evaluate(async () => {
+      const chip = [...document.querySelectorAll('button.chip')].find((b) => b.textContent.includes('Paused'));
+      const t = performance.now();
+      chip.click();
+      await window.__benchSettle();
+      return performance.now() - t;
+    });
+  const filterMs = await clickChip();
   const filtered = await page.locator('.row[data-key]').count();
-  // back to everything
-  await page.evaluate(async (settleSrc) => {
-    const settleFn = new Function(`return (${settleSrc})()`);
-    [...document.querySelectorAll('button.chip')].find((b) => b.textContent.includes('Paused')).click();
-    await settleFn();
-  }, settle.toString());
+  await clickChip(); // back to everything
 
-  const updates = await page.evaluate(async (settleSrc) => {
-    const settleFn = new Function(`return (${settleSrc})()`);
-    const hook = window.__rolloutsDashboard;
+  // Frames: status changes of the first 100 rollouts (by the API's order), cycling through four
+  // statuses, so that each one moves between groups and places; `round` varies the status.
+  await page.evaluate(async () => {
     const res = await fetch(new URL('api/v1/rollouts', document.baseURI));
-    const { rollouts } = await res.json();
-    let seq = hook.lastSeq() + 1;
-    const statuses = ['Healthy', 'Progressing', 'Paused', 'Degraded'];
-    const frames = (round) => rollouts.slice(0, 100).map((r, i) => ({ type: 'upsert', seq: seq++, rollout: { ...r, status: statuses[(i + round) % 4], resourceVersion: String(seq) } }));
-    // 100 updates in one frame batch (as the socket delivers a burst)
-    let t = performance.now();
-    hook.applyFrames(frames(1));
-    await settleFn();
-    const batch = performance.now() - t;
-    // 100 updates each rendered on its own
-    const single = frames(2);
-    t = performance.now();
-    for (const f of single) {
-      hook.applyFrames([f]);
-      await settleFn();
-    }
-    const sequential = performance.now() - t;
-    return { batch, sequential };
-  }, settle.toString());
+    window.__benchRollouts = (await res.json()).rollouts;
+    window.__benchSeq = window.__rolloutsDashboard.lastSeq() + 1;
+    window.__benchFrame = (r, round) => {
+      const statuses = ['Healthy', 'Progressing', 'Paused', 'Degraded'];
+      const seq = window.__benchSeq++;
+      return { type: 'upsert', seq, rollout: { ...r, status: statuses[round % 4], resourceVersion: String(seq) } };
+    };
+  });
 
-  const fmt = (n) => `${n.toFixed(1)} ms`;
-  console.log(`rollouts:                          ${COUNT} (rows in the DOM: ${rendered}, windowed)`);
-  console.log(`time to first render:              ${fmt(firstRender)} after navigation start (${wall} ms wall clock incl. browser)`);
-  console.log(`time to apply a filter (Paused):   ${fmt(filterMs)} (${filtered} rows in the DOM)`);
-  console.log(`100 live updates, one batch:       ${fmt(updates.batch)}`);
-  console.log(`100 live updates, one at a time:   ${fmt(updates.sequential)} (${fmt(updates.sequential / 100)} each)`);
+  // 100 updates in one batch (as the socket delivers a burst).
+  let b0 = await busyMs(cdp);
+  const batchWall = await page.evaluate(async () => {
+    const rs = window.__benchRollouts.slice(0, 100);
+    const t = performance.now();
+    window.__rolloutsDashboard.applyFrames(rs.map((r, i) => window.__benchFrame(r, i + 1)));
+    await window.__benchSettle();
+    return performance.now() - t;
+  });
+  const batchBusy = (await busyMs(cdp)) - b0;
+
+  // The floor: the same round trip and frame with no update (what each figure below includes anyway).
+  const floor = [];
+  for (let i = 0; i < 20; i++) {
+    b0 = await busyMs(cdp);
+    await page.evaluate(() => window.__benchSettle());
+    floor.push((await busyMs(cdp)) - b0);
+  }
+
+  // 100 updates, each applied and rendered on its own: main-thread time per update.
+  if (profileDir) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+    await cdp.send('Profiler.start');
+  }
+  const perUpdate = [];
+  let sequentialWall = 0;
+  for (let i = 0; i < 100; i++) {
+    b0 = await busyMs(cdp);
+    sequentialWall += await page.evaluate(async (i) => {
+      const t = performance.now();
+      window.__rolloutsDashboard.applyFrames([window.__benchFrame(window.__benchRollouts[i], i + 2)]);
+      await window.__benchSettle();
+      return performance.now() - t;
+    }, i);
+    perUpdate.push((await busyMs(cdp)) - b0);
+  }
+  if (profileDir) {
+    const { profile } = await cdp.send('Profiler.stop');
+    mkdirSync(profileDir, { recursive: true });
+    writeFileSync(join(profileDir, `${label}.cpuprofile`), JSON.stringify(profile));
+  }
+
+  // A stream: 300 updates at 100 per second spread over the whole list (the socket delivers
+  // them as they come, batched per animation frame by the connection; here one per timer),
+  // while a PerformanceObserver records every long task (> 50 ms).
+  b0 = await busyMs(cdp);
+  const stream = await page.evaluate(async () => {
+    const longTasks = [];
+    const obs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) longTasks.push(e.duration);
+    });
+    obs.observe({ type: 'longtask' });
+    const rs = window.__benchRollouts;
+    const t = performance.now();
+    await new Promise((done) => {
+      let i = 0;
+      const id = setInterval(() => {
+        const r = rs[(i * 7919) % rs.length];
+        window.__rolloutsDashboard.applyFrames([window.__benchFrame(r, i + 3)]);
+        if (++i === 300) {
+          clearInterval(id);
+          done();
+        }
+      }, 10);
+    });
+    await window.__benchSettle();
+    await new Promise((r) => setTimeout(r, 100)); // let the observer deliver the last entries
+    obs.disconnect();
+    return { wall: performance.now() - t, longTasks };
+  });
+  const streamBusy = (await busyMs(cdp)) - b0;
+  const applied = await page.evaluate(() => window.__rolloutsDashboard.lastSeq() === window.__benchSeq - 1);
+  if (!applied) throw new Error(`${label}: not every update was applied`);
+  await page.close();
+  return {
+    rendered,
+    firstRender,
+    filterMs,
+    filtered,
+    batchWall,
+    batchBusy,
+    floorMean: mean(floor),
+    perUpdate,
+    updateMean: mean(perUpdate),
+    updateP95: percentile(perUpdate, 95),
+    updateMax: Math.max(...perUpdate),
+    sequentialWall,
+    streamWall: stream.wall,
+    streamBusyFraction: streamBusy / stream.wall,
+    longTasks: stream.longTasks.length,
+    longestTask: stream.longTasks.length ? Math.max(...stream.longTasks) : 0,
+  };
+}
+
+const results = [];
+let browser;
+try {
+  const loaded = bundles.map((b) => ({ ...b, bundle: readBundle(b.dir) }));
+  browser = await launch({ viewport: { width: 1440, height: 900 } });
+  for (const count of counts) {
+    const dir = mkdtempSync(join(tmpdir(), 'rd-bench-'));
+    try {
+      const chunks = [];
+      for (let i = 0; i < count; i++) chunks.push(rolloutYaml(i));
+      writeFileSync(join(dir, 'rollouts.yaml'), chunks.join('---\n'));
+      const server = await startServer(`bench-${count}`, ['--from-files', dir], { timeoutMs: 120000 });
+      try {
+        for (let run = 0; run < repeat; run++) {
+          for (const b of loaded) {
+            const label = `${count}-${b.name.replace(/[^A-Za-z0-9_-]/g, '_')}-${run + 1}`;
+            const r = await measure(browser, server, count, b.bundle, label);
+            results.push({ count, bundle: b.name, run: run + 1, ...r });
+            process.stderr.write(`# ${count} ${b.name} run ${run + 1}: update mean ${r.updateMean.toFixed(2)} ms, p95 ${r.updateP95.toFixed(2)} ms, first render ${r.firstRender.toFixed(0)} ms\n`);
+          }
+        }
+      } finally {
+        server.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 } finally {
   await browser?.close();
   stopAll();
-  rmSync(dir, { recursive: true, force: true });
 }
+
+// Report: one line per count and bundle (medians over the runs).
+const ms = (n) => (n >= 100 ? `${n.toFixed(0)} ms` : `${n.toFixed(1)} ms`);
+const lines = [
+  '| rollouts | bundle | first render | filter (Paused) | update: main thread mean / p95 / max | 100 one at a time (wall) | 100 in one batch (main thread) | stream 300 at 100/s: busy, long tasks > 50 ms (longest) | floor |',
+  '|---|---|---|---|---|---|---|---|---|',
+];
+for (const count of counts) {
+  for (const b of bundles) {
+    const rs = results.filter((r) => r.count === count && r.bundle === b.name);
+    const m = (k) => median(rs.map((r) => r[k]));
+    lines.push(
+      `| ${count.toLocaleString('en')} | ${b.name} | ${ms(m('firstRender'))} | ${ms(m('filterMs'))} | ${m('updateMean').toFixed(2)} / ${m('updateP95').toFixed(2)} / ${m('updateMax').toFixed(1)} ms | ${ms(m('sequentialWall'))} | ${ms(m('batchBusy'))} | ${(m('streamBusyFraction') * 100).toFixed(0)} %, ${m('longTasks')} (${ms(m('longestTask'))}) | ${m('floorMean').toFixed(2)} ms |`,
+    );
+  }
+}
+console.log(`rows in the DOM (windowed): ${[...new Set(results.map((r) => r.rendered))].join(', ')}; after the filter: ${[...new Set(results.map((r) => r.filtered))].join(', ')}; runs per cell: ${repeat}`);
+console.log(lines.join('\n'));
+if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ counts, bundles: bundles.map((b) => b.name), repeat, results }, null, 2)}\n`);
