@@ -21,7 +21,21 @@ export interface ListState {
   resyncNeeded: boolean;
   /** Bumped on every applied change, to memoize derived lists cheaply. */
   version: number;
+  /**
+   * What the last applied batches changed, oldest first (at most [`JOURNAL_MAX`]), so that a
+   * derived view can follow the changes since the state it last saw instead of recomputing
+   * everything at every batch (10,000 rollouts). Entries are compared by identity.
+   */
+  journal: readonly ListChange[];
 }
+
+/** The keys one applied batch changed (upserted, patched or deleted); `null`: everything (a snapshot). */
+export interface ListChange {
+  readonly keys: readonly string[] | null;
+}
+
+/** How many batches the journal remembers: a view further behind recomputes everything. */
+export const JOURNAL_MAX = 64;
 
 export const emptyListState: ListState = {
   snapshotSeq: null,
@@ -30,6 +44,7 @@ export const emptyListState: ListState = {
   versions: new Map(),
   resyncNeeded: false,
   version: 0,
+  journal: [],
 };
 
 export type ListFrame = Extract<ServerMsg, { type: 'snapshot' | 'upsert' | 'patch' | 'delete' }>;
@@ -42,6 +57,8 @@ export function applyListFrames(state: ListState, frames: readonly ListFrame[]):
   let lastSeq = state.lastSeq;
   let resyncNeeded = state.resyncNeeded;
   let changed = false;
+  // Keys this batch changed; `null` once a snapshot replaced everything.
+  let touched: string[] | null = [];
   for (const frame of frames) {
     if (frame.type === 'snapshot') {
       map = new Map();
@@ -51,6 +68,7 @@ export function applyListFrames(state: ListState, frames: readonly ListFrame[]):
       lastSeq = frame.seq;
       resyncNeeded = false;
       changed = true;
+      touched = null;
       continue;
     }
     // Changes before the first snapshot, or not newer than it, are dropped.
@@ -61,6 +79,7 @@ export function applyListFrames(state: ListState, frames: readonly ListFrame[]):
       const key = rolloutKey(frame.rollout.namespace, frame.rollout.name);
       map.set(key, frame.rollout);
       versions.set(key, frame.seq);
+      touched?.push(key);
     } else if (frame.type === 'patch') {
       const key = rolloutKey(frame.namespace, frame.name);
       const held = map.get(key);
@@ -74,10 +93,12 @@ export function applyListFrames(state: ListState, frames: readonly ListFrame[]):
       }
       map.set(key, patched);
       versions.set(key, frame.seq);
+      touched?.push(key);
     } else {
       const key = rolloutKey(frame.namespace, frame.name);
       map.delete(key);
       versions.delete(key);
+      touched?.push(key);
     }
     lastSeq = Math.max(lastSeq, frame.seq);
     changed = true;
@@ -91,10 +112,29 @@ export function applyListFrames(state: ListState, frames: readonly ListFrame[]):
     versions: versions ?? state.versions,
     resyncNeeded,
     version: state.version + 1,
+    journal: [...state.journal.slice(-(JOURNAL_MAX - 1)), { keys: touched }],
   };
+}
+
+/**
+ * The keys changed since the state whose newest journal entry was `since`, up to `state`
+ * (keys may repeat), or `null` when that cannot be told (no entry, a snapshot since, or `since`
+ * no longer in the journal, or from another list): then everything must be recomputed.
+ */
+export function changedSince(state: ListState, since: ListChange | null): string[] | null {
+  const j = state.journal;
+  const from = since === null ? -1 : j.lastIndexOf(since);
+  if (from < 0) return null;
+  const keys: string[] = [];
+  for (let i = from + 1; i < j.length; i++) {
+    const k = (j[i] as ListChange).keys;
+    if (k === null) return null;
+    for (const key of k) keys.push(key);
+  }
+  return keys;
 }
 
 /** Forgets everything (a new subscription): the next snapshot starts over. */
 export function resetListState(): ListState {
-  return { ...emptyListState, rollouts: new Map(), versions: new Map() };
+  return { ...emptyListState, rollouts: new Map(), versions: new Map(), journal: [] };
 }

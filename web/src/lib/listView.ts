@@ -40,13 +40,11 @@ export interface ListGroups {
   total: number;
 }
 
-function compare(sort: SortKey, favorites: ReadonlySet<string>) {
+/** The sort's order within the favorites and within the rest (a total order: keys are unique). */
+export function compareWithin(sort: SortKey): (a: RolloutSummary, b: RolloutSummary) => number {
   const byName = (a: RolloutSummary, b: RolloutSummary) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0;
-  const fav = (r: RolloutSummary) => (favorites.has(rolloutKey(r.namespace, r.name)) ? 0 : 1);
   return (a: RolloutSummary, b: RolloutSummary): number => {
-    const f = fav(a) - fav(b);
-    if (f !== 0) return f;
     switch (sort) {
       case 'namespace': {
         const c = a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0;
@@ -66,6 +64,13 @@ function compare(sort: SortKey, favorites: ReadonlySet<string>) {
         return byName(a, b);
     }
   };
+}
+
+/** The list's order: favorites first, then the sort's. */
+export function compare(sort: SortKey, favorites: ReadonlySet<string>): (a: RolloutSummary, b: RolloutSummary) => number {
+  const within = compareWithin(sort);
+  const fav = (r: RolloutSummary) => (favorites.has(rolloutKey(r.namespace, r.name)) ? 0 : 1);
+  return (a, b) => fav(a) - fav(b) || within(a, b);
 }
 
 /** Applies the filter and splits the result into "needs attention" and the rest. */
@@ -153,20 +158,18 @@ export function holdOrder(fresh: ListGroups, held: HeldOrder): ListGroups {
   const pos = new Map<string, { group: 0 | 1; index: number }>();
   held.attention.forEach((k, index) => pos.set(k, { group: 0, index }));
   held.rest.forEach((k, index) => pos.set(k, { group: 1, index }));
-  const kept: { r: RolloutSummary; group: 0 | 1; index: number }[] = [];
-  const added: { r: RolloutSummary; group: 0 | 1 }[] = [];
+  // Kept rows go to their held slot (slots of rows gone stay empty), in linear time.
+  const slots: [(RolloutSummary | undefined)[], (RolloutSummary | undefined)[]] = [new Array(held.attention.length), new Array(held.rest.length)];
+  const added: [RolloutSummary[], RolloutSummary[]] = [[], []];
   const visit = (rs: RolloutSummary[], group: 0 | 1) => {
     for (const r of rs) {
       const p = pos.get(rolloutKey(r.namespace, r.name));
-      if (p) kept.push({ r, ...p });
-      else added.push({ r, group });
+      if (p) slots[p.group][p.index] = r;
+      else added[group].push(r);
     }
   };
   visit(fresh.attention, 0);
   visit(fresh.rest, 1);
-  kept.sort((a, b) => a.group - b.group || a.index - b.index);
-  const attention: RolloutSummary[] = [];
-  const rest: RolloutSummary[] = [];
-  for (const x of [...kept, ...added]) (x.group === 0 ? attention : rest).push(x.r);
-  return { ...fresh, attention, rest };
+  const shown = (group: 0 | 1) => [...slots[group].filter((r): r is RolloutSummary => r !== undefined), ...added[group]];
+  return { ...fresh, attention: shown(0), rest: shown(1) };
 }

@@ -1,7 +1,9 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { memo } from 'preact/compat';
 import type { JSX } from 'preact';
 import { rolloutKey, type RolloutSummary } from '../api/protocol';
-import { filterFromQuery, filterToQuery, groupRollouts, heldOrderOf, holdOrder, STATUSES, type HeldOrder, type ListFilter, type SortKey } from '../lib/listView';
+import { ListIndex } from '../lib/listIndex';
+import { filterFromQuery, filterToQuery, heldOrderOf, holdOrder, STATUSES, type ListFilter, type ListGroups, type SortKey } from '../lib/listView';
 import { mainAction } from '../lib/actionRules';
 import { byRole, failingMetric, shortWhy } from '../lib/failure';
 import { currentStepNumber, restateSteps } from '../lib/steps';
@@ -27,14 +29,118 @@ function itemHeight(i: Item): number {
   return i.kind === 'header' ? HEADER_H : i.kind === 'row' ? ROW_H : CARD_H;
 }
 
-/** Window-scroll virtualization over items of known heights. */
-function useWindowing(items: Item[], container: { current: HTMLElement | null }) {
-  const offsets = useMemo(() => {
-    const o = new Array<number>(items.length + 1);
-    o[0] = 0;
-    for (let i = 0; i < items.length; i++) o[i + 1] = (o[i] ?? 0) + itemHeight(items[i] as Item);
-    return o;
-  }, [items]);
+/** A group of the list: its header item, then one item per row (or per row of cards). */
+interface Section {
+  label: string;
+  hint?: string;
+  rs: RolloutSummary[];
+  /** Index of its header among all items. */
+  first: number;
+  /** Its header's offset (px). */
+  top: number;
+  /** Index of its first rollout in the whole list (attention first, then the rest). */
+  rowBase: number;
+  /** Items after the header. */
+  n: number;
+}
+
+/**
+ * The list's items (group headers, rows or rows of cards) as arithmetic over the group sizes:
+ * only the items on screen are ever built, so a live update costs what is shown, not one
+ * object per rollout (10,000 of them).
+ */
+class Layout {
+  readonly sections: Section[] = [];
+  readonly length: number;
+  readonly total: number;
+  /** Rollouts shown. */
+  readonly rows: number;
+  private readonly bodyH: number;
+
+  constructor(groups: Pick<ListGroups, 'attention' | 'rest'>, private readonly view: 'table' | 'cards', private readonly cols: number) {
+    this.bodyH = view === 'table' ? ROW_H : CARD_H;
+    const per = view === 'table' ? 1 : cols;
+    let first = 0;
+    let top = 0;
+    let rowBase = 0;
+    const add = (label: string, rs: RolloutSummary[], hint?: string) => {
+      if (rs.length === 0) return;
+      const n = Math.ceil(rs.length / per);
+      this.sections.push({ label, rs, first, top, rowBase, n, ...(hint ? { hint } : {}) });
+      first += 1 + n;
+      top += HEADER_H + n * this.bodyH;
+      rowBase += rs.length;
+    };
+    add('Needs attention', groups.attention, 'paused for a human, degraded, or failing analysis');
+    add(groups.attention.length > 0 ? 'Everything else' : 'Rollouts', groups.rest);
+    this.length = first;
+    this.total = top;
+    this.rows = rowBase;
+  }
+
+  private sectionOf(i: number): Section | undefined {
+    return this.sections.find((s) => i >= s.first && i <= s.first + s.n);
+  }
+
+  /** The item at `i` (0 ≤ i < length). */
+  at(i: number): Item {
+    const s = this.sectionOf(i) as Section;
+    if (i === s.first) return { kind: 'header', key: `h-${s.label}`, label: s.label, count: s.rs.length, ...(s.hint ? { hint: s.hint } : {}) };
+    const j = i - s.first - 1;
+    if (this.view === 'table') {
+      const r = s.rs[j] as RolloutSummary;
+      return { kind: 'row', key: rolloutKey(r.namespace, r.name), r, index: s.rowBase + j };
+    }
+    const from = j * this.cols;
+    const rs = s.rs.slice(from, from + this.cols).map((r, m) => ({ r, index: s.rowBase + from + m }));
+    return { kind: 'cards', key: `c-${s.label}-${from}`, rs };
+  }
+
+  /** The offset (px) of item `i`; `length` gives the total height. */
+  offset(i: number): number {
+    const s = this.sectionOf(i);
+    if (!s) return this.total;
+    return i === s.first ? s.top : s.top + HEADER_H + (i - s.first - 1) * this.bodyH;
+  }
+
+  /** The first item that ends below `y` (px), or `length`. */
+  firstEndingAfter(y: number): number {
+    for (const s of this.sections) {
+      if (y < s.top + HEADER_H) return s.first;
+      const j = Math.floor((y - s.top - HEADER_H) / this.bodyH);
+      if (j < s.n) return s.first + 1 + j;
+    }
+    return this.length;
+  }
+
+  /** The rollout at `index` in the whole list. */
+  rowAt(index: number): RolloutSummary | undefined {
+    const s = this.sections.find((x) => index >= x.rowBase && index < x.rowBase + x.rs.length);
+    return s?.rs[index - s.rowBase];
+  }
+
+  /** The item that shows the rollout at `index`, or -1. */
+  itemOfRow(index: number): number {
+    const s = this.sections.find((x) => index >= x.rowBase && index < x.rowBase + x.rs.length);
+    if (!s) return -1;
+    return s.first + 1 + Math.floor((index - s.rowBase) / (this.view === 'table' ? 1 : this.cols));
+  }
+
+  /** Where the rollout `key` is in the whole list, or -1 (a scan without building a key per row). */
+  indexOfKey(key: string): number {
+    const slash = key.indexOf('/');
+    const ns = key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    for (const s of this.sections) {
+      const j = s.rs.findIndex((r) => r.name === name && r.namespace === ns);
+      if (j >= 0) return s.rowBase + j;
+    }
+    return -1;
+  }
+}
+
+/** Window-scroll virtualization over the layout's items. */
+function useWindowing(layout: Layout, container: { current: HTMLElement | null }) {
   const [view, setView] = useState({ top: 0, height: 800 });
   useEffect(() => {
     let raf = 0;
@@ -60,21 +166,12 @@ function useWindowing(items: Item[], container: { current: HTMLElement | null })
       if (raf) cancelAnimationFrame(raf);
     };
   }, [container]);
-  const total = offsets[items.length] ?? 0;
   const lo = view.top - OVERSCAN_PX;
   const hi = view.top + view.height + OVERSCAN_PX;
-  // binary search for the first item ending after `lo`
-  let a = 0;
-  let b = items.length;
-  while (a < b) {
-    const mid = (a + b) >> 1;
-    if ((offsets[mid + 1] ?? 0) <= lo) a = mid + 1;
-    else b = mid;
-  }
-  const start = a;
+  const start = layout.firstEndingAfter(lo);
   let end = start;
-  while (end < items.length && (offsets[end] ?? 0) < hi) end++;
-  return { offsets, total, start, end };
+  while (end < layout.length && layout.offset(end) < hi) end++;
+  return { total: layout.total, start, end };
 }
 
 function useColumns(container: { current: HTMLElement | null }, enabled: boolean): number {
@@ -92,7 +189,7 @@ function useColumns(container: { current: HTMLElement | null }, enabled: boolean
   return cols;
 }
 
-function NamespacePicker({ all, selected, onChange }: { all: string[]; selected: string[]; onChange: (ns: string[]) => void }) {
+function NamespacePicker({ all, selected, onChange }: { all: readonly string[]; selected: string[]; onChange: (ns: string[]) => void }) {
   const label = selected.length === 0 ? 'All namespaces' : selected.length === 1 ? selected[0] : `${selected.length} namespaces`;
   return (
     <details class="ns-picker">
@@ -197,12 +294,12 @@ function StatusLine({ r }: { r: RolloutSummary }) {
   return <span>{text.charAt(0).toUpperCase() + text.slice(1)}</span>;
 }
 
-function Row({ r, fav, toggleFav, selected, index, readOnly }: { r: RolloutSummary; fav: boolean; toggleFav: () => void; selected: boolean; index: number; readOnly: boolean }) {
+function Row({ r, fav, toggleFav, selected, index, readOnly }: { r: RolloutSummary; fav: boolean; toggleFav: (key: string) => void; selected: boolean; index: number; readOnly: boolean }) {
   const href = detailHref(r.namespace, r.name);
   return (
     <div class={`row${selected ? ' row-selected' : ''}${r.needsAttention ? ' row-attention' : ''}`} role="row" aria-rowindex={index + 2} aria-selected={selected} data-key={rolloutKey(r.namespace, r.name)}>
       <div role="cell" class="c-fav">
-        <FavStar on={fav} name={r.name} toggle={toggleFav} />
+        <FavStar on={fav} name={r.name} toggle={() => toggleFav(rolloutKey(r.namespace, r.name))} />
       </div>
       <div role="cell" class="c-name">
         <Link href={href} class="rname" data-rollout={r.name}>
@@ -245,6 +342,12 @@ function Row({ r, fav, toggleFav, selected, index, readOnly }: { r: RolloutSumma
     </div>
   );
 }
+
+/**
+ * A row re-renders only when its own props change (its rollout's copy, favorite, selection):
+ * a live update re-renders the rows it changed, not every row on screen.
+ */
+const MemoRow = memo(Row);
 
 function Card({ r, fav, toggleFav, selected, readOnly }: { r: RolloutSummary; fav: boolean; toggleFav: () => void; selected: boolean; readOnly: boolean }) {
   return (
@@ -382,66 +485,46 @@ export function ListPage({ query }: { query: string }) {
     });
   }, []);
 
-  const namespaces = useMemo(() => {
-    const s = new Set<string>();
-    for (const r of list.rollouts.values()) s.add(r.namespace);
-    for (const ns of filter.namespaces) s.add(ns);
-    return [...s].sort();
-  }, [list.version, filter.namespaces]);
-
-  const fresh = useMemo(() => groupRollouts(list.rollouts.values(), filter, favorites), [list.version, filter, favorites]);
+  // The groups follow the list's changes (ListIndex) instead of being recomputed from every rollout.
+  const [index] = useState(() => new ListIndex());
+  const fresh = useMemo(() => index.sync(list, filter, favorites), [list, filter, favorites]);
+  const present = index.namespaces();
+  const namespaces = useMemo(
+    () => (filter.namespaces.every((ns) => present.includes(ns)) ? present : [...new Set([...present, ...filter.namespaces])].sort()),
+    [present, filter.namespaces],
+  );
   // While the pointer is over the list (and so between a click's press and release), rows keep
   // their places: live updates change their content, not their order. Leaving re-sorts.
   const [pointerIn, setPointerIn] = useState(false);
-  const held = useRef<{ filter: ListFilter; favorites: ReadonlySet<string>; order: HeldOrder } | null>(null);
+  const held = useRef<{ filter: ListFilter; favorites: ReadonlySet<string>; groups: ListGroups } | null>(null);
   const groups = useMemo(() => {
     const h = held.current;
-    return pointerIn && h && h.filter === filter && h.favorites === favorites ? holdOrder(fresh, h.order) : fresh;
+    return pointerIn && h && h.filter === filter && h.favorites === favorites ? holdOrder(fresh, heldOrderOf(h.groups)) : fresh;
   }, [fresh, pointerIn]);
-  held.current = { filter, favorites, order: heldOrderOf(groups) };
-  const ordered = useMemo(() => [...groups.attention, ...groups.rest], [groups]);
+  held.current = { filter, favorites, groups };
 
-  const items = useMemo(() => {
-    const out: Item[] = [];
-    let index = 0;
-    const push = (label: string, rs: RolloutSummary[], hint?: string) => {
-      if (rs.length === 0) return;
-      out.push({ kind: 'header', key: `h-${label}`, label, count: rs.length, ...(hint ? { hint } : {}) });
-      if (view === 'table') {
-        for (const r of rs) out.push({ kind: 'row', key: rolloutKey(r.namespace, r.name), r, index: index++ });
-      } else {
-        for (let i = 0; i < rs.length; i += cols) {
-          const chunk = rs.slice(i, i + cols).map((r) => ({ r, index: index++ }));
-          out.push({ kind: 'cards', key: `c-${label}-${i}`, rs: chunk });
-        }
-      }
-    };
-    push('Needs attention', groups.attention, 'paused for a human, degraded, or failing analysis');
-    push(groups.attention.length > 0 ? 'Everything else' : 'Rollouts', groups.rest);
-    return out;
-  }, [groups, view, cols]);
-
-  const win = useWindowing(items, container);
+  const layout = useMemo(() => new Layout(groups, view, cols), [groups, view, cols]);
+  const win = useWindowing(layout, container);
   // The selection follows the rollout (by key), not the position, so live re-sorting keeps it.
-  const selected = useMemo(() => (selKey === null ? -1 : ordered.findIndex((r) => rolloutKey(r.namespace, r.name) === selKey)), [ordered, selKey]);
+  const selected = useMemo(() => (selKey === null ? -1 : layout.indexOfKey(selKey)), [layout, selKey]);
   const setSelected = useCallback(
     (f: (i: number) => number) => {
       const next = f(selected);
-      const r = next >= 0 ? ordered[next] : undefined;
+      const r = next >= 0 ? layout.rowAt(next) : undefined;
       setSelKey(r ? rolloutKey(r.namespace, r.name) : null);
     },
-    [ordered, selected],
+    [layout, selected],
   );
 
   // Keyboard: j/k or arrows move, Enter opens, f toggles favorite. One listener for the page's
   // life reads the latest render's values: a listener re-bound in an effect runs after paint, so
   // a key pressed right after a selection showed (j, then Enter) met the previous render's
   // handler and its old selection (a flaky browser test found it).
-  const keys = useRef({ ordered, selected, setSelected, view, cols, toggleFav, update });
-  keys.current = { ordered, selected, setSelected, view, cols, toggleFav, update };
+  const keys = useRef({ layout, selected, setSelected, view, cols, toggleFav, update });
+  keys.current = { layout, selected, setSelected, view, cols, toggleFav, update };
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      const { ordered, selected, setSelected, view, cols, toggleFav, update } = keys.current;
+      const { layout, selected, setSelected, view, cols, toggleFav, update } = keys.current;
       if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
       const t = e.target as HTMLElement | null;
       if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) {
@@ -456,18 +539,18 @@ export function ListPage({ query }: { query: string }) {
       const step = view === 'cards' && (e.key === 'ArrowDown' || e.key === 'ArrowUp') ? cols : 1;
       if (e.key === 'j' || e.key === 'ArrowDown' || (view === 'cards' && e.key === 'ArrowRight')) {
         e.preventDefault();
-        setSelected((s) => Math.min(ordered.length - 1, s + step));
+        setSelected((s) => Math.min(layout.rows - 1, s + step));
       } else if (e.key === 'k' || e.key === 'ArrowUp' || (view === 'cards' && e.key === 'ArrowLeft')) {
         e.preventDefault();
         setSelected((s) => Math.max(0, s - step));
       } else if (e.key === 'Enter' && selected >= 0) {
-        const r = ordered[selected];
+        const r = layout.rowAt(selected);
         if (r) {
           e.preventDefault();
           navigate(detailHref(r.namespace, r.name));
         }
       } else if (e.key === 'f' && selected >= 0) {
-        const r = ordered[selected];
+        const r = layout.rowAt(selected);
         if (r) toggleFav(rolloutKey(r.namespace, r.name));
       } else if (e.key === 'v') {
         update({}, view === 'cards' ? 'table' : 'cards');
@@ -482,11 +565,11 @@ export function ListPage({ query }: { query: string }) {
   // Keep the selected row in view.
   useEffect(() => {
     if (selected < 0) return;
-    const idx = items.findIndex((it) => (it.kind === 'row' && it.index === selected) || (it.kind === 'cards' && it.rs.some((c) => c.index === selected)));
+    const idx = layout.itemOfRow(selected);
     const el = container.current;
     if (idx < 0 || !el) return;
-    const top = el.getBoundingClientRect().top + window.scrollY + (win.offsets[idx] ?? 0);
-    const bottom = top + itemHeight(items[idx] as Item);
+    const top = el.getBoundingClientRect().top + window.scrollY + layout.offset(idx);
+    const bottom = top + itemHeight(layout.at(idx));
     const headerH = 120;
     if (top < window.scrollY + headerH) window.scrollTo(0, top - headerH);
     else if (bottom > window.scrollY + window.innerHeight) window.scrollTo(0, bottom - window.innerHeight + 8);
@@ -585,7 +668,7 @@ export function ListPage({ query }: { query: string }) {
         <p class="small muted">New rollouts appear here immediately, without reloading.</p>
       </Empty>
     );
-  } else if (ordered.length === 0) {
+  } else if (layout.rows === 0) {
     body = (
       <Empty title="No rollouts match the filters">
         <p>
@@ -597,14 +680,15 @@ export function ListPage({ query }: { query: string }) {
       </Empty>
     );
   } else {
-    const slice = items.slice(win.start, win.end);
+    const slice: Item[] = [];
+    for (let i = win.start; i < win.end; i++) slice.push(layout.at(i));
     body = (
       <div
         ref={container}
         class={`vlist ${view === 'table' ? 'vtable' : 'vcards'}`}
         role={view === 'table' ? 'table' : 'region'}
         aria-label="Rollouts"
-        aria-rowcount={view === 'table' ? ordered.length + 1 : undefined}
+        aria-rowcount={view === 'table' ? layout.rows + 1 : undefined}
         onPointerEnter={() => setPointerIn(true)}
         onPointerLeave={() => setPointerIn(false)}
         style={{ height: `${win.total + (view === 'table' ? 34 : 0)}px` }}
@@ -622,7 +706,7 @@ export function ListPage({ query }: { query: string }) {
             <div role="columnheader" class="c-act"><span class="visually-hidden">Actions</span></div>
           </div>
         ) : null}
-        <div class="vwin" style={{ transform: `translateY(${win.offsets[win.start] ?? 0}px)` }}>
+        <div class="vwin" style={{ transform: `translateY(${layout.offset(win.start)}px)` }}>
           {slice.map((it) => {
             if (it.kind === 'header') {
               return (
@@ -636,7 +720,7 @@ export function ListPage({ query }: { query: string }) {
             }
             if (it.kind === 'row') {
               const k = rolloutKey(it.r.namespace, it.r.name);
-              return <Row key={k} r={it.r} index={it.index} fav={favorites.has(k)} toggleFav={() => toggleFav(k)} selected={k === selectedKey} readOnly={readOnly} />;
+              return <MemoRow key={k} r={it.r} index={it.index} fav={favorites.has(k)} toggleFav={toggleFav} selected={k === selectedKey} readOnly={readOnly} />;
             }
             return (
               <div key={it.key} class="card-row" style={{ gridTemplateColumns: `repeat(${cols}, minmax(0, 1fr))` }}>
@@ -658,7 +742,7 @@ export function ListPage({ query }: { query: string }) {
       {problem ? <ProblemPanel problem={problem} /> : null}
       {toolbar}
       <p class="summary-line small muted" aria-live="polite">
-        {everHadSnapshot ? `${ordered.length} of ${list.rollouts.size} rollouts shown` : ''}
+        {everHadSnapshot ? `${layout.rows} of ${list.rollouts.size} rollouts shown` : ''}
         {filter.namespaces.length > 0 ? ` · namespaces: ${filter.namespaces.join(', ')}` : ''}
       </p>
       {body}

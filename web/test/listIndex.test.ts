@@ -1,0 +1,160 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RolloutSummary } from '../src/api/protocol';
+import { ListIndex } from '../src/lib/listIndex';
+import { applyListFrames, changedSince, emptyListState, JOURNAL_MAX, type ListFrame, type ListState } from '../src/lib/listState';
+import { defaultFilter, groupRollouts, type ListFilter, type SortKey } from '../src/lib/listView';
+import { summary } from './fixtures';
+
+/** mulberry32: a small seeded generator, so that a failure replays exactly. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const STATUSES = ['Healthy', 'Progressing', 'Paused', 'Degraded', 'Unknown'];
+const NAMESPACES = ['a', 'b', 'c', 'shop'];
+
+function randomRollout(next: () => number): RolloutSummary {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
+  const status = pick(STATUSES);
+  return summary({
+    namespace: pick(NAMESPACES),
+    // Few names, so that upserts hit existing rollouts and names repeat across namespaces.
+    name: `svc-${Math.floor(next() * 40)}`,
+    status,
+    needsAttention: status === 'Degraded' || (status === 'Paused' && next() < 0.7),
+    createdAt: next() < 0.2 ? null : `2024-01-0${1 + Math.floor(next() * 3)}T00:00:00Z`,
+    labels: { tier: pick(['web', 'db']) },
+    resourceVersion: String(Math.floor(next() * 1e9)),
+  });
+}
+
+function randomFilter(next: () => number): ListFilter {
+  const sorts: SortKey[] = ['attention', 'name', 'namespace', 'status', 'updated'];
+  const some = <T>(xs: readonly T[]) => xs.filter(() => next() < 0.3);
+  return {
+    namespaces: next() < 0.4 ? some(NAMESPACES) : [],
+    search: next() < 0.3 ? ['svc-1', 'tier:web', '!svc-2', 'shop'][Math.floor(next() * 4)] as string : '',
+    statuses: next() < 0.3 ? some(STATUSES) : [],
+    favoritesOnly: next() < 0.15,
+    attentionOnly: next() < 0.15,
+    sort: sorts[Math.floor(next() * sorts.length)] as SortKey,
+  };
+}
+
+function randomBatch(next: () => number, list: ListState, seq: { n: number }): ListFrame[] {
+  const frames: ListFrame[] = [];
+  const size = 1 + Math.floor(next() * 6);
+  for (let i = 0; i < size; i++) {
+    const x = next();
+    if (x < 0.02) {
+      frames.push({ type: 'snapshot', seq: ++seq.n, rollouts: Array.from({ length: Math.floor(next() * 60) }, () => randomRollout(next)) });
+    } else if (x < 0.2) {
+      const keys = [...list.rollouts.keys()];
+      const key = keys[Math.floor(next() * keys.length)] ?? 'a/svc-0';
+      const [namespace, name] = key.split('/') as [string, string];
+      frames.push({ type: 'delete', seq: ++seq.n, namespace, name });
+    } else if (x < 0.3) {
+      // A patch from a wrong base: dropped, and the list asks for a resync (no rollout changes).
+      frames.push({ type: 'patch', seq: ++seq.n, base: -1, namespace: 'a', name: 'svc-0', patch: [] });
+    } else {
+      frames.push({ type: 'upsert', seq: ++seq.n, rollout: randomRollout(next) });
+    }
+  }
+  return frames;
+}
+
+function assertSame(index: ListIndex, list: ListState, filter: ListFilter, favorites: ReadonlySet<string>, where: string): void {
+  const got = index.sync(list, filter, favorites);
+  const want = groupRollouts(list.rollouts.values(), filter, favorites);
+  assert.deepStrictEqual(got.attention.map((r) => `${r.namespace}/${r.name}`), want.attention.map((r) => `${r.namespace}/${r.name}`), `${where}: attention`);
+  assert.deepStrictEqual(got.rest.map((r) => `${r.namespace}/${r.name}`), want.rest.map((r) => `${r.namespace}/${r.name}`), `${where}: rest`);
+  // The very copies of the list (fresh data), not older ones.
+  got.attention.forEach((r, i) => assert.equal(r, want.attention[i], `${where}: attention copy ${i}`));
+  got.rest.forEach((r, i) => assert.equal(r, want.rest[i], `${where}: rest copy ${i}`));
+  assert.deepStrictEqual(got.counts, want.counts, `${where}: counts`);
+  assert.equal(got.attentionCount, want.attentionCount, `${where}: attentionCount`);
+  assert.equal(got.favoritesCount, want.favoritesCount, `${where}: favoritesCount`);
+  assert.equal(got.total, want.total, `${where}: total`);
+  const namespaces = [...new Set([...list.rollouts.values()].map((r) => r.namespace))].sort();
+  assert.deepStrictEqual([...index.namespaces()], namespaces, `${where}: namespaces`);
+}
+
+test('the index equals a from-scratch grouping after every random batch (seeded)', () => {
+  for (let seed = 1; seed <= 60; seed++) {
+    const next = rng(seed);
+    const index = new ListIndex();
+    const seq = { n: 0 };
+    let list = applyListFrames(emptyListState, [{ type: 'snapshot', seq: ++seq.n, rollouts: Array.from({ length: 50 }, () => randomRollout(next)) }]);
+    let filter = randomFilter(next);
+    let favorites: ReadonlySet<string> = new Set(['a/svc-1', 'shop/svc-3', 'b/svc-7']);
+    assertSame(index, list, filter, favorites, `seed ${seed} start`);
+    for (let step = 0; step < 150; step++) {
+      list = applyListFrames(list, randomBatch(next, list, seq));
+      const x = next();
+      if (x < 0.03) filter = randomFilter(next);
+      else if (x < 0.05) favorites = new Set([...favorites, `${NAMESPACES[step % 4]}/svc-${step % 40}`]);
+      // Sometimes several batches pass unseen (renders skipped): the index follows them all.
+      if (next() < 0.6) assertSame(index, list, filter, favorites, `seed ${seed} step ${step}`);
+    }
+    assertSame(index, list, filter, favorites, `seed ${seed} end`);
+  }
+});
+
+test('the index follows further than the journal remembers by recomputing', () => {
+  const index = new ListIndex();
+  let list = applyListFrames(emptyListState, [{ type: 'snapshot', seq: 1, rollouts: [summary({ name: 'a' })] }]);
+  const favorites = new Set<string>();
+  index.sync(list, defaultFilter, favorites);
+  for (let i = 0; i < JOURNAL_MAX + 5; i++) {
+    list = applyListFrames(list, [{ type: 'upsert', seq: 2 + i, rollout: summary({ name: `n${i}`, status: i % 2 ? 'Paused' : 'Healthy' }) }]);
+  }
+  assertSame(index, list, defaultFilter, favorites, 'after the journal');
+});
+
+test('nothing changed: the same groups; a change: new arrays, the published ones untouched', () => {
+  const index = new ListIndex();
+  const a = summary({ name: 'a' });
+  const b = summary({ name: 'b', status: 'Degraded', needsAttention: true });
+  let list = applyListFrames(emptyListState, [{ type: 'snapshot', seq: 1, rollouts: [a, b] }]);
+  const favorites = new Set<string>();
+  const g1 = index.sync(list, defaultFilter, favorites);
+  assert.equal(index.sync(list, defaultFilter, favorites), g1);
+  // A resync flag alone changes no rollout.
+  list = applyListFrames(list, [{ type: 'patch', seq: 2, base: 0, namespace: 'default', name: 'zzz', patch: [] }]);
+  assert.equal(list.resyncNeeded, true);
+  assert.equal(index.sync(list, defaultFilter, favorites), g1);
+  list = applyListFrames(list, [{ type: 'upsert', seq: 3, rollout: { ...b, status: 'Healthy', needsAttention: false } }]);
+  const g2 = index.sync(list, defaultFilter, favorites);
+  assert.notEqual(g2.rest, g1.rest);
+  assert.deepEqual(g1.attention.map((r) => r.name), ['b']);
+  assert.deepEqual(g1.rest.map((r) => r.name), ['a']);
+  assert.deepEqual(g2.attention.map((r) => r.name), []);
+  assert.deepEqual(g2.rest.map((r) => r.name), ['a', 'b']);
+});
+
+test('changedSince: the keys of the batches since, or null past a snapshot or the journal', () => {
+  const s0 = applyListFrames(emptyListState, [{ type: 'snapshot', seq: 1, rollouts: [summary({ name: 'a' })] }]);
+  assert.equal(changedSince(s0, null), null);
+  const e0 = s0.journal[s0.journal.length - 1] ?? null;
+  assert.deepEqual(changedSince(s0, e0), []);
+  const s1 = applyListFrames(s0, [{ type: 'upsert', seq: 2, rollout: summary({ name: 'b' }) }]);
+  const s2 = applyListFrames(s1, [
+    { type: 'delete', seq: 3, namespace: 'default', name: 'a' },
+    { type: 'upsert', seq: 4, rollout: summary({ name: 'b', status: 'Paused' }) },
+  ]);
+  assert.deepEqual(changedSince(s2, e0), ['default/b', 'default/a', 'default/b']);
+  const s3 = applyListFrames(s2, [{ type: 'snapshot', seq: 9, rollouts: [] }]);
+  assert.equal(changedSince(s3, e0), null);
+  // A list of another subscription does not hold the entry.
+  const other = applyListFrames(emptyListState, [{ type: 'snapshot', seq: 1, rollouts: [] }, { type: 'upsert', seq: 2, rollout: summary() }]);
+  assert.equal(changedSince(other, e0), null);
+  assert.ok(s3.journal.length <= JOURNAL_MAX);
+});
