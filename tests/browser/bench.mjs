@@ -45,6 +45,7 @@ if (counts.length === 0) counts.push(2000);
 if (bundles.length === 0) bundles.push({ name: 'this tree', dir: join(REPO, 'static') });
 if (!(repeat >= 1)) throw new Error('--repeat N, N >= 1');
 const profileDir = process.env.BENCH_CPU_PROFILE || null;
+const traceDir = process.env.BENCH_TRACE || null;
 const STATUSES = ['Healthy', 'Healthy', 'Healthy', 'Progressing', 'Paused', 'Degraded'];
 
 function rolloutYaml(i) {
@@ -153,8 +154,15 @@ const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Main-thread busy time so far (ms): the renderer's TaskDuration (scripts, style, layout, paint). */
 async function busyMs(cdp) {
+  return (await metricsMs(cdp)).TaskDuration;
+}
+
+/** The renderer's cumulative durations (ms): TaskDuration and its script, style and layout parts. */
+async function metricsMs(cdp) {
   const { metrics } = await cdp.send('Performance.getMetrics');
-  return metrics.find((m) => m.name === 'TaskDuration').value * 1000;
+  const out = {};
+  for (const name of ['TaskDuration', 'ScriptDuration', 'RecalcStyleDuration', 'LayoutDuration']) out[name] = metrics.find((m) => m.name === name).value * 1000;
+  return out;
 }
 
 /** One page load and its measurements, with `bundle` served in place of the server's. */
@@ -220,6 +228,11 @@ async function measure(browser, server, count, bundle, label) {
   }
 
   // 100 updates, each applied and rendered on its own: main-thread time per update.
+  const traceEvents = [];
+  if (traceDir) {
+    cdp.on('Tracing.dataCollected', (e) => traceEvents.push(...e.value));
+    await cdp.send('Tracing.start', { categories: 'devtools.timeline,v8.execute,disabled-by-default-devtools.timeline', transferMode: 'ReportEvents' });
+  }
   if (profileDir) {
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
@@ -227,6 +240,7 @@ async function measure(browser, server, count, bundle, label) {
   }
   const perUpdate = [];
   let sequentialWall = 0;
+  const parts0 = await metricsMs(cdp);
   for (let i = 0; i < 100; i++) {
     b0 = await busyMs(cdp);
     sequentialWall += await page.evaluate(async (i) => {
@@ -237,6 +251,16 @@ async function measure(browser, server, count, bundle, label) {
     }, i);
     perUpdate.push((await busyMs(cdp)) - b0);
   }
+  const parts1 = await metricsMs(cdp);
+  if (traceDir) {
+    const done = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
+    await cdp.send('Tracing.end');
+    await done;
+    mkdirSync(traceDir, { recursive: true });
+    writeFileSync(join(traceDir, `${label}.json`), JSON.stringify({ traceEvents }));
+  }
+  // Where the time of the 100 updates went, per update (ms): scripts, style, layout.
+  const part = (k) => (parts1[k] - parts0[k]) / 100;
   if (profileDir) {
     const { profile } = await cdp.send('Profiler.stop');
     mkdirSync(profileDir, { recursive: true });
@@ -287,6 +311,9 @@ async function measure(browser, server, count, bundle, label) {
     updateMean: mean(perUpdate),
     updateP95: percentile(perUpdate, 95),
     updateMax: Math.max(...perUpdate),
+    updateScript: part('ScriptDuration'),
+    updateStyle: part('RecalcStyleDuration'),
+    updateLayout: part('LayoutDuration'),
     sequentialWall,
     streamWall: stream.wall,
     streamBusyFraction: streamBusy / stream.wall,
@@ -313,7 +340,7 @@ try {
             const label = `${count}-${b.name.replace(/[^A-Za-z0-9_-]/g, '_')}-${run + 1}`;
             const r = await measure(browser, server, count, b.bundle, label);
             results.push({ count, bundle: b.name, run: run + 1, ...r });
-            process.stderr.write(`# ${count} ${b.name} run ${run + 1}: update mean ${r.updateMean.toFixed(2)} ms, p95 ${r.updateP95.toFixed(2)} ms, first render ${r.firstRender.toFixed(0)} ms\n`);
+            process.stderr.write(`# ${count} ${b.name} run ${run + 1}: update mean ${r.updateMean.toFixed(2)} ms (script ${r.updateScript.toFixed(2)}, style ${r.updateStyle.toFixed(2)}, layout ${r.updateLayout.toFixed(2)}), p95 ${r.updateP95.toFixed(2)} ms, first render ${r.firstRender.toFixed(0)} ms\n`);
           }
         }
       } finally {
@@ -331,15 +358,15 @@ try {
 // Report: one line per count and bundle (medians over the runs).
 const ms = (n) => (n >= 100 ? `${n.toFixed(0)} ms` : `${n.toFixed(1)} ms`);
 const lines = [
-  '| rollouts | bundle | first render | filter (Paused) | update: main thread mean / p95 / max | 100 one at a time (wall) | 100 in one batch (main thread) | stream 300 at 100/s: busy, long tasks > 50 ms (longest) | floor |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| rollouts | bundle | first render | filter (Paused) | update: main thread mean / p95 / max | of which script / style / layout (mean) | 100 one at a time (wall) | 100 in one batch (main thread) | stream 300 at 100/s: busy, long tasks > 50 ms (longest) | floor |',
+  '|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const count of counts) {
   for (const b of bundles) {
     const rs = results.filter((r) => r.count === count && r.bundle === b.name);
     const m = (k) => median(rs.map((r) => r[k]));
     lines.push(
-      `| ${count.toLocaleString('en')} | ${b.name} | ${ms(m('firstRender'))} | ${ms(m('filterMs'))} | ${m('updateMean').toFixed(2)} / ${m('updateP95').toFixed(2)} / ${m('updateMax').toFixed(1)} ms | ${ms(m('sequentialWall'))} | ${ms(m('batchBusy'))} | ${(m('streamBusyFraction') * 100).toFixed(0)} %, ${m('longTasks')} (${ms(m('longestTask'))}) | ${m('floorMean').toFixed(2)} ms |`,
+      `| ${count.toLocaleString('en')} | ${b.name} | ${ms(m('firstRender'))} | ${ms(m('filterMs'))} | ${m('updateMean').toFixed(2)} / ${m('updateP95').toFixed(2)} / ${m('updateMax').toFixed(1)} ms | ${m('updateScript').toFixed(2)} / ${m('updateStyle').toFixed(2)} / ${m('updateLayout').toFixed(2)} ms | ${ms(m('sequentialWall'))} | ${ms(m('batchBusy'))} | ${(m('streamBusyFraction') * 100).toFixed(0)} %, ${m('longTasks')} (${ms(m('longestTask'))}) | ${m('floorMean').toFixed(2)} ms |`,
     );
   }
 }
