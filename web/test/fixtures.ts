@@ -11,3 +11,15 @@ export function summary(over: Partial<RolloutSummary> = {}): RolloutSummary {
     restartedAt: null, pauseUntil: null, pauseKind: null, attentionKind: null, ...over,
   };
 }
+
+/** mulberry32: a small seeded generator, so that a failure replays exactly. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

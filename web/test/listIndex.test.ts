@@ -4,19 +4,7 @@ import type { RolloutSummary } from '../src/api/protocol';
 import { ListIndex } from '../src/lib/listIndex';
 import { applyListFrames, changedSince, emptyListState, JOURNAL_MAX, type ListFrame, type ListState } from '../src/lib/listState';
 import { defaultFilter, groupRollouts, type ListFilter, type SortKey } from '../src/lib/listView';
-import { summary } from './fixtures';
-
-/** mulberry32: a small seeded generator, so that a failure replays exactly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng, summary } from './fixtures';
 
 const STATUSES = ['Healthy', 'Progressing', 'Paused', 'Degraded', 'Unknown'];
 const NAMESPACES = ['a', 'b', 'c', 'shop'];

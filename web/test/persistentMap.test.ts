@@ -1,18 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { editOf, PersistentMap } from '../src/lib/persistentMap';
-
-/** mulberry32: a small seeded generator, so that a failure replays exactly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './fixtures';
 
 function assertLike(m: PersistentMap<string, number>, want: Map<string, number>, where: string): void {
   assert.equal(m.size, want.size, `${where}: size`);
