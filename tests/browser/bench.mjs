@@ -158,13 +158,15 @@ async function busyMs(cdp) {
 }
 
 /**
- * The renderer's cumulative durations (ms): TaskDuration and its style and layout parts.
- * (Its ScriptDuration leaves out the scripts run as microtasks, where rendering happens.)
+ * The renderer's cumulative durations (ms): TaskDuration (wall time of the main thread's
+ * tasks), ThreadTime (the main thread's CPU time: what other processes on a shared machine do
+ * not inflate), and the style and layout parts of TaskDuration. (Its ScriptDuration leaves
+ * out the scripts run as microtasks, where rendering happens.)
  */
 async function metricsMs(cdp) {
   const { metrics } = await cdp.send('Performance.getMetrics');
   const out = {};
-  for (const name of ['TaskDuration', 'RecalcStyleDuration', 'LayoutDuration']) out[name] = metrics.find((m) => m.name === name).value * 1000;
+  for (const name of ['TaskDuration', 'ThreadTime', 'RecalcStyleDuration', 'LayoutDuration']) out[name] = metrics.find((m) => m.name === name).value * 1000;
   return out;
 }
 
@@ -224,10 +226,13 @@ async function measure(browser, server, count, bundle, label) {
 
   // The floor: the same round trip and frame with no update (what each figure below includes anyway).
   const floor = [];
+  const cpuFloor = [];
   for (let i = 0; i < 20; i++) {
-    b0 = await busyMs(cdp);
+    const m0 = await metricsMs(cdp);
     await page.evaluate(() => window.__benchSettle());
-    floor.push((await busyMs(cdp)) - b0);
+    const m1 = await metricsMs(cdp);
+    floor.push(m1.TaskDuration - m0.TaskDuration);
+    cpuFloor.push(m1.ThreadTime - m0.ThreadTime);
   }
 
   // 100 updates, each applied and rendered on its own: main-thread time per update.
@@ -242,17 +247,20 @@ async function measure(browser, server, count, bundle, label) {
     await cdp.send('Profiler.start');
   }
   const perUpdate = [];
+  const cpuPerUpdate = [];
   let sequentialWall = 0;
   const parts0 = await metricsMs(cdp);
   for (let i = 0; i < 100; i++) {
-    b0 = await busyMs(cdp);
+    const m0 = await metricsMs(cdp);
     sequentialWall += await page.evaluate(async (i) => {
       const t = performance.now();
       window.__rolloutsDashboard.applyFrames([window.__benchFrame(window.__benchRollouts[i], i + 2)]);
       await window.__benchSettle();
       return performance.now() - t;
     }, i);
-    perUpdate.push((await busyMs(cdp)) - b0);
+    const m1 = await metricsMs(cdp);
+    perUpdate.push(m1.TaskDuration - m0.TaskDuration);
+    cpuPerUpdate.push(m1.ThreadTime - m0.ThreadTime);
   }
   const parts1 = await metricsMs(cdp);
   if (traceDir) {
@@ -310,6 +318,9 @@ async function measure(browser, server, count, bundle, label) {
     batchWall,
     batchBusy,
     floorMean: mean(floor),
+    cpuFloorMean: mean(cpuFloor),
+    cpuMean: mean(cpuPerUpdate),
+    cpuP95: percentile(cpuPerUpdate, 95),
     perUpdate,
     updateMean: mean(perUpdate),
     updateP95: percentile(perUpdate, 95),
@@ -342,7 +353,7 @@ try {
             const label = `${count}-${b.name.replace(/[^A-Za-z0-9_-]/g, '_')}-${run + 1}`;
             const r = await measure(browser, server, count, b.bundle, label);
             results.push({ count, bundle: b.name, run: run + 1, ...r });
-            process.stderr.write(`# ${count} ${b.name} run ${run + 1}: update mean ${r.updateMean.toFixed(2)} ms (style ${r.updateStyle.toFixed(2)}, layout ${r.updateLayout.toFixed(2)}), p95 ${r.updateP95.toFixed(2)} ms, first render ${r.firstRender.toFixed(0)} ms\n`);
+            process.stderr.write(`# ${count} ${b.name} run ${run + 1}: update mean ${r.updateMean.toFixed(2)} ms (CPU ${r.cpuMean.toFixed(2)}, style ${r.updateStyle.toFixed(2)}, layout ${r.updateLayout.toFixed(2)}), p95 ${r.updateP95.toFixed(2)} ms, first render ${r.firstRender.toFixed(0)} ms\n`);
           }
         }
       } finally {
@@ -360,15 +371,15 @@ try {
 // Report: one line per count and bundle (medians over the runs).
 const ms = (n) => (n >= 100 ? `${n.toFixed(0)} ms` : `${n.toFixed(1)} ms`);
 const lines = [
-  '| rollouts | bundle | first render | filter (Paused) | update: main thread mean / p95 / max | of which style / layout (mean) | 100 one at a time (wall) | 100 in one batch (main thread) | stream 300 at 100/s: busy, long tasks > 50 ms (longest) | floor |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| rollouts | bundle | first render | filter (Paused) | update: main thread mean / p95 / max | update: main-thread CPU mean / p95 | of which style / layout (mean) | 100 one at a time (wall) | 100 in one batch (main thread) | stream 300 at 100/s: busy, long tasks > 50 ms (longest) | floor: main thread / CPU |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const count of counts) {
   for (const b of bundles) {
     const rs = results.filter((r) => r.count === count && r.bundle === b.name);
     const m = (k) => median(rs.map((r) => r[k]));
     lines.push(
-      `| ${count.toLocaleString('en')} | ${b.name} | ${ms(m('firstRender'))} | ${ms(m('filterMs'))} | ${m('updateMean').toFixed(2)} / ${m('updateP95').toFixed(2)} / ${m('updateMax').toFixed(1)} ms | ${m('updateStyle').toFixed(2)} / ${m('updateLayout').toFixed(2)} ms | ${ms(m('sequentialWall'))} | ${ms(m('batchBusy'))} | ${(m('streamBusyFraction') * 100).toFixed(0)} %, ${m('longTasks')} (${ms(m('longestTask'))}) | ${m('floorMean').toFixed(2)} ms |`,
+      `| ${count.toLocaleString('en')} | ${b.name} | ${ms(m('firstRender'))} | ${ms(m('filterMs'))} | ${m('updateMean').toFixed(2)} / ${m('updateP95').toFixed(2)} / ${m('updateMax').toFixed(1)} ms | ${m('cpuMean').toFixed(2)} / ${m('cpuP95').toFixed(2)} ms | ${m('updateStyle').toFixed(2)} / ${m('updateLayout').toFixed(2)} ms | ${ms(m('sequentialWall'))} | ${ms(m('batchBusy'))} | ${(m('streamBusyFraction') * 100).toFixed(0)} %, ${m('longTasks')} (${ms(m('longestTask'))}) | ${m('floorMean').toFixed(2)} / ${m('cpuFloorMean').toFixed(2)} ms |`,
     );
   }
 }
