@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RolloutSummary } from '../src/api/protocol';
-import { ListIndex } from '../src/lib/listIndex';
+import { HeldList, ListIndex } from '../src/lib/listIndex';
 import { applyListFrames, changedSince, emptyListState, JOURNAL_MAX, type ListFrame, type ListState } from '../src/lib/listState';
-import { defaultFilter, groupRollouts, type ListFilter, type SortKey } from '../src/lib/listView';
+import { defaultFilter, groupRollouts, heldOrderOf, holdOrder, type ListFilter, type ListGroups, type SortKey } from '../src/lib/listView';
 import { rng, summary } from './fixtures';
 
 const STATUSES = ['Healthy', 'Progressing', 'Paused', 'Degraded', 'Unknown'];
@@ -145,4 +145,42 @@ test('changedSince: the keys of the batches since, or null past a snapshot or th
   const other = applyListFrames(emptyListState, [{ type: 'snapshot', seq: 1, rollouts: [] }, { type: 'upsert', seq: 2, rollout: summary() }]);
   assert.equal(changedSince(other, e0), null);
   assert.ok(s3.journal.length <= JOURNAL_MAX);
+});
+
+test('the held order followed batch by batch equals holdOrder from scratch (seeded)', () => {
+  const names = (g: ListGroups) => [g.attention.map((r) => `${r.namespace}/${r.name}`), g.rest.map((r) => `${r.namespace}/${r.name}`)];
+  let holds = 0;
+  for (let seed = 1; seed <= 60; seed++) {
+    const next = rng(seed * 7919);
+    const index = new ListIndex();
+    const seq = { n: 0 };
+    let list = applyListFrames(emptyListState, [{ type: 'snapshot', seq: ++seq.n, rollouts: Array.from({ length: 50 }, () => randomRollout(next)) }]);
+    let filter = randomFilter(next);
+    const favorites: ReadonlySet<string> = new Set(['a/svc-1', 'shop/svc-3']);
+    // As ListPage does: what the last render showed, and the hold while the pointer is in.
+    let shown = { groups: index.sync(list, filter, favorites), list, filter };
+    let hold: HeldList | null = null;
+    let pointerIn = false;
+    for (let step = 0; step < 150; step++) {
+      list = applyListFrames(list, randomBatch(next, list, seq));
+      if (next() < 0.05) pointerIn = !pointerIn;
+      if (next() < 0.02) filter = randomFilter(next);
+      if (next() < 0.3) continue; // a render skipped: several batches at once
+      const fresh = index.sync(list, filter, favorites);
+      let groups = fresh;
+      if (!pointerIn || shown.filter !== filter) hold = null;
+      else {
+        if (hold === null) hold = new HeldList(shown.groups, shown.list);
+        groups = hold.follow(list, fresh, index);
+        const want = holdOrder(fresh, heldOrderOf(shown.groups));
+        assert.deepStrictEqual(names(groups), names(want), `seed ${seed} step ${step}`);
+        groups.attention.forEach((r, i) => assert.equal(r, want.attention[i], `seed ${seed} step ${step}: fresh copy`));
+        groups.rest.forEach((r, i) => assert.equal(r, want.rest[i], `seed ${seed} step ${step}: fresh copy`));
+        assert.deepStrictEqual(groups.counts, want.counts);
+        holds++;
+      }
+      shown = { groups, list, filter };
+    }
+  }
+  assert.ok(holds > 500, `held renders checked: ${holds}`);
 });

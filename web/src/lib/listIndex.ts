@@ -4,9 +4,9 @@
 // binary search and an array copy per changed rollout. The result is always what
 // [`groupRollouts`] computes from scratch (test/listIndex.test.ts checks it on random updates).
 
-import type { RolloutSummary } from '../api/protocol';
+import { rolloutKey, type RolloutSummary } from '../api/protocol';
 import { changedSince, type ListChange, type ListState } from './listState';
-import { compare, compareWithin, type ListFilter, type ListGroups } from './listView';
+import { compare, compareWithin, heldOrderOf, holdOrder, type ListFilter, type ListGroups } from './listView';
 import { parseSearch, searchMatcher } from './search';
 
 /** What the index knows of one rollout: the copy it counted and where it put it. */
@@ -64,6 +64,17 @@ export class ListIndex {
     this.list = list;
     this.seen = list.journal[list.journal.length - 1] ?? null;
     return this.result as ListGroups;
+  }
+
+  /** The group (0: attention, 1: the rest) and copy of a rollout shown under the filter, if it is. */
+  placeOf(key: string): { group: 0 | 1; r: RolloutSummary } | undefined {
+    const e = this.entries.get(key);
+    return e && e.group !== null ? { group: e.group, r: e.r } : undefined;
+  }
+
+  /** The order of the groups (favorites first, then the sort's). */
+  order(a: RolloutSummary, b: RolloutSummary): number {
+    return this.cmp(a, b);
   }
 
   /** Every namespace that has a rollout, sorted; the same array while that set is unchanged. */
@@ -179,5 +190,78 @@ export class ListIndex {
       favoritesCount: this.favoritesCount,
       total: list.rollouts.size,
     };
+  }
+}
+
+/**
+ * [`holdOrder`] followed by the changes of each batch: while the pointer holds the list, a
+ * changed rollout keeps its place with its fresh copy, a new one goes to the end of its group
+ * and one gone is dropped. Recomputing the held order from every shown key cost about 10 ms of
+ * an update at 10,000 rollouts. Made when the hold starts, from the groups then on screen.
+ */
+export class HeldList {
+  private shown: [RolloutSummary[], RolloutSummary[]];
+  /** Where each shown rollout is, built at the first change (a hold without updates needs none). */
+  private pos: Map<string, { group: 0 | 1; index: number }> | null = null;
+  private seen: ListChange | null;
+  private fresh: ListGroups;
+  private result: ListGroups;
+
+  /** `shown`: the groups on screen when the hold starts, computed from `list`. */
+  constructor(shown: ListGroups, list: ListState) {
+    this.shown = [shown.attention, shown.rest];
+    this.seen = list.journal[list.journal.length - 1] ?? null;
+    this.fresh = shown;
+    this.result = shown;
+  }
+
+  /** The held order of `fresh`, the groups `index` computed for `list`. */
+  follow(list: ListState, fresh: ListGroups, index: ListIndex): ListGroups {
+    if (fresh === this.fresh) return this.result;
+    const keys = changedSince(list, this.seen);
+    this.seen = list.journal[list.journal.length - 1] ?? null;
+    this.fresh = fresh;
+    if (keys === null) {
+      this.result = holdOrder(fresh, heldOrderOf({ attention: this.shown[0], rest: this.shown[1] }));
+      this.shown = [this.result.attention, this.result.rest];
+      this.pos = null;
+      return this.result;
+    }
+    const pos = this.positions();
+    // Copied once per batch, never mutated once published (the previous render may hold them).
+    const shown: [RolloutSummary[], RolloutSummary[]] = [this.shown[0].slice(), this.shown[1].slice()];
+    const added: [RolloutSummary[], RolloutSummary[]] = [[], []];
+    const gone = new Set<string>();
+    for (const key of new Set(keys)) {
+      const p = pos.get(key);
+      const f = index.placeOf(key);
+      if (p && f) shown[p.group][p.index] = f.r;
+      else if (p) gone.add(key);
+      else if (f) added[f.group].push(f.r);
+    }
+    for (const g of [0, 1] as const) {
+      if (gone.size > 0) shown[g] = shown[g].filter((r) => !gone.has(rolloutKey(r.namespace, r.name)));
+      // New rows in the order of their group, as holdOrder adds them.
+      shown[g].push(...added[g].sort((a, b) => index.order(a, b)));
+    }
+    this.shown = shown;
+    if (gone.size > 0) this.pos = null;
+    else {
+      for (const g of [0, 1] as const) {
+        const from = shown[g].length - added[g].length;
+        added[g].forEach((r, i) => pos.set(rolloutKey(r.namespace, r.name), { group: g, index: from + i }));
+      }
+    }
+    this.result = { ...fresh, attention: shown[0], rest: shown[1] };
+    return this.result;
+  }
+
+  private positions(): Map<string, { group: 0 | 1; index: number }> {
+    if (this.pos === null) {
+      const pos = new Map<string, { group: 0 | 1; index: number }>();
+      for (const g of [0, 1] as const) this.shown[g].forEach((r, index) => pos.set(rolloutKey(r.namespace, r.name), { group: g, index }));
+      this.pos = pos;
+    }
+    return this.pos;
   }
 }

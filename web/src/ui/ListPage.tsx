@@ -2,8 +2,9 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import { memo } from 'preact/compat';
 import type { JSX } from 'preact';
 import { rolloutKey, type RolloutSummary } from '../api/protocol';
-import { ListIndex } from '../lib/listIndex';
-import { filterFromQuery, filterToQuery, heldOrderOf, holdOrder, STATUSES, type ListFilter, type ListGroups, type SortKey } from '../lib/listView';
+import { HeldList, ListIndex } from '../lib/listIndex';
+import type { ListState } from '../lib/listState';
+import { filterFromQuery, filterToQuery, STATUSES, type ListFilter, type ListGroups, type SortKey } from '../lib/listView';
 import { mainAction } from '../lib/actionRules';
 import { byRole, failingMetric, shortWhy } from '../lib/failure';
 import { currentStepNumber, restateSteps } from '../lib/steps';
@@ -496,12 +497,19 @@ export function ListPage({ query }: { query: string }) {
   // While the pointer is over the list (and so between a click's press and release), rows keep
   // their places: live updates change their content, not their order. Leaving re-sorts.
   const [pointerIn, setPointerIn] = useState(false);
-  const held = useRef<{ filter: ListFilter; favorites: ReadonlySet<string>; groups: ListGroups } | null>(null);
+  // `shown`: what the last render showed; `hold`: the held order since the pointer came in.
+  const shown = useRef<{ filter: ListFilter; favorites: ReadonlySet<string>; groups: ListGroups; list: ListState } | null>(null);
+  const hold = useRef<HeldList | null>(null);
   const groups = useMemo(() => {
-    const h = held.current;
-    return pointerIn && h && h.filter === filter && h.favorites === favorites ? holdOrder(fresh, heldOrderOf(h.groups)) : fresh;
+    const h = shown.current;
+    if (!(pointerIn && h && h.filter === filter && h.favorites === favorites)) {
+      hold.current = null;
+      return fresh;
+    }
+    if (hold.current === null) hold.current = new HeldList(h.groups, h.list);
+    return hold.current.follow(list, fresh, index);
   }, [fresh, pointerIn]);
-  held.current = { filter, favorites, groups };
+  shown.current = { filter, favorites, groups, list };
 
   const layout = useMemo(() => new Layout(groups, view, cols), [groups, view, cols]);
   const win = useWindowing(layout, container);
