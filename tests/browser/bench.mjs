@@ -170,6 +170,32 @@ async function metricsMs(cdp) {
   return out;
 }
 
+/**
+ * 100 updates (of the first 100 rollouts, statuses shifted by `round`), each applied and
+ * rendered on its own; the main thread's task time and CPU time of each, and the wall time.
+ */
+async function oneAtATime(page, cdp, round) {
+  const perUpdate = [];
+  const cpuPerUpdate = [];
+  let wall = 0;
+  for (let i = 0; i < 100; i++) {
+    const m0 = await metricsMs(cdp);
+    wall += await page.evaluate(
+      async ([i, round]) => {
+        const t = performance.now();
+        window.__rolloutsDashboard.applyFrames([window.__benchFrame(window.__benchRollouts[i], i + round)]);
+        await window.__benchSettle();
+        return performance.now() - t;
+      },
+      [i, round],
+    );
+    const m1 = await metricsMs(cdp);
+    perUpdate.push(m1.TaskDuration - m0.TaskDuration);
+    cpuPerUpdate.push(m1.ThreadTime - m0.ThreadTime);
+  }
+  return { perUpdate, cpuPerUpdate, wall };
+}
+
 /** One page load and its measurements, with `bundle` served in place of the server's. */
 async function measure(browser, server, count, bundle, label) {
   const page = await browser.context.newPage();
@@ -246,22 +272,8 @@ async function measure(browser, server, count, bundle, label) {
     await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
     await cdp.send('Profiler.start');
   }
-  const perUpdate = [];
-  const cpuPerUpdate = [];
-  let sequentialWall = 0;
   const parts0 = await metricsMs(cdp);
-  for (let i = 0; i < 100; i++) {
-    const m0 = await metricsMs(cdp);
-    sequentialWall += await page.evaluate(async (i) => {
-      const t = performance.now();
-      window.__rolloutsDashboard.applyFrames([window.__benchFrame(window.__benchRollouts[i], i + 2)]);
-      await window.__benchSettle();
-      return performance.now() - t;
-    }, i);
-    const m1 = await metricsMs(cdp);
-    perUpdate.push(m1.TaskDuration - m0.TaskDuration);
-    cpuPerUpdate.push(m1.ThreadTime - m0.ThreadTime);
-  }
+  const { perUpdate, cpuPerUpdate, wall: sequentialWall } = await oneAtATime(page, cdp, 2);
   const parts1 = await metricsMs(cdp);
   if (traceDir) {
     const done = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
@@ -307,6 +319,15 @@ async function measure(browser, server, count, bundle, label) {
     return { wall: performance.now() - t, longTasks };
   });
   const streamBusy = (await busyMs(cdp)) - b0;
+
+  // The same 100 updates with the pointer resting over the list, where rows keep their places
+  // (ListPage's held order) and only their content changes.
+  const box = await page.locator('.vlist').boundingBox();
+  await page.mouse.move(box.x + 300, Math.min(box.y + 300, 880));
+  await page.evaluate(() => window.__benchSettle());
+  const hover = await oneAtATime(page, cdp, 4);
+  const heldRows = await page.locator('.row[data-key]').count();
+  await page.mouse.move(5, 5);
   const applied = await page.evaluate(() => window.__rolloutsDashboard.lastSeq() === window.__benchSeq - 1);
   if (!applied) throw new Error(`${label}: not every update was applied`);
   await page.close();
@@ -332,6 +353,10 @@ async function measure(browser, server, count, bundle, label) {
     streamBusyFraction: streamBusy / stream.wall,
     longTasks: stream.longTasks.length,
     longestTask: stream.longTasks.length ? Math.max(...stream.longTasks) : 0,
+    hoverMean: mean(hover.perUpdate),
+    hoverP95: percentile(hover.perUpdate, 95),
+    hoverCpuMean: mean(hover.cpuPerUpdate),
+    heldRows,
   };
 }
 
@@ -371,15 +396,15 @@ try {
 // Report: one line per count and bundle (medians over the runs).
 const ms = (n) => (n >= 100 ? `${n.toFixed(0)} ms` : `${n.toFixed(1)} ms`);
 const lines = [
-  '| rollouts | bundle | first render | filter (Paused) | update: main thread mean / p95 / max | update: main-thread CPU mean / p95 | of which style / layout (mean) | 100 one at a time (wall) | 100 in one batch (main thread) | stream 300 at 100/s: busy, long tasks > 50 ms (longest) | floor: main thread / CPU |',
-  '|---|---|---|---|---|---|---|---|---|---|---|',
+  '| rollouts | bundle | first render | filter (Paused) | update: main thread mean / p95 / max | update: main-thread CPU mean / p95 | of which style / layout (mean) | 100 one at a time (wall) | 100 in one batch (main thread) | stream 300 at 100/s: busy, long tasks > 50 ms (longest) | update, pointer over the list: main thread mean / p95, CPU mean | floor: main thread / CPU |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const count of counts) {
   for (const b of bundles) {
     const rs = results.filter((r) => r.count === count && r.bundle === b.name);
     const m = (k) => median(rs.map((r) => r[k]));
     lines.push(
-      `| ${count.toLocaleString('en')} | ${b.name} | ${ms(m('firstRender'))} | ${ms(m('filterMs'))} | ${m('updateMean').toFixed(2)} / ${m('updateP95').toFixed(2)} / ${m('updateMax').toFixed(1)} ms | ${m('cpuMean').toFixed(2)} / ${m('cpuP95').toFixed(2)} ms | ${m('updateStyle').toFixed(2)} / ${m('updateLayout').toFixed(2)} ms | ${ms(m('sequentialWall'))} | ${ms(m('batchBusy'))} | ${(m('streamBusyFraction') * 100).toFixed(0)} %, ${m('longTasks')} (${ms(m('longestTask'))}) | ${m('floorMean').toFixed(2)} / ${m('cpuFloorMean').toFixed(2)} ms |`,
+      `| ${count.toLocaleString('en')} | ${b.name} | ${ms(m('firstRender'))} | ${ms(m('filterMs'))} | ${m('updateMean').toFixed(2)} / ${m('updateP95').toFixed(2)} / ${m('updateMax').toFixed(1)} ms | ${m('cpuMean').toFixed(2)} / ${m('cpuP95').toFixed(2)} ms | ${m('updateStyle').toFixed(2)} / ${m('updateLayout').toFixed(2)} ms | ${ms(m('sequentialWall'))} | ${ms(m('batchBusy'))} | ${(m('streamBusyFraction') * 100).toFixed(0)} %, ${m('longTasks')} (${ms(m('longestTask'))}) | ${m('hoverMean').toFixed(2)} / ${m('hoverP95').toFixed(2)}, ${m('hoverCpuMean').toFixed(2)} ms | ${m('floorMean').toFixed(2)} / ${m('cpuFloorMean').toFixed(2)} ms |`,
     );
   }
 }
