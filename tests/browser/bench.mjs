@@ -222,7 +222,9 @@ async function measure(browser, server, count, bundle, label) {
       await window.__benchSettle();
       return performance.now() - t;
     });
+  const f0 = await metricsMs(cdp);
   const filterMs = await clickChip();
+  const filterCpu = (await metricsMs(cdp)).ThreadTime - f0.ThreadTime;
   const filtered = await page.locator('.row[data-key]').count();
   await clickChip(); // back to everything
 
@@ -335,6 +337,7 @@ async function measure(browser, server, count, bundle, label) {
     rendered,
     firstRender,
     filterMs,
+    filterCpu,
     filtered,
     batchWall,
     batchBusy,
@@ -396,7 +399,7 @@ try {
 // Report: one line per count and bundle (medians over the runs).
 const ms = (n) => (n >= 100 ? `${n.toFixed(0)} ms` : `${n.toFixed(1)} ms`);
 const lines = [
-  '| rollouts | bundle | first render | filter (Paused) | update: main thread mean / p95 / max | update: main-thread CPU mean / p95 | of which style / layout (mean) | 100 one at a time (wall) | 100 in one batch (main thread) | stream 300 at 100/s: busy, long tasks > 50 ms (longest) | update, pointer over the list: main thread mean / p95, CPU mean | floor: main thread / CPU |',
+  '| rollouts | bundle | first render | filter (Paused): wall / CPU | update: main thread mean / p95 / max | update: main-thread CPU mean / p95 | of which style / layout (mean) | 100 one at a time (wall) | 100 in one batch (main thread) | stream 300 at 100/s: busy, long tasks > 50 ms (longest) | update, pointer over the list: main thread mean / p95, CPU mean | floor: main thread / CPU |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const count of counts) {
@@ -404,7 +407,7 @@ for (const count of counts) {
     const rs = results.filter((r) => r.count === count && r.bundle === b.name);
     const m = (k) => median(rs.map((r) => r[k]));
     lines.push(
-      `| ${count.toLocaleString('en')} | ${b.name} | ${ms(m('firstRender'))} | ${ms(m('filterMs'))} | ${m('updateMean').toFixed(2)} / ${m('updateP95').toFixed(2)} / ${m('updateMax').toFixed(1)} ms | ${m('cpuMean').toFixed(2)} / ${m('cpuP95').toFixed(2)} ms | ${m('updateStyle').toFixed(2)} / ${m('updateLayout').toFixed(2)} ms | ${ms(m('sequentialWall'))} | ${ms(m('batchBusy'))} | ${(m('streamBusyFraction') * 100).toFixed(0)} %, ${m('longTasks')} (${ms(m('longestTask'))}) | ${m('hoverMean').toFixed(2)} / ${m('hoverP95').toFixed(2)}, ${m('hoverCpuMean').toFixed(2)} ms | ${m('floorMean').toFixed(2)} / ${m('cpuFloorMean').toFixed(2)} ms |`,
+      `| ${count.toLocaleString('en')} | ${b.name} | ${ms(m('firstRender'))} | ${ms(m('filterMs'))} / ${ms(m('filterCpu'))} | ${m('updateMean').toFixed(2)} / ${m('updateP95').toFixed(2)} / ${m('updateMax').toFixed(1)} ms | ${m('cpuMean').toFixed(2)} / ${m('cpuP95').toFixed(2)} ms | ${m('updateStyle').toFixed(2)} / ${m('updateLayout').toFixed(2)} ms | ${ms(m('sequentialWall'))} | ${ms(m('batchBusy'))} | ${(m('streamBusyFraction') * 100).toFixed(0)} %, ${m('longTasks')} (${ms(m('longestTask'))}) | ${m('hoverMean').toFixed(2)} / ${m('hoverP95').toFixed(2)}, ${m('hoverCpuMean').toFixed(2)} ms | ${m('floorMean').toFixed(2)} / ${m('cpuFloorMean').toFixed(2)} ms |`,
     );
   }
 }
