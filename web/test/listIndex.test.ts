@@ -145,6 +145,18 @@ test('changedSince: the keys of the batches since, or null past a snapshot or th
   const other = applyListFrames(emptyListState, [{ type: 'snapshot', seq: 1, rollouts: [] }, { type: 'upsert', seq: 2, rollout: summary() }]);
   assert.equal(changedSince(other, e0), null);
   assert.ok(s3.journal.length <= JOURNAL_MAX);
+  // A state made by hand (rollouts replaced, journal copied): the journal cannot tell.
+  const byHand = { ...s2, rollouts: new Map([['default/x', summary({ name: 'x' })]]) };
+  assert.equal(changedSince(byHand, s2.journal[s2.journal.length - 1] ?? null), null);
+});
+
+test('the index recomputes a state whose rollouts were replaced without a journal entry', () => {
+  const index = new ListIndex();
+  const favorites = new Set<string>();
+  const s0 = applyListFrames(emptyListState, [{ type: 'snapshot', seq: 1, rollouts: [summary({ name: 'a' })] }]);
+  index.sync(s0, defaultFilter, favorites);
+  const byHand = { ...s0, rollouts: new Map([['default/b', summary({ name: 'b' })]]) };
+  assertSame(index, byHand, defaultFilter, favorites, 'by hand');
 });
 
 test('the held order followed batch by batch equals holdOrder from scratch (seeded)', () => {

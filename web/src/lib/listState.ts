@@ -32,6 +32,12 @@ export interface ListState {
    * everything at every batch (10,000 rollouts). Entries are compared by identity.
    */
   journal: readonly ListChange[];
+  /**
+   * The `rollouts` the journal's newest entry led to. A state made otherwise than by
+   * [`applyListFrames`] (rollouts replaced, journal copied) differs here, and then the journal
+   * says nothing about it.
+   */
+  journalled: ReadonlyMap<string, RolloutSummary>;
 }
 
 /** The keys one applied batch changed (upserted, patched or deleted); `null`: everything (a snapshot). */
@@ -42,14 +48,17 @@ export interface ListChange {
 /** How many batches the journal remembers: a view further behind recomputes everything. */
 export const JOURNAL_MAX = 64;
 
+const noRollouts = PersistentMap.of<string, RolloutSummary>();
+
 export const emptyListState: ListState = {
   snapshotSeq: null,
   lastSeq: 0,
-  rollouts: PersistentMap.of(),
+  rollouts: noRollouts,
   versions: PersistentMap.of(),
   resyncNeeded: false,
   version: 0,
   journal: [],
+  journalled: noRollouts,
 };
 
 export type ListFrame = Extract<ServerMsg, { type: 'snapshot' | 'upsert' | 'patch' | 'delete' }>;
@@ -109,23 +118,27 @@ export function applyListFrames(state: ListState, frames: readonly ListFrame[]):
   }
   if (resyncNeeded !== state.resyncNeeded) changed = true;
   if (!changed) return state;
+  const rollouts = map?.done() ?? state.rollouts;
   return {
     snapshotSeq,
     lastSeq,
-    rollouts: map?.done() ?? state.rollouts,
+    rollouts,
     versions: versions?.done() ?? state.versions,
     resyncNeeded,
     version: state.version + 1,
     journal: [...state.journal.slice(-(JOURNAL_MAX - 1)), { keys: touched }],
+    journalled: rollouts,
   };
 }
 
 /**
  * The keys changed since the state whose newest journal entry was `since`, up to `state`
  * (keys may repeat), or `null` when that cannot be told (no entry, a snapshot since, or `since`
- * no longer in the journal, or from another list): then everything must be recomputed.
+ * no longer in the journal, or from another list, or rollouts replaced without a journal entry):
+ * then everything must be recomputed.
  */
 export function changedSince(state: ListState, since: ListChange | null): string[] | null {
+  if (state.journalled !== state.rollouts) return null;
   const j = state.journal;
   const from = since === null ? -1 : j.lastIndexOf(since);
   if (from < 0) return null;
@@ -140,5 +153,6 @@ export function changedSince(state: ListState, since: ListChange | null): string
 
 /** Forgets everything (a new subscription): the next snapshot starts over. */
 export function resetListState(): ListState {
-  return { ...emptyListState, rollouts: PersistentMap.of(), versions: PersistentMap.of(), journal: [] };
+  const rollouts = PersistentMap.of<string, RolloutSummary>();
+  return { ...emptyListState, rollouts, versions: PersistentMap.of(), journal: [], journalled: rollouts };
 }
