@@ -23,7 +23,9 @@ use serde_json::value::RawValue;
 use tokio::sync::{Notify, broadcast};
 
 use crate::health::Health;
-use crate::model::{AnalysisRun, Experiment, Kind, Meta, Object, Pod, ReplicaSet, Rollout};
+use crate::model::{
+    AnalysisRun, Experiment, Kind, Meta, Object, Pod, ReplicaSet, Rollout, RolloutEvent,
+};
 use crate::protocol::ServerMsg;
 use crate::view::{self, Related, RolloutDetail, RolloutSummary};
 
@@ -72,6 +74,11 @@ pub enum Change {
 /// peak the allocator kept as RSS afterwards.
 const FLUSH_CHUNK: usize = 128;
 
+/// Events kept per rollout, newest first: a rollout's history within the hour the API server
+/// keeps Events is a few dozen (one per step, pause and scaling); the cap bounds the cache at
+/// 10,000 rollouts whatever a noisy controller writes.
+pub const EVENTS_PER_ROLLOUT: usize = 100;
+
 /// The cached view of one rollout.
 #[derive(Debug)]
 struct RolloutView {
@@ -96,6 +103,10 @@ struct Objects {
     children: HashMap<(String, String), BTreeSet<(Kind, String)>>,
     /// (namespace, uid) → objects with that uid (upstream fixtures share uids, so a set).
     by_uid: HashMap<(String, String), BTreeSet<(Kind, String)>>,
+    /// Each rollout's Events, newest first, at most [`EVENTS_PER_ROLLOUT`].
+    events: HashMap<RolloutKey, Vec<Arc<RolloutEvent>>>,
+    /// Why Events cannot be shown (the identity may not list them), if so.
+    events_unavailable: Option<String>,
 }
 
 #[derive(Default)]
@@ -192,8 +203,12 @@ impl Store {
         let mut affected = Vec::new();
         {
             let mut objects = self.inner.objects.write();
-            if let Some(old) = objects.remove(kind, &RolloutKey::new(namespace, name)) {
+            let key = RolloutKey::new(namespace, name);
+            if let Some(old) = objects.remove(kind, &key) {
                 objects.affected_rollouts(&old, &mut affected);
+            }
+            if kind == Kind::Rollout {
+                objects.events.remove(&key);
             }
         }
         self.mark_dirty(affected);
@@ -210,6 +225,14 @@ impl Store {
             if !fresh.contains(&key) {
                 self.delete(kind, &key.namespace, &key.name);
             }
+        }
+        if kind == Kind::Rollout {
+            // Events that came before their rollout's list, of rollouts that are gone.
+            self.inner
+                .objects
+                .write()
+                .events
+                .retain(|key, _| fresh.contains(key));
         }
         for object in objects {
             self.apply(object);
@@ -229,6 +252,13 @@ impl Store {
             if key.namespace == namespace && !fresh.contains(key.name.as_str()) {
                 self.delete(kind, &key.namespace, &key.name);
             }
+        }
+        if kind == Kind::Rollout {
+            self.inner
+                .objects
+                .write()
+                .events
+                .retain(|key, _| key.namespace != namespace || fresh.contains(key.name.as_str()));
         }
         for object in objects {
             self.apply(object);
@@ -257,6 +287,74 @@ impl Store {
             (Kind::AnalysisRun, objects.analysis_runs.len()),
             (Kind::Experiment, objects.experiments.len()),
         ])
+    }
+
+    /// Adds or replaces (by name) an Event about a rollout, keeping that rollout's newest
+    /// [`EVENTS_PER_ROLLOUT`]; marks the rollout dirty.
+    pub fn apply_event(&self, event: RolloutEvent) {
+        let key = event_key(&event);
+        self.inner.objects.write().add_event(key.clone(), event);
+        self.mark_dirty(vec![key]);
+    }
+
+    /// Removes an Event (deleted, or expired by the API server).
+    pub fn delete_event(&self, event: &RolloutEvent) {
+        let key = event_key(event);
+        {
+            let mut objects = self.inner.objects.write();
+            if let Some(log) = objects.events.get_mut(&key) {
+                log.retain(|e| e.metadata.name != event.metadata.name);
+                if log.is_empty() {
+                    objects.events.remove(&key);
+                }
+            }
+        }
+        self.mark_dirty(vec![key]);
+    }
+
+    /// Replaces every Event (of `namespace`, or all with `None`): a watch's (re)list.
+    pub fn replace_events(&self, namespace: Option<&str>, events: Vec<RolloutEvent>) {
+        let mut affected: Vec<RolloutKey> = vec![];
+        {
+            let mut objects = self.inner.objects.write();
+            objects.events.retain(|key, _| {
+                let keep = namespace.is_some_and(|ns| ns != key.namespace);
+                if !keep {
+                    affected.push(key.clone());
+                }
+                keep
+            });
+            for event in events {
+                let key = event_key(&event);
+                affected.push(key.clone());
+                objects.add_event(key, event);
+            }
+        }
+        self.mark_dirty(affected);
+    }
+
+    /// Says why Events cannot be shown (`None`: they can); every rollout's history says so.
+    pub fn set_events_unavailable(&self, why: Option<String>) {
+        let keys = {
+            let mut objects = self.inner.objects.write();
+            if objects.events_unavailable == why {
+                return;
+            }
+            objects.events_unavailable = why;
+            objects.rollouts.keys().cloned().collect()
+        };
+        self.mark_dirty(keys);
+    }
+
+    /// A rollout's stored Events, newest first.
+    pub fn events_of(&self, key: &RolloutKey) -> Vec<Arc<RolloutEvent>> {
+        self.inner
+            .objects
+            .read()
+            .events
+            .get(key)
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn mark_dirty(&self, keys: Vec<RolloutKey>) {
@@ -513,6 +611,22 @@ impl Views {
 }
 
 impl Objects {
+    /// Adds `event` to `key`'s log, replacing an Event of the same name (the API server
+    /// updates an Event in place when it recurs), newest first, trimmed.
+    fn add_event(&mut self, key: RolloutKey, event: RolloutEvent) {
+        let log = self.events.entry(key).or_default();
+        log.retain(|e| e.metadata.name != event.metadata.name);
+        log.push(Arc::new(event));
+        // Parsed, not compared as text: `…:05.5Z` is later than `…:05Z` but sorts before it.
+        let at = |e: &RolloutEvent| e.time().and_then(|t| t.parse::<jiff::Timestamp>().ok());
+        log.sort_by(|a, b| {
+            at(b)
+                .cmp(&at(a))
+                .then_with(|| b.metadata.name.cmp(&a.metadata.name))
+        });
+        log.truncate(EVENTS_PER_ROLLOUT);
+    }
+
     fn insert(&mut self, object: Object) {
         let meta = object.meta();
         let key = RolloutKey::new(&meta.namespace, &meta.name);
@@ -618,6 +732,12 @@ impl Objects {
             pods: vec![],
             analysis_runs: vec![],
             experiments: vec![],
+            events: self
+                .events
+                .get(&RolloutKey::new(ns, &ro.metadata.name))
+                .map(|log| log.iter().map(|e| &**e).collect())
+                .unwrap_or_default(),
+            events_unavailable: self.events_unavailable.as_deref(),
         };
         let mut replica_set_uids = vec![];
         for (kind, name) in self.children_of(ns, &ro.metadata.uid) {
@@ -689,6 +809,17 @@ impl Object {
             meta: self.meta().clone(),
         }
     }
+}
+
+/// The rollout an Event is about.
+fn event_key(event: &RolloutEvent) -> RolloutKey {
+    let o = &event.involved_object;
+    let namespace = if o.namespace.is_empty() {
+        &event.metadata.namespace
+    } else {
+        &o.namespace
+    };
+    RolloutKey::new(namespace, &o.name)
 }
 
 fn in_namespaces(namespaces: &[String], namespace: &str) -> bool {
@@ -830,5 +961,94 @@ mod tests {
             .map(|k| (k.namespace.as_str(), k.name.as_str()))
             .collect();
         assert_eq!(names, [("a", "2"), ("a", "4"), ("b", "1"), ("b", "3")]);
+    }
+
+    fn event(name: &str, rollout: &str, second: u32) -> RolloutEvent {
+        RolloutEvent::from_json(serde_json::json!({"apiVersion": "v1", "kind": "Event",
+            "metadata": {"namespace": "a", "name": name},
+            "involvedObject": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+                               "name": rollout, "namespace": "a"},
+            "reason": "R", "lastTimestamp": format!("2026-01-01T10:{:02}:{:02}Z", second / 60, second % 60)}))
+        .unwrap()
+        .unwrap()
+    }
+
+    fn rollout(name: &str) -> Object {
+        Object::decode(
+            Kind::Rollout,
+            serde_json::json!({"kind": "Rollout", "metadata": {"namespace": "a", "name": name, "uid": name}}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn event_logs_are_newest_first_trimmed_and_dropped_with_their_rollout() {
+        let store = Store::new(Health::loaded(crate::health::SourceKind::Cluster));
+        store.apply(rollout("web"));
+        let key = RolloutKey::new("a", "web");
+        for i in 0..(EVENTS_PER_ROLLOUT as u32 + 20) {
+            store.apply_event(event(&format!("e{i}"), "web", i));
+        }
+        let log = store.events_of(&key);
+        assert_eq!(log.len(), EVENTS_PER_ROLLOUT);
+        let newest = EVENTS_PER_ROLLOUT as u32 + 19;
+        assert_eq!(log[0].metadata.name, format!("e{newest}"));
+        assert_eq!(log[EVENTS_PER_ROLLOUT - 1].metadata.name, "e20");
+        // An Event updated in place (it recurred) replaces the stored one and moves up.
+        store.apply_event(event("e30", "web", 1000));
+        let log = store.events_of(&key);
+        assert_eq!(log[0].metadata.name, "e30");
+        assert_eq!(log.iter().filter(|e| e.metadata.name == "e30").count(), 1);
+        store.delete_event(&event("e30", "web", 0));
+        assert!(
+            store
+                .events_of(&key)
+                .iter()
+                .all(|e| e.metadata.name != "e30")
+        );
+        // A relist replaces them; deleting the rollout drops its Events.
+        store.replace_events(None, vec![event("x", "web", 5), event("y", "web", 7)]);
+        let names: Vec<String> = store
+            .events_of(&key)
+            .iter()
+            .map(|e| e.metadata.name.clone())
+            .collect();
+        assert_eq!(names, ["y", "x"]);
+        store.delete(Kind::Rollout, "a", "web");
+        assert!(store.events_of(&key).is_empty());
+        // Events of a rollout that is not (or no longer) listed go with the rollouts' relist.
+        store.apply_event(event("z", "gone", 1));
+        store.apply_event(event("w", "web", 1));
+        store.replace_kind(Kind::Rollout, vec![rollout("web")]);
+        assert!(store.events_of(&RolloutKey::new("a", "gone")).is_empty());
+        assert_eq!(store.events_of(&key).len(), 1);
+    }
+
+    #[test]
+    fn the_detail_carries_the_history_and_why_it_is_unavailable() {
+        let store = Store::new(Health::loaded(crate::health::SourceKind::Cluster));
+        store.apply(rollout("web"));
+        store.apply_event(event("e1", "web", 1));
+        store.flush();
+        let key = RolloutKey::new("a", "web");
+        let detail = store.detail(&key).1.unwrap();
+        assert_eq!(detail.history.events.len(), 1);
+        assert_eq!(detail.history.unavailable, None);
+        let mut feed = store.subscribe();
+        store.set_events_unavailable(Some("may not list events".into()));
+        store.flush();
+        // The open detail pages get a new frame saying so.
+        assert!(matches!(
+            &*feed.try_recv().unwrap(),
+            Change::Rollout {
+                detail_frame: Some(_),
+                ..
+            }
+        ));
+        let detail = store.detail(&key).1.unwrap();
+        assert_eq!(
+            detail.history.unavailable.as_deref(),
+            Some("may not list events")
+        );
     }
 }

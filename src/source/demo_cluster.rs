@@ -139,12 +139,22 @@ impl crate::actions::ActionBackend for DemoCluster {
         reason: &str,
         message: &str,
     ) -> Result<(), crate::actions::BackendError> {
-        tracing::info!(
-            rollout = rollout["metadata"]["name"].as_str().unwrap_or_default(),
+        // As on a cluster (`KubeBackend::record_event`): a Normal Event naming the person,
+        // from this dashboard, which the rollout's history then shows.
+        let event = super::demo_events::rollout_event(
+            rollout,
+            "Normal",
             reason,
             message,
-            "demo event"
+            crate::actions::COMPONENT,
+            Timestamp::now(),
+            0,
         );
+        match crate::model::RolloutEvent::from_json(event) {
+            Ok(Some(event)) => self.store.apply_event(event),
+            Ok(None) => tracing::warn!(reason, "the demo's Event is not about a rollout"),
+            Err(err) => tracing::error!(%err, "the demo's Event cannot be read"),
+        }
         Ok(())
     }
 }
