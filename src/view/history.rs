@@ -2,11 +2,11 @@
 //! newest first, and when each canary step started and ended, derived from them.
 //!
 //! Times come only from what was recorded: the controller's `RolloutStepCompleted` Events
-//! (upstream `rolloutContext.reconcileCanaryPause`… `syncRolloutStatusCanary` records one per
-//! step as it moves on), its `RolloutUpdated` Event (upstream `rolloutContext.getRolloutSpec…`
-//! `setRolloutRevision`, at the start of an update) and the current pause condition. The API
-//! server expires Events after an hour and the store keeps a bounded number, so a time that is
-//! not known stays `None` (the UI says "unknown"); nothing is guessed.
+//! (upstream `rolloutContext.syncRolloutStatusCanary` records one as the step index moves on),
+//! its `RolloutUpdated` Event (upstream `rolloutContext.setRolloutRevision`, at the start of an
+//! update) and the current pause condition. The API server expires Events after an hour and the
+//! store keeps a bounded number, so a time that is not known stays `None` (the UI says
+//! "unknown"); nothing is guessed.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
