@@ -544,7 +544,6 @@ async fn crafted_namespaces_and_names_never_reach_the_api_server() {
 /// unavailable, and why (issue #15.7).
 #[tokio::test]
 async fn without_the_right_to_list_events_only_the_history_is_missing() {
-    use clap::Parser;
     let admin = admin().await;
     let ns = format!("e2e-noevents-{}", std::process::id());
     create_namespace(&admin, &ns).await;
@@ -566,20 +565,7 @@ async fn without_the_right_to_list_events_only_the_history_is_missing() {
     );
     let path = std::env::temp_dir().join(format!("{who}.kubeconfig"));
     std::fs::write(&path, restricted).unwrap();
-    let config = rollouts_dashboard::config::Config::try_parse_from([
-        "rollouts-dashboard",
-        "--kubeconfig",
-        path.to_str().unwrap(),
-        "-n",
-        &ns,
-    ])
-    .unwrap()
-    .validate()
-    .unwrap();
-    let state = rollouts_dashboard::start(&config)
-        .await
-        .expect("dashboard starts");
-    let addr = common::served(state).await;
+    let addr = common::e2e_dashboard_with(&path, &[&ns], &[]).await;
     let start = Instant::now();
     let detail = loop {
         let reply = addr
