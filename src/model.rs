@@ -768,6 +768,52 @@ impl RolloutEvent {
     }
 }
 
+/// An Event as the store keeps it: a rollout's history holds up to a hundred of them, so at
+/// 10,000 rollouts every byte counts. Times are parsed once (16 bytes instead of a string),
+/// the often repeated reason and source are shared ([`std::sync::Arc`]), and what the history
+/// does not show (the involved object's kind and version, the namespace, which is the log's)
+/// is gone. Measured with `tests/bench/scale_mem.rs DIR 100` (10,000 rollouts, 100 Events
+/// each): +877 MiB of RSS as decoded Events, +283 MiB (~300 bytes an Event) as records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    /// The Event's own name (an Event updated in place keeps it).
+    pub name: Box<str>,
+    /// The UID of the rollout it is about (empty when the writer did not say).
+    pub uid: Box<str>,
+    pub warning: bool,
+    pub reason: std::sync::Arc<str>,
+    pub message: Box<str>,
+    /// When it first happened, when it recurred.
+    pub first: Option<jiff::Timestamp>,
+    /// When it last happened ([`RolloutEvent::time`]).
+    pub last: Option<jiff::Timestamp>,
+    pub count: i32,
+    /// The reporting component ([`RolloutEvent::reporter`]).
+    pub source: std::sync::Arc<str>,
+}
+
+impl RolloutEvent {
+    /// The compact record the store keeps.
+    pub fn record(&self) -> EventRecord {
+        let time = |t: Option<&str>| t.and_then(|t| t.parse::<jiff::Timestamp>().ok());
+        EventRecord {
+            name: self.metadata.name.as_str().into(),
+            uid: self.involved_object.uid.as_str().into(),
+            warning: self.type_.as_deref() == Some("Warning"),
+            reason: self.reason.as_deref().unwrap_or_default().into(),
+            message: self.message.as_deref().unwrap_or_default().into(),
+            first: time(
+                self.first_timestamp
+                    .as_deref()
+                    .or(self.event_time.as_deref()),
+            ),
+            last: time(self.time()),
+            count: self.occurrences(),
+            source: self.reporter().into(),
+        }
+    }
+}
+
 /// Any watched object, as the store holds it.
 // Objects live here only briefly on their way into the store's `Arc`s, so the size
 // difference between variants costs nothing worth a box.

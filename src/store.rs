@@ -24,7 +24,8 @@ use tokio::sync::{Notify, broadcast};
 
 use crate::health::Health;
 use crate::model::{
-    AnalysisRun, Experiment, Kind, Meta, Object, Pod, ReplicaSet, Rollout, RolloutEvent,
+    AnalysisRun, EventRecord, Experiment, Kind, Meta, Object, Pod, ReplicaSet, Rollout,
+    RolloutEvent,
 };
 use crate::protocol::ServerMsg;
 use crate::view::{self, Related, RolloutDetail, RolloutSummary};
@@ -79,6 +80,9 @@ const FLUSH_CHUNK: usize = 128;
 /// 10,000 rollouts whatever a noisy controller writes.
 pub const EVENTS_PER_ROLLOUT: usize = 100;
 
+/// Distinct Event reasons and sources shared at most; beyond, each record keeps its own.
+const MAX_INTERNED: usize = 1024;
+
 /// The cached view of one rollout.
 #[derive(Debug)]
 struct RolloutView {
@@ -104,7 +108,10 @@ struct Objects {
     /// (namespace, uid) → objects with that uid (upstream fixtures share uids, so a set).
     by_uid: HashMap<(String, String), BTreeSet<(Kind, String)>>,
     /// Each rollout's Events, newest first, at most [`EVENTS_PER_ROLLOUT`].
-    events: HashMap<RolloutKey, Vec<Arc<RolloutEvent>>>,
+    events: HashMap<RolloutKey, Vec<Arc<EventRecord>>>,
+    /// The Events' reasons and sources, shared: a few dozen distinct ones for a million
+    /// Events. Bounded by [`MAX_INTERNED`].
+    interned: HashSet<Arc<str>>,
     /// Why Events cannot be shown (the identity may not list them), if so.
     events_unavailable: Option<String>,
 }
@@ -303,7 +310,7 @@ impl Store {
         {
             let mut objects = self.inner.objects.write();
             if let Some(log) = objects.events.get_mut(&key) {
-                log.retain(|e| e.metadata.name != event.metadata.name);
+                log.retain(|e| *e.name != *event.metadata.name);
                 if log.is_empty() {
                     objects.events.remove(&key);
                 }
@@ -347,7 +354,7 @@ impl Store {
     }
 
     /// A rollout's stored Events, newest first.
-    pub fn events_of(&self, key: &RolloutKey) -> Vec<Arc<RolloutEvent>> {
+    pub fn events_of(&self, key: &RolloutKey) -> Vec<Arc<EventRecord>> {
         self.inner
             .objects
             .read()
@@ -614,17 +621,29 @@ impl Objects {
     /// Adds `event` to `key`'s log, replacing an Event of the same name (the API server
     /// updates an Event in place when it recurs), newest first, trimmed.
     fn add_event(&mut self, key: RolloutKey, event: RolloutEvent) {
+        let mut record = event.record();
+        record.reason = self.intern(&record.reason);
+        record.source = self.intern(&record.source);
         let log = self.events.entry(key).or_default();
-        log.retain(|e| e.metadata.name != event.metadata.name);
-        log.push(Arc::new(event));
-        // Parsed, not compared as text: `…:05.5Z` is later than `…:05Z` but sorts before it.
-        let at = |e: &RolloutEvent| e.time().and_then(|t| t.parse::<jiff::Timestamp>().ok());
-        log.sort_by(|a, b| {
-            at(b)
-                .cmp(&at(a))
-                .then_with(|| b.metadata.name.cmp(&a.metadata.name))
-        });
-        log.truncate(EVENTS_PER_ROLLOUT);
+        log.retain(|e| e.name != record.name);
+        // Newest first (then by name, so the order is total): after every newer entry. A relist
+        // of a rollout's Events is then linear per Event, not a sort each.
+        let pos = log.partition_point(|e| (e.last, &e.name) > (record.last, &record.name));
+        if pos < EVENTS_PER_ROLLOUT {
+            log.insert(pos, Arc::new(record));
+            log.truncate(EVENTS_PER_ROLLOUT);
+        }
+    }
+
+    /// The shared copy of an Event's reason or source.
+    fn intern(&mut self, text: &Arc<str>) -> Arc<str> {
+        if let Some(shared) = self.interned.get(text) {
+            return shared.clone();
+        }
+        if self.interned.len() < MAX_INTERNED {
+            self.interned.insert(text.clone());
+        }
+        text.clone()
     }
 
     fn insert(&mut self, object: Object) {
@@ -992,26 +1011,25 @@ mod tests {
         let log = store.events_of(&key);
         assert_eq!(log.len(), EVENTS_PER_ROLLOUT);
         let newest = EVENTS_PER_ROLLOUT as u32 + 19;
-        assert_eq!(log[0].metadata.name, format!("e{newest}"));
-        assert_eq!(log[EVENTS_PER_ROLLOUT - 1].metadata.name, "e20");
+        assert_eq!(log[0].name, format!("e{newest}").into());
+        assert_eq!(log[EVENTS_PER_ROLLOUT - 1].name, "e20".into());
         // An Event updated in place (it recurred) replaces the stored one and moves up.
         store.apply_event(event("e30", "web", 1000));
         let log = store.events_of(&key);
-        assert_eq!(log[0].metadata.name, "e30");
-        assert_eq!(log.iter().filter(|e| e.metadata.name == "e30").count(), 1);
+        assert_eq!(log[0].name, "e30".into());
+        assert_eq!(log.iter().filter(|e| &*e.name == "e30").count(), 1);
+        // One older than every kept Event is not kept.
+        store.apply_event(event("ancient", "web", 0));
+        assert_eq!(store.events_of(&key).len(), EVENTS_PER_ROLLOUT);
+        assert!(store.events_of(&key).iter().all(|e| &*e.name != "ancient"));
         store.delete_event(&event("e30", "web", 0));
-        assert!(
-            store
-                .events_of(&key)
-                .iter()
-                .all(|e| e.metadata.name != "e30")
-        );
+        assert!(store.events_of(&key).iter().all(|e| &*e.name != "e30"));
         // A relist replaces them; deleting the rollout drops its Events.
         store.replace_events(None, vec![event("x", "web", 5), event("y", "web", 7)]);
         let names: Vec<String> = store
             .events_of(&key)
             .iter()
-            .map(|e| e.metadata.name.clone())
+            .map(|e| e.name.to_string())
             .collect();
         assert_eq!(names, ["y", "x"]);
         store.delete(Kind::Rollout, "a", "web");

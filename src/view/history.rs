@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::steps::{StepView, pause_step_start};
-use crate::model::{Rollout, RolloutEvent};
+use crate::model::{EventRecord, Rollout};
 
 /// The component this dashboard writes as its Events' source (and as field manager).
 pub const COMPONENT: &str = "rollouts-dashboard";
@@ -75,12 +75,11 @@ fn action_of(reason: &str) -> Option<&'static str> {
 
 /// The person an Event of ours names: its message is `<person> via rollouts-dashboard: …`
 /// (`actions::exec::run`).
-fn person_of(event: &RolloutEvent) -> Option<String> {
-    if event.reporter() != COMPONENT {
+fn person_of(event: &EventRecord) -> Option<String> {
+    if &*event.source != COMPONENT {
         return None;
     }
-    let message = event.message.as_deref()?;
-    let (person, _) = message.split_once(&format!(" via {COMPONENT}: "))?;
+    let (person, _) = event.message.split_once(&format!(" via {COMPONENT}: "))?;
     (!person.is_empty()).then(|| person.to_owned())
 }
 
@@ -88,28 +87,25 @@ fn person_of(event: &RolloutEvent) -> Option<String> {
 /// under the same name does not inherit the old one's), newest first as stored.
 pub fn history_view(
     ro: &Rollout,
-    events: &[&RolloutEvent],
+    events: &[&EventRecord],
     unavailable: Option<&str>,
 ) -> HistoryView {
     HistoryView {
         unavailable: unavailable.map(str::to_owned),
         events: own_events(ro, events)
-            .map(|e| {
-                let reason = e.reason.clone().unwrap_or_default();
-                let count = e.occurrences();
-                EventView {
-                    type_: e.type_.clone().unwrap_or_else(|| "Normal".into()),
-                    action: action_of(&reason).map(str::to_owned),
-                    reason,
-                    message: e.message.clone().unwrap_or_default(),
-                    time: e.time().map(str::to_owned),
-                    first_time: (count > 1)
-                        .then(|| e.first_timestamp.clone().or(e.event_time.clone()))
-                        .flatten(),
-                    count,
-                    source: e.reporter().to_owned(),
-                    by: person_of(e),
-                }
+            .map(|e| EventView {
+                type_: if e.warning { "Warning" } else { "Normal" }.to_owned(),
+                action: action_of(&e.reason).map(str::to_owned),
+                reason: e.reason.to_string(),
+                message: e.message.to_string(),
+                time: e.last.map(|t| t.to_string()),
+                first_time: (e.count > 1)
+                    .then_some(e.first)
+                    .flatten()
+                    .map(|t| t.to_string()),
+                count: e.count,
+                source: e.source.to_string(),
+                by: person_of(e),
             })
             .collect(),
     }
@@ -117,11 +113,11 @@ pub fn history_view(
 
 fn own_events<'a>(
     ro: &'a Rollout,
-    events: &'a [&'a RolloutEvent],
-) -> impl Iterator<Item = &'a RolloutEvent> + 'a {
+    events: &'a [&'a EventRecord],
+) -> impl Iterator<Item = &'a EventRecord> + 'a {
     let uid = ro.metadata.uid.as_str();
     events.iter().copied().filter(move |e| {
-        let theirs = e.involved_object.uid.as_str();
+        let theirs = &*e.uid;
         uid.is_empty() || theirs.is_empty() || theirs == uid
     })
 }
@@ -134,10 +130,6 @@ fn completed_count(message: &str) -> Option<usize> {
     done.parse().ok()
 }
 
-fn parse(text: &str) -> Option<Timestamp> {
-    text.parse().ok()
-}
-
 /// Sets each step's `began_at` / `ended_at` from the Events and the pause condition.
 ///
 /// The update's start is the newest `RolloutUpdated` Event (step 0 began then); step `i`
@@ -145,7 +137,7 @@ fn parse(text: &str) -> Option<Timestamp> {
 /// step began then. A completion later than one of a later step belongs to an earlier
 /// attempt (an abort and a retry) and is not used; steps skipped by a full promotion have no
 /// Event and stay unknown. The current pause step began at its pause condition's start.
-pub fn set_step_times(ro: &Rollout, steps: &mut [StepView], events: &[&RolloutEvent]) {
+pub fn set_step_times(ro: &Rollout, steps: &mut [StepView], events: &[&EventRecord]) {
     let Some(current) = ro
         .status
         .current_step_index
@@ -153,40 +145,36 @@ pub fn set_step_times(ro: &Rollout, steps: &mut [StepView], events: &[&RolloutEv
     else {
         return;
     };
-    let own: Vec<&RolloutEvent> = own_events(ro, events).collect();
-    let newest = |reason: &str| {
-        own.iter()
-            .filter(|e| e.reason.as_deref() == Some(reason))
-            .filter_map(|e| Some((parse(e.time()?)?, e.time()?.to_owned())))
-            .max_by_key(|(at, _)| *at)
-    };
-    let update_start = newest(ROLLOUT_UPDATED);
-    let mut ends: Vec<Option<(Timestamp, String)>> = vec![None; steps.len()];
+    let own: Vec<&EventRecord> = own_events(ro, events).collect();
+    let update_start: Option<Timestamp> = own
+        .iter()
+        .filter(|e| &*e.reason == ROLLOUT_UPDATED)
+        .filter_map(|e| e.last)
+        .max();
+    let mut ends: Vec<Option<Timestamp>> = vec![None; steps.len()];
     for e in &own {
-        if e.reason.as_deref() != Some(STEP_COMPLETED) {
+        if &*e.reason != STEP_COMPLETED {
             continue;
         }
-        let (Some(done), Some(text)) = (e.message.as_deref().and_then(completed_count), e.time())
-        else {
+        let (Some(done), Some(at)) = (completed_count(&e.message), e.last) else {
             continue;
         };
-        let Some(at) = parse(text) else { continue };
-        let in_this_update = update_start.as_ref().is_none_or(|(start, _)| at >= *start);
+        let in_this_update = update_start.is_none_or(|start| at >= start);
         // Only steps already behind the current one have ended.
         if done == 0 || done > current.min(steps.len()) || !in_this_update {
             continue;
         }
         let slot = &mut ends[done - 1];
-        if slot.as_ref().is_none_or(|(old, _)| at > *old) {
-            *slot = Some((at, text.to_owned()));
+        if slot.is_none_or(|old| at > old) {
+            *slot = Some(at);
         }
     }
     // Walk back from the current step: an end later than a later step's is an older attempt's.
     let mut bound: Option<Timestamp> = None;
     for end in ends.iter_mut().rev() {
-        match (end.as_ref(), bound) {
-            (Some((at, _)), Some(b)) if *at > b => *end = None,
-            (Some((at, _)), _) => bound = Some(*at),
+        match (*end, bound) {
+            (Some(at), Some(b)) if at > b => *end = None,
+            (Some(at), _) => bound = Some(at),
             (None, _) => {}
         }
     }
@@ -195,17 +183,13 @@ pub fn set_step_times(ro: &Rollout, steps: &mut [StepView], events: &[&RolloutEv
         if i > current {
             break;
         }
-        let previous_end = if i == 0 {
-            update_start.as_ref().map(|(_, t)| t.clone())
-        } else {
-            ends[i - 1].as_ref().map(|(_, t)| t.clone())
-        };
+        let previous_end = if i == 0 { update_start } else { ends[i - 1] }.map(|t| t.to_string());
         step.began_at = if i == current && step.kind == "pause" {
             pause_start.clone().or(previous_end)
         } else {
             previous_end
         };
-        step.ended_at = ends[i].as_ref().map(|(_, t)| t.clone());
+        step.ended_at = ends[i].map(|t| t.to_string());
     }
 }
 
@@ -214,8 +198,8 @@ mod tests {
     use super::*;
     use serde_json::{Value, json};
 
-    fn event(name: &str, reason: &str, message: &str, at: &str, uid: &str) -> RolloutEvent {
-        RolloutEvent::from_json(json!({"apiVersion": "v1", "kind": "Event",
+    fn event(name: &str, reason: &str, message: &str, at: &str, uid: &str) -> EventRecord {
+        crate::model::RolloutEvent::from_json(json!({"apiVersion": "v1", "kind": "Event",
             "metadata": {"name": name, "namespace": "shop"},
             "involvedObject": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
                                "name": "web", "namespace": "shop", "uid": uid},
@@ -224,6 +208,7 @@ mod tests {
             "source": {"component": "rollouts-controller"}}))
         .unwrap()
         .unwrap()
+        .record()
     }
 
     fn canary(index: i32, pause_start: Option<&str>) -> Rollout {
@@ -241,9 +226,9 @@ mod tests {
         .unwrap()
     }
 
-    fn times(ro: &Rollout, events: &[RolloutEvent]) -> Vec<(Option<String>, Option<String>)> {
+    fn times(ro: &Rollout, events: &[EventRecord]) -> Vec<(Option<String>, Option<String>)> {
         let mut steps = super::super::steps::step_views(ro);
-        let refs: Vec<&RolloutEvent> = events.iter().collect();
+        let refs: Vec<&EventRecord> = events.iter().collect();
         set_step_times(ro, &mut steps, &refs);
         steps
             .into_iter()
@@ -399,7 +384,7 @@ mod tests {
             "2026-11-30T10:01:00Z",
             "u1",
         );
-        ours.source.component = Some(COMPONENT.into());
+        ours.source = COMPONENT.into();
         let mut recurring = event(
             "r",
             "RolloutPaused",
@@ -407,8 +392,8 @@ mod tests {
             "2026-11-30T10:02:00Z",
             "u1",
         );
-        recurring.count = Some(3);
-        recurring.first_timestamp = Some("2026-11-30T09:40:00Z".into());
+        recurring.count = 3;
+        recurring.first = "2026-11-30T09:40:00Z".parse().ok();
         let foreign = event("f", "RolloutPaused", "x", "2026-11-30T10:03:00Z", "u0");
         let ro = canary(1, None);
         let view = history_view(&ro, &[&recurring, &ours, &foreign], None);
@@ -440,7 +425,7 @@ mod tests {
         );
         // Someone else's message that merely looks like ours names nobody.
         let mut lookalike = ours.clone();
-        lookalike.source.component = Some("kubectl".into());
+        lookalike.source = "kubectl".into();
         assert_eq!(history_view(&ro, &[&lookalike], None).events[0].by, None);
         assert_eq!(
             history_view(&ro, &[], Some("forbidden"))

@@ -36,8 +36,8 @@ pub use steps::StepView;
 pub use waiting::{WaitingKind, WaitingView};
 
 use crate::model::{
-    AnalysisRun, AnalysisRunRef, Condition, Container, Experiment, Pod, ReplicaSet, Rollout,
-    RolloutEvent, TrafficWeights,
+    AnalysisRun, AnalysisRunRef, Condition, Container, EventRecord, Experiment, Pod, ReplicaSet,
+    Rollout, TrafficWeights,
 };
 
 /// Objects that may relate to one rollout: a superset is fine, the view filters by
@@ -51,7 +51,7 @@ pub struct Related<'a> {
     pub analysis_runs: Vec<&'a AnalysisRun>,
     pub experiments: Vec<&'a Experiment>,
     /// Events about the rollout, newest first.
-    pub events: Vec<&'a RolloutEvent>,
+    pub events: Vec<&'a EventRecord>,
     /// Why Events cannot be shown, if so.
     pub events_unavailable: Option<&'a str>,
 }
