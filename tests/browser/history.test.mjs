@@ -17,6 +17,7 @@ import { startServer } from './server.mjs';
 const NOW = Date.now();
 const ago = (seconds) => new Date(Math.floor(NOW / 1000) * 1000 - seconds * 1000).toISOString().replace('.000Z', 'Z');
 const T = {
+  failed: ago(900),
   updated: ago(600),
   step1: ago(590),
   step2: ago(560),
@@ -62,6 +63,8 @@ function event(reason, message, at, { type = 'Normal', component = 'rollouts-con
 }
 
 const EVENTS = [
+  // The previous update's analysis failed (a Warning), before this update began.
+  event('AnalysisRunFailed', "Step Analysis Run 'history-web-old-1-2' Status New: 'Failed' Previous: 'Running'", T.failed, { type: 'Warning' }),
   event('RolloutUpdated', 'Rollout updated to revision 2', T.updated),
   event('RolloutStepCompleted', 'Rollout step 1/5 completed (setWeight: 20)', T.step1),
   // Step 2's completion has expired (older than an hour on a real cluster): its end is unknown.
@@ -114,15 +117,19 @@ test('#15.7 the History section lists the Events newest first, naming who did wh
   await page.locator('#history table.history').waitFor();
   const rows = await historyRows(page);
   assert.deepEqual(
-    rows.map(([what, who, when]) => [what.split(' ')[0], who, when]),
+    rows.map(([what, who, when]) => [what.replace(/^Warning\s+/, '').split(' ')[0], who, when]),
     [
       ['RetriedFromDashboard', 'retried by bob@example.com', T.retried],
       ['RolloutPaused', 'rollouts-controller', T.pause],
       ['RolloutStepCompleted', 'rollouts-controller', T.step3],
       ['RolloutStepCompleted', 'rollouts-controller', T.step1],
       ['RolloutUpdated', 'rollouts-controller', T.updated],
+      ['AnalysisRunFailed', 'rollouts-controller', T.failed],
     ],
   );
+  // A Warning says so, in words, not only in colour.
+  const warning = page.locator('#history tbody tr').last();
+  assert.equal((await warning.locator('.tag-warning').innerText()).trim(), 'Warning');
   // Our Event's message reads without the person (named under Who); the controller's whole.
   assert.equal(rows[0][0], 'RetriedFromDashboard retried the update');
   assert.equal(rows[2][0], 'RolloutStepCompleted Rollout step 3/5 completed (setWeight: 50)');
@@ -134,6 +141,9 @@ test('#15.7 the History section lists the Events newest first, naming who did wh
   assert.equal((await paused.locator('.tag').innerText()).trim(), '×3');
   for (const t of await page.locator('#history time').allInnerTexts()) assert.doesNotMatch(t, /\bin \d/);
   await screenshot(page, 'history-section');
+  await assertClean(page, problems);
+  // And in the dark theme.
+  await page.emulateMedia({ colorScheme: 'dark' });
   await assertClean(page, problems);
   await page.close();
 });
