@@ -112,8 +112,9 @@ struct Objects {
     /// The Events' reasons and sources, shared: a few dozen distinct ones for a million
     /// Events. Bounded by [`MAX_INTERNED`].
     interned: HashSet<Arc<str>>,
-    /// Why Events cannot be shown (the identity may not list them), if so.
-    events_unavailable: Option<String>,
+    /// Why Events cannot be shown (the identity may not list them), by the namespace of the
+    /// watch that failed (`None`: the cluster-wide watch).
+    events_unavailable: BTreeMap<Option<String>, String>,
 }
 
 #[derive(Default)]
@@ -340,15 +341,26 @@ impl Store {
         self.mark_dirty(affected);
     }
 
-    /// Says why Events cannot be shown (`None`: they can); every rollout's history says so.
-    pub fn set_events_unavailable(&self, why: Option<String>) {
+    /// Says why the Events of `namespace` (`None`: of every namespace) cannot be shown, or
+    /// (`why` = `None`) that they can again; the histories of its rollouts say so. Each watch
+    /// reports its own namespace, so one forbidden namespace does not flap with another's.
+    pub fn set_events_unavailable(&self, namespace: Option<&str>, why: Option<String>) {
         let keys = {
             let mut objects = self.inner.objects.write();
-            if objects.events_unavailable == why {
+            let scope = namespace.map(str::to_owned);
+            if objects.events_unavailable.get(&scope) == why.as_ref() {
                 return;
             }
-            objects.events_unavailable = why;
-            objects.rollouts.keys().cloned().collect()
+            match why {
+                Some(why) => objects.events_unavailable.insert(scope, why),
+                None => objects.events_unavailable.remove(&scope),
+            };
+            objects
+                .rollouts
+                .keys()
+                .filter(|k| namespace.is_none_or(|ns| k.namespace == ns))
+                .cloned()
+                .collect()
         };
         self.mark_dirty(keys);
     }
@@ -756,7 +768,11 @@ impl Objects {
                 .get(&RolloutKey::new(ns, &ro.metadata.name))
                 .map(|log| log.iter().map(|e| &**e).collect())
                 .unwrap_or_default(),
-            events_unavailable: self.events_unavailable.as_deref(),
+            events_unavailable: self
+                .events_unavailable
+                .get(&Some(ns.to_owned()))
+                .or_else(|| self.events_unavailable.get(&None))
+                .map(String::as_str),
         };
         let mut replica_set_uids = vec![];
         for (kind, name) in self.children_of(ns, &ro.metadata.uid) {
@@ -1053,7 +1069,7 @@ mod tests {
         assert_eq!(detail.history.events.len(), 1);
         assert_eq!(detail.history.unavailable, None);
         let mut feed = store.subscribe();
-        store.set_events_unavailable(Some("may not list events".into()));
+        store.set_events_unavailable(Some("a"), Some("may not list events".into()));
         store.flush();
         // The open detail pages get a new frame saying so.
         assert!(matches!(
@@ -1067,6 +1083,21 @@ mod tests {
         assert_eq!(
             detail.history.unavailable.as_deref(),
             Some("may not list events")
+        );
+        // Another namespace's watch recovering does not clear it; its own does.
+        store.set_events_unavailable(Some("b"), None);
+        store.flush();
+        assert!(store.detail(&key).1.unwrap().history.unavailable.is_some());
+        assert!(feed.try_recv().is_err(), "nothing changed for namespace a");
+        store.set_events_unavailable(Some("a"), None);
+        store.flush();
+        assert_eq!(store.detail(&key).1.unwrap().history.unavailable, None);
+        // The cluster-wide watch speaks for every namespace.
+        store.set_events_unavailable(None, Some("forbidden".into()));
+        store.flush();
+        assert_eq!(
+            store.detail(&key).1.unwrap().history.unavailable.as_deref(),
+            Some("forbidden")
         );
     }
 }

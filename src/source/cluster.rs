@@ -162,7 +162,7 @@ pub fn spawn_watchers(
             None => Api::all_with(client.clone(), &resource),
         };
         let sink = EventSink {
-            scope: (scopes.len() > 1).then(|| scope.clone()).flatten(),
+            scope: scope.clone(),
             store: store.clone(),
             initial: vec![],
         };
@@ -264,7 +264,8 @@ impl Sink for KindSink {
 /// Feeds the store's Events about rollouts. Its errors never reach the health: without
 /// Events the rollouts still show, and their history says why it is missing.
 struct EventSink {
-    /// The namespace this watch replaces on a relist, when several are watched.
+    /// The namespace of this watch (`None`: all): what a relist replaces, and whose history
+    /// an error makes unavailable.
     scope: Option<String>,
     store: Store,
     initial: Vec<RolloutEvent>,
@@ -291,7 +292,8 @@ impl Sink for EventSink {
             "events watch synced"
         );
         self.store.replace_events(self.scope.as_deref(), events);
-        self.store.set_events_unavailable(None);
+        self.store
+            .set_events_unavailable(self.scope.as_deref(), None);
     }
 
     fn apply(&mut self, obj: DynamicObject) {
@@ -309,7 +311,8 @@ impl Sink for EventSink {
     fn failed(&mut self, err: &watcher::Error) {
         tracing::warn!(%err, "events watch error");
         if let Some(why) = events_unavailable(err) {
-            self.store.set_events_unavailable(Some(why));
+            self.store
+                .set_events_unavailable(self.scope.as_deref(), Some(why));
         }
     }
 }
