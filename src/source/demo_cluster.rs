@@ -63,6 +63,16 @@ impl DemoCluster {
     }
 }
 
+/// Puts an Event the demo made (ours, or the simulated controller's from
+/// [`super::demo_events::controller_events`]) in the rollout's history.
+pub fn feed_event(store: &Store, event: serde_json::Value) {
+    match crate::model::RolloutEvent::from_json(event) {
+        Ok(Some(event)) => store.apply_event(event),
+        Ok(None) => tracing::warn!("the demo made an Event that is not about a rollout"),
+        Err(err) => tracing::error!(%err, "the demo made an Event the model cannot read"),
+    }
+}
+
 fn feed(store: &Store, key: &ObjKey, obj: Option<&serde_json::Value>) {
     match obj {
         Some(value) => match Object::decode(key.0, value.clone()) {
@@ -150,11 +160,7 @@ impl crate::actions::ActionBackend for DemoCluster {
             Timestamp::now(),
             0,
         );
-        match crate::model::RolloutEvent::from_json(event) {
-            Ok(Some(event)) => self.store.apply_event(event),
-            Ok(None) => tracing::warn!(reason, "the demo's Event is not about a rollout"),
-            Err(err) => tracing::error!(%err, "the demo's Event cannot be read"),
-        }
+        feed_event(&self.store, event);
         Ok(())
     }
 }
