@@ -60,11 +60,15 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
         tokio::spawn(demo.clone().run());
         (SourceKind::Demo, store, Some(ActionBackends::Demo(demo)))
     } else if let Some(path) = &config.from_files {
-        let objects = source::files::load(path)?;
-        tracing::info!(path = %path.display(), objects = objects.len(), "loaded objects from files");
+        let loaded = source::files::load_all(path)?;
+        tracing::info!(path = %path.display(), objects = loaded.objects.len(),
+            events = loaded.events.len(), "loaded objects from files");
         let store = Store::new(Health::loaded(SourceKind::Files));
-        for object in objects {
+        for object in loaded.objects {
             store.apply(object);
+        }
+        for event in loaded.events {
+            store.apply_event(event);
         }
         store.flush();
         (SourceKind::Files, store, None)

@@ -181,6 +181,71 @@ mod tests {
     }
 
     #[test]
+    fn history_step_times_and_waiting_round_trip_and_are_optional() {
+        use crate::view::{EventView, StepView, WaitingKind, WaitingView};
+        let mut detail = RolloutDetail::default();
+        detail.summary.waiting = Some(WaitingView {
+            kind: WaitingKind::Promotion,
+            since: "2026-11-30T10:00:00Z".into(),
+        });
+        detail.steps.push(StepView {
+            began_at: Some("2026-11-30T09:59:00Z".into()),
+            ended_at: Some("2026-11-30T10:00:00Z".into()),
+            ..StepView::default()
+        });
+        detail.history.unavailable = Some("forbidden".into());
+        detail.history.events.push(EventView {
+            type_: "Normal".into(),
+            reason: "PromotedFromDashboard".into(),
+            message: "alice via rollouts-dashboard: promoted".into(),
+            time: Some("2026-11-30T10:00:00Z".into()),
+            first_time: None,
+            count: 1,
+            source: "rollouts-dashboard".into(),
+            by: Some("alice".into()),
+            action: Some("promoted".into()),
+        });
+        let msg = ServerMsg::Detail {
+            seq: 4,
+            rollout: Arc::new(detail),
+        };
+        let value = serde_json::to_value(&msg).unwrap();
+        let r = &value["rollout"];
+        assert_eq!(
+            r["summary"]["waiting"],
+            json!({"kind": "promotion", "since": "2026-11-30T10:00:00Z"})
+        );
+        assert_eq!(r["steps"][0]["beganAt"], "2026-11-30T09:59:00Z");
+        assert_eq!(r["steps"][0]["endedAt"], "2026-11-30T10:00:00Z");
+        assert_eq!(
+            r["history"],
+            json!({"unavailable": "forbidden", "events": [{"type": "Normal",
+                "reason": "PromotedFromDashboard", "message": "alice via rollouts-dashboard: promoted",
+                "time": "2026-11-30T10:00:00Z", "firstTime": null, "count": 1,
+                "source": "rollouts-dashboard", "by": "alice", "action": "promoted"}]})
+        );
+        round_trip_server(msg, value.clone());
+        // Additive within protocol 3: a frame from a server without them still parses.
+        let mut older = value;
+        let rollout = older["rollout"].as_object_mut().unwrap();
+        rollout.remove("history");
+        rollout["summary"]
+            .as_object_mut()
+            .unwrap()
+            .remove("waiting");
+        let step = rollout["steps"][0].as_object_mut().unwrap();
+        step.remove("beganAt");
+        step.remove("endedAt");
+        let Ok(ServerMsg::Detail { rollout, .. }) = serde_json::from_value::<ServerMsg>(older)
+        else {
+            panic!("an older detail frame parses")
+        };
+        assert_eq!(rollout.summary.waiting, None);
+        assert!(rollout.history.events.is_empty());
+        assert_eq!(rollout.steps[0].began_at, None);
+    }
+
+    #[test]
     fn server_messages_round_trip() {
         round_trip_server(
             ServerMsg::Hello {

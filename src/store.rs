@@ -23,7 +23,10 @@ use serde_json::value::RawValue;
 use tokio::sync::{Notify, broadcast};
 
 use crate::health::Health;
-use crate::model::{AnalysisRun, Experiment, Kind, Meta, Object, Pod, ReplicaSet, Rollout};
+use crate::model::{
+    AnalysisRun, EventRecord, Experiment, Kind, Meta, Object, Pod, ReplicaSet, Rollout,
+    RolloutEvent,
+};
 use crate::protocol::ServerMsg;
 use crate::view::{self, Related, RolloutDetail, RolloutSummary};
 
@@ -72,6 +75,14 @@ pub enum Change {
 /// peak the allocator kept as RSS afterwards.
 const FLUSH_CHUNK: usize = 128;
 
+/// Events kept per rollout, newest first: a rollout's history within the hour the API server
+/// keeps Events is a few dozen (one per step, pause and scaling); the cap bounds the cache at
+/// 10,000 rollouts whatever a noisy controller writes.
+pub const EVENTS_PER_ROLLOUT: usize = 100;
+
+/// Distinct Event reasons and sources shared at most; beyond, each record keeps its own.
+const MAX_INTERNED: usize = 1024;
+
 /// The cached view of one rollout.
 #[derive(Debug)]
 struct RolloutView {
@@ -96,6 +107,14 @@ struct Objects {
     children: HashMap<(String, String), BTreeSet<(Kind, String)>>,
     /// (namespace, uid) → objects with that uid (upstream fixtures share uids, so a set).
     by_uid: HashMap<(String, String), BTreeSet<(Kind, String)>>,
+    /// Each rollout's Events, newest first, at most [`EVENTS_PER_ROLLOUT`].
+    events: HashMap<RolloutKey, Vec<Arc<EventRecord>>>,
+    /// The Events' reasons and sources, shared: a few dozen distinct ones for a million
+    /// Events. Bounded by [`MAX_INTERNED`].
+    interned: HashSet<Arc<str>>,
+    /// Why Events cannot be shown (the identity may not list them), by the namespace of the
+    /// watch that failed (`None`: the cluster-wide watch).
+    events_unavailable: BTreeMap<Option<String>, String>,
 }
 
 #[derive(Default)]
@@ -192,8 +211,12 @@ impl Store {
         let mut affected = Vec::new();
         {
             let mut objects = self.inner.objects.write();
-            if let Some(old) = objects.remove(kind, &RolloutKey::new(namespace, name)) {
+            let key = RolloutKey::new(namespace, name);
+            if let Some(old) = objects.remove(kind, &key) {
                 objects.affected_rollouts(&old, &mut affected);
+            }
+            if kind == Kind::Rollout {
+                objects.events.remove(&key);
             }
         }
         self.mark_dirty(affected);
@@ -210,6 +233,14 @@ impl Store {
             if !fresh.contains(&key) {
                 self.delete(kind, &key.namespace, &key.name);
             }
+        }
+        if kind == Kind::Rollout {
+            // Events that came before their rollout's list, of rollouts that are gone.
+            self.inner
+                .objects
+                .write()
+                .events
+                .retain(|key, _| fresh.contains(key));
         }
         for object in objects {
             self.apply(object);
@@ -229,6 +260,13 @@ impl Store {
             if key.namespace == namespace && !fresh.contains(key.name.as_str()) {
                 self.delete(kind, &key.namespace, &key.name);
             }
+        }
+        if kind == Kind::Rollout {
+            self.inner
+                .objects
+                .write()
+                .events
+                .retain(|key, _| key.namespace != namespace || fresh.contains(key.name.as_str()));
         }
         for object in objects {
             self.apply(object);
@@ -257,6 +295,85 @@ impl Store {
             (Kind::AnalysisRun, objects.analysis_runs.len()),
             (Kind::Experiment, objects.experiments.len()),
         ])
+    }
+
+    /// Adds or replaces (by name) an Event about a rollout, keeping that rollout's newest
+    /// [`EVENTS_PER_ROLLOUT`]; marks the rollout dirty.
+    pub fn apply_event(&self, event: RolloutEvent) {
+        let key = event_key(&event);
+        self.inner.objects.write().add_event(key.clone(), event);
+        self.mark_dirty(vec![key]);
+    }
+
+    /// Removes an Event (deleted, or expired by the API server).
+    pub fn delete_event(&self, event: &RolloutEvent) {
+        let key = event_key(event);
+        {
+            let mut objects = self.inner.objects.write();
+            if let Some(log) = objects.events.get_mut(&key) {
+                log.retain(|e| *e.name != *event.metadata.name);
+                if log.is_empty() {
+                    objects.events.remove(&key);
+                }
+            }
+        }
+        self.mark_dirty(vec![key]);
+    }
+
+    /// Replaces every Event (of `namespace`, or all with `None`): a watch's (re)list.
+    pub fn replace_events(&self, namespace: Option<&str>, events: Vec<RolloutEvent>) {
+        let mut affected: Vec<RolloutKey> = vec![];
+        {
+            let mut objects = self.inner.objects.write();
+            objects.events.retain(|key, _| {
+                let keep = namespace.is_some_and(|ns| ns != key.namespace);
+                if !keep {
+                    affected.push(key.clone());
+                }
+                keep
+            });
+            for event in events {
+                let key = event_key(&event);
+                affected.push(key.clone());
+                objects.add_event(key, event);
+            }
+        }
+        self.mark_dirty(affected);
+    }
+
+    /// Says why the Events of `namespace` (`None`: of every namespace) cannot be shown, or
+    /// (`why` = `None`) that they can again; the histories of its rollouts say so. Each watch
+    /// reports its own namespace, so one forbidden namespace does not flap with another's.
+    pub fn set_events_unavailable(&self, namespace: Option<&str>, why: Option<String>) {
+        let keys = {
+            let mut objects = self.inner.objects.write();
+            let scope = namespace.map(str::to_owned);
+            if objects.events_unavailable.get(&scope) == why.as_ref() {
+                return;
+            }
+            match why {
+                Some(why) => objects.events_unavailable.insert(scope, why),
+                None => objects.events_unavailable.remove(&scope),
+            };
+            objects
+                .rollouts
+                .keys()
+                .filter(|k| namespace.is_none_or(|ns| k.namespace == ns))
+                .cloned()
+                .collect()
+        };
+        self.mark_dirty(keys);
+    }
+
+    /// A rollout's stored Events, newest first.
+    pub fn events_of(&self, key: &RolloutKey) -> Vec<Arc<EventRecord>> {
+        self.inner
+            .objects
+            .read()
+            .events
+            .get(key)
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn mark_dirty(&self, keys: Vec<RolloutKey>) {
@@ -513,6 +630,34 @@ impl Views {
 }
 
 impl Objects {
+    /// Adds `event` to `key`'s log, replacing an Event of the same name (the API server
+    /// updates an Event in place when it recurs), newest first, trimmed.
+    fn add_event(&mut self, key: RolloutKey, event: RolloutEvent) {
+        let mut record = event.record();
+        record.reason = self.intern(&record.reason);
+        record.source = self.intern(&record.source);
+        let log = self.events.entry(key).or_default();
+        log.retain(|e| e.name != record.name);
+        // Newest first (then by name, so the order is total): after every newer entry. A relist
+        // of a rollout's Events is then linear per Event, not a sort each.
+        let pos = log.partition_point(|e| (e.last, &e.name) > (record.last, &record.name));
+        if pos < EVENTS_PER_ROLLOUT {
+            log.insert(pos, Arc::new(record));
+            log.truncate(EVENTS_PER_ROLLOUT);
+        }
+    }
+
+    /// The shared copy of an Event's reason or source.
+    fn intern(&mut self, text: &Arc<str>) -> Arc<str> {
+        if let Some(shared) = self.interned.get(text) {
+            return shared.clone();
+        }
+        if self.interned.len() < MAX_INTERNED {
+            self.interned.insert(text.clone());
+        }
+        text.clone()
+    }
+
     fn insert(&mut self, object: Object) {
         let meta = object.meta();
         let key = RolloutKey::new(&meta.namespace, &meta.name);
@@ -618,6 +763,16 @@ impl Objects {
             pods: vec![],
             analysis_runs: vec![],
             experiments: vec![],
+            events: self
+                .events
+                .get(&RolloutKey::new(ns, &ro.metadata.name))
+                .map(|log| log.iter().map(|e| &**e).collect())
+                .unwrap_or_default(),
+            events_unavailable: self
+                .events_unavailable
+                .get(&Some(ns.to_owned()))
+                .or_else(|| self.events_unavailable.get(&None))
+                .map(String::as_str),
         };
         let mut replica_set_uids = vec![];
         for (kind, name) in self.children_of(ns, &ro.metadata.uid) {
@@ -689,6 +844,17 @@ impl Object {
             meta: self.meta().clone(),
         }
     }
+}
+
+/// The rollout an Event is about.
+fn event_key(event: &RolloutEvent) -> RolloutKey {
+    let o = &event.involved_object;
+    let namespace = if o.namespace.is_empty() {
+        &event.metadata.namespace
+    } else {
+        &o.namespace
+    };
+    RolloutKey::new(namespace, &o.name)
 }
 
 fn in_namespaces(namespaces: &[String], namespace: &str) -> bool {
@@ -830,5 +996,108 @@ mod tests {
             .map(|k| (k.namespace.as_str(), k.name.as_str()))
             .collect();
         assert_eq!(names, [("a", "2"), ("a", "4"), ("b", "1"), ("b", "3")]);
+    }
+
+    fn event(name: &str, rollout: &str, second: u32) -> RolloutEvent {
+        RolloutEvent::from_json(serde_json::json!({"apiVersion": "v1", "kind": "Event",
+            "metadata": {"namespace": "a", "name": name},
+            "involvedObject": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+                               "name": rollout, "namespace": "a"},
+            "reason": "R", "lastTimestamp": format!("2026-01-01T10:{:02}:{:02}Z", second / 60, second % 60)}))
+        .unwrap()
+        .unwrap()
+    }
+
+    fn rollout(name: &str) -> Object {
+        Object::decode(
+            Kind::Rollout,
+            serde_json::json!({"kind": "Rollout", "metadata": {"namespace": "a", "name": name, "uid": name}}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn event_logs_are_newest_first_trimmed_and_dropped_with_their_rollout() {
+        let store = Store::new(Health::loaded(crate::health::SourceKind::Cluster));
+        store.apply(rollout("web"));
+        let key = RolloutKey::new("a", "web");
+        for i in 0..(EVENTS_PER_ROLLOUT as u32 + 20) {
+            store.apply_event(event(&format!("e{i}"), "web", i));
+        }
+        let log = store.events_of(&key);
+        assert_eq!(log.len(), EVENTS_PER_ROLLOUT);
+        let newest = EVENTS_PER_ROLLOUT as u32 + 19;
+        assert_eq!(log[0].name, format!("e{newest}").into());
+        assert_eq!(log[EVENTS_PER_ROLLOUT - 1].name, "e20".into());
+        // An Event updated in place (it recurred) replaces the stored one and moves up.
+        store.apply_event(event("e30", "web", 1000));
+        let log = store.events_of(&key);
+        assert_eq!(log[0].name, "e30".into());
+        assert_eq!(log.iter().filter(|e| &*e.name == "e30").count(), 1);
+        // One older than every kept Event is not kept.
+        store.apply_event(event("ancient", "web", 0));
+        assert_eq!(store.events_of(&key).len(), EVENTS_PER_ROLLOUT);
+        assert!(store.events_of(&key).iter().all(|e| &*e.name != "ancient"));
+        store.delete_event(&event("e30", "web", 0));
+        assert!(store.events_of(&key).iter().all(|e| &*e.name != "e30"));
+        // A relist replaces them; deleting the rollout drops its Events.
+        store.replace_events(None, vec![event("x", "web", 5), event("y", "web", 7)]);
+        let names: Vec<String> = store
+            .events_of(&key)
+            .iter()
+            .map(|e| e.name.to_string())
+            .collect();
+        assert_eq!(names, ["y", "x"]);
+        store.delete(Kind::Rollout, "a", "web");
+        assert!(store.events_of(&key).is_empty());
+        // Events of a rollout that is not (or no longer) listed go with the rollouts' relist.
+        store.apply_event(event("z", "gone", 1));
+        store.apply_event(event("w", "web", 1));
+        store.replace_kind(Kind::Rollout, vec![rollout("web")]);
+        assert!(store.events_of(&RolloutKey::new("a", "gone")).is_empty());
+        assert_eq!(store.events_of(&key).len(), 1);
+    }
+
+    #[test]
+    fn the_detail_carries_the_history_and_why_it_is_unavailable() {
+        let store = Store::new(Health::loaded(crate::health::SourceKind::Cluster));
+        store.apply(rollout("web"));
+        store.apply_event(event("e1", "web", 1));
+        store.flush();
+        let key = RolloutKey::new("a", "web");
+        let detail = store.detail(&key).1.unwrap();
+        assert_eq!(detail.history.events.len(), 1);
+        assert_eq!(detail.history.unavailable, None);
+        let mut feed = store.subscribe();
+        store.set_events_unavailable(Some("a"), Some("may not list events".into()));
+        store.flush();
+        // The open detail pages get a new frame saying so.
+        assert!(matches!(
+            &*feed.try_recv().unwrap(),
+            Change::Rollout {
+                detail_frame: Some(_),
+                ..
+            }
+        ));
+        let detail = store.detail(&key).1.unwrap();
+        assert_eq!(
+            detail.history.unavailable.as_deref(),
+            Some("may not list events")
+        );
+        // Another namespace's watch recovering does not clear it; its own does.
+        store.set_events_unavailable(Some("b"), None);
+        store.flush();
+        assert!(store.detail(&key).1.unwrap().history.unavailable.is_some());
+        assert!(feed.try_recv().is_err(), "nothing changed for namespace a");
+        store.set_events_unavailable(Some("a"), None);
+        store.flush();
+        assert_eq!(store.detail(&key).1.unwrap().history.unavailable, None);
+        // The cluster-wide watch speaks for every namespace.
+        store.set_events_unavailable(None, Some("forbidden".into()));
+        store.flush();
+        assert_eq!(
+            store.detail(&key).1.unwrap().history.unavailable.as_deref(),
+            Some("forbidden")
+        );
     }
 }

@@ -389,6 +389,76 @@ async fn a_canary_moves_through_the_api_and_the_stream() {
     assert_eq!(ready.status, 200, "{}", ready.body);
 }
 
+/// The reasons of the Events in a detail's history, newest first.
+fn history_reasons(d: &Value) -> Vec<&str> {
+    d["history"]["events"]
+        .as_array()
+        .map(|es| es.iter().filter_map(|e| e["reason"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_history_holds_the_controllers_events_and_ours_naming_the_person() {
+    let client = client().await;
+    let ns = namespace(&client, "history").await;
+    let addr = dashboard(&ns).await;
+    let name = "rollout-canary";
+    canary_paused_at_first_step(&client, &addr, &ns).await;
+    // At the pause: the controller's Events of the update and its first step are in the
+    // history, the step's times come from them, and the wait is dated by the pause condition.
+    let d = wait_detail(&addr, &ns, name, "the controller's Events", |d| {
+        let reasons = history_reasons(d);
+        reasons.contains(&"RolloutUpdated") && reasons.contains(&"RolloutStepCompleted")
+    })
+    .await;
+    assert!(d["history"]["unavailable"].is_null(), "{}", d["history"]);
+    let controller = &d["history"]["events"][0]["source"];
+    assert_eq!(controller, "rollouts-controller", "{}", d["history"]);
+    let step = &d["steps"][0];
+    assert!(
+        step["beganAt"].is_string() && step["endedAt"].is_string(),
+        "step 1's times from RolloutUpdated and RolloutStepCompleted: {step}"
+    );
+    let pause_start = d["pauseConditions"][0]["startTime"].clone();
+    assert_eq!(d["steps"][1]["beganAt"], pause_start);
+    assert_eq!(
+        summary(&d)["waiting"],
+        json!({"kind": "promotion", "since": pause_start})
+    );
+
+    let (code, body) = action(&addr, &ns, name, "promote", json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    let d = wait_detail(&addr, &ns, name, "our Event in the history", |d| {
+        history_reasons(d).contains(&"PromotedFromDashboard")
+    })
+    .await;
+    let events = d["history"]["events"].as_array().unwrap();
+    let ours = events
+        .iter()
+        .find(|e| e["reason"] == "PromotedFromDashboard")
+        .unwrap();
+    assert_eq!(ours["by"], "local user (--auth none)", "{ours}");
+    assert_eq!(ours["action"], "promoted");
+    assert_eq!(ours["source"], "rollouts-dashboard");
+    // Both kinds side by side, newest first.
+    assert!(
+        events
+            .iter()
+            .any(|e| e["source"] == "rollouts-controller" && e["reason"] == "RolloutStepCompleted"),
+        "{}",
+        d["history"]
+    );
+    let times: Vec<jiff::Timestamp> = events
+        .iter()
+        .filter_map(|e| e["time"].as_str()?.parse().ok())
+        .collect();
+    assert_eq!(times.len(), events.len(), "every Event has a time");
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {times:?}"
+    );
+}
+
 #[tokio::test]
 async fn canary_actions_do_what_the_plugin_does() {
     let client = client().await;

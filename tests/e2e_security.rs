@@ -538,3 +538,69 @@ async fn crafted_namespaces_and_names_never_reach_the_api_server() {
     .await;
     assert_ne!(code, 400, "{body}");
 }
+
+/// An identity that may read rollouts and their objects but not Events still gets the
+/// dashboard: the rollouts show, `/readyz` is ready, and only the history says it is
+/// unavailable, and why (issue #15.7).
+#[tokio::test]
+async fn without_the_right_to_list_events_only_the_history_is_missing() {
+    let admin = admin().await;
+    let ns = format!("e2e-noevents-{}", std::process::id());
+    create_namespace(&admin, &ns).await;
+    create_canary(&admin, &ns).await;
+    let who = format!("e2e-no-events-{}", std::process::id());
+    let read = json!([
+        {"apiGroups": ["argoproj.io"], "resources": ["rollouts", "analysisruns", "experiments"],
+         "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}
+    ]);
+    grant(&admin, &ns, "read-but-not-events", read, user(&who)).await;
+    // The admin kubeconfig of tests/cluster, acting as that user (kubeconfig `as:`).
+    let text = std::fs::read_to_string(common::e2e_kubeconfig()).unwrap();
+    let restricted = text.replacen("  user:\n", &format!("  user:\n    as: {who}\n"), 1);
+    assert_ne!(
+        restricted, text,
+        "the kubeconfig has a user entry to act as {who}"
+    );
+    let path = std::env::temp_dir().join(format!("{who}.kubeconfig"));
+    std::fs::write(&path, restricted).unwrap();
+    let addr = common::e2e_dashboard_with(&path, &[&ns], &[]).await;
+    let start = Instant::now();
+    let detail = loop {
+        let reply = addr
+            .send(get(&format!(
+                "/api/v1/namespaces/{ns}/rollouts/rollout-canary"
+            )))
+            .await;
+        let d: Value = if reply.status == 200 {
+            reply.json()
+        } else {
+            Value::Null
+        };
+        if d["history"]["unavailable"].is_string() {
+            break d;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "no 'history unavailable' on the detail: {}",
+            d["history"]
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let why = detail["history"]["unavailable"].as_str().unwrap();
+    assert!(
+        why.starts_with("this identity may not list/watch events") && why.contains("forbidden"),
+        "{why}"
+    );
+    assert_eq!(detail["history"]["events"], json!([]));
+    // The rest is there and healthy: the rollout, its ReplicaSet, ready, no problem.
+    assert_eq!(detail["summary"]["name"], "rollout-canary");
+    let ready = addr.send(get("/readyz")).await;
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    let status = addr.send(get("/api/v1/status")).await.json();
+    assert_eq!(status["ready"], true, "{status}");
+    assert_eq!(status["health"]["source"], "cluster", "{status}");
+    assert!(status["health"]["problem"].is_null(), "{status}");
+    let _ = std::fs::remove_file(&path);
+}

@@ -14,7 +14,7 @@ use super::exec::{ActionBackend, BackendError};
 use super::plan::{PatchType, PlannedPatch, is_controlled_by, plural_of, split_api_version};
 
 /// Name written as field manager on patches and as the Event source.
-pub const COMPONENT: &str = "rollouts-dashboard";
+pub const COMPONENT: &str = crate::view::history::COMPONENT;
 
 /// Page size when listing ReplicaSets.
 const LIST_PAGE: u32 = 500;

@@ -5,6 +5,10 @@
 //! backoff on errors, so the dashboard recovers within seconds of the API server, without a
 //! restart; every error is reflected, typed, in the health that `/readyz`, the API and the
 //! UI report (CRDs missing, forbidden, unreachable), while the last objects listed stay shown.
+//!
+//! Events are watched the same way (one watch per namespace scope, only those about a
+//! Rollout, by field selector), but they are a garnish: an identity that may not list them
+//! loses the history, not the dashboard, so their errors stay out of the health.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,7 +20,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher;
 
 use crate::health::{Problem, ProblemCode};
-use crate::model::{Kind, Object};
+use crate::model::{Kind, Object, RolloutEvent};
 use crate::store::Store;
 
 /// Why the cluster could not be reached at start.
@@ -110,7 +114,18 @@ pub async fn resolve_namespaces(
     }
 }
 
-/// Starts one watcher per kind and namespace; returns their tasks.
+/// The API resource of core/v1 Events.
+pub fn events_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Event"), "events")
+}
+
+/// The field selector of the Events watch: only Events about a Rollout reach the dashboard
+/// (the API server supports `involvedObject.kind` for Events; one value, so AnalysisRun and
+/// Experiment Events would need watches of their own).
+pub const EVENTS_FIELD_SELECTOR: &str = "involvedObject.kind=Rollout";
+
+/// Starts one watcher per kind and namespace, and one of Events per namespace; returns their
+/// tasks.
 pub fn spawn_watchers(
     client: Client,
     namespaces: &[String],
@@ -130,16 +145,197 @@ pub fn spawn_watchers(
                 None => Api::all_with(client.clone(), &resource),
             };
             let multi_scope = scopes.len() > 1;
-            tasks.push(tokio::spawn(watch_kind(
-                api,
+            let sink = KindSink {
                 kind,
-                scope.clone(),
+                scope: scope.clone(),
                 multi_scope,
-                store.clone(),
-            )));
+                store: store.clone(),
+                initial: vec![],
+            };
+            tasks.push(tokio::spawn(watch(api, list_config(), sink)));
         }
     }
+    for scope in &scopes {
+        let resource = events_resource();
+        let api: Api<DynamicObject> = match scope {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+            None => Api::all_with(client.clone(), &resource),
+        };
+        let sink = EventSink {
+            scope: scope.clone(),
+            store: store.clone(),
+            initial: vec![],
+        };
+        let config = list_config().fields(EVENTS_FIELD_SELECTOR);
+        tasks.push(tokio::spawn(watch(api, config, sink)));
+    }
     tasks
+}
+
+/// How every watch lists: in pages, so a large namespace is not one huge response.
+fn list_config() -> watcher::Config {
+    watcher::Config::default().page_size(500)
+}
+
+/// Where a watch's objects and errors go: the store's objects of one kind and the health, or
+/// the store's Events.
+trait Sink: Send + 'static {
+    /// For logs.
+    fn name(&self) -> &'static str;
+    /// A (re)list starts.
+    fn init(&mut self);
+    /// One object of the (re)list.
+    fn init_apply(&mut self, obj: DynamicObject);
+    /// The (re)list is complete: the cache matches the cluster again.
+    fn init_done(&mut self);
+    fn apply(&mut self, obj: DynamicObject);
+    fn delete(&mut self, obj: DynamicObject);
+    /// The watch failed; it restarts after a pause.
+    fn failed(&mut self, err: &watcher::Error);
+}
+
+/// Feeds the store's objects of one kind and that kind's health.
+struct KindSink {
+    kind: Kind,
+    scope: Option<String>,
+    multi_scope: bool,
+    store: Store,
+    /// The objects of the current (re)list.
+    initial: Vec<Object>,
+}
+
+impl Sink for KindSink {
+    fn name(&self) -> &'static str {
+        self.kind.as_str()
+    }
+
+    fn init(&mut self) {
+        self.initial.clear();
+    }
+
+    fn init_apply(&mut self, obj: DynamicObject) {
+        self.initial.extend(decode(self.kind, obj));
+    }
+
+    fn init_done(&mut self) {
+        let kind = self.kind;
+        let objects = std::mem::take(&mut self.initial);
+        tracing::info!(
+            kind = kind.as_str(),
+            namespace = self.scope.as_deref().unwrap_or("*"),
+            count = objects.len(),
+            "watch synced"
+        );
+        if self.multi_scope {
+            // Several namespaces share one kind: replace only this namespace's objects.
+            self.store.replace_in_namespace(
+                kind,
+                self.scope.as_deref().unwrap_or_default(),
+                objects,
+            );
+        } else {
+            self.store.replace_kind(kind, objects);
+        }
+        self.store.update_health(|h| {
+            h.kinds.entry(kind).or_default().recover();
+            h.refresh_problem();
+        });
+    }
+
+    fn apply(&mut self, obj: DynamicObject) {
+        if let Some(object) = decode(self.kind, obj) {
+            self.store.apply(object);
+        }
+    }
+
+    fn delete(&mut self, obj: DynamicObject) {
+        let ns = obj.metadata.namespace.clone().unwrap_or_default();
+        let name = obj.metadata.name.clone().unwrap_or_default();
+        self.store.delete(self.kind, &ns, &name);
+    }
+
+    fn failed(&mut self, err: &watcher::Error) {
+        let problem = classify(self.kind, err);
+        tracing::warn!(kind = self.kind.as_str(), %err, code = %problem.code, "watch error");
+        record_error(&self.store, self.kind, problem);
+    }
+}
+
+/// Feeds the store's Events about rollouts. Its errors never reach the health: without
+/// Events the rollouts still show, and their history says why it is missing.
+struct EventSink {
+    /// The namespace of this watch (`None`: all): what a relist replaces, and whose history
+    /// an error makes unavailable.
+    scope: Option<String>,
+    store: Store,
+    initial: Vec<RolloutEvent>,
+}
+
+impl Sink for EventSink {
+    fn name(&self) -> &'static str {
+        "Event"
+    }
+
+    fn init(&mut self) {
+        self.initial.clear();
+    }
+
+    fn init_apply(&mut self, obj: DynamicObject) {
+        self.initial.extend(decode_event(obj));
+    }
+
+    fn init_done(&mut self) {
+        let events = std::mem::take(&mut self.initial);
+        tracing::info!(
+            namespace = self.scope.as_deref().unwrap_or("*"),
+            count = events.len(),
+            "events watch synced"
+        );
+        self.store.replace_events(self.scope.as_deref(), events);
+        self.store
+            .set_events_unavailable(self.scope.as_deref(), None);
+    }
+
+    fn apply(&mut self, obj: DynamicObject) {
+        if let Some(event) = decode_event(obj) {
+            self.store.apply_event(event);
+        }
+    }
+
+    fn delete(&mut self, obj: DynamicObject) {
+        if let Some(event) = decode_event(obj) {
+            self.store.delete_event(&event);
+        }
+    }
+
+    fn failed(&mut self, err: &watcher::Error) {
+        tracing::warn!(%err, "events watch error");
+        if let Some(why) = events_unavailable(err) {
+            self.store
+                .set_events_unavailable(self.scope.as_deref(), Some(why));
+        }
+    }
+}
+
+/// What the history says when the Events watch fails for good reason (403); `None` for
+/// errors a retry may cure (the rollouts' own health reports an unreachable API server).
+fn events_unavailable(err: &watcher::Error) -> Option<String> {
+    let status = status_of(err).filter(|s| s.code == 403)?;
+    Some(format!(
+        "this identity may not list/watch events: {}",
+        status.message
+    ))
+}
+
+fn decode_event(obj: DynamicObject) -> Option<RolloutEvent> {
+    let value = serde_json::to_value(obj).ok()?;
+    match RolloutEvent::decode(value) {
+        Ok(event) => event,
+        Err(err) => {
+            tracing::warn!(%err, "skipping an Event that does not match its schema");
+            None
+        }
+    }
 }
 
 /// Shortest pause after a watch error.
@@ -186,26 +382,17 @@ impl Backoff {
     }
 }
 
-/// Runs the watch of one kind (in one namespace, or all) for as long as the process lives,
-/// applying its events to the store and its errors to the health.
+/// Runs one watch for as long as the process lives, handing its events to `sink`.
 ///
 /// After an error the watch pauses ([`Backoff`]) and starts over with a fresh list, whose
 /// end (`InitDone`) is the proof that the cache matches the cluster again and clears the
 /// error. An expired resource version (410 Gone, as after an API server restart) relists at
 /// once, without a pause. Meanwhile the store keeps the last objects listed: the dashboard
 /// shows them, and the health says why they may be out of date.
-async fn watch_kind(
-    api: Api<DynamicObject>,
-    kind: Kind,
-    scope: Option<String>,
-    multi_scope: bool,
-    store: Store,
-) {
-    let config = watcher::Config::default().page_size(500);
+async fn watch<S: Sink>(api: Api<DynamicObject>, config: watcher::Config, mut sink: S) {
     let mut backoff = Backoff::new();
     loop {
         let mut stream = watcher(api.clone(), config.clone()).boxed();
-        let mut initial: Vec<Object> = vec![];
         let end = loop {
             match stream.try_next().await {
                 Ok(Some(event)) => {
@@ -214,23 +401,20 @@ async fn watch_kind(
                     if !matches!(event, watcher::Event::Init) {
                         backoff.reset();
                     }
-                    apply_event(
-                        event,
-                        kind,
-                        scope.as_deref(),
-                        multi_scope,
-                        &store,
-                        &mut initial,
-                    );
+                    match event {
+                        watcher::Event::Init => sink.init(),
+                        watcher::Event::InitApply(obj) => sink.init_apply(obj),
+                        watcher::Event::InitDone => sink.init_done(),
+                        watcher::Event::Apply(obj) => sink.apply(obj),
+                        watcher::Event::Delete(obj) => sink.delete(obj),
+                    }
                 }
                 Ok(None) => break WatchEnd::Ended,
                 Err(err) => {
-                    let problem = classify(kind, &err);
-                    tracing::warn!(kind = kind.as_str(), %err, code = %problem.code, "watch error");
-                    record_error(&store, kind, problem);
+                    sink.failed(&err);
                     if is_expired(&err) {
                         // The watcher relists on its next poll; the error clears when it is done.
-                        initial.clear();
+                        sink.init();
                         continue;
                     }
                     break WatchEnd::Failed;
@@ -239,10 +423,7 @@ async fn watch_kind(
         };
         if end == WatchEnd::Ended {
             // kube's watcher never ends by design; should it, a new one lists afresh.
-            tracing::warn!(
-                kind = kind.as_str(),
-                "watch stream ended; starting a new one"
-            );
+            tracing::warn!(kind = sink.name(), "watch stream ended; starting a new one");
         }
         tokio::time::sleep(backoff.next_delay()).await;
     }
@@ -255,50 +436,6 @@ enum WatchEnd {
     Failed,
     /// It ended (it should not).
     Ended,
-}
-
-/// Applies one watcher event to the store; `initial` collects the objects of a (re)list.
-fn apply_event(
-    event: watcher::Event<DynamicObject>,
-    kind: Kind,
-    scope: Option<&str>,
-    multi_scope: bool,
-    store: &Store,
-    initial: &mut Vec<Object>,
-) {
-    match event {
-        watcher::Event::Init => initial.clear(),
-        watcher::Event::InitApply(obj) => initial.extend(decode(kind, obj)),
-        watcher::Event::InitDone => {
-            let objects = std::mem::take(initial);
-            tracing::info!(
-                kind = kind.as_str(),
-                namespace = scope.unwrap_or("*"),
-                count = objects.len(),
-                "watch synced"
-            );
-            if multi_scope {
-                // Several namespaces share one kind: replace only this namespace's objects.
-                store.replace_in_namespace(kind, scope.unwrap_or_default(), objects);
-            } else {
-                store.replace_kind(kind, objects);
-            }
-            store.update_health(|h| {
-                h.kinds.entry(kind).or_default().recover();
-                h.refresh_problem();
-            });
-        }
-        watcher::Event::Apply(obj) => {
-            if let Some(object) = decode(kind, obj) {
-                store.apply(object);
-            }
-        }
-        watcher::Event::Delete(obj) => {
-            let ns = obj.metadata.namespace.clone().unwrap_or_default();
-            let name = obj.metadata.name.clone().unwrap_or_default();
-            store.delete(kind, &ns, &name);
-        }
-    }
 }
 
 fn decode(kind: Kind, obj: DynamicObject) -> Option<Object> {
@@ -432,5 +569,21 @@ mod tests {
         assert!(delays[19] >= BACKOFF_MAX, "{delays:?}");
         backoff.reset();
         assert!(backoff.next_delay() <= BACKOFF_MIN * 5 / 4);
+    }
+
+    #[test]
+    fn only_a_forbidden_events_watch_makes_the_history_unavailable() {
+        let why = events_unavailable(&api_error(403, "events is forbidden")).unwrap();
+        assert_eq!(
+            why,
+            "this identity may not list/watch events: events is forbidden"
+        );
+        assert_eq!(events_unavailable(&api_error(500, "boom")), None);
+        assert_eq!(events_unavailable(&watcher::Error::NoResourceVersion), None);
+        let ar = events_resource();
+        assert_eq!(
+            (ar.api_version.as_str(), ar.plural.as_str()),
+            ("v1", "events")
+        );
     }
 }

@@ -63,6 +63,16 @@ impl DemoCluster {
     }
 }
 
+/// Puts an Event the demo made (ours, or the simulated controller's from
+/// [`super::demo_events::controller_events`]) in the rollout's history.
+pub fn feed_event(store: &Store, event: serde_json::Value) {
+    match crate::model::RolloutEvent::from_json(event) {
+        Ok(Some(event)) => store.apply_event(event),
+        Ok(None) => tracing::warn!("the demo made an Event that is not about a rollout"),
+        Err(err) => tracing::error!(%err, "the demo made an Event the model cannot read"),
+    }
+}
+
 fn feed(store: &Store, key: &ObjKey, obj: Option<&serde_json::Value>) {
     match obj {
         Some(value) => match Object::decode(key.0, value.clone()) {
@@ -139,12 +149,18 @@ impl crate::actions::ActionBackend for DemoCluster {
         reason: &str,
         message: &str,
     ) -> Result<(), crate::actions::BackendError> {
-        tracing::info!(
-            rollout = rollout["metadata"]["name"].as_str().unwrap_or_default(),
+        // As on a cluster (`KubeBackend::record_event`): a Normal Event naming the person,
+        // from this dashboard, which the rollout's history then shows.
+        let event = super::demo_events::rollout_event(
+            rollout,
+            "Normal",
             reason,
             message,
-            "demo event"
+            crate::actions::COMPONENT,
+            Timestamp::now(),
+            0,
         );
+        feed_event(&self.store, event);
         Ok(())
     }
 }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::Object;
+use crate::model::{Object, RolloutEvent};
 
 /// One MiB.
 const MIB: u64 = 1024 * 1024;
@@ -108,6 +108,26 @@ pub fn load(path: &Path) -> Result<Vec<Object>, FilesError> {
 
 /// Reads every object of a watched kind under `path`, within `limits`.
 pub fn load_with_limits(path: &Path, limits: &Limits) -> Result<Vec<Object>, FilesError> {
+    Ok(load_all_with_limits(path, limits)?.objects)
+}
+
+/// What files hold: objects of the watched kinds, and Events about rollouts (`kubectl get
+/// events -o yaml`), which are kept apart from the objects, as the store keeps them.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub objects: Vec<Object>,
+    pub events: Vec<RolloutEvent>,
+}
+
+/// Reads every object of a watched kind and every Event about a rollout under `path`, within
+/// the default [`Limits`].
+pub fn load_all(path: &Path) -> Result<Loaded, FilesError> {
+    load_all_with_limits(path, &Limits::default())
+}
+
+/// Reads every object of a watched kind and every Event about a rollout under `path`, within
+/// `limits`.
+pub fn load_all_with_limits(path: &Path, limits: &Limits) -> Result<Loaded, FilesError> {
     let mut walk = Walk::default();
     walk.collect(path)?;
     // Every size is checked before anything is read: a refusal costs no time.
@@ -129,11 +149,13 @@ pub fn load_with_limits(path: &Path, limits: &Limits) -> Result<Vec<Object>, Fil
             });
         }
     }
-    let mut objects = vec![];
+    let mut loaded = Loaded::default();
     for (file, _) in walk.files {
-        objects.extend(load_file_with_limits(&file, limits)?);
+        let one = load_file_all_with_limits(&file, limits)?;
+        loaded.objects.extend(one.objects);
+        loaded.events.extend(one.events);
     }
-    Ok(objects)
+    Ok(loaded)
 }
 
 /// The files to read, found once each.
@@ -225,6 +247,11 @@ pub fn load_file(path: &Path) -> Result<Vec<Object>, FilesError> {
 
 /// Reads the objects of one file, within `limits`.
 pub fn load_file_with_limits(path: &Path, limits: &Limits) -> Result<Vec<Object>, FilesError> {
+    Ok(load_file_all_with_limits(path, limits)?.objects)
+}
+
+/// Reads the objects and Events of one file, within `limits`.
+fn load_file_all_with_limits(path: &Path, limits: &Limits) -> Result<Loaded, FilesError> {
     let io = |source| FilesError::Io {
         path: path.to_owned(),
         source,
@@ -259,11 +286,11 @@ pub fn load_file_with_limits(path: &Path, limits: &Limits) -> Result<Vec<Object>
         });
     }
     let documents = parse_documents(path, &text)?;
-    let mut objects = vec![];
+    let mut loaded = Loaded::default();
     for doc in documents {
-        flatten(path, doc, &mut objects)?;
+        flatten(path, doc, &mut loaded)?;
     }
-    Ok(objects)
+    Ok(loaded)
 }
 
 /// Parses JSON (by extension) or multi-document YAML into JSON values.
@@ -617,7 +644,7 @@ impl<'a> Scan<'a> {
     }
 }
 
-fn flatten(path: &Path, doc: Value, out: &mut Vec<Object>) -> Result<(), FilesError> {
+fn flatten(path: &Path, doc: Value, out: &mut Loaded) -> Result<(), FilesError> {
     let invalid = |reason: String| FilesError::Invalid {
         path: path.to_owned(),
         reason,
@@ -635,8 +662,11 @@ fn flatten(path: &Path, doc: Value, out: &mut Vec<Object>) -> Result<(), FilesEr
         }
         return Ok(());
     }
-    if let Some(object) = Object::from_json(doc).map_err(|e| invalid(e.to_string()))? {
-        out.push(object);
+    if kind == "Event" {
+        out.events
+            .extend(RolloutEvent::from_json(doc).map_err(|e| invalid(e.to_string()))?);
+    } else if let Some(object) = Object::from_json(doc).map_err(|e| invalid(e.to_string()))? {
+        out.objects.push(object);
     }
     Ok(())
 }
@@ -677,6 +707,28 @@ mod tests {
         let objects = load(&dir).unwrap();
         let kinds: Vec<Kind> = objects.iter().map(Object::kind).collect();
         assert_eq!(kinds, vec![Kind::Rollout, Kind::Pod, Kind::ReplicaSet]);
+    }
+
+    #[test]
+    fn reads_events_about_rollouts_beside_the_objects() {
+        let dir = temp_dir("events");
+        write(
+            &dir,
+            "events.yaml",
+            "apiVersion: v1\nkind: EventList\nitems:\n\
+             - apiVersion: v1\n  kind: Event\n  metadata: {name: web.1, namespace: x}\n  \
+               involvedObject: {apiVersion: argoproj.io/v1alpha1, kind: Rollout, name: web}\n  \
+               reason: RolloutStepCompleted\n  message: 'Rollout step 1/2 completed (setWeight: 20)'\n\
+             - apiVersion: v1\n  kind: Event\n  metadata: {name: p.1, namespace: x}\n  \
+               involvedObject: {apiVersion: v1, kind: Pod, name: p}\n  reason: Pulled\n\
+             ---\nkind: Rollout\nmetadata: {name: web, namespace: x}\n",
+        );
+        let loaded = load_all(&dir).unwrap();
+        assert_eq!(loaded.objects.len(), 1);
+        // Only the Event about the rollout; the pod's is not the history of anything shown.
+        let reasons: Vec<_> = loaded.events.iter().map(|e| e.reason.clone()).collect();
+        assert_eq!(reasons, [Some("RolloutStepCompleted".to_owned())]);
+        assert_eq!(load(&dir).unwrap().len(), 1);
     }
 
     #[test]

@@ -4,4 +4,5 @@
 pub mod cluster;
 pub mod demo;
 pub mod demo_cluster;
+pub mod demo_events;
 pub mod files;

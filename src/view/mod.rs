@@ -11,11 +11,13 @@ pub mod analysis;
 pub mod applicability;
 pub mod experiment;
 pub mod explain;
+pub mod history;
 pub mod images;
 pub mod phase;
 pub mod pod;
 pub mod replicaset;
 pub mod steps;
+pub mod waiting;
 pub mod weights;
 
 use std::collections::BTreeMap;
@@ -26,14 +28,16 @@ pub use analysis::{AnalysisRunView, MeasurementView, MetricView, Threshold};
 pub use applicability::{ActionVerdict, Refusal};
 pub use experiment::ExperimentView;
 pub use explain::{AttentionKind, PauseKind};
+pub use history::{EventView, HistoryView};
 pub use images::ImageInfo;
 pub use pod::{PodBrief, PodView};
 pub use replicaset::{ReplicaSetBrief, ReplicaSetView};
 pub use steps::StepView;
+pub use waiting::{WaitingKind, WaitingView};
 
 use crate::model::{
-    AnalysisRun, AnalysisRunRef, Condition, Container, Experiment, Pod, ReplicaSet, Rollout,
-    TrafficWeights,
+    AnalysisRun, AnalysisRunRef, Condition, Container, EventRecord, Experiment, Pod, ReplicaSet,
+    Rollout, TrafficWeights,
 };
 
 /// Objects that may relate to one rollout: a superset is fine, the view filters by
@@ -46,6 +50,10 @@ pub struct Related<'a> {
     pub pods: Vec<&'a Pod>,
     pub analysis_runs: Vec<&'a AnalysisRun>,
     pub experiments: Vec<&'a Experiment>,
+    /// Events about the rollout, newest first.
+    pub events: Vec<&'a EventRecord>,
+    /// Why Events cannot be shown, if so.
+    pub events_unavailable: Option<&'a str>,
 }
 
 /// Replica counts of a rollout.
@@ -124,6 +132,9 @@ pub struct RolloutSummary {
     pub pause_kind: Option<PauseKind>,
     /// Why it needs attention: the type of `attention_reason`.
     pub attention_kind: Option<AttentionKind>,
+    /// Since when it waits (paused or Degraded), when known. Added within protocol 3.
+    #[serde(default)]
+    pub waiting: Option<WaitingView>,
 }
 
 /// A container's name and image.
@@ -282,6 +293,9 @@ pub struct RolloutDetail {
     pub invalid_spec: Option<String>,
     /// The 0-based canary step the `InvalidSpec` message names (`steps[2]`), if any.
     pub invalid_step: Option<usize>,
+    /// The rollout's Events, newest first. Added within protocol 3.
+    #[serde(default)]
+    pub history: HistoryView,
 }
 
 impl RolloutDetail {
@@ -374,7 +388,8 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
     };
 
     let refs = analysis_refs(ro);
-    let steps = steps::step_views(ro);
+    let mut steps = steps::step_views(ro);
+    history::set_step_times(ro, &mut steps, &related.events);
 
     // Revisions: every revision of a ReplicaSet, experiment or run, newest first (including 0).
     let mut revision_numbers: Vec<i64> = replica_sets
@@ -493,6 +508,12 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
         analysis_status: analysis_status.as_deref(),
     });
 
+    let waiting = waiting::waiting(
+        ro,
+        &phase,
+        explained.pause_kind,
+        status.abort || explained.attention_kind == Some(AttentionKind::Aborted),
+    );
     let summary = RolloutSummary {
         namespace: ro.metadata.namespace.clone(),
         name: ro.metadata.name.clone(),
@@ -539,6 +560,7 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
         pause_until,
         pause_kind: explained.pause_kind,
         attention_kind: explained.attention_kind,
+        waiting,
     };
     let actions = applicability::verdicts(ro, &summary.status);
     let invalid_spec = applicability::invalid_spec(ro);
@@ -592,6 +614,7 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
         actions,
         invalid_spec,
         invalid_step,
+        history: history::history_view(ro, &related.events, related.events_unavailable),
     }
 }
 

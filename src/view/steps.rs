@@ -34,6 +34,13 @@ pub struct StepView {
     /// For the current timed pause: when it started and when it ends (RFC3339).
     pub started_at: Option<String>,
     pub ends_at: Option<String>,
+    /// When the step began (RFC3339), for done and current steps when it is known
+    /// ([`super::history::set_step_times`]); `None` is unknown, never a guess.
+    #[serde(default)]
+    pub began_at: Option<String>,
+    /// When the step ended, for done steps when it is known.
+    #[serde(default)]
+    pub ended_at: Option<String>,
     /// The step exactly as in the spec.
     pub raw: Value,
 }
@@ -62,12 +69,7 @@ pub fn step_views(ro: &Rollout) -> Vec<StepView> {
         .status
         .current_step_index
         .and_then(|i| usize::try_from(i).ok());
-    let pause_start = ro
-        .status
-        .pause_conditions
-        .iter()
-        .find(|p| p.reason == CANARY_PAUSE_STEP)
-        .and_then(|p| p.start_time.clone());
+    let pause_start = pause_step_start(ro);
     canary
         .steps
         .iter()
@@ -99,10 +101,21 @@ pub fn step_views(ro: &Rollout) -> Vec<StepView> {
                 duration_seconds: duration.map(|d| d.as_secs()),
                 started_at,
                 ends_at,
+                began_at: None,
+                ended_at: None,
                 raw: raw.clone(),
             }
         })
         .collect()
+}
+
+/// When the current canary pause step began: its pause condition's `startTime`.
+pub fn pause_step_start(ro: &Rollout) -> Option<String> {
+    ro.status
+        .pause_conditions
+        .iter()
+        .find(|p| p.reason == CANARY_PAUSE_STEP)
+        .and_then(|p| p.start_time.clone())
 }
 
 /// `start + seconds` as RFC3339, `None` when `start` is not a valid time.

@@ -10,6 +10,7 @@
 //! python3 tests/bench/gen-fleet.py /tmp/fleet-2000 --rollouts 2000 --namespaces 50
 //! cargo bench --bench scale_mem --no-run    # prints the executable's path
 //! heaptrack target/release/deps/scale_mem-HASH /tmp/fleet-2000
+//! target/release/deps/scale_mem-HASH /tmp/fleet-2000 100   # and 100 Events per rollout
 //! heaptrack_print -f heaptrack.scale_mem.*.zst --print-leaks 1 | less
 //! ```
 
@@ -36,11 +37,42 @@ fn report(phase: &str) {
     );
 }
 
+/// `n` Events about each rollout, as the controller writes them in an update (step
+/// completions, pauses, analysis runs), each with its own time: the history's worst case when
+/// `n` is the store's bound.
+fn events(store: &Store, n: usize) -> usize {
+    let mut count = 0;
+    for key in store.keys_of(Kind::Rollout) {
+        for i in 0..n {
+            let value = serde_json::json!({"apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": format!("{}.{i:016x}", key.name), "namespace": key.namespace},
+                "involvedObject": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+                    "name": key.name, "namespace": key.namespace, "uid": format!("uid-{}", key.name)},
+                "type": "Normal", "reason": "RolloutStepCompleted",
+                "message": format!("Rollout step {}/8 completed (setWeight: {})", i % 8 + 1, i % 100),
+                "firstTimestamp": format!("2026-11-30T10:{:02}:{:02}Z", i / 60 % 60, i % 60),
+                "lastTimestamp": format!("2026-11-30T10:{:02}:{:02}Z", i / 60 % 60, i % 60),
+                "count": 1, "source": {"component": "rollouts-controller"}});
+            if let Ok(Some(event)) = rollouts_dashboard::model::RolloutEvent::from_json(value) {
+                store.apply_event(event);
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
 fn main() {
-    let dir = std::env::args()
+    // `scale_mem DIR [EVENTS_PER_ROLLOUT]`.
+    let args: Vec<String> = std::env::args()
         .skip(1)
-        .find(|a| a != "--bench")
+        .filter(|a| a != "--bench")
+        .collect();
+    let dir = args
+        .first()
+        .cloned()
         .unwrap_or_else(|| "/tmp/fleet-2000".to_owned());
+    let per_rollout: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(0);
     report("start");
     let objects = rollouts_dashboard::source::files::load(std::path::Path::new(&dir))
         .unwrap_or_else(|e| panic!("cannot load {dir}: {e} (run tests/bench/gen-fleet.py)"));
@@ -57,6 +89,13 @@ fn main() {
         "{rollouts} rollouts; the whole list is {:.1} MB of JSON",
         store.list_json(&[]).len() as f64 / 1e6
     );
+    if per_rollout > 0 {
+        let count = events(&store, per_rollout);
+        report("events applied");
+        store.flush();
+        report("views with history");
+        println!("{count} Events ({per_rollout} per rollout)");
+    }
     // Leave the store allocated: the profiler's "leaked" is what it holds.
     std::mem::forget(store);
 }

@@ -67,6 +67,27 @@ export async function openPage(context, url) {
   return { page, problems };
 }
 
+/** A page whose CSP is bypassed (not the app's: axe is injected as a script tag at the end). */
+export async function openForAxe(context, url) {
+  const opened = await openPage(context, 'about:blank');
+  const cdp = await opened.page.context().newCDPSession(opened.page);
+  await cdp.send('Page.setBypassCSP', { enabled: true });
+  await opened.page.goto(url, { waitUntil: 'domcontentloaded' });
+  return opened;
+}
+
+/** Waits (the demo brings it there by itself) until the page's rollout is Paused with Promote enabled. */
+export async function waitUntilPromotable(page, timeout = 60000) {
+  await page.waitForFunction(
+    () => {
+      const b = [...document.querySelectorAll('button[data-action="promote"]')][0];
+      return b && !b.disabled && document.querySelector('.status-panel')?.textContent?.includes('Paused');
+    },
+    null,
+    { timeout },
+  );
+}
+
 export async function screenshot(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });

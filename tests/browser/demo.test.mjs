@@ -1,7 +1,7 @@
 // Live behaviour against --demo: updates without reload, and the promote flow.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { env, launch, openPage, row, screenshot } from './browser.mjs';
+import { env, launch, openPage, row, screenshot, waitUntilPromotable } from './browser.mjs';
 
 let browser;
 before(async () => {
@@ -61,14 +61,7 @@ test('promote the canary waiting for promotion: confirm, then it advances', asyn
   await page.getByRole('heading', { level: 1, name: 'checkout-api' }).waitFor();
   const promote = page.getByRole('toolbar', { name: /Actions for checkout-api/ }).getByRole('button', { name: 'Promote', exact: true });
   // The demo brings it to its indefinite pause by itself.
-  await page.waitForFunction(
-    () => {
-      const b = [...document.querySelectorAll('button[data-action="promote"]')][0];
-      return b && !b.disabled && document.querySelector('.status-panel')?.textContent?.includes('Paused');
-    },
-    null,
-    { timeout: 60000 },
-  );
+  await waitUntilPromotable(page);
   const stepBefore = await page.evaluate(() => document.querySelector('.step-current .step-num')?.textContent ?? '');
   await promote.click();
   const dialog = page.getByRole('dialog');

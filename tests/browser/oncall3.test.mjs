@@ -7,7 +7,7 @@
 // cycle). A fresh demo brings checkout-api to that pause by itself within seconds.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { axeViolations, env, launch, openPage, screenshot } from './browser.mjs';
+import { axeViolations, env, launch, openForAxe, openPage, screenshot } from './browser.mjs';
 import { startServer } from './server.mjs';
 
 let browser;
@@ -20,15 +20,6 @@ after(async () => {
   await browser?.close();
   demo?.stop();
 });
-
-/** A page whose CSP is bypassed (not the app's: axe is injected as a script tag at the end). */
-async function openForAxe(url) {
-  const opened = await openPage(browser.context, 'about:blank');
-  const cdp = await opened.page.context().newCDPSession(opened.page);
-  await cdp.send('Page.setBypassCSP', { enabled: true });
-  await opened.page.goto(url, { waitUntil: 'domcontentloaded' });
-  return opened;
-}
 
 async function detailJson(page, base, ns, name) {
   const res = await page.request.get(`${base}api/v1/namespaces/${ns}/rollouts/${name}`);
@@ -45,7 +36,7 @@ function seconds(text) {
 
 test('#15.11 Set image offers the images of earlier revisions, newest first, once each, never the one set now', async () => {
   const base = env('RD_DEMO_URL');
-  const { page, problems } = await openForAxe(base + 'rollout/demo-shop/checkout-api');
+  const { page, problems } = await openForAxe(browser.context, base + 'rollout/demo-shop/checkout-api');
   await page.getByRole('heading', { level: 1, name: 'checkout-api' }).waitFor();
   // What the server says: the container's image now, and the revisions' images, newest first.
   const d = await detailJson(page, base, 'demo-shop', 'checkout-api');
@@ -89,7 +80,7 @@ test('#15.11 Set image offers the images of earlier revisions, newest first, onc
 });
 
 test('#15.7 the detail page says for how long checkout-api has waited for promotion, and it grows', async () => {
-  const { page, problems } = await openForAxe(demo.url + 'rollout/demo-shop/checkout-api');
+  const { page, problems } = await openForAxe(browser.context, demo.url + 'rollout/demo-shop/checkout-api');
   await page.getByRole('heading', { level: 1, name: 'checkout-api' }).waitFor();
   const waited = page.locator('.status-panel').getByText(/^Waiting for promotion for /);
   // The demo brings it to its indefinite pause by itself.

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -293,8 +293,12 @@ pub fn e2e_kubeconfig() -> PathBuf {
 /// A dashboard on the test cluster (as `run()` starts one) watching `namespaces` (all when
 /// empty), with `extra` flags, served by [`served`].
 pub async fn e2e_dashboard(namespaces: &[&str], extra: &[&str]) -> Served {
+    e2e_dashboard_with(&e2e_kubeconfig(), namespaces, extra).await
+}
+
+/// [`e2e_dashboard`] with another kubeconfig (another identity on the test cluster).
+pub async fn e2e_dashboard_with(path: &Path, namespaces: &[&str], extra: &[&str]) -> Served {
     use clap::Parser;
-    let path = e2e_kubeconfig();
     let mut args = vec!["rollouts-dashboard", "--kubeconfig", path.to_str().unwrap()];
     for ns in namespaces {
         args.extend(["-n", ns]);

@@ -32,6 +32,7 @@ check_rbac() { # check_rbac LABEL WANT_WRITE(yes|no) WANT_IMPERSONATE(yes|no)
   local -a checks=(
     "yes|list rollouts.argoproj.io -A"
     "yes|watch pods -A"
+    "yes|watch events -A"
     "yes|create tokenreviews.authentication.k8s.io"
     "yes|create subjectaccessreviews.authorization.k8s.io"
     "no|delete rollouts.argoproj.io -A"
@@ -40,6 +41,7 @@ check_rbac() { # check_rbac LABEL WANT_WRITE(yes|no) WANT_IMPERSONATE(yes|no)
     "$w|patch rollouts.argoproj.io -A"
     "$w|patch rollouts.argoproj.io --subresource=status -A"
     "$w|patch deployments.apps -A"
+    "$w|create events -A"
     "$imp|impersonate users"
     "$imp|impersonate groups"
   )

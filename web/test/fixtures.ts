@@ -8,7 +8,7 @@ export function summary(over: Partial<RolloutSummary> = {}): RolloutSummary {
     replicas: { desired: 1, current: 1, updated: 1, ready: 1, available: 1 }, replicaSets: [],
     currentPodHash: 'abc', stableRs: 'abc', paused: false, aborted: false, pauseReasons: [],
     reason: '', needsAttention: false, attentionReason: null, analysisStatus: null,
-    restartedAt: null, pauseUntil: null, pauseKind: null, attentionKind: null, ...over,
+    restartedAt: null, pauseUntil: null, pauseKind: null, attentionKind: null, waiting: null, ...over,
   };
 }
 

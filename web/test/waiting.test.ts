@@ -1,86 +1,36 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ConditionView } from '../src/api/protocol';
+import type { WaitingKind } from '../src/api/protocol';
 import { imageSuggestions, repositoryOf } from '../src/lib/images';
-import { describeWaiting, waitingSince, type WaitingInput } from '../src/lib/waiting';
+import { describeWaiting, shortWaiting, waitingSince } from '../src/lib/waiting';
 
 const T = Date.parse('2026-11-30T06:58:33Z');
 
-function cond(type: string, status: string, reason: string, at: string): ConditionView {
-  return { type, status, reason, message: null, lastTransitionTime: at, lastUpdateTime: at };
-}
-
-function input(over: Partial<WaitingInput['summary']>, rest: Partial<Omit<WaitingInput, 'summary'>> = {}): WaitingInput {
-  return {
-    summary: { status: 'Paused', pauseKind: 'promotion', attentionKind: null, aborted: false, ...over },
-    pauseConditions: [],
-    conditions: [],
-    ...rest,
-  };
-}
-
-test('waiting for promotion: from the pause step condition, ticking, never "in …"', () => {
-  const d = input(
-    { pauseKind: 'promotion', attentionKind: 'waitingForPromotion' },
-    {
-      pauseConditions: [{ reason: 'CanaryPauseStep', startTime: '2026-11-30T06:58:33Z' }],
-      conditions: [cond('Progressing', 'True', 'ReplicaSetUpdated', '2026-11-30T06:58:27Z')],
-    },
-  );
-  const w = waitingSince(d);
+// The rule (which pause condition or condition dates the wait) is the server's: src/view/waiting.rs.
+test('waiting: the server\'s kind in words, ticking, never "in …"', () => {
+  const w = waitingSince({ waiting: { kind: 'promotion', since: '2026-11-30T06:58:33Z' } });
   assert.deepEqual(w, { what: 'waiting for promotion', since: T });
   assert.equal(describeWaiting(w!, T + 252_000), 'waiting for promotion for 4m 12s');
   assert.equal(describeWaiting(w!, T + 253_900), 'waiting for promotion for 4m 13s');
   // A start ahead of this browser's clock (cluster clock skew) reads 0s, not "in 3s".
   assert.equal(describeWaiting(w!, T - 3000), 'waiting for promotion for 0s');
-  // A blue-green's pause.
-  const bg = input({ pauseKind: 'promotion' }, { pauseConditions: [{ reason: 'BlueGreenPause', startTime: '2026-11-30T06:58:31Z' }] });
-  assert.equal(describeWaiting(waitingSince(bg)!, T + 60_000), 'waiting for promotion for 1m 02s');
-});
-
-test('the pause that matches the kind wins over an earlier other one; timed, inconclusive, person, other', () => {
-  const pcs = [
-    { reason: 'PausedByUser', startTime: '2026-11-30T06:50:00Z' },
-    { reason: 'CanaryPauseStep', startTime: '2026-11-30T06:58:33Z' },
+  assert.equal(shortWaiting(w!, T + 252_000), 'waiting 4m 12s');
+  const kinds: [WaitingKind, string, string][] = [
+    ['pause', 'in this pause', 'waiting'],
+    ['inconclusive', 'waiting for a decision on the inconclusive analysis', 'waiting'],
+    ['person', 'paused by a person', 'paused'],
+    ['paused', 'paused', 'paused'],
+    ['degraded', 'Degraded', 'Degraded'],
   ];
-  assert.equal(waitingSince(input({ pauseKind: 'promotion' }, { pauseConditions: pcs }))?.since, T);
-  assert.equal(waitingSince(input({ pauseKind: 'timed' }, { pauseConditions: pcs }))?.what, 'in this pause');
-  assert.deepEqual(waitingSince(input({ pauseKind: 'person' }, { pauseConditions: pcs })), { what: 'paused by a person', since: Date.parse('2026-11-30T06:50:00Z') });
-  const inc = waitingSince(input({ pauseKind: 'inconclusive' }, { pauseConditions: [{ reason: 'InconclusiveAnalysis', startTime: '2026-11-30T06:58:33Z' }] }));
-  assert.equal(inc?.what, 'waiting for a decision on the inconclusive analysis');
-  assert.equal(waitingSince(input({ pauseKind: 'other' }, { pauseConditions: [{ reason: 'Something', startTime: '2026-11-30T06:58:33Z' }] }))?.what, 'paused');
-  // A person's pause without a pause condition: the Paused condition's transition.
-  const person = waitingSince(input({ pauseKind: 'person' }, { conditions: [cond('Paused', 'True', 'RolloutPaused', '2026-11-30T06:58:33Z')] }));
-  assert.deepEqual(person, { what: 'paused by a person', since: T });
-  // No time known: nothing said.
-  assert.equal(waitingSince(input({ pauseKind: 'person' })), null);
-  assert.equal(waitingSince(input({ pauseKind: 'promotion' }, { pauseConditions: [{ reason: 'CanaryPauseStep', startTime: null }] })), null);
-});
-
-test('Degraded: since the abort, the Progressing condition turned False, or the InvalidSpec', () => {
-  const aborted = input(
-    { status: 'Degraded', pauseKind: null, attentionKind: 'aborted', aborted: true },
-    { conditions: [cond('Progressing', 'False', 'RolloutAborted', '2026-11-30T06:58:35Z')], abortedAt: '2026-11-30T06:58:34Z' },
-  );
-  assert.deepEqual(waitingSince(aborted), { what: 'Degraded', since: Date.parse('2026-11-30T06:58:34Z') });
-  assert.equal(waitingSince({ ...aborted, abortedAt: null })?.since, Date.parse('2026-11-30T06:58:35Z'));
-  const deadline = input(
-    { status: 'Degraded', pauseKind: null, attentionKind: 'degraded' },
-    { conditions: [cond('Available', 'True', 'AvailableReason', '2026-11-30T06:00:00Z'), cond('Progressing', 'False', 'ProgressDeadlineExceeded', '2026-11-30T06:58:33Z')] },
-  );
-  assert.equal(describeWaiting(waitingSince(deadline)!, T + 3_725_000), 'Degraded for 1h 02m');
-  const invalid = input(
-    { status: 'Degraded', pauseKind: null, attentionKind: 'degraded' },
-    { conditions: [cond('Available', 'True', 'AvailableReason', '2026-11-30T06:53:30Z'), cond('InvalidSpec', 'True', 'InvalidSpec', '2026-11-30T06:58:33Z')] },
-  );
-  assert.equal(waitingSince(invalid)?.since, T);
-  assert.equal(waitingSince(input({ status: 'Degraded', pauseKind: null }, { conditions: [cond('Available', 'True', 'AvailableReason', '2026-11-30T06:53:30Z')] })), null);
-});
-
-test('not waiting: Healthy and Progressing say nothing, even with stale pause conditions', () => {
-  const pcs = [{ reason: 'CanaryPauseStep', startTime: '2026-11-30T06:58:33Z' }];
-  assert.equal(waitingSince(input({ status: 'Healthy', pauseKind: null }, { pauseConditions: pcs })), null);
-  assert.equal(waitingSince(input({ status: 'Progressing', pauseKind: null }, { pauseConditions: pcs })), null);
+  for (const [kind, what, short] of kinds) {
+    const k = waitingSince({ waiting: { kind, since: '2026-11-30T06:58:33Z' } });
+    assert.equal(k?.what, what);
+    assert.equal(shortWaiting(k!, T + 3_725_000).split(' ')[0], short);
+  }
+  assert.equal(describeWaiting(waitingSince({ waiting: { kind: 'degraded', since: '2026-11-30T06:58:33Z' } })!, T + 3_725_000), 'Degraded for 1h 02m');
+  // Not waiting, or no valid time: nothing said.
+  assert.equal(waitingSince({ waiting: null }), null);
+  assert.equal(waitingSince({ waiting: { kind: 'promotion', since: 'not a time' } }), null);
 });
 
 test('image suggestions: earlier revisions newest first, once each, without the images set now', () => {

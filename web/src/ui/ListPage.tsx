@@ -12,7 +12,9 @@ import { loadFavorites, saveFavorites } from '../lib/prefs';
 import { detailHref } from '../lib/router';
 import { useStore } from '../state/store';
 import { ActionButton, RowMenuButton } from './actions';
-import { Countdown, Empty, ImageTags, PodSquares, StatusBadge, StatusIcon, WeightBar, useOffline } from './common';
+import { Countdown, Empty, ImageTags, PodSquares, StatusBadge, StatusIcon, WeightBar, useNow, useOffline } from './common';
+import { describeWaiting, shortWaiting, waitingSince } from '../lib/waiting';
+import { formatAbsolute } from '../lib/format';
 import { Link, navigate, replaceQuery } from './router';
 import { ProblemPanel } from './states';
 
@@ -295,6 +297,20 @@ function StatusLine({ r }: { r: RolloutSummary }) {
   return <span>{text.charAt(0).toUpperCase() + text.slice(1)}</span>;
 }
 
+/** "waiting 4m 12s" for a rollout that waits (paused or Degraded), ticking; nothing otherwise. */
+function WaitingTag({ r }: { r: RolloutSummary }) {
+  const w = waitingSince(r);
+  // Seconds show only under an hour: tick each second until then, each half minute after.
+  const now = Math.max(useNow(w !== null && Date.now() - w.since < 3_600_000 ? 1000 : 30_000), Date.now());
+  if (w === null) return null;
+  const long = describeWaiting(w, now);
+  return (
+    <span class="waiting-tag small" title={`${long.charAt(0).toUpperCase() + long.slice(1)}, since ${formatAbsolute(w.since)}`}>
+      {shortWaiting(w, now)}
+    </span>
+  );
+}
+
 function Row({ r, fav, toggleFav, selected, index, readOnly }: { r: RolloutSummary; fav: boolean; toggleFav: (key: string) => void; selected: boolean; index: number; readOnly: boolean }) {
   const href = detailHref(r.namespace, r.name);
   return (
@@ -313,6 +329,7 @@ function Row({ r, fav, toggleFav, selected, index, readOnly }: { r: RolloutSumma
         <span class="status-line small" title={r.message}>
           <StatusLine r={r} />
         </span>
+        <WaitingTag r={r} />
       </div>
       <div role="cell" class="c-strategy small">{r.strategy || '—'}</div>
       <div role="cell" class="c-step" title={stepTitle(r)}>
@@ -362,7 +379,7 @@ function Card({ r, fav, toggleFav, selected, readOnly }: { r: RolloutSummary; fa
       </header>
       <div class="ns small">{r.namespace}</div>
       <div class="card-status small">
-        <strong>{r.status}</strong> · <StatusLine r={r} />
+        <strong>{r.status}</strong> · <StatusLine r={r} /> <WaitingTag r={r} />
       </div>
       <dl class="card-facts small">
         <div>

@@ -7,6 +7,7 @@ import type { CanaryView } from "./CanaryView";
 import type { ConditionView } from "./ConditionView";
 import type { ContainerView } from "./ContainerView";
 import type { ExperimentView } from "./ExperimentView";
+import type { HistoryView } from "./HistoryView";
 import type { PauseConditionView } from "./PauseConditionView";
 import type { RevisionView } from "./RevisionView";
 import type { RolloutSummary } from "./RolloutSummary";
@@ -54,4 +55,8 @@ invalidSpec: string | null,
 /**
  * The 0-based canary step the `InvalidSpec` message names (`steps[2]`), if any.
  */
-invalidStep: number | null, };
+invalidStep: number | null, 
+/**
+ * The rollout's Events, newest first. Added within protocol 3.
+ */
+history: HistoryView, };

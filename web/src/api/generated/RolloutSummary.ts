@@ -4,6 +4,7 @@ import type { ImageInfo } from "./ImageInfo";
 import type { PauseKind } from "./PauseKind";
 import type { ReplicaSetBrief } from "./ReplicaSetBrief";
 import type { Replicas } from "./Replicas";
+import type { WaitingView } from "./WaitingView";
 
 /**
  * One row of the rollout list.
@@ -83,4 +84,8 @@ pauseKind: PauseKind | null,
 /**
  * Why it needs attention: the type of `attention_reason`.
  */
-attentionKind: AttentionKind | null, };
+attentionKind: AttentionKind | null, 
+/**
+ * Since when it waits (paused or Degraded), when known. Added within protocol 3.
+ */
+waiting: WaitingView | null, };

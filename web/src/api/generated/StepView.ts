@@ -31,6 +31,15 @@ durationSeconds: number | null,
  */
 startedAt: string | null, endsAt: string | null, 
 /**
+ * When the step began (RFC3339), for done and current steps when it is known
+ * ([`super::history::set_step_times`]); `None` is unknown, never a guess.
+ */
+beganAt: string | null, 
+/**
+ * When the step ended, for done steps when it is known.
+ */
+endedAt: string | null, 
+/**
  * The step exactly as in the spec.
  */
 raw: JsonValue, };

@@ -7,6 +7,7 @@ import { AnalysisRunBlock, currentRuns } from './Analysis';
 import { Conditions } from './Conditions';
 import { Containers } from './Containers';
 import { ExperimentBlock } from './Experiments';
+import { History } from './History';
 import { DetailHeader } from './Header';
 import { Metadata } from './Metadata';
 import { Revisions } from './Revisions';
@@ -120,6 +121,9 @@ export function DetailPage({ namespace, name }: { namespace: string; name: strin
               ))}
             </Section>
           ) : null}
+          <Section title="History" id="history" count={d.history.events.length}>
+            <History history={d.history} />
+          </Section>
         </div>
       </div>
     </main>

@@ -34,7 +34,7 @@ function UnobservedNotice({ s }: { s: RolloutSummary }) {
  * would read it every second.
  */
 function WaitedFor({ d }: { d: RolloutDetail }) {
-  const w = waitingSince(d);
+  const w = waitingSince(d.summary);
   const now = useNow(1000);
   if (w === null) return null;
   const text = describeWaiting(w, Math.max(now, Date.now()));

@@ -1,5 +1,6 @@
 import type { RolloutSummary, StepView } from '../../api/protocol';
-import { Countdown } from '../common';
+import { formatAbsolute, formatClock, formatDuration, parseTime } from '../../lib/format';
+import { Countdown, useNow } from '../common';
 
 const STEP_ICON: Record<string, string> = {
   setWeight: '%', experiment: 'Σ', setCanaryScale: '×', setHeaderRoute: 'H', setMirrorRoute: 'M', plugin: 'P', unknown: '?',
@@ -37,6 +38,44 @@ function stepDetail(s: StepView): string | null {
   return null;
 }
 
+/** A time of day, the full time on hover; "unknown" when the server could not know it. */
+function At({ iso }: { iso: string | null }) {
+  const t = parseTime(iso);
+  if (t === null) return <span class="muted">unknown</span>;
+  return (
+    <time dateTime={iso ?? undefined} title={`${formatAbsolute(t)} (${new Date(t).toISOString()})`}>
+      {formatClock(t)}
+    </time>
+  );
+}
+
+/**
+ * When a done or current step started and ended: "started 14:02:11 · 3m 10s". A time the
+ * Events no longer tell (Kubernetes keeps them about an hour) reads "unknown", never a guess.
+ */
+function StepTimes({ s }: { s: StepView }) {
+  const current = s.state === 'current';
+  const now = Math.max(useNow(current ? 1000 : 60_000), Date.now());
+  if (s.state === 'pending') return null;
+  const began = parseTime(s.beganAt);
+  const ended = parseTime(s.endedAt);
+  let took: string | null = null;
+  if (began !== null && ended !== null) took = formatDuration((ended - began) / 1000);
+  else if (current && began !== null) took = `${formatDuration((now - began) / 1000)} so far`;
+  return (
+    <div class="small muted step-times">
+      started <At iso={s.beganAt} />
+      {current ? null : (
+        <>
+          {' '}
+          · ended <At iso={s.endedAt} />
+        </>
+      )}
+      {took !== null ? ` · ${took}` : null}
+    </div>
+  );
+}
+
 /** The canary step timeline; the step an InvalidSpec condition names is marked. */
 export function Steps({ steps, summary, invalidStep = null, invalidSpec = null }: { steps: StepView[]; summary: RolloutSummary; invalidStep?: number | null; invalidSpec?: string | null }) {
   return (
@@ -64,6 +103,7 @@ export function Steps({ steps, summary, invalidStep = null, invalidSpec = null }
               {invalid && invalidSpec ? <div class="small attention-text step-invalid-why">{invalidSpec}</div> : null}
               {current && s.kind === 'pause' && s.endsAt ? <Countdown label="Paused until" until={s.endsAt} done="resuming" /> : null}
               {current && s.kind === 'pause' && !s.endsAt && summary.status === 'Paused' ? <span class="small attention-text">Waiting for promotion</span> : null}
+              <StepTimes s={s} />
               {detail ? <div class="small muted mono">{detail}</div> : null}
             </div>
           </li>
