@@ -24,6 +24,7 @@ use tokio::sync::{Notify, broadcast};
 
 use crate::health::Health;
 use crate::model::{AnalysisRun, Experiment, Kind, Meta, Object, Pod, ReplicaSet, Rollout};
+use crate::pages::{self, ListRank, PageEntry, PageError, SnapshotPages};
 use crate::protocol::ServerMsg;
 use crate::view::{self, Related, RolloutDetail, RolloutSummary};
 
@@ -80,6 +81,8 @@ struct RolloutView {
     summary_json: Arc<RawValue>,
     /// `seq` of the last list frame of this rollout: the `base` of the next patch.
     summary_seq: u64,
+    /// Where the list shows it by default (snapshot pages follow that order).
+    rank: ListRank,
     /// The detail itself is not kept (it is several times the summary, and only open detail
     /// pages need it): it is rebuilt on demand, and its hash tells whether it changed.
     detail_hash: u64,
@@ -130,7 +133,13 @@ struct StoreInner {
     changes: broadcast::Sender<Arc<Change>>,
     health: RwLock<Health>,
     stats: StoreStats,
+    /// The pages of the unfiltered list snapshot at one version, shared by every connection
+    /// that asks at that version; the cell is filled once (concurrent askers wait for it).
+    whole_list: Mutex<Option<(u64, SharedPages)>>,
 }
+
+/// Pages built once for everyone who asks at the same version.
+type SharedPages = Arc<tokio::sync::OnceCell<Arc<SnapshotPages>>>;
 
 impl Store {
     /// An empty store whose health starts as `health`.
@@ -150,6 +159,7 @@ impl Store {
                 changes,
                 health: RwLock::new(health),
                 stats: StoreStats::default(),
+                whole_list: Mutex::new(None),
             }),
         }
     }
@@ -357,15 +367,65 @@ impl Store {
         (views.seq, list)
     }
 
-    /// The list snapshot as one serialized frame, built from the cached per-rollout JSON.
-    pub fn snapshot_frame(&self, namespaces: &[String]) -> (u64, String) {
-        let views = self.inner.views.read();
-        let frame = RawList {
-            kind: Some("snapshot"),
-            seq: Some(views.seq),
-            rollouts: views.summaries_in(namespaces),
+    /// The list snapshot of `namespaces` (all when empty) as compressed pages, built now from
+    /// the cached per-rollout JSON (CPU work: call it off the async workers, or use
+    /// [`Store::shared_list_pages`]). The views lock is held only to copy the rows out.
+    pub fn list_pages(&self, namespaces: &[String]) -> Result<SnapshotPages, PageError> {
+        let (seq, entries) = {
+            let views = self.inner.views.read();
+            let entries: Vec<PageEntry> = views
+                .by_key
+                .iter()
+                .filter(|(key, _)| in_namespaces(namespaces, &key.namespace))
+                .map(|(key, view)| PageEntry {
+                    rank: view.rank,
+                    name: key.name.clone(),
+                    namespace: key.namespace.clone(),
+                    json: view.summary_json.clone(),
+                })
+                .collect();
+            (views.seq, entries)
         };
-        (views.seq, serialize(&frame))
+        pages::build(seq, entries)
+    }
+
+    /// [`Store::list_pages`] on a blocking thread; the unfiltered list's pages are built once
+    /// per version and shared by every caller at that version (a reconnect storm of 1,000
+    /// clients compresses the list once, and holds one copy of it). The pages may be newer
+    /// than the version asked at, never older: a caller that subscribed to the change feed
+    /// before asking misses nothing.
+    pub async fn shared_list_pages(
+        &self,
+        namespaces: &[String],
+    ) -> Result<Arc<SnapshotPages>, PageError> {
+        if !namespaces.is_empty() {
+            return self.list_pages_blocking(namespaces.to_vec()).await;
+        }
+        let cell = {
+            let seq = self.inner.views.read().seq;
+            let mut slot = self.inner.whole_list.lock();
+            match &*slot {
+                Some((at, cell)) if *at == seq => cell.clone(),
+                _ => {
+                    let cell = SharedPages::default();
+                    *slot = Some((seq, cell.clone()));
+                    cell
+                }
+            }
+        };
+        cell.get_or_try_init(|| self.list_pages_blocking(vec![]))
+            .await
+            .cloned()
+    }
+
+    async fn list_pages_blocking(
+        &self,
+        namespaces: Vec<String>,
+    ) -> Result<Arc<SnapshotPages>, PageError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.list_pages(&namespaces).map(Arc::new))
+            .await
+            .map_err(|_| PageError::Panicked)?
     }
 
     /// `{"rollouts":[...]}` for the REST list, from the cached per-rollout JSON (no value
@@ -373,8 +433,6 @@ impl Store {
     pub fn list_json(&self, namespaces: &[String]) -> String {
         let views = self.inner.views.read();
         serialize(&RawList {
-            kind: None,
-            seq: None,
             rollouts: views.summaries_in(namespaces),
         })
     }
@@ -452,6 +510,7 @@ impl Views {
     ) -> Option<Change> {
         // Each view is serialized once: its JSON is hashed or compared, then wrapped in the frame.
         let summary_json: Arc<RawValue> = raw(&summary).into();
+        let rank = ListRank::of(&summary);
         let detail_json = raw(&detail);
         let detail_hash = hash_str(detail_json.get());
         let old = self.by_key.get(&key);
@@ -483,6 +542,7 @@ impl Views {
             RolloutView {
                 summary_json,
                 summary_seq,
+                rank,
                 detail_hash,
             },
         );
@@ -738,14 +798,9 @@ struct RawRollout<'a> {
     rollout: &'a RawValue,
 }
 
-/// A `snapshot` frame (with `type` and `seq`) or the REST list's `{"rollouts": …}` (without),
-/// over the cached summaries.
+/// The REST list's `{"rollouts": …}` over the cached summaries.
 #[derive(Serialize)]
 struct RawList<'a> {
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seq: Option<u64>,
     rollouts: Vec<&'a RawValue>,
 }
 
@@ -803,6 +858,21 @@ mod tests {
             serialize(&ServerMsg::Detail {
                 seq: 8,
                 rollout: detail
+            })
+        );
+        let pages = store.list_pages(&[]).expect("pages");
+        let mut page = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&pages.pages[0][..]),
+            &mut page,
+        )
+        .expect("gzip");
+        assert_eq!(
+            page,
+            serialize(&ServerMsg::SnapshotPage {
+                seq: pages.seq,
+                index: 0,
+                rollouts: summaries
             })
         );
     }
