@@ -351,7 +351,7 @@ impl Store {
 
     /// The list snapshot: summaries (optionally of some namespaces) and the sequence number
     /// they are current at. Decoded from the cached JSON (the store keeps no value trees), so
-    /// prefer [`Store::list_json`] or [`Store::snapshot_frame`] where JSON will do.
+    /// prefer [`Store::list_json`] or [`Store::list_pages`] where JSON will do.
     pub fn summaries(&self, namespaces: &[String]) -> (u64, Vec<Arc<RolloutSummary>>) {
         let views = self.inner.views.read();
         let list = views
