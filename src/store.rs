@@ -133,13 +133,19 @@ struct StoreInner {
     changes: broadcast::Sender<Arc<Change>>,
     health: RwLock<Health>,
     stats: StoreStats,
-    /// The pages of the unfiltered list snapshot at one version, shared by every connection
-    /// that asks at that version; the cell is filled once (concurrent askers wait for it).
-    whole_list: Mutex<Option<(u64, SharedPages)>>,
+    /// List snapshot pages by namespace filter (empty: the whole list), each at the version it
+    /// was asked at and shared by every connection that asks with that filter at that version;
+    /// a cell is filled once (concurrent askers wait for it). At most [`SHARED_FILTERS`].
+    shared_pages: Mutex<HashMap<Vec<String>, (u64, SharedPages)>>,
 }
 
-/// Pages built once for everyone who asks at the same version.
+/// Pages built once for everyone who asks with the same filter at the same version.
 type SharedPages = Arc<tokio::sync::OnceCell<Arc<SnapshotPages>>>;
+
+/// Namespace filters whose pages are kept at once. In proxy and token modes each user's
+/// filter is the namespaces they may list, so people of the same groups share one; a version
+/// change drops every older entry, so this only bounds many distinct filters at one version.
+const SHARED_FILTERS: usize = 64;
 
 impl Store {
     /// An empty store whose health starts as `health`.
@@ -159,7 +165,7 @@ impl Store {
                 changes,
                 health: RwLock::new(health),
                 stats: StoreStats::default(),
-                whole_list: Mutex::new(None),
+                shared_pages: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -389,31 +395,30 @@ impl Store {
         pages::build(seq, entries)
     }
 
-    /// [`Store::list_pages`] on a blocking thread; the unfiltered list's pages are built once
-    /// per version and shared by every caller at that version (a reconnect storm of 1,000
-    /// clients compresses the list once, and holds one copy of it). The pages may be newer
-    /// than the version asked at, never older: a caller that subscribed to the change feed
-    /// before asking misses nothing.
+    /// [`Store::list_pages`] on a blocking thread, built once per namespace filter and
+    /// version and shared by every caller with that filter at that version (a reconnect storm
+    /// of 1,000 clients compresses the list once, and holds one copy of it). The pages may be
+    /// newer than the version asked at, never older: a caller that subscribed to the change
+    /// feed before asking misses nothing.
     pub async fn shared_list_pages(
         &self,
         namespaces: &[String],
     ) -> Result<Arc<SnapshotPages>, PageError> {
-        if !namespaces.is_empty() {
-            return self.list_pages_blocking(namespaces.to_vec()).await;
-        }
         let cell = {
             let seq = self.inner.views.read().seq;
-            let mut slot = self.inner.whole_list.lock();
-            match &*slot {
-                Some((at, cell)) if *at == seq => cell.clone(),
-                _ => {
-                    let cell = SharedPages::default();
-                    *slot = Some((seq, cell.clone()));
-                    cell
-                }
+            let mut shared = self.inner.shared_pages.lock();
+            // Pages of older versions are never handed out again.
+            shared.retain(|_, (at, _)| *at == seq);
+            if shared.len() >= SHARED_FILTERS && !shared.contains_key(namespaces) {
+                shared.clear();
             }
+            shared
+                .entry(namespaces.to_vec())
+                .or_insert_with(|| (seq, SharedPages::default()))
+                .1
+                .clone()
         };
-        cell.get_or_try_init(|| self.list_pages_blocking(vec![]))
+        cell.get_or_try_init(|| self.list_pages_blocking(namespaces.to_vec()))
             .await
             .cloned()
     }

@@ -547,7 +547,7 @@ async fn a_list_snapshot_comes_in_pages_in_the_lists_order_with_every_rollout_on
 }
 
 #[tokio::test]
-async fn the_whole_lists_pages_are_built_once_per_version_and_shared() {
+async fn list_pages_are_built_once_per_filter_and_version_and_shared() {
     let (store, docs) = fleet_store(3);
     let (a, b) = tokio::join!(store.shared_list_pages(&[]), store.shared_list_pages(&[]));
     let (a, b) = (a.unwrap(), b.unwrap());
@@ -565,10 +565,15 @@ async fn the_whole_lists_pages_are_built_once_per_version_and_shared() {
     assert!(!std::sync::Arc::ptr_eq(&a, &c));
     assert!(c.seq > a.seq);
     assert_eq!(c.total, a.total / 3 * 4, "a fourth copy");
-    // Filtered pages are the caller's own.
-    let ns = vec!["ns-0".to_owned()];
-    let (f, g) = tokio::join!(store.shared_list_pages(&ns), store.shared_list_pages(&ns));
-    assert!(!std::sync::Arc::ptr_eq(&f.unwrap(), &g.unwrap()));
+    // Pages of one namespace filter are shared too, and are not those of another filter.
+    let ns0 = vec!["ns-0".to_owned()];
+    let (f, g) = tokio::join!(store.shared_list_pages(&ns0), store.shared_list_pages(&ns0));
+    let (f, g) = (f.unwrap(), g.unwrap());
+    assert!(std::sync::Arc::ptr_eq(&f, &g));
+    assert_eq!(f.total, c.total / 4);
+    let ns1 = store.shared_list_pages(&["ns-1".to_owned()]).await.unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&f, &ns1));
+    assert_eq!(ns1.total, f.total);
 }
 
 /// Changes keep coming while the client is sent its snapshot pages: each one is either in the

@@ -3,8 +3,8 @@
 //! Per connection: subscribe to the feed first, then send the snapshot, then forward only
 //! the changes newer than the snapshot that match the subscription. Frames are serialized
 //! once by the store and shared by every connection. A list snapshot goes as compressed
-//! pages ([`crate::pages`], protocol 4), those of the whole list shared by every connection
-//! at the same version. A connection that falls behind gets a fresh snapshot instead of
+//! pages ([`crate::pages`], protocol 4), shared by every connection with the same namespace
+//! filter at the same version. A connection that falls behind gets a fresh snapshot instead of
 //! slowing anyone else down.
 //!
 //! Memory per connection: tungstenite keeps its write buffer's capacity after sending a
