@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod model;
 pub mod names;
 pub mod net;
+pub mod pages;
 pub mod protocol;
 pub mod source;
 pub mod state;

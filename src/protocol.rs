@@ -1,15 +1,18 @@
-//! The WebSocket protocol (version 3), mirrored in `web/src/api/protocol.ts`.
+//! The WebSocket protocol (version 4), mirrored in `web/src/api/protocol.ts`.
 //!
 //! Keep both files in sync: the round-trip tests below pin the JSON shape of every message.
 //!
 //! A client opens `GET {base}/api/v1/stream`, receives `hello` and `status`, then sends one
-//! subscription. It gets a `snapshot` (list) or a `detail` (one rollout), then only changes:
-//! `upsert`/`patch`/`delete` for the list, `detail`/`detailPatch`/`delete` for one rollout.
-//! Every change carries `seq`, which increases strictly across the whole server (so a
+//! subscription. A list subscription gets its snapshot as pages (version 4): `snapshotBegin`,
+//! then `pages` binary messages, each a gzip-compressed `snapshotPage` (JSON), in the list's
+//! default order (needs attention first), then `snapshotEnd`; no other list frame comes
+//! between them. A detail subscription gets one `detail` (one rollout is small). Then only
+//! changes: `upsert`/`patch`/`delete` for the list, `detail`/`detailPatch`/`delete` for one
+//! rollout. Every change carries `seq`, which increases strictly across the whole server (so a
 //! filtered client sees gaps); a client drops frames whose `seq` is not newer than its
 //! snapshot's. Upserts and deletes are idempotent; a patch names the version it applies to
-//! (version 2 added list patches, version 3 detail patches). A client that falls behind
-//! receives a fresh `snapshot`/`detail`. The server
+//! (version 2 added list patches, version 3 detail patches, version 4 paged snapshots). A
+//! client that falls behind receives a fresh (paged) snapshot or `detail`. The server
 //! sends `heartbeat` every [`HEARTBEAT_SECONDS`], and nothing else while nothing changes.
 
 use std::sync::Arc;
@@ -20,7 +23,7 @@ use crate::health::Health;
 use crate::view::{RolloutDetail, RolloutSummary};
 
 /// Version of this protocol, sent in `hello`; bumped on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Seconds between heartbeats: well under the 60 s idle timeout of common load balancers.
 pub const HEARTBEAT_SECONDS: u64 = 20;
@@ -65,12 +68,38 @@ pub enum ServerMsg {
     /// Health of the sources; sent after `hello` and whenever it changes.
     #[serde(rename_all = "camelCase")]
     Status { health: Health },
-    /// The whole (filtered) list, current as of `seq`.
+    /// The whole (filtered) list, current as of `seq`: what the pages of a snapshot add up
+    /// to. Since version 4 the server sends it as `snapshotBegin`, pages and `snapshotEnd`;
+    /// clients assemble this from them (the web app's list reducer takes it, as it takes a
+    /// list polled from the REST API).
     #[serde(rename_all = "camelCase")]
     Snapshot {
         seq: u64,
         rollouts: Vec<Arc<RolloutSummary>>,
     },
+    /// A list snapshot current as of `seq` starts: `pages` binary messages follow, each a
+    /// `snapshotPage` compressed as `encoding` says (`gzip`), then `snapshotEnd`. `total`
+    /// rollouts in all. A new subscription or a resync starts a new one, which replaces the
+    /// list held.
+    #[serde(rename_all = "camelCase")]
+    SnapshotBegin {
+        seq: u64,
+        total: usize,
+        pages: usize,
+        encoding: String,
+    },
+    /// Page `index` (from 0) of the snapshot at `seq`. Sent only as a compressed binary
+    /// message; the pages run in the list's default order (needs attention first, then by
+    /// status and name), so the first page holds what the browser should paint first.
+    #[serde(rename_all = "camelCase")]
+    SnapshotPage {
+        seq: u64,
+        index: usize,
+        rollouts: Vec<Arc<RolloutSummary>>,
+    },
+    /// The snapshot at `seq` is complete; changes (`seq` newer than it) follow.
+    #[serde(rename_all = "camelCase")]
+    SnapshotEnd { seq: u64 },
     /// A rollout was added or changed (list subscription).
     #[serde(rename_all = "camelCase")]
     Upsert {
@@ -326,6 +355,28 @@ mod tests {
                 rollouts: vec![],
             },
             json!({"type": "snapshot", "seq": 0, "rollouts": []}),
+        );
+        round_trip_server(
+            ServerMsg::SnapshotBegin {
+                seq: 12,
+                total: 1200,
+                pages: 3,
+                encoding: "gzip".into(),
+            },
+            json!({"type": "snapshotBegin", "seq": 12, "total": 1200, "pages": 3,
+                   "encoding": "gzip"}),
+        );
+        round_trip_server(
+            ServerMsg::SnapshotPage {
+                seq: 12,
+                index: 2,
+                rollouts: vec![],
+            },
+            json!({"type": "snapshotPage", "seq": 12, "index": 2, "rollouts": []}),
+        );
+        round_trip_server(
+            ServerMsg::SnapshotEnd { seq: 12 },
+            json!({"type": "snapshotEnd", "seq": 12}),
         );
         let health = Health::loaded(crate::health::SourceKind::Files);
         let value = serde_json::to_value(ServerMsg::Status {

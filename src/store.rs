@@ -27,6 +27,7 @@ use crate::model::{
     AnalysisRun, EventRecord, Experiment, Kind, Meta, Object, Pod, ReplicaSet, Rollout,
     RolloutEvent,
 };
+use crate::pages::{self, ListRank, PageEntry, PageError, SnapshotPages};
 use crate::protocol::ServerMsg;
 use crate::view::{self, Related, RolloutDetail, RolloutSummary};
 
@@ -91,6 +92,8 @@ struct RolloutView {
     summary_json: Arc<RawValue>,
     /// `seq` of the last list frame of this rollout: the `base` of the next patch.
     summary_seq: u64,
+    /// Where the list shows it by default (snapshot pages follow that order).
+    rank: ListRank,
     /// The detail itself is not kept (it is several times the summary, and only open detail
     /// pages need it): it is rebuilt on demand, and its hash tells whether it changed.
     detail_hash: u64,
@@ -149,7 +152,19 @@ struct StoreInner {
     changes: broadcast::Sender<Arc<Change>>,
     health: RwLock<Health>,
     stats: StoreStats,
+    /// List snapshot pages by namespace filter (empty: the whole list), each at the version it
+    /// was asked at and shared by every connection that asks with that filter at that version;
+    /// a cell is filled once (concurrent askers wait for it). At most [`SHARED_FILTERS`].
+    shared_pages: Mutex<HashMap<Vec<String>, (u64, SharedPages)>>,
 }
+
+/// Pages built once for everyone who asks with the same filter at the same version.
+type SharedPages = Arc<tokio::sync::OnceCell<Arc<SnapshotPages>>>;
+
+/// Namespace filters whose pages are kept at once. In proxy and token modes each user's
+/// filter is the namespaces they may list, so people of the same groups share one; a version
+/// change drops every older entry, so this only bounds many distinct filters at one version.
+const SHARED_FILTERS: usize = 64;
 
 impl Store {
     /// An empty store whose health starts as `health`.
@@ -169,6 +184,7 @@ impl Store {
                 changes,
                 health: RwLock::new(health),
                 stats: StoreStats::default(),
+                shared_pages: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -458,7 +474,7 @@ impl Store {
 
     /// The list snapshot: summaries (optionally of some namespaces) and the sequence number
     /// they are current at. Decoded from the cached JSON (the store keeps no value trees), so
-    /// prefer [`Store::list_json`] or [`Store::snapshot_frame`] where JSON will do.
+    /// prefer [`Store::list_json`] or [`Store::list_pages`] where JSON will do.
     pub fn summaries(&self, namespaces: &[String]) -> (u64, Vec<Arc<RolloutSummary>>) {
         let views = self.inner.views.read();
         let list = views
@@ -474,15 +490,64 @@ impl Store {
         (views.seq, list)
     }
 
-    /// The list snapshot as one serialized frame, built from the cached per-rollout JSON.
-    pub fn snapshot_frame(&self, namespaces: &[String]) -> (u64, String) {
-        let views = self.inner.views.read();
-        let frame = RawList {
-            kind: Some("snapshot"),
-            seq: Some(views.seq),
-            rollouts: views.summaries_in(namespaces),
+    /// The list snapshot of `namespaces` (all when empty) as compressed pages, built now from
+    /// the cached per-rollout JSON (CPU work: call it off the async workers, or use
+    /// [`Store::shared_list_pages`]). The views lock is held only to copy the rows out.
+    pub fn list_pages(&self, namespaces: &[String]) -> Result<SnapshotPages, PageError> {
+        let (seq, entries) = {
+            let views = self.inner.views.read();
+            let entries: Vec<PageEntry> = views
+                .by_key
+                .iter()
+                .filter(|(key, _)| in_namespaces(namespaces, &key.namespace))
+                .map(|(key, view)| PageEntry {
+                    rank: view.rank,
+                    name: key.name.clone(),
+                    namespace: key.namespace.clone(),
+                    json: view.summary_json.clone(),
+                })
+                .collect();
+            (views.seq, entries)
         };
-        (views.seq, serialize(&frame))
+        pages::build(seq, entries)
+    }
+
+    /// [`Store::list_pages`] on a blocking thread, built once per namespace filter and
+    /// version and shared by every caller with that filter at that version (a reconnect storm
+    /// of 1,000 clients compresses the list once, and holds one copy of it). The pages may be
+    /// newer than the version asked at, never older: a caller that subscribed to the change
+    /// feed before asking misses nothing.
+    pub async fn shared_list_pages(
+        &self,
+        namespaces: &[String],
+    ) -> Result<Arc<SnapshotPages>, PageError> {
+        let cell = {
+            let seq = self.inner.views.read().seq;
+            let mut shared = self.inner.shared_pages.lock();
+            // Pages of older versions are never handed out again.
+            shared.retain(|_, (at, _)| *at == seq);
+            if shared.len() >= SHARED_FILTERS && !shared.contains_key(namespaces) {
+                shared.clear();
+            }
+            shared
+                .entry(namespaces.to_vec())
+                .or_insert_with(|| (seq, SharedPages::default()))
+                .1
+                .clone()
+        };
+        cell.get_or_try_init(|| self.list_pages_blocking(namespaces.to_vec()))
+            .await
+            .cloned()
+    }
+
+    async fn list_pages_blocking(
+        &self,
+        namespaces: Vec<String>,
+    ) -> Result<Arc<SnapshotPages>, PageError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.list_pages(&namespaces).map(Arc::new))
+            .await
+            .map_err(|_| PageError::Panicked)?
     }
 
     /// `{"rollouts":[...]}` for the REST list, from the cached per-rollout JSON (no value
@@ -490,8 +555,6 @@ impl Store {
     pub fn list_json(&self, namespaces: &[String]) -> String {
         let views = self.inner.views.read();
         serialize(&RawList {
-            kind: None,
-            seq: None,
             rollouts: views.summaries_in(namespaces),
         })
     }
@@ -569,6 +632,7 @@ impl Views {
     ) -> Option<Change> {
         // Each view is serialized once: its JSON is hashed or compared, then wrapped in the frame.
         let summary_json: Arc<RawValue> = raw(&summary).into();
+        let rank = ListRank::of(&summary);
         let detail_json = raw(&detail);
         let detail_hash = hash_str(detail_json.get());
         let old = self.by_key.get(&key);
@@ -600,6 +664,7 @@ impl Views {
             RolloutView {
                 summary_json,
                 summary_seq,
+                rank,
                 detail_hash,
             },
         );
@@ -904,14 +969,9 @@ struct RawRollout<'a> {
     rollout: &'a RawValue,
 }
 
-/// A `snapshot` frame (with `type` and `seq`) or the REST list's `{"rollouts": …}` (without),
-/// over the cached summaries.
+/// The REST list's `{"rollouts": …}` over the cached summaries.
 #[derive(Serialize)]
 struct RawList<'a> {
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seq: Option<u64>,
     rollouts: Vec<&'a RawValue>,
 }
 
@@ -969,6 +1029,21 @@ mod tests {
             serialize(&ServerMsg::Detail {
                 seq: 8,
                 rollout: detail
+            })
+        );
+        let pages = store.list_pages(&[]).expect("pages");
+        let mut page = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&pages.pages[0][..]),
+            &mut page,
+        )
+        .expect("gzip");
+        assert_eq!(
+            page,
+            serialize(&ServerMsg::SnapshotPage {
+                seq: pages.seq,
+                index: 0,
+                rollouts: summaries
             })
         );
     }

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{FollowedCopy, Served, Socket, get, maybe_json, next_json, post, send};
+use common::{FollowedCopy, Served, Socket, get, maybe_json, next_snapshot, post, send};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
@@ -327,8 +327,7 @@ async fn canary_paused_at_first_step(client: &kube::Client, addr: &Served, ns: &
         json!({"type": "subscribeList", "namespaces": [ns]}),
     )
     .await;
-    let snapshot = next_json(&mut ws).await;
-    assert_eq!(snapshot["type"], "snapshot");
+    let snapshot = next_snapshot(&mut ws).await;
     assert_eq!(snapshot["rollouts"][0]["name"], "rollout-canary");
 
     set_image_directly(

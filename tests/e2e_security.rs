@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Reply, Req, Served, Socket, get, next_json, post, send};
+use common::{Reply, Req, Served, Socket, get, next_json, next_snapshot, post, send};
 use futures::StreamExt;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::ServiceAccount;
@@ -200,8 +200,7 @@ async fn proxy_mode_reads_are_filtered_and_writes_use_the_users_rbac() {
     // The stream: snapshot filtered, detail elsewhere refused, changes elsewhere not sent.
     let mut ws = ws_as(&addr, &[("x-forwarded-user", viewer.clone())]).await;
     send(&mut ws, json!({"type": "subscribeList"})).await;
-    let snapshot = next_json(&mut ws).await;
-    assert_eq!(snapshot["type"], "snapshot");
+    let snapshot = next_snapshot(&mut ws).await;
     assert_eq!(names(&snapshot), vec![format!("{ns_a}/rollout-canary")]);
     let rollouts = Api::<DynamicObject>::namespaced_with(
         client.clone(),

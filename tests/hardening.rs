@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::Request;
 use clap::Parser;
-use common::{fixtures, next_json, send};
+use common::{fixtures, next_json, next_snapshot, send};
 use futures::SinkExt;
 use rollouts_dashboard::actions::KubeBackend;
 use rollouts_dashboard::auth::{Auth, KubeAccess};
@@ -377,8 +377,12 @@ async fn websocket_messages_within_the_limit_still_work() {
         " ".repeat(16 * 1024 - 60)
     );
     ws.send(Message::Text(msg.into())).await.unwrap();
-    let snapshot = next_json(&mut ws).await;
-    assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
+    // The whole paged snapshot arrives (next_snapshot checks every frame of it).
+    let snapshot = next_snapshot(&mut ws).await;
+    assert!(
+        !snapshot["rollouts"].as_array().unwrap().is_empty(),
+        "{snapshot}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

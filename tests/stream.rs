@@ -26,8 +26,7 @@ async fn a_change_reaches_list_subscribers_as_one_delta_for_that_rollout() {
     let addr = serve(state(store.clone(), true, "")).await;
     let mut ws = connect(addr, "").await;
     send(&mut ws, json!({"type": "subscribeList"})).await;
-    let snapshot = next_json(&mut ws).await;
-    assert_eq!(snapshot["type"], "snapshot");
+    let snapshot = next_snapshot(&mut ws).await;
     let count = snapshot["rollouts"].as_array().unwrap().len();
     assert!(count >= 8, "all scenarios: {count}");
     let seq = snapshot["seq"].as_u64().unwrap();
@@ -75,7 +74,7 @@ async fn a_change_reaches_list_subscribers_as_one_delta_for_that_rollout() {
         json!({"type": "subscribeList", "namespaces": ["default"]}),
     )
     .await;
-    let snapshot = next_json(&mut ws).await;
+    let snapshot = next_snapshot(&mut ws).await;
     assert!(
         snapshot["rollouts"]
             .as_array()
@@ -181,7 +180,7 @@ async fn bad_messages_get_error_frames_and_the_connection_stays_usable() {
         assert!(!err["message"].as_str().unwrap().is_empty());
     }
     send(&mut ws, json!({"type": "subscribeList"})).await;
-    let snapshot = next_json(&mut ws).await;
+    let snapshot = next_snapshot(&mut ws).await;
     assert_eq!(snapshot["rollouts"].as_array().unwrap().len(), 6);
 }
 
@@ -212,7 +211,7 @@ async fn a_lagging_client_gets_a_fresh_snapshot() {
     let addr = serve(state(store.clone(), true, "")).await;
     let mut ws = connect(addr, "").await;
     send(&mut ws, json!({"type": "subscribeList"})).await;
-    assert_eq!(next_json(&mut ws).await["type"], "snapshot");
+    next_snapshot(&mut ws).await;
     let base = fixture_object("blue-green/bluegreen-rollout.yaml");
     for i in 0..capacity + 10 {
         let mut ro = base.clone();
@@ -220,8 +219,8 @@ async fn a_lagging_client_gets_a_fresh_snapshot() {
         store.apply(Object::from_json(ro).unwrap().unwrap());
         store.flush();
     }
-    let resync = next_json(&mut ws).await;
-    assert_eq!(resync["type"], "snapshot", "{}", resync["type"]);
+    // The resync is a whole paged snapshot (next_snapshot checks its frames).
+    let resync = next_snapshot(&mut ws).await;
     let label = &resync["rollouts"][0]["labels"]["burst"];
     assert_eq!(label, &json!((capacity + 9).to_string()));
 }
@@ -261,8 +260,8 @@ struct ListFollower {
 }
 
 impl ListFollower {
-    fn snapshot(&mut self, frame: &str) {
-        let frame: Value = serde_json::from_str(frame).unwrap();
+    /// Takes the snapshot as [`next_snapshot`] assembles it from its pages.
+    fn snapshot(&mut self, frame: &Value) {
         self.snapshot_seq = frame["seq"].as_u64().unwrap();
         self.rollouts = frame["rollouts"]
             .as_array()
@@ -305,6 +304,32 @@ impl ListFollower {
     }
 }
 
+/// A list by (namespace, name).
+type List = std::collections::BTreeMap<(String, String), Value>;
+
+impl ListFollower {
+    /// The summaries this client ended with.
+    fn list(&self) -> List {
+        self.rollouts
+            .iter()
+            .map(|(k, copy)| (k.clone(), copy.summary.clone()))
+            .collect()
+    }
+}
+
+/// The summaries the store holds now.
+fn server_list(store: &rollouts_dashboard::store::Store) -> List {
+    store
+        .summaries(&[])
+        .1
+        .iter()
+        .map(|s| {
+            let v = serde_json::to_value(s).unwrap();
+            (key_of(&v), v)
+        })
+        .collect()
+}
+
 fn key_of(v: &Value) -> (String, String) {
     (
         v["namespace"].as_str().unwrap().to_owned(),
@@ -324,7 +349,7 @@ fn a_client_following_patches_ends_with_the_servers_list() {
     let demo = DemoCluster::new(store.clone(), 5);
     let mut feed = store.subscribe();
     let mut client = ListFollower::default();
-    client.snapshot(&store.snapshot_frame(&[]).1);
+    client.snapshot(&assembled(&store.list_pages(&[]).unwrap()));
     let start = demo.with_world(|w| w.now);
     for second in 1..=240 {
         demo.with_world(|w| {
@@ -348,20 +373,8 @@ fn a_client_following_patches_ends_with_the_servers_list() {
             }
         }
     }
-    let server: std::collections::BTreeMap<_, _> = store
-        .summaries(&[])
-        .1
-        .iter()
-        .map(|s| {
-            let v = serde_json::to_value(s).unwrap();
-            (key_of(&v), v)
-        })
-        .collect();
-    let followed: std::collections::BTreeMap<_, _> = client
-        .rollouts
-        .into_iter()
-        .map(|(k, copy)| (k, copy.summary))
-        .collect();
+    let server = server_list(&store);
+    let followed = client.list();
     assert_eq!(followed, server);
     assert!(client.patches > 100, "patches: {}", client.patches);
     let full: usize = server.values().map(|v| v.to_string().len()).sum::<usize>() / server.len();
@@ -373,4 +386,233 @@ fn a_client_following_patches_ends_with_the_servers_list() {
         client.bytes / changes
     );
     assert!(client.bytes / changes < full / 2);
+}
+
+/// The pages as one `snapshot` value, as [`next_snapshot`] assembles those read from a socket.
+fn assembled(pages: &rollouts_dashboard::pages::SnapshotPages) -> Value {
+    let rollouts: Vec<Value> = pages
+        .pages
+        .iter()
+        .flat_map(|p| decode_page(p)["rollouts"].as_array().unwrap().clone())
+        .collect();
+    json!({"type": "snapshot", "seq": pages.seq, "rollouts": rollouts})
+}
+
+/// Every object of the upstream fixture scenarios, as JSON, in file order.
+fn scenario_documents() -> Vec<Value> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "json") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = vec![];
+    walk(&fixtures().join("argo-rollouts-info"), &mut files);
+    files
+        .iter()
+        .flat_map(|path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            rollouts_dashboard::source::files::parse_documents(path, &text).unwrap()
+        })
+        .collect()
+}
+
+/// The scenarios' objects copied into namespace `ns-{copy}` (ownership is by uid within a
+/// namespace, so each copy links as the fixtures do, with the same statuses), with `labels`
+/// added to the first rollout.
+fn fleet_copy(docs: &[Value], copy: usize, labels: &[(&str, &str)]) -> Vec<Object> {
+    let mut labelled = false;
+    docs.iter()
+        .filter_map(|doc| {
+            let mut doc = doc.clone();
+            doc["metadata"]["namespace"] = json!(format!("ns-{copy}"));
+            if doc["kind"] == "Rollout" && !labelled {
+                labelled = true;
+                for (k, v) in labels {
+                    doc["metadata"]["labels"][k] = json!(v);
+                }
+            }
+            Object::from_json(doc).unwrap()
+        })
+        .collect()
+}
+
+/// The first rollout of copy `copy`, with `labels`.
+fn fleet_rollout(docs: &[Value], copy: usize, labels: &[(&str, &str)]) -> Object {
+    fleet_copy(docs, copy, labels)
+        .into_iter()
+        .find(|o| o.kind() == rollouts_dashboard::model::Kind::Rollout)
+        .unwrap()
+}
+
+/// A store of `copies` copies of the fixture scenarios, flushed, and the scenarios' documents.
+fn fleet_store(copies: usize) -> (rollouts_dashboard::store::Store, Vec<Value>) {
+    use rollouts_dashboard::health::{Health, SourceKind};
+    let docs = scenario_documents();
+    let store = rollouts_dashboard::store::Store::new(Health::loaded(SourceKind::Files));
+    for copy in 0..copies {
+        for object in fleet_copy(&docs, copy, &[]) {
+            store.apply(object);
+        }
+    }
+    store.flush();
+    (store, docs)
+}
+
+/// [`fleet_store`] served with its recompute task, and a stream connected to it.
+async fn served_fleet(copies: usize) -> (rollouts_dashboard::store::Store, Vec<Value>, Socket) {
+    let (store, docs) = fleet_store(copies);
+    tokio::spawn(store.clone().run_recompute());
+    let addr = serve(state(store.clone(), true, "")).await;
+    let ws = connect(addr, "").await;
+    (store, docs, ws)
+}
+
+/// The list's default order (web/src/lib/listView.ts, sort "attention"): needs attention
+/// first, then Degraded, Paused, Progressing, Healthy, then by name and namespace.
+fn list_order(r: &Value) -> (bool, u8, String, String) {
+    let status = match r["status"].as_str().unwrap() {
+        "Degraded" => 0,
+        "Paused" => 1,
+        "Progressing" => 2,
+        "Healthy" => 3,
+        _ => 4,
+    };
+    (
+        r["needsAttention"] != true,
+        status,
+        r["name"].as_str().unwrap().to_owned(),
+        r["namespace"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_list_snapshot_comes_in_pages_in_the_lists_order_with_every_rollout_once() {
+    let (store, docs, mut ws) = served_fleet(30).await;
+    send(&mut ws, json!({"type": "subscribeList"})).await;
+    let snapshot = next_snapshot(&mut ws).await;
+    assert!(
+        snapshot["pages"].as_u64().unwrap() > 1,
+        "pages: {}",
+        snapshot["pages"]
+    );
+    let rows = snapshot["rollouts"].as_array().unwrap();
+
+    // Every rollout of the store, each exactly once, as the store has it.
+    let server = store.summaries(&[]).1;
+    assert_eq!(rows.len(), server.len());
+    let keys: std::collections::BTreeSet<_> = rows.iter().map(key_of).collect();
+    assert_eq!(keys.len(), rows.len(), "no rollout twice");
+    for summary in &server {
+        let row = rows
+            .iter()
+            .find(|r| r["namespace"] == summary.namespace && r["name"] == summary.name)
+            .unwrap_or_else(|| panic!("{} missing", summary.name));
+        assert_eq!(row, &serde_json::to_value(summary).unwrap());
+    }
+
+    // In the list's order: what needs attention comes in the first pages.
+    let order: Vec<_> = rows.iter().map(list_order).collect();
+    assert!(order.is_sorted(), "pages follow the list's default order");
+    let ranks: std::collections::BTreeSet<_> = order.iter().map(|o| (o.0, o.1)).collect();
+    assert!(ranks.len() >= 2, "the fleet has several ranks: {ranks:?}");
+
+    // The seq rule: the snapshot is current at the store's seq; changes come after it.
+    let seq = snapshot["seq"].as_u64().unwrap();
+    assert!(seq >= rows.len() as u64, "seq {seq}");
+    store.apply(fleet_rollout(&docs, 1, &[("moved", "yes")]));
+    let delta = next_json(&mut ws).await;
+    assert_eq!(delta["namespace"], "ns-1", "{delta}");
+    assert!(delta["seq"].as_u64().unwrap() > seq);
+
+    // A filtered subscription pages only its namespace, in the same order.
+    send(
+        &mut ws,
+        json!({"type": "subscribeList", "namespaces": ["ns-1"]}),
+    )
+    .await;
+    let filtered = next_snapshot(&mut ws).await;
+    let rows = filtered["rollouts"].as_array().unwrap();
+    assert_eq!(rows.len(), server.len() / 30);
+    assert!(rows.iter().all(|r| r["namespace"] == "ns-1"));
+    assert!(rows.iter().map(list_order).is_sorted());
+}
+
+#[tokio::test]
+async fn list_pages_are_built_once_per_filter_and_version_and_shared() {
+    let (store, docs) = fleet_store(3);
+    let (a, b) = tokio::join!(store.shared_list_pages(&[]), store.shared_list_pages(&[]));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(std::sync::Arc::ptr_eq(&a, &b), "one copy for both askers");
+    assert!(std::sync::Arc::ptr_eq(
+        &a,
+        &store.shared_list_pages(&[]).await.unwrap()
+    ));
+    // A new version builds new pages, which carry it.
+    for object in fleet_copy(&docs, 3, &[]) {
+        store.apply(object);
+    }
+    store.flush();
+    let c = store.shared_list_pages(&[]).await.unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&a, &c));
+    assert!(c.seq > a.seq);
+    assert_eq!(c.total, a.total / 3 * 4, "a fourth copy");
+    // Pages of one namespace filter are shared too, and are not those of another filter.
+    let ns0 = vec!["ns-0".to_owned()];
+    let (f, g) = tokio::join!(store.shared_list_pages(&ns0), store.shared_list_pages(&ns0));
+    let (f, g) = (f.unwrap(), g.unwrap());
+    assert!(std::sync::Arc::ptr_eq(&f, &g));
+    assert_eq!(f.total, c.total / 4);
+    let ns1 = store.shared_list_pages(&["ns-1".to_owned()]).await.unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&f, &ns1));
+    assert_eq!(ns1.total, f.total);
+}
+
+/// Changes keep coming while the client is sent its snapshot pages: each one is either in the
+/// snapshot or follows it (seq newer than the snapshot's), so the client ends with exactly
+/// the server's list.
+#[tokio::test]
+async fn a_change_made_while_the_snapshot_is_paged_is_not_lost() {
+    let (store, docs, mut ws) = served_fleet(30).await;
+    let first = |copy: usize| {
+        let o = fleet_rollout(&docs, copy, &[]);
+        (o.meta().namespace.clone(), o.meta().name.clone())
+    };
+    let watched = [first(0), first(15), first(29)];
+    let writer = {
+        let docs = docs.clone();
+        let store = store.clone();
+        tokio::spawn(async move {
+            for round in 0..40 {
+                for copy in [0, 15, 29] {
+                    store.apply(fleet_rollout(&docs, copy, &[("round", &round.to_string())]));
+                }
+                tokio::time::sleep(Duration::from_millis(3)).await;
+            }
+        })
+    };
+    send(&mut ws, json!({"type": "subscribeList"})).await;
+    let mut client = ListFollower::default();
+    client.snapshot(&next_snapshot(&mut ws).await);
+    writer.await.unwrap();
+    let last = |client: &ListFollower| {
+        watched
+            .iter()
+            .all(|key| client.rollouts[key].summary["labels"]["round"] == "39")
+    };
+    while !last(&client) {
+        let frame = next_json(&mut ws).await;
+        client.apply(&frame.to_string());
+    }
+    let server = server_list(&store);
+    let followed = client.list();
+    assert_eq!(followed, server);
 }

@@ -2,8 +2,15 @@
 //!
 //! Per connection: subscribe to the feed first, then send the snapshot, then forward only
 //! the changes newer than the snapshot that match the subscription. Frames are serialized
-//! once by the store and shared by every connection. A connection that falls behind gets a
-//! fresh snapshot instead of slowing anyone else down.
+//! once by the store and shared by every connection. A list snapshot goes as compressed
+//! pages ([`crate::pages`], protocol 4), shared by every connection with the same namespace
+//! filter at the same version. A connection that falls behind gets a fresh snapshot instead of
+//! slowing anyone else down.
+//!
+//! Memory per connection: tungstenite keeps its write buffer's capacity after sending a
+//! message, so a connection holds about the largest message it ever sent. A list client's
+//! largest is one compressed page (tens of KB, [`crate::pages::MAX_PAGE_JSON`] before
+//! compression) whatever the number of rollouts; a detail client's is its rollout's detail.
 //!
 //! With `--auth proxy|token`, each connection only receives rollouts of namespaces its user
 //! may list (SubjectAccessReview, cached), a detail subscription elsewhere gets an error
@@ -27,6 +34,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::Identity;
 use crate::error::ApiError;
+use crate::pages::SnapshotPages;
 use crate::protocol::{ClientMsg, HEARTBEAT_SECONDS, PROTOCOL_VERSION, ServerMsg};
 use crate::state::AppState;
 use crate::store::{Change, RolloutKey, serialize};
@@ -216,9 +224,9 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                             }
                             ClientMsg::Unsubscribe => Subscription::None,
                         };
-                        let (seq, frame) = snapshot(&state, &subscription, &access.identity).await;
+                        let (seq, frames) = snapshot(&state, &subscription, &access.identity).await;
                         last_seq = seq;
-                        frame.map(|f| detail_sent.whole(f)).into_iter().collect()
+                        detail_sent.restart(frames)
                     }
                     Err(err) => vec![text(&ServerMsg::Error {
                         code: "badMessage".into(),
@@ -267,9 +275,9 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                 }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "stream client lagged; resending snapshot");
-                    let (seq, frame) = snapshot(&state, &subscription, &access.identity).await;
+                    let (seq, frames) = snapshot(&state, &subscription, &access.identity).await;
                     last_seq = seq;
-                    frame.map(|f| detail_sent.whole(f)).into_iter().collect()
+                    detail_sent.restart(frames)
                 }
                 Err(RecvError::Closed) => break,
             },
@@ -304,8 +312,10 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
             }
         };
         for message in outgoing {
-            if let Message::Text(text) = &message {
-                metrics.count_frame(text.len());
+            match &message {
+                Message::Text(text) => metrics.count_frame(text.len()),
+                Message::Binary(bytes) => metrics.count_frame(bytes.len()),
+                _ => {}
             }
             if sink.send(message).await.is_err() {
                 return;
@@ -331,11 +341,12 @@ struct DetailSent {
 }
 
 impl DetailSent {
-    /// A frame that (re)starts a subscription: always sent whole, and the new base (a client
-    /// that asked again because its copy did not fit must get a copy, not another patch).
-    fn whole(&mut self, message: Message) -> Message {
+    /// The frames that (re)start a subscription: a detail is always sent whole, and is the
+    /// new base (a client that asked again because its copy did not fit must get a copy, not
+    /// another patch); a list snapshot forgets the detail.
+    fn restart(&mut self, frames: Vec<Message>) -> Vec<Message> {
         self.last = None;
-        self.track(message)
+        frames.into_iter().map(|f| self.track(f)).collect()
     }
 
     /// A change's frame: a `detail` becomes a `detailPatch` when that is smaller.
@@ -347,7 +358,7 @@ impl DetailSent {
         if !frame_text.starts_with(r#"{"type":"detail","#) {
             if frame_text.starts_with(r#"{"type":"delete","#)
                 || frame_text.starts_with(r#"{"type":"notFound","#)
-                || frame_text.starts_with(r#"{"type":"snapshot","#)
+                || frame_text.starts_with(r#"{"type":"snapshotBegin","#)
             {
                 self.last = None;
             }
@@ -394,22 +405,31 @@ impl DetailSent {
     }
 }
 
-/// The frame that starts (or restarts) a subscription, and the seq it is current at.
+/// The frames that start (or restart) a subscription, and the seq they are current at.
 async fn snapshot(
     state: &AppState,
     subscription: &Subscription,
     identity: &Identity,
-) -> (u64, Option<Message>) {
+) -> (u64, Vec<Message>) {
     match subscription {
-        Subscription::None => (0, None),
+        Subscription::None => (0, vec![]),
         Subscription::List(namespaces) => {
             let visible = super::access::visible(state, identity).await;
             // Nothing readable: a filter no namespace matches (names are DNS labels).
             let filter = visible
                 .restrict(namespaces)
                 .unwrap_or_else(|| vec![String::new()]);
-            let (seq, frame) = state.store.snapshot_frame(&filter);
-            (seq, Some(Message::Text(frame.into())))
+            match state.store.shared_list_pages(&filter).await {
+                Ok(pages) => (pages.seq, paged_snapshot(&pages)),
+                Err(err) => {
+                    tracing::error!(%err, "list snapshot failed");
+                    let frame = text(&ServerMsg::Error {
+                        code: "internal".into(),
+                        message: "the list could not be sent; reload the page".into(),
+                    });
+                    (0, vec![frame])
+                }
+            }
         }
         Subscription::Rollout(key) => {
             let (seq, detail) = state.store.detail(key);
@@ -421,9 +441,24 @@ async fn snapshot(
                     name: key.name.clone(),
                 },
             };
-            (seq, Some(text(&msg)))
+            (seq, vec![text(&msg)])
         }
     }
+}
+
+/// `snapshotBegin`, the pages as binary messages (shared bytes: nothing is copied per
+/// connection until tungstenite frames it), `snapshotEnd`.
+fn paged_snapshot(pages: &SnapshotPages) -> Vec<Message> {
+    let mut frames = Vec::with_capacity(pages.pages.len() + 2);
+    frames.push(text(&ServerMsg::SnapshotBegin {
+        seq: pages.seq,
+        total: pages.total,
+        pages: pages.pages.len(),
+        encoding: crate::pages::ENCODING.to_owned(),
+    }));
+    frames.extend(pages.pages.iter().cloned().map(Message::Binary));
+    frames.push(text(&ServerMsg::SnapshotEnd { seq: pages.seq }));
+    frames
 }
 
 /// Picks the frame of a change that this subscription should see, if any.

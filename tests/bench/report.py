@@ -152,7 +152,7 @@ def main():
     md.append(
         "Latency: from the return of the label PATCH to the frame carrying that label value at each "
         "client (every client × every patch). Snapshot: from TCP connect to the complete first list "
-        "(ours: the `snapshot` frame; upstream: one event for every rollout of the namespace), with K "
+        "(ours: to `snapshotEnd`, pages included (protocol 4; before it the `snapshot` frame); upstream: one event for every rollout of the namespace), with K "
         "clients connecting at once. Bytes: TCP payload received by the clients (headers, framing, "
         "chunking included). RSS peak over the whole cell; CPU = utime+stime of the server process.\n"
     )

@@ -25,8 +25,10 @@
 #   ROLLOUTS_DASHBOARD_BENCH_KEEP_CLUSTER=1  keep the cluster this script brought up
 #   ROLLOUTS_DASHBOARD_BENCH_OUT         results directory [tests/bench/results; smoke: a temp dir]
 #   ROLLOUTS_DASHBOARD_BIN               dashboard binary to use [cargo build --release]
-# Exit status: non-zero only when the harness broke (build, cluster, a server died, clients could
-# not connect, no frames at all) -- never because a figure is slow.
+# Exit status: non-zero when the harness broke (build, cluster, a server died, clients could not
+# connect, no frames at all) or, in smoke mode, when idle-memory.sh fails (memory per idle list
+# client growing with the number of rollouts, or an uncompressed snapshot) -- never because a
+# figure is slow.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -109,6 +111,13 @@ for l in sys.stdin:
     except Exception: continue
     if m.get("reason")=="compiler-artifact" and m.get("target",{}).get("name")=="stream" and m.get("executable"): print(m["executable"])' | tail -1)"
 [ -n "$CLIENT" ] && [ -x "$CLIENT" ] || { "${CLIENT_BUILD[@]}" >&2 || true; die "could not build the bench client"; }
+
+# Smoke: the paged, compressed list snapshot, and memory per idle client that must not grow with
+# the number of rollouts (issue #13 items 1 and 2; no cluster needed). Fails the run.
+if [ "$SMOKE" = 1 ]; then
+  log "idle list clients at N and 4N rollouts (tests/bench/idle-memory.sh)"
+  ROLLOUTS_DASHBOARD_BIN="$DASH_BIN" bash "$HERE/idle-memory.sh" || die "memory per idle client (idle-memory.sh)"
+fi
 
 # ---------------------------------------------------------------------------------- cluster
 MAX_N=0; for n in $NS_LIST; do [ "$n" -gt "$MAX_N" ] && MAX_N=$n; done

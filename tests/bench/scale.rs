@@ -85,7 +85,8 @@ struct Msg<'a> {
 }
 
 /// Connects, upgrades (with the `Origin` a browser sends), subscribes with `subscribe`, then
-/// calls `on_message` for every text message until it returns false or `stop` is set.
+/// calls `on_message` for every message (text or binary) until it returns false or `stop` is
+/// set.
 async fn ws_session(
     addr: &str,
     subscribe: &str,
@@ -250,8 +251,31 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 const SUBSCRIBE_ALL: &str = r#"{"type":"subscribeList","namespaces":[]}"#;
 
-fn is_snapshot(head: &[u8]) -> bool {
-    head.starts_with(b"{\"type\":\"snapshot\"")
+/// Follows a client's list snapshot: one `snapshot` message (protocol 3), or `snapshotBegin`,
+/// the binary pages and `snapshotEnd` (protocol 4), so that either server can be measured.
+#[derive(Default)]
+struct SnapshotWatch {
+    started: bool,
+    /// Bytes of the snapshot's messages (payloads; WebSocket headers aside).
+    bytes: usize,
+}
+
+impl SnapshotWatch {
+    /// Feeds one message; true when it completes the snapshot.
+    fn feed(&mut self, m: &Msg<'_>) -> bool {
+        if m.head.starts_with(b"{\"type\":\"snapshot\"") {
+            self.bytes = m.len;
+            return true;
+        }
+        if m.head.starts_with(b"{\"type\":\"snapshotBegin\"") {
+            self.started = true;
+            self.bytes = 0;
+        }
+        if self.started {
+            self.bytes += m.len;
+        }
+        self.started && m.head.starts_with(b"{\"type\":\"snapshotEnd\"")
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,13 +413,14 @@ fn storm(args: &Args) -> Res<()> {
             );
             tasks.push(tokio::spawn(async move {
                 let mut got = false;
+                let mut watch = SnapshotWatch::default();
                 let r = ws_session(&addr, SUBSCRIBE_ALL, 64, &stop, |m| {
-                    if !got && is_snapshot(m.head) {
+                    if !got && watch.feed(&m) {
                         got = true;
                         times
                             .lock()
                             .unwrap()
-                            .push((t0.elapsed().as_secs_f64(), m.len));
+                            .push((t0.elapsed().as_secs_f64(), watch.bytes));
                         done.fetch_add(1, Ordering::Relaxed);
                     }
                     true
@@ -608,11 +633,14 @@ fn pipeline(args: &Args) -> Res<()> {
             cli.spawn(async move {
                 let mut permit = Some(gate.acquire_owned().await);
                 let mut ids = Vec::new();
+                let mut watch = SnapshotWatch::default();
                 let r = ws_session(&addr, SUBSCRIBE_ALL, 64 * 1024, &stop, |m| {
                     let now = Instant::now();
-                    if permit.is_some() && is_snapshot(m.head) {
-                        permit = None;
-                        snapshots.fetch_add(1, Ordering::Relaxed);
+                    if permit.is_some() {
+                        if watch.feed(&m) {
+                            permit = None;
+                            snapshots.fetch_add(1, Ordering::Relaxed);
+                        }
                         return true;
                     }
                     ids.clear();

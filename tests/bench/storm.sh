@@ -9,7 +9,8 @@
 # clients at once, each `subscribeList` of every namespace, and prints one markdown row: time
 # until every client holds its snapshot, RSS before / peak / after 5 s idle, and per idle client.
 # The client stops early when the server passes MAX_RSS_MIB (default 10240) or the machine has
-# less than 3 GiB available. Environment: ROLLOUTS_DASHBOARD_BIN, N, MAX_RSS_MIB.
+# less than 3 GiB available. Environment: ROLLOUTS_DASHBOARD_BIN, N, MAX_RSS_MIB, FLEET_DIR
+# (default /tmp/fleet-N).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -27,7 +28,7 @@ for l in sys.stdin:
     except Exception: continue
     if m.get("reason")=="compiler-artifact" and m.get("target",{}).get("name")=="scale" and m.get("executable"): print(m["executable"])' | tail -1)"
 [ -x "$CLIENT" ] || { echo "could not build the scale bench" >&2; exit 1; }
-DIR="/tmp/fleet-$N"
+DIR="${FLEET_DIR:-/tmp/fleet-$N}"
 [ -f "$DIR/fleet-00.yaml" ] || python3 "$HERE/gen-fleet.py" "$DIR" --rollouts "$N" --namespaces 50 >&2
 PID=""
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; true' EXIT

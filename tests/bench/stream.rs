@@ -509,7 +509,11 @@ async fn ws_client(
         stats.frames.fetch_add(1, Ordering::Relaxed);
         let text: &str = text.as_str();
         let is_snapshot = match sub {
-            Sub::List(_) => text.starts_with("{\"type\":\"snapshot\""),
+            // Protocol 4 ends its paged snapshot with `snapshotEnd`; 3 sent one `snapshot`.
+            Sub::List(_) => {
+                text.starts_with("{\"type\":\"snapshotEnd\"")
+                    || text.starts_with("{\"type\":\"snapshot\"")
+            }
             Sub::Detail(..) => {
                 text.starts_with("{\"type\":\"detail\"")
                     || text.starts_with("{\"type\":\"notFound\"")

@@ -12,7 +12,7 @@ after(async () => {
 });
 
 /**
- * Routes the page's stream through `edit`: it gets each server frame (parsed) and returns a
+ * Routes the page's stream through `edit`: it gets each server text frame (parsed) and returns a
  * frame to send instead, or undefined to pass it on. Returns the messages the page sent.
  */
 async function interceptStream(page, edit) {
@@ -24,6 +24,11 @@ async function interceptStream(page, edit) {
       server.send(m);
     });
     server.onMessage((m) => {
+      // A list snapshot's pages (gzip-compressed binary messages, protocol 4) pass as they are.
+      if (typeof m !== 'string') {
+        ws.send(m);
+        return;
+      }
       const replaced = edit(JSON.parse(String(m)));
       ws.send(replaced === undefined ? m : JSON.stringify(replaced));
     });

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { axeViolations, env, launch, openPage, row, screenshot } from './browser.mjs';
 import { startServer } from './server.mjs';
 
@@ -280,8 +281,15 @@ async function openSpliced(path) {
     const server = ws.connectToServer();
     ws.onMessage((m) => server.send(m));
     server.onMessage((m) => {
+      if (typeof m !== 'string') {
+        // A list snapshot's pages are gzip-compressed binary messages (protocol 4): the rows
+        // join its first page.
+        const page = JSON.parse(gunzipSync(m).toString('utf8'));
+        if (page.type === 'snapshotPage' && page.index === 0) page.rollouts = [...page.rollouts, ...rows];
+        ws.send(gzipSync(JSON.stringify(page)));
+        return;
+      }
       const f = JSON.parse(String(m));
-      if (f.type === 'snapshot') f.rollouts = [...f.rollouts, ...rows];
       if (f.type === 'notFound' && f.namespace === NS && details[f.name]) {
         ws.send(JSON.stringify({ type: 'detail', seq: f.seq, rollout: details[f.name] }));
         return;

@@ -242,7 +242,7 @@ pub async fn connect(addr: SocketAddr, base: &str) -> Socket {
         .expect("websocket connects");
     let hello = next_json(&mut ws).await;
     assert_eq!(hello["type"], "hello", "{hello}");
-    assert_eq!(hello["protocol"], 3);
+    assert_eq!(hello["protocol"], 4);
     let status = next_json(&mut ws).await;
     assert_eq!(status["type"], "status", "{status}");
     ws
@@ -267,6 +267,48 @@ pub async fn next_json(ws: &mut Socket) -> Value {
             return serde_json::from_str(&text).expect("frames are JSON");
         }
     }
+}
+
+/// The next list snapshot (protocol 4: `snapshotBegin`, binary gzip pages, `snapshotEnd`),
+/// checked frame by frame (the pages' seq and indexes, their count and `total`, nothing else in
+/// between) and returned as one `{"type": "snapshot", "seq", "rollouts", "pages"}` (the rollouts
+/// in the pages' order, and how many pages carried them).
+pub async fn next_snapshot(ws: &mut Socket) -> Value {
+    let begin = next_json(ws).await;
+    assert_eq!(begin["type"], "snapshotBegin", "{begin}");
+    assert_eq!(begin["encoding"], "gzip", "{begin}");
+    let seq = begin["seq"].as_u64().expect("seq");
+    let pages = begin["pages"].as_u64().expect("pages");
+    let mut rollouts = vec![];
+    for index in 0..pages {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a page within 10 s")
+            .expect("stream open")
+            .expect("frame ok");
+        let Message::Binary(body) = msg else {
+            panic!("page {index} of {pages}: not a binary message: {msg:?}");
+        };
+        let page = decode_page(&body);
+        assert_eq!(page["type"], "snapshotPage");
+        assert_eq!(page["seq"], seq);
+        assert_eq!(page["index"], index);
+        let rows = page["rollouts"].as_array().expect("rollouts");
+        assert!(!rows.is_empty(), "an empty page");
+        rollouts.extend(rows.iter().cloned());
+    }
+    assert_eq!(rollouts.len() as u64, begin["total"].as_u64().unwrap());
+    let end = next_json(ws).await;
+    assert_eq!(end, serde_json::json!({"type": "snapshotEnd", "seq": seq}));
+    serde_json::json!({"type": "snapshot", "seq": seq, "rollouts": rollouts, "pages": pages})
+}
+
+/// A snapshot page's binary body: gzip-compressed JSON.
+pub fn decode_page(body: &[u8]) -> Value {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(body), &mut text)
+        .expect("a gzip page");
+    serde_json::from_str(&text).expect("a JSON page")
 }
 
 /// The next frame if one arrives within `wait`.

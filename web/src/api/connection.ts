@@ -5,6 +5,10 @@
 // While the stream is down (or never says `hello`: a proxy that blocks WebSockets), the page
 // polls the REST API every few seconds for what it shows (the list, or the open rollout), so
 // it never sits on "Connecting…" with nothing; the stream's next `hello` stops the polling.
+//
+// A list snapshot's pages arrive as gzip-compressed binary messages (protocol 4): each is
+// decompressed in turn, and every message waits for those before it, so the store sees them
+// in the order the server sent them.
 
 import { parseServerMsg, type ClientMsg, type ServerMsg } from './protocol';
 import { appUrl } from './config';
@@ -12,6 +16,7 @@ import { CLOSE_POLICY } from '../lib/session';
 import { getJson, isLeaving, sessionEnded } from './session';
 import type { RolloutDetail, RolloutSummary } from './protocol';
 import type { Store } from '../state/store';
+import { gunzipText } from '../lib/snapshotPages';
 
 const HIDDEN_GRACE_MS = 30_000;
 const BACKOFF_BASE_MS = 500;
@@ -123,10 +128,13 @@ export class Connection {
       this.scheduleReconnect();
       return;
     }
+    ws.binaryType = 'arraybuffer';
     this.ws = ws;
     if (this.store.state.conn !== 'reconnecting') this.store.set({ conn: 'connecting' });
     let opened = false;
     let hello = false;
+    /** Messages decoded so far, in order: a text frame waits for the pages before it. */
+    let inbox: Promise<void> = Promise.resolve();
     ws.onopen = () => {
       opened = true;
       this.lastMessageAt = Date.now();
@@ -135,10 +143,9 @@ export class Connection {
         this.send(this.sub);
       }
     };
-    ws.onmessage = (ev: MessageEvent) => {
-      this.lastMessageAt = Date.now();
-      if (typeof ev.data !== 'string') return;
-      const msg = parseServerMsg(ev.data);
+    const receive = (text: string) => {
+      if (this.ws !== ws) return;
+      const msg = parseServerMsg(text);
       if (!msg) return;
       if (msg.type === 'hello') {
         hello = true;
@@ -149,6 +156,16 @@ export class Connection {
       }
       this.queue.push(msg);
       this.scheduleFlush();
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      this.lastMessageAt = Date.now();
+      const data: unknown = ev.data;
+      inbox = inbox
+        .then(async () => receive(typeof data === 'string' ? data : data instanceof ArrayBuffer ? await gunzipText(data) : ''))
+        .catch(() => {
+          // A page that does not decompress: start over on a fresh connection.
+          if (this.ws === ws) ws.close();
+        });
     };
     ws.onclose = (ev: CloseEvent) => {
       if (this.ws !== ws) return;

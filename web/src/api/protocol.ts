@@ -1,7 +1,7 @@
-// The WebSocket protocol (version 3): the message and view-model types generated from the
+// The WebSocket protocol (version 4): the message and view-model types generated from the
 // server's Rust types, and the few helpers the web app needs around them.
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 // The view model, health and messages are generated from the Rust types by ts-rs
 // (src/protocol.rs, `cargo test --lib typescript`) into ./generated: never edit them by hand.
@@ -65,6 +65,9 @@ export function parseServerMsg(text: string): ServerMsg | null {
     case 'hello':
     case 'status':
     case 'snapshot':
+    case 'snapshotBegin':
+    case 'snapshotPage':
+    case 'snapshotEnd':
     case 'upsert':
     case 'patch':
     case 'delete':

@@ -7,6 +7,7 @@ import type { RdConfig } from '../api/config';
 import type { Whoami } from '../lib/session';
 import { reduceDetail, type DetailState } from '../lib/detailState';
 import { applyListFrames, emptyListState, type ListFrame, type ListState } from '../lib/listState';
+import { applyPaging, type Paging } from '../lib/snapshotPages';
 
 export type ConnState = 'connecting' | 'open' | 'reconnecting' | 'paused';
 
@@ -63,6 +64,8 @@ export class Store {
   onListResync: (() => void) | null = null;
   /** Called when a detail patch did not fit: the connection re-subscribes for a fresh detail. */
   onDetailResync: (() => void) | null = null;
+  /** The paged list snapshot being received (protocol 4), between its begin and its end. */
+  private paging: Paging | null = null;
 
   constructor(config: RdConfig) {
     this.state = {
@@ -106,6 +109,7 @@ export class Store {
     let detail = s.detail;
     const patch: Partial<AppState> = {};
     let pendingList: ListFrame[] = [];
+    let pagingBroken = false;
     const flushList = () => {
       if (pendingList.length > 0) {
         list = applyListFrames(list, pendingList);
@@ -130,6 +134,22 @@ export class Store {
           patch.listStale = false;
           patch.everHadSnapshot = true;
           break;
+        case 'snapshotBegin':
+        case 'snapshotPage':
+        case 'snapshotEnd': {
+          const step = applyPaging(this.paging, f, !(patch.everHadSnapshot ?? s.everHadSnapshot));
+          this.paging = step.paging;
+          if (step.broken) pagingBroken = true;
+          if (step.snapshot) {
+            // Pages arriving in one batch: only the last assembly is worth building a list of.
+            const last = pendingList[pendingList.length - 1];
+            if (last?.type === 'snapshot') pendingList.pop();
+            pendingList.push(step.snapshot);
+            patch.listStale = false;
+            patch.everHadSnapshot = true;
+          }
+          break;
+        }
         case 'upsert':
         case 'patch':
           pendingList.push(f);
@@ -155,7 +175,7 @@ export class Store {
     if (list !== s.list) patch.list = list;
     if (detail !== s.detail) patch.detail = detail;
     if (Object.keys(patch).length > 0) this.set(patch);
-    if (resync) this.onListResync?.();
+    if (resync || pagingBroken) this.onListResync?.();
     // Asked once per misfit: the flag stays set until a fresh detail (or notFound) answers.
     if (detail?.resyncNeeded && !s.detail?.resyncNeeded) this.onDetailResync?.();
   }
