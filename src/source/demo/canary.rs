@@ -1,0 +1,238 @@
+//! The canary strategy's steps: weights, pauses (timed or waiting for promotion), step and
+//! background analyses, experiments, and the abort a failed analysis causes.
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::experiment::experiment_name;
+use super::objects::{attempt_suffix, ns_uid, parse_duration};
+use super::{CYCLE_ANNOTATION, DemoWorld, ObjKey};
+use crate::model::{Kind, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION};
+
+impl DemoWorld {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn step_canary(
+        &mut self,
+        ro: &mut Value,
+        st: &mut Value,
+        steps: &[Value],
+        replicas: i64,
+        canary_key: &ObjKey,
+        canary_rs: &Value,
+        stable: Option<&(ObjKey, Value)>,
+    ) {
+        let idx = st["currentStepIndex"].as_u64().unwrap_or(0) as usize;
+        let paused = ro["spec"]["paused"] == true;
+        let pause_conditions = st["pauseConditions"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty());
+        // An experiment ends when the rollout leaves its step (a promote skips it).
+        let current_experiment = steps
+            .get(idx)
+            .filter(|s| s.get("experiment").is_some())
+            .map(|_| experiment_name(ro, st, idx));
+        self.end_experiments(ro, st, current_experiment.as_deref());
+        if paused {
+            return;
+        }
+        self.background_analysis(ro, st);
+        if st["abort"] == true {
+            return;
+        }
+        if pause_conditions {
+            // Timed pauses end by themselves; indefinite ones wait for promote.
+            let step = steps.get(idx);
+            if let Some(duration) = step
+                .and_then(|s| {
+                    s["pause"]["duration"]
+                        .as_str()
+                        .map(str::to_owned)
+                        .or_else(|| s["pause"]["duration"].as_i64().map(|n| format!("{n}s")))
+                })
+                .and_then(|d| parse_duration(&d))
+            {
+                let started = st["pauseConditions"][0]["startTime"]
+                    .as_str()
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+                    .unwrap_or(self.now);
+                if self.now.duration_since(started) >= duration {
+                    st["pauseConditions"] = json!([]);
+                    st["controllerPause"] = json!(false);
+                    st["currentStepIndex"] = json!(idx + 1);
+                }
+            }
+            return;
+        }
+        if st["controllerPause"] == true {
+            // Promoted out of a pause: the controller moves past the pause step.
+            st["controllerPause"] = json!(false);
+            if steps.get(idx).is_some_and(|s| s.get("pause").is_some()) {
+                st["currentStepIndex"] = json!(idx + 1);
+                return;
+            }
+        }
+        if st["promoteFull"] == true || idx >= steps.len() {
+            // All steps done (or promote-full): the canary becomes stable.
+            self.scale(canary_key, replicas);
+            if canary_rs["status"]["availableReplicas"]
+                .as_i64()
+                .unwrap_or(0)
+                >= replicas
+            {
+                st["stableRS"] = st["currentPodHash"].clone();
+                st["promoteFull"] = json!(false);
+                st["currentStepIndex"] = json!(steps.len());
+                ro["metadata"]["annotations"][CYCLE_ANNOTATION.to_owned() + "-since"] =
+                    json!(self.now.to_string());
+            }
+            return;
+        }
+        // ReplicaSets of superseded canaries go away; only stable and current stay.
+        let (ns, uid) = ns_uid(ro);
+        let keep = [st["stableRS"].clone(), st["currentPodHash"].clone()];
+        let superseded: Vec<ObjKey> = self
+            .child_refs(Kind::ReplicaSet, &ns, &uid)
+            .filter(|(_, rs)| !keep.contains(&rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL]))
+            .map(|(k, _)| k)
+            .collect();
+        for k in superseded {
+            self.scale(&k, 0);
+        }
+        let step = &steps[idx];
+        if let Some(weight) = step["setWeight"].as_i64() {
+            let canary_count = (replicas * weight + 99) / 100;
+            self.scale(canary_key, canary_count);
+            if let Some((k, _)) = stable {
+                self.scale(k, replicas - canary_count);
+            }
+            if canary_rs["status"]["availableReplicas"]
+                .as_i64()
+                .unwrap_or(0)
+                >= canary_count
+                && canary_rs["spec"]["replicas"].as_i64() == Some(canary_count)
+            {
+                st["currentStepIndex"] = json!(idx + 1);
+            }
+        } else if step.get("pause").is_some() {
+            st["pauseConditions"] =
+                json!([{"reason": "CanaryPauseStep", "startTime": self.now.to_string()}]);
+            st["controllerPause"] = json!(true);
+        } else if let Some(analysis) = step.get("analysis") {
+            let template = analysis["templates"][0]["templateName"]
+                .as_str()
+                .unwrap_or("success-rate");
+            let run_name = format!(
+                "{}-{}-{}{}",
+                ro["metadata"]["name"].as_str().unwrap_or(""),
+                st["currentPodHash"].as_str().unwrap_or(""),
+                idx,
+                attempt_suffix(ro)
+            );
+            let phase = self.ensure_analysis_run(ro, &run_name, template, 20);
+            st["canary"]["currentStepAnalysisRunStatus"] =
+                json!({"name": run_name, "status": phase});
+            match phase.as_str() {
+                "Successful" => st["currentStepIndex"] = json!(idx + 1),
+                "Failed" | "Error" => self.abort_for(ro, st, &run_name),
+                _ => {}
+            }
+        } else if let Some(experiment) = step.get("experiment") {
+            let name = experiment_name(ro, st, idx);
+            st["canary"]["currentExperiment"] = json!(name);
+            let stable_template = stable.map(|(_, rs)| rs["spec"]["template"].clone());
+            let phase = self.ensure_experiment(ro, st, &name, experiment, stable_template);
+            match phase.as_str() {
+                "Successful" => {
+                    st["currentStepIndex"] = json!(idx + 1);
+                    if let Some(c) = st["canary"].as_object_mut() {
+                        c.remove("currentExperiment");
+                    }
+                }
+                "Failed" | "Error" => {
+                    st["abort"] = json!(true);
+                    st["message"] = json!(format!(
+                        "Rollout aborted update to revision {}: experiment {name} {}",
+                        ro["metadata"]["annotations"][REVISION_ANNOTATION]
+                            .as_str()
+                            .unwrap_or("?"),
+                        phase.to_lowercase()
+                    ));
+                }
+                _ => {}
+            }
+        } else {
+            // Step kinds the simulation does not model pass at once.
+            st["currentStepIndex"] = json!(idx + 1);
+        }
+    }
+
+    pub(super) fn background_analysis(&mut self, ro: &Value, st: &mut Value) {
+        let Some(template) =
+            ro["spec"]["strategy"]["canary"]["analysis"]["templates"][0]["templateName"]
+                .as_str()
+                .map(str::to_owned)
+        else {
+            return;
+        };
+        let run_name = format!(
+            "{}-{}-background{}",
+            ro["metadata"]["name"].as_str().unwrap_or(""),
+            st["currentPodHash"].as_str().unwrap_or(""),
+            attempt_suffix(ro)
+        );
+        let phase = self.ensure_analysis_run(ro, &run_name, &template, 0);
+        st["canary"]["currentBackgroundAnalysisRunStatus"] =
+            json!({"name": run_name, "status": phase});
+        if phase == "Failed" {
+            self.abort_for(ro, st, &run_name);
+        }
+    }
+
+    pub(super) fn abort_for(&mut self, ro: &Value, st: &mut Value, run_name: &str) {
+        let ns = ro["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let run = self
+            .objects
+            .get(&(Kind::AnalysisRun, ns, run_name.to_owned()));
+        let why = run
+            .and_then(|r| r["status"]["message"].as_str())
+            .unwrap_or("analysis failed")
+            .to_owned();
+        st["abort"] = json!(true);
+        st["message"] = json!(format!(
+            "Rollout aborted update to revision {}: {why}",
+            ro["metadata"]["annotations"][REVISION_ANNOTATION]
+                .as_str()
+                .unwrap_or("?")
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::SignedDuration;
+
+    use super::super::testing::{rollout_status, world};
+    use super::*;
+
+    #[test]
+    fn promote_by_clearing_pause_conditions_moves_on() {
+        let mut w = world();
+        let key = (
+            Kind::Rollout,
+            "demo-shop".to_owned(),
+            "checkout-api".to_owned(),
+        );
+        let mut ro = w.objects[&key].clone();
+        ro["status"]["pauseConditions"] = Value::Null;
+        w.put(ro);
+        let now = w.now;
+        w.advance_to(now + SignedDuration::from_secs(5), 1);
+        assert_eq!(
+            rollout_status(&w, "demo-shop", "checkout-api")["currentStepIndex"],
+            3
+        );
+    }
+}

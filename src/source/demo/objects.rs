@@ -1,0 +1,183 @@
+//! Pure helpers on Kubernetes JSON: builders of the objects the controller creates
+//! (ReplicaSets, conditions, owner references), hashes, durations and versions. No state.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use super::ATTEMPT_ANNOTATION;
+use crate::model::{POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION};
+
+/// The uids an object's ownerReferences name.
+pub(super) fn owner_uids(obj: &Value) -> impl Iterator<Item = &str> {
+    obj["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["uid"].as_str())
+}
+
+/// Sets the rollout's single condition, keeping the old one (and its timestamps) when only
+/// the time would change: the controller stamps transitions, and a condition re-stamped on
+/// every tick would make every settled rollout change every second.
+pub(super) fn set_condition(st: &mut Value, condition: Value) {
+    let unchanged = st["conditions"].as_array().is_some_and(|list| {
+        list.len() == 1
+            && ["type", "status", "reason", "message"]
+                .iter()
+                .all(|f| list[0][*f] == condition[*f])
+    });
+    if !unchanged {
+        st["conditions"] = json!([condition]);
+    }
+}
+
+/// An object's namespace and uid.
+pub(super) fn ns_uid(obj: &Value) -> (String, String) {
+    let field = |f: &str| obj["metadata"][f].as_str().unwrap_or_default().to_owned();
+    (field("namespace"), field("uid"))
+}
+
+/// Timestamps with whole seconds, as the API server writes them.
+pub(super) fn whole_seconds(t: Timestamp) -> Timestamp {
+    Timestamp::from_second(t.as_second()).unwrap_or(t)
+}
+
+pub(super) fn attempt_suffix(ro: &Value) -> String {
+    match ro["metadata"]["annotations"][ATTEMPT_ANNOTATION].as_str() {
+        Some(attempt) => format!("-retry{attempt}"),
+        None => String::new(),
+    }
+}
+
+pub(super) fn bump_generation(obj: &mut Value) {
+    let generation = obj["metadata"]["generation"].as_i64().unwrap_or(1);
+    obj["metadata"]["generation"] = json!(generation + 1);
+}
+
+pub(super) fn owner(obj: &Value) -> Value {
+    json!({
+        "apiVersion": obj["apiVersion"].clone(),
+        "kind": obj["kind"].clone(),
+        "name": obj["metadata"]["name"].clone(),
+        "uid": obj["metadata"]["uid"].clone(),
+        "controller": true,
+        "blockOwnerDeletion": true,
+    })
+}
+
+pub(super) fn condition(
+    type_: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    now: Timestamp,
+) -> Value {
+    json!({"type": type_, "status": status, "reason": reason, "message": message,
+           "lastTransitionTime": now.to_string(), "lastUpdateTime": now.to_string()})
+}
+
+pub(super) fn short_hash(value: &Value) -> String {
+    let mut h = DefaultHasher::new();
+    value.to_string().hash(&mut h);
+    format!("{:08x}", h.finish() as u32)
+}
+
+/// A stable 10-character hash of a pod template, like the controller's pod-template-hash.
+pub fn template_hash(template: &Value) -> String {
+    let mut h = DefaultHasher::new();
+    template.to_string().hash(&mut h);
+    let alphabet = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut x = h.finish();
+    (0..10)
+        .map(|_| {
+            let c = alphabet[(x % alphabet.len() as u64) as usize] as char;
+            x /= alphabet.len() as u64;
+            c
+        })
+        .collect()
+}
+
+pub(super) fn replica_set(ro: &Value, hash: &str, revision: i64, replicas: i64) -> Value {
+    let name = format!("{}-{hash}", ro["metadata"]["name"].as_str().unwrap_or(""));
+    let mut template = ro["spec"]["template"].clone();
+    template["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] = json!(hash);
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": name,
+            "namespace": ro["metadata"]["namespace"].clone(),
+            "generation": 1,
+            "labels": template["metadata"]["labels"].clone(),
+            "annotations": {REVISION_ANNOTATION: revision.to_string()},
+            "ownerReferences": [owner(ro)],
+        },
+        "spec": {"replicas": replicas, "template": template},
+        "status": {"replicas": 0, "availableReplicas": 0, "readyReplicas": 0, "observedGeneration": 1},
+    })
+}
+
+/// What the controller's validation says of a spec it refuses, as the `InvalidSpec`
+/// condition's message; only the checks the demo needs (a canary weight out of range).
+pub(super) fn invalid_spec(ro: &Value) -> Option<String> {
+    let steps = ro["spec"]["strategy"]["canary"]["steps"].as_array()?;
+    steps.iter().enumerate().find_map(|(i, step)| {
+        let weight = step["setWeight"].as_i64()?;
+        (!(0..=100).contains(&weight)).then(|| {
+            format!(
+                "The Rollout \"{}\" is invalid: spec.strategy.canary.steps[{i}].setWeight: Invalid value: {weight}: SetWeight needs to be between 0 and 100",
+                ro["metadata"]["name"].as_str().unwrap_or("")
+            )
+        })
+    })
+}
+
+pub(super) fn next_version(image: &str) -> String {
+    // Bump the last number of the tag; images without a tag get one.
+    let (repo, tag) = match image.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (image, "1.0.0"),
+    };
+    let mut parts: Vec<String> = tag.split('.').map(str::to_owned).collect();
+    if let Some(last) = parts.last_mut() {
+        *last = last
+            .parse::<u64>()
+            .map(|n| (n + 1).to_string())
+            .unwrap_or_else(|_| "1".into());
+    }
+    format!("{repo}:{}", parts.join("."))
+}
+
+/// Parses Argo durations like `30s`, `5m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Option<SignedDuration> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(SignedDuration::from_secs(n));
+    }
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = number.parse().ok()?;
+    match unit {
+        "s" => Some(SignedDuration::from_secs(n)),
+        "m" => Some(SignedDuration::from_mins(n)),
+        "h" => Some(SignedDuration::from_hours(n)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(parse_duration("30s"), Some(SignedDuration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Some(SignedDuration::from_mins(2)));
+        assert_eq!(parse_duration("15"), Some(SignedDuration::from_secs(15)));
+        assert_eq!(parse_duration("x"), None);
+        assert_eq!(next_version("a/b:1.2.3"), "a/b:1.2.4");
+        assert_eq!(next_version("reg:5000/b"), "reg:5000/b:1.0.1");
+        assert_eq!(template_hash(&json!({"a": 1})).len(), 10);
+    }
+}
