@@ -36,7 +36,7 @@ impl DemoWorld {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let key = (Kind::AnalysisRun, ns.clone(), name.to_owned());
+        let key = ObjKey::new(Kind::AnalysisRun, ns.clone(), name);
         if let Some(run) = self.objects.get(&key) {
             return run["status"]["phase"]
                 .as_str()
@@ -111,7 +111,7 @@ impl DemoWorld {
                 .as_u64()
                 .unwrap_or(measurements.len() as u64);
             let failing = template == FAILING_TEMPLATE;
-            let value = sample(&key.2, n, &template, failing);
+            let value = sample(key.name(), n, &template, failing);
             let passed = if template.contains("error-rate") {
                 value <= 0.05
             } else {
@@ -191,11 +191,7 @@ mod tests {
         let run = gateway["canary"]["currentStepAnalysisRunStatus"]["name"]
             .as_str()
             .unwrap();
-        let key = (
-            Kind::AnalysisRun,
-            "demo-payments".to_owned(),
-            run.to_owned(),
-        );
+        let key = ObjKey::new(Kind::AnalysisRun, "demo-payments", run);
         let before = w.objects[&key]["status"]["metricResults"][0]["count"]
             .as_i64()
             .unwrap();

@@ -195,7 +195,7 @@ impl DemoWorld {
             .to_owned();
         let run = self
             .objects
-            .get(&(Kind::AnalysisRun, ns, run_name.to_owned()));
+            .get(&ObjKey::new(Kind::AnalysisRun, ns, run_name));
         let why = run
             .and_then(|r| r["status"]["message"].as_str())
             .unwrap_or("analysis failed")
@@ -220,11 +220,7 @@ mod tests {
     #[test]
     fn promote_by_clearing_pause_conditions_moves_on() {
         let mut w = world();
-        let key = (
-            Kind::Rollout,
-            "demo-shop".to_owned(),
-            "checkout-api".to_owned(),
-        );
+        let key = ObjKey::new(Kind::Rollout, "demo-shop", "checkout-api");
         let mut ro = w.objects[&key].clone();
         ro["status"]["pauseConditions"] = Value::Null;
         w.put(ro);

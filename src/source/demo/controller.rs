@@ -141,8 +141,8 @@ impl DemoWorld {
         let Some(mut ro) = self.objects.get(key).cloned() else {
             return;
         };
-        let ns = key.1.clone();
-        let name = key.2.clone();
+        let ns = key.namespace().to_owned();
+        let name = key.name().to_owned();
         let hash = template_hash(&ro["spec"]["template"]);
         let replicas = ro["spec"]["replicas"].as_i64().unwrap_or(1);
         let canary = ro["spec"]["strategy"]["canary"].is_object();
@@ -164,14 +164,7 @@ impl DemoWorld {
                 list.push(condition);
                 st["conditions"] = json!(list);
             }
-            st["observedGeneration"] = json!(
-                ro["metadata"]["generation"]
-                    .as_i64()
-                    .unwrap_or(1)
-                    .to_string()
-            );
-            ro["status"] = st;
-            self.put_if_changed(key, ro);
+            self.write_status(key, ro, st);
             return;
         }
         if let Some(list) = st["conditions"].as_array_mut() {
@@ -348,6 +341,11 @@ impl DemoWorld {
         } else {
             self.step_blue_green(&mut ro, &mut st, replicas, &canary_key, &canary_rs, &hash);
         }
+        self.write_status(key, ro, st);
+    }
+
+    /// Stores the reconciled rollout with its new status, which has observed its generation.
+    fn write_status(&mut self, key: &ObjKey, mut ro: Value, mut st: Value) {
         st["observedGeneration"] = json!(
             ro["metadata"]["generation"]
                 .as_i64()
@@ -442,7 +440,7 @@ impl DemoWorld {
             .unwrap_or_default()
             .to_owned();
         let (mut total, mut ready, mut updated, mut updated_available) = (0, 0, 0, 0);
-        for (_, rs) in self.child_refs(Kind::ReplicaSet, &key.1, &uid) {
+        for (_, rs) in self.child_refs(Kind::ReplicaSet, key.namespace(), &uid) {
             let r = rs["status"]["replicas"].as_i64().unwrap_or(0);
             let a = rs["status"]["availableReplicas"].as_i64().unwrap_or(0);
             total += r;
@@ -476,7 +474,9 @@ mod tests {
         w.tick();
         let changed: Vec<_> = w.take_changes().into_iter().map(|(k, _)| k).collect();
         assert!(
-            !changed.iter().any(|k| k.2.starts_with("query-frontend")),
+            !changed
+                .iter()
+                .any(|k| k.name().starts_with("query-frontend")),
             "{changed:?}"
         );
     }

@@ -24,7 +24,7 @@ impl DemoWorld {
         stable_template: Option<Value>,
     ) -> String {
         let (ns, _) = ns_uid(ro);
-        let key = (Kind::Experiment, ns.clone(), name.to_owned());
+        let key = ObjKey::new(Kind::Experiment, ns.clone(), name);
         let revision = ro["metadata"]["annotations"][REVISION_ANNOTATION].clone();
         let Some(mut exp) = self.objects.get(&key).cloned() else {
             let templates: Vec<Value> = step["templates"]
@@ -180,7 +180,7 @@ impl DemoWorld {
         let going: Vec<(ObjKey, Value)> = self
             .child_refs(Kind::Experiment, &ns, &uid)
             .filter(|(k, e)| {
-                Some(k.2.as_str()) != keep
+                Some(k.name()) != keep
                     && e["spec"]["terminate"] != true
                     && matches!(e["status"]["phase"].as_str(), Some("Pending" | "Running"))
             })
@@ -197,7 +197,7 @@ impl DemoWorld {
             bump_generation(&mut exp);
             self.put(exp);
             self.stop_experiment_children(&ns, &exp_uid);
-            if st["canary"]["currentExperiment"] == key.2.as_str()
+            if st["canary"]["currentExperiment"] == key.name()
                 && let Some(c) = st["canary"].as_object_mut()
             {
                 c.remove("currentExperiment");

@@ -88,12 +88,17 @@ pub(super) fn short_hash(value: &Value) -> String {
 pub fn template_hash(template: &Value) -> String {
     let mut h = DefaultHasher::new();
     template.to_string().hash(&mut h);
+    hash_text(h.finish(), 10)
+}
+
+/// `len` characters of `hash` in the alphabet of Kubernetes' generated names (no vowels, so
+/// no words), as pod-template-hashes and pod name suffixes are written.
+pub(super) fn hash_text(mut hash: u64, len: usize) -> String {
     let alphabet = b"bcdfghjklmnpqrstvwxz2456789";
-    let mut x = h.finish();
-    (0..10)
+    (0..len)
         .map(|_| {
-            let c = alphabet[(x % alphabet.len() as u64) as usize] as char;
-            x /= alphabet.len() as u64;
+            let c = alphabet[(hash % alphabet.len() as u64) as usize] as char;
+            hash /= alphabet.len() as u64;
             c
         })
         .collect()

@@ -8,7 +8,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::objects::{ns_uid, owner};
+use super::objects::{hash_text, ns_uid, owner};
 use super::{DemoWorld, ObjKey, POD_START};
 use crate::model::Kind;
 
@@ -20,14 +20,14 @@ impl DemoWorld {
         for ro in rollouts {
             if let Some(uid) = self.objects.get(ro).map(|o| ns_uid(o).1) {
                 keys.extend(
-                    self.child_refs(Kind::ReplicaSet, &ro.1, &uid)
+                    self.child_refs(Kind::ReplicaSet, ro.namespace(), &uid)
                         .map(|(key, _)| key),
                 );
                 // An experiment's ReplicaSets are owned by the experiment.
-                for (_, exp) in self.child_refs(Kind::Experiment, &ro.1, &uid) {
+                for (_, exp) in self.child_refs(Kind::Experiment, ro.namespace(), &uid) {
                     let exp_uid = exp["metadata"]["uid"].as_str().unwrap_or_default();
                     keys.extend(
-                        self.child_refs(Kind::ReplicaSet, &ro.1, exp_uid)
+                        self.child_refs(Kind::ReplicaSet, ro.namespace(), exp_uid)
                             .map(|(key, _)| key),
                     );
                 }
@@ -46,7 +46,7 @@ impl DemoWorld {
                 .to_owned();
             // (pod, Some(creation time) while Pending); in key order, as `children` gives them.
             let mut pods: Vec<(ObjKey, Option<Timestamp>)> = self
-                .child_refs(Kind::Pod, &key.1, &uid)
+                .child_refs(Kind::Pod, key.namespace(), &uid)
                 .map(|(k, pod)| {
                     let pending = (pod["status"]["phase"] == "Pending").then(|| {
                         pod["metadata"]["creationTimestamp"]
@@ -71,7 +71,7 @@ impl DemoWorld {
                 let Some(rs) = self.objects.get(&key).cloned() else {
                     break;
                 };
-                let pod = new_pod(&rs, &self.pod_suffix(&key.2));
+                let pod = new_pod(&rs, &self.pod_suffix(key.name()));
                 let created = self.now;
                 let k = self.put(pod);
                 pods.push((k, Some(created)));
@@ -135,15 +135,7 @@ impl DemoWorld {
         self.serial += 1;
         let mut h = DefaultHasher::new();
         (rs_name, self.serial).hash(&mut h);
-        let alphabet = b"bcdfghjklmnpqrstvwxz2456789";
-        let mut x = h.finish();
-        (0..5)
-            .map(|_| {
-                let c = alphabet[(x % alphabet.len() as u64) as usize] as char;
-                x /= alphabet.len() as u64;
-                c
-            })
-            .collect()
+        hash_text(h.finish(), 5)
     }
 }
 

@@ -326,7 +326,7 @@ mod tests {
         let fleet = w
             .objects
             .keys()
-            .filter(|k| k.0 == Kind::Rollout && k.1 == "demo-fleet")
+            .filter(|k| k.kind() == Kind::Rollout && k.namespace() == "demo-fleet")
             .count();
         assert_eq!(fleet, 3);
     }
@@ -378,7 +378,7 @@ mod tests {
         );
         let pods: Vec<Value> = w
             .keys_of(Kind::Pod)
-            .filter(|k| k.1 == "demo-shop" && k.2.starts_with("cart-"))
+            .filter(|k| k.namespace() == "demo-shop" && k.name().starts_with("cart-"))
             .map(|k| w.objects[k].clone())
             .collect();
         assert_eq!(pods.len(), 2);

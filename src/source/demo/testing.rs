@@ -11,7 +11,7 @@ pub(super) fn world() -> DemoWorld {
 }
 
 pub(super) fn rollout_status(w: &DemoWorld, ns: &str, name: &str) -> Value {
-    w.objects[&(Kind::Rollout, ns.to_owned(), name.to_owned())]["status"].clone()
+    w.objects[&key(Kind::Rollout, ns, name)]["status"].clone()
 }
 
 pub(super) fn object(w: &DemoWorld, kind: Kind, ns: &str, name: &str) -> Value {
@@ -19,7 +19,7 @@ pub(super) fn object(w: &DemoWorld, kind: Kind, ns: &str, name: &str) -> Value {
 }
 
 pub(super) fn key(kind: Kind, ns: &str, name: &str) -> ObjKey {
-    (kind, ns.to_owned(), name.to_owned())
+    ObjKey::new(kind, ns, name)
 }
 
 /// The same simulation, with every rollout reconciled on every tick.

@@ -11,8 +11,75 @@ use serde_json::{Value, json};
 use super::objects::{bump_generation, owner_uids, whole_seconds};
 use crate::model::{Kind, POD_TEMPLATE_HASH_LABEL};
 
-/// Key of a simulated object: kind, namespace, name.
-pub type ObjKey = (Kind, String, String);
+/// Key of a simulated object: its kind, namespace and name. Keys sort by kind first, so the
+/// objects of one kind are a range of [`DemoWorld::objects`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjKey {
+    /// Kind, namespace, name. One tuple (not three fields) only so that the key can be
+    /// borrowed as that tuple: see the `Deref` and `Borrow` impls below.
+    parts: (Kind, String, String),
+}
+
+impl ObjKey {
+    /// The key of the object `kind` `namespace`/`name`.
+    pub fn new(kind: Kind, namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            parts: (kind, namespace.into(), name.into()),
+        }
+    }
+
+    /// The object's kind.
+    pub fn kind(&self) -> Kind {
+        self.parts.0
+    }
+
+    /// The object's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.parts.1
+    }
+
+    /// The object's name.
+    pub fn name(&self) -> &str {
+        &self.parts.2
+    }
+}
+
+/// Transitional: [`super::super::demo_cluster`] (edited in parallel, so not touched by the
+/// split) still reads keys as `(kind, namespace, name)` tuples, `key.0` to `key.2`, and looks
+/// objects up by such a tuple. Drop this and the `Borrow` below once it uses the names.
+impl std::ops::Deref for ObjKey {
+    type Target = (Kind, String, String);
+
+    fn deref(&self) -> &Self::Target {
+        &self.parts
+    }
+}
+
+/// Lookups by `(kind, namespace, name)` tuple (see the `Deref` above). Sound: the derived
+/// `Ord`, `Eq` and `Hash` of a struct with one field are that field's.
+impl std::borrow::Borrow<(Kind, String, String)> for ObjKey {
+    fn borrow(&self) -> &(Kind, String, String) {
+        &self.parts
+    }
+}
+
+/// Key of the owner index: the objects of `kind` in `namespace` that `owner_uid` owns.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct OwnerKey {
+    kind: Kind,
+    namespace: String,
+    owner_uid: String,
+}
+
+impl OwnerKey {
+    fn new(kind: Kind, namespace: &str, owner_uid: &str) -> Self {
+        Self {
+            kind,
+            namespace: namespace.to_owned(),
+            owner_uid: owner_uid.to_owned(),
+        }
+    }
+}
 
 /// The simulated cluster: every object as JSON, plus the simulated clock.
 ///
@@ -31,7 +98,7 @@ pub struct DemoWorld {
     pub(super) serial: u64,
     /// (kind, namespace, owner uid) → names of the objects of that kind it owns, so finding
     /// an object's children does not scan the whole world.
-    pub(super) owned: HashMap<(Kind, String, String), BTreeSet<String>>,
+    pub(super) owned: HashMap<OwnerKey, BTreeSet<String>>,
     /// uid → key of every object, to walk owner references up to the rollout.
     pub(super) by_uid: HashMap<String, ObjKey>,
     /// Settled rollouts, skipped by ticks, with the time they must be looked at again.
@@ -114,7 +181,7 @@ impl DemoWorld {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let key = (kind, ns, name.clone());
+        let key = ObjKey::new(kind, ns, name.clone());
         if obj["metadata"]["uid"].as_str().is_none_or(str::is_empty) {
             let uid = match self.objects.get(&key) {
                 Some(old) => old["metadata"]["uid"].clone(),
@@ -141,9 +208,9 @@ impl DemoWorld {
     pub(super) fn index(&mut self, key: &ObjKey, obj: &Value) {
         for uid in owner_uids(obj) {
             self.owned
-                .entry((key.0, key.1.clone(), uid.to_owned()))
+                .entry(OwnerKey::new(key.kind(), key.namespace(), uid))
                 .or_default()
-                .insert(key.2.clone());
+                .insert(key.name().to_owned());
         }
         if let Some(uid) = obj["metadata"]["uid"].as_str() {
             self.by_uid.insert(uid.to_owned(), key.clone());
@@ -153,9 +220,9 @@ impl DemoWorld {
     /// Removes an object from the owner and uid indexes.
     pub(super) fn unindex(&mut self, key: &ObjKey, obj: &Value) {
         for uid in owner_uids(obj) {
-            let entry = (key.0, key.1.clone(), uid.to_owned());
+            let entry = OwnerKey::new(key.kind(), key.namespace(), uid);
             if let Some(names) = self.owned.get_mut(&entry) {
-                names.remove(&key.2);
+                names.remove(key.name());
                 if names.is_empty() {
                     self.owned.remove(&entry);
                 }
@@ -174,7 +241,7 @@ impl DemoWorld {
         let mut key = key.clone();
         // Owner chains are at most pod → ReplicaSet → rollout; the bound guards cycles.
         for _ in 0..4 {
-            if key.0 == Kind::Rollout {
+            if key.kind() == Kind::Rollout {
                 return Some(key);
             }
             let obj = self.objects.get(&key)?;
@@ -216,7 +283,7 @@ impl DemoWorld {
 
     /// Changes the image of a rollout's first container (a new version ships).
     pub fn set_image(&mut self, ns: &str, name: &str, image: &str) {
-        let key = (Kind::Rollout, ns.to_owned(), name.to_owned());
+        let key = ObjKey::new(Kind::Rollout, ns, name);
         if let Some(mut ro) = self.objects.get(&key).cloned() {
             ro["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
             bump_generation(&mut ro);
@@ -226,7 +293,7 @@ impl DemoWorld {
 
     /// Changes a rollout's spec as `kubectl apply` would (the generation goes up).
     pub(super) fn edit_rollout(&mut self, ns: &str, name: &str, change: impl FnOnce(&mut Value)) {
-        let key = (Kind::Rollout, ns.to_owned(), name.to_owned());
+        let key = ObjKey::new(Kind::Rollout, ns, name);
         if let Some(mut ro) = self.objects.get(&key).cloned() {
             change(&mut ro);
             bump_generation(&mut ro);
@@ -237,9 +304,9 @@ impl DemoWorld {
     /// Keys of every object of `kind` (keys sort by kind first).
     pub(super) fn keys_of(&self, kind: Kind) -> impl Iterator<Item = &ObjKey> {
         self.objects
-            .range((kind, String::new(), String::new())..)
+            .range(ObjKey::new(kind, "", "")..)
             .map(|(k, _)| k)
-            .take_while(move |k| k.0 == kind)
+            .take_while(move |k| k.kind() == kind)
     }
 
     /// Like [`DemoWorld::children`], borrowed: for reading, without copying the objects.
@@ -251,11 +318,11 @@ impl DemoWorld {
     ) -> impl Iterator<Item = (ObjKey, &'a Value)> + 'a {
         let ns = ns.to_owned();
         self.owned
-            .get(&(kind, ns.clone(), owner_uid.to_owned()))
+            .get(&OwnerKey::new(kind, &ns, owner_uid))
             .into_iter()
             .flatten()
             .filter_map(move |name| {
-                let key = (kind, ns.clone(), name.clone());
+                let key = ObjKey::new(kind, ns.clone(), name.clone());
                 let value = self.objects.get(&key)?;
                 Some((key, value))
             })
@@ -263,13 +330,13 @@ impl DemoWorld {
 
     /// The objects of `kind` in `ns` that name `owner_uid` as an owner, in key order.
     pub(super) fn children(&self, kind: Kind, ns: &str, owner_uid: &str) -> Vec<(ObjKey, Value)> {
-        let Some(names) = self.owned.get(&(kind, ns.to_owned(), owner_uid.to_owned())) else {
+        let Some(names) = self.owned.get(&OwnerKey::new(kind, ns, owner_uid)) else {
             return vec![];
         };
         names
             .iter()
             .filter_map(|name| {
-                let key = (kind, ns.to_owned(), name.clone());
+                let key = ObjKey::new(kind, ns, name.clone());
                 let value = self.objects.get(&key)?.clone();
                 Some((key, value))
             })
