@@ -6,53 +6,51 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 
 use super::objects::{attempt_suffix, ns_uid};
-use super::{CYCLE_ANNOTATION, DemoWorld, ObjKey};
-use crate::model::{Kind, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION};
+use super::rollout::{BlueGreen, Spec, revision, set_cycle_since};
+use super::{DemoWorld, ObjKey};
+use crate::model::{Kind, POD_TEMPLATE_HASH_LABEL};
 
 impl DemoWorld {
+    /// One step of the blue-green `bg` of `spec`, whose preview ReplicaSet (of the pod
+    /// template hash `hash`) is `preview`.
     pub(super) fn step_blue_green(
         &mut self,
         ro: &mut Value,
         st: &mut Value,
-        replicas: i64,
-        preview_key: &ObjKey,
-        preview_rs: &Value,
+        spec: &Spec,
+        bg: &BlueGreen,
+        (preview_key, preview_rs): &(ObjKey, Value),
         hash: &str,
     ) {
-        let bg = &ro["spec"]["strategy"]["blueGreen"];
-        let auto = bg["autoPromotionEnabled"] != false;
+        let replicas = spec.replicas;
+        let auto = bg.auto_promotion;
         let paused = st["pauseConditions"]
             .as_array()
             .is_some_and(|p| !p.is_empty());
         // The preview runs `previewReplicaCount` pods until it is promoted, then all of them.
         let promoting = auto || (st["controllerPause"] == true && !paused);
-        let target = match bg["previewReplicaCount"].as_i64() {
+        let target = match bg.preview_replica_count {
             Some(count) if !promoting => count.min(replicas),
             _ => replicas,
         };
-        let pre_promotion = bg["prePromotionAnalysis"]["templates"][0]["templateName"]
-            .as_str()
-            .map(str::to_owned);
         self.scale(preview_key, target);
         if preview_rs["status"]["availableReplicas"]
             .as_i64()
             .unwrap_or(0)
             < target
-            || ro["spec"]["paused"] == true
+            || spec.paused
         {
             return;
         }
-        if let Some(template) = pre_promotion {
+        if let Some(template) = &bg.pre_promotion_template {
             // Pre-promotion analysis of the preview: promotion waits for it, a failure aborts.
             let run_name = format!(
                 "{}-{hash}-{}-pre{}",
                 ro["metadata"]["name"].as_str().unwrap_or(""),
-                ro["metadata"]["annotations"][REVISION_ANNOTATION]
-                    .as_str()
-                    .unwrap_or("0"),
+                revision(ro).unwrap_or("0"),
                 attempt_suffix(ro)
             );
-            let phase = self.ensure_analysis_run(ro, &run_name, &template, 10);
+            let phase = self.ensure_analysis_run(ro, &run_name, template, 10);
             st["blueGreen"]["prePromotionAnalysisRunStatus"] =
                 json!({"name": run_name, "status": phase});
             match phase.as_str() {
@@ -85,16 +83,14 @@ impl DemoWorld {
         st["stableRS"] = json!(hash);
         let deadline = (self.now + SignedDuration::from_secs(30)).to_string();
         let (ns, uid) = ns_uid(ro);
-        for (k, mut rs) in self.children(Kind::ReplicaSet, &ns, &uid) {
+        for (_, mut rs) in self.children(Kind::ReplicaSet, &ns, &uid) {
             if rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] != hash
                 && rs["spec"]["replicas"].as_i64().unwrap_or(0) > 0
             {
                 rs["metadata"]["annotations"]["scale-down-deadline"] = json!(deadline);
                 self.put(rs);
-                let _ = k;
             }
         }
-        ro["metadata"]["annotations"][CYCLE_ANNOTATION.to_owned() + "-since"] =
-            json!(self.now.to_string());
+        set_cycle_since(ro, self.now);
     }
 }

@@ -5,57 +5,50 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::experiment::experiment_name;
-use super::objects::{attempt_suffix, ns_uid, parse_duration};
-use super::{CYCLE_ANNOTATION, DemoWorld, ObjKey};
-use crate::model::{Kind, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION};
+use super::objects::{attempt_suffix, ns_uid};
+use super::rollout::{Canary, PauseDuration, Spec, Step, revision, set_cycle_since};
+use super::{DemoWorld, ObjKey};
+use crate::model::{Kind, POD_TEMPLATE_HASH_LABEL};
 
 impl DemoWorld {
-    #[allow(clippy::too_many_arguments)]
+    /// One step of the canary `canary` of `spec`, whose current ReplicaSet is `current`.
     pub(super) fn step_canary(
         &mut self,
         ro: &mut Value,
         st: &mut Value,
-        steps: &[Value],
-        replicas: i64,
-        canary_key: &ObjKey,
-        canary_rs: &Value,
+        spec: &Spec,
+        canary: &Canary,
+        current: &(ObjKey, Value),
         stable: Option<&(ObjKey, Value)>,
     ) {
+        let (canary_key, canary_rs) = current;
+        let steps = &canary.steps;
+        let replicas = spec.replicas;
         let idx = st["currentStepIndex"].as_u64().unwrap_or(0) as usize;
-        let paused = ro["spec"]["paused"] == true;
         let pause_conditions = st["pauseConditions"]
             .as_array()
             .is_some_and(|p| !p.is_empty());
         // An experiment ends when the rollout leaves its step (a promote skips it).
         let current_experiment = steps
             .get(idx)
-            .filter(|s| s.get("experiment").is_some())
+            .filter(|s| matches!(s, Step::Experiment(_)))
             .map(|_| experiment_name(ro, st, idx));
         self.end_experiments(ro, st, current_experiment.as_deref());
-        if paused {
+        if spec.paused {
             return;
         }
-        self.background_analysis(ro, st);
+        self.background_analysis(ro, st, canary);
         if st["abort"] == true {
             return;
         }
         if pause_conditions {
             // Timed pauses end by themselves; indefinite ones wait for promote.
-            let step = steps.get(idx);
-            if let Some(duration) = step
-                .and_then(|s| {
-                    s["pause"]["duration"]
-                        .as_str()
-                        .map(str::to_owned)
-                        .or_else(|| s["pause"]["duration"].as_i64().map(|n| format!("{n}s")))
-                })
-                .and_then(|d| parse_duration(&d))
-            {
+            if let Some(Step::Pause(PauseDuration::Timed(duration))) = steps.get(idx) {
                 let started = st["pauseConditions"][0]["startTime"]
                     .as_str()
                     .and_then(|t| t.parse::<Timestamp>().ok())
                     .unwrap_or(self.now);
-                if self.now.duration_since(started) >= duration {
+                if self.now.duration_since(started) >= *duration {
                     st["pauseConditions"] = json!([]);
                     st["controllerPause"] = json!(false);
                     st["currentStepIndex"] = json!(idx + 1);
@@ -66,7 +59,7 @@ impl DemoWorld {
         if st["controllerPause"] == true {
             // Promoted out of a pause: the controller moves past the pause step.
             st["controllerPause"] = json!(false);
-            if steps.get(idx).is_some_and(|s| s.get("pause").is_some()) {
+            if let Some(Step::Pause(_)) = steps.get(idx) {
                 st["currentStepIndex"] = json!(idx + 1);
                 return;
             }
@@ -82,8 +75,7 @@ impl DemoWorld {
                 st["stableRS"] = st["currentPodHash"].clone();
                 st["promoteFull"] = json!(false);
                 st["currentStepIndex"] = json!(steps.len());
-                ro["metadata"]["annotations"][CYCLE_ANNOTATION.to_owned() + "-since"] =
-                    json!(self.now.to_string());
+                set_cycle_since(ro, self.now);
             }
             return;
         }
@@ -98,80 +90,88 @@ impl DemoWorld {
         for k in superseded {
             self.scale(&k, 0);
         }
-        let step = &steps[idx];
-        if let Some(weight) = step["setWeight"].as_i64() {
-            let canary_count = (replicas * weight + 99) / 100;
-            self.scale(canary_key, canary_count);
-            if let Some((k, _)) = stable {
-                self.scale(k, replicas - canary_count);
+        match &steps[idx] {
+            Step::SetWeight(weight) => {
+                self.set_weight(st, idx, (*weight, replicas), current, stable)
             }
-            if canary_rs["status"]["availableReplicas"]
-                .as_i64()
-                .unwrap_or(0)
-                >= canary_count
-                && canary_rs["spec"]["replicas"].as_i64() == Some(canary_count)
-            {
-                st["currentStepIndex"] = json!(idx + 1);
+            Step::Pause(_) => {
+                st["pauseConditions"] =
+                    json!([{"reason": "CanaryPauseStep", "startTime": self.now.to_string()}]);
+                st["controllerPause"] = json!(true);
             }
-        } else if step.get("pause").is_some() {
-            st["pauseConditions"] =
-                json!([{"reason": "CanaryPauseStep", "startTime": self.now.to_string()}]);
-            st["controllerPause"] = json!(true);
-        } else if let Some(analysis) = step.get("analysis") {
-            let template = analysis["templates"][0]["templateName"]
-                .as_str()
-                .unwrap_or("success-rate");
-            let run_name = format!(
-                "{}-{}-{}{}",
-                ro["metadata"]["name"].as_str().unwrap_or(""),
-                st["currentPodHash"].as_str().unwrap_or(""),
-                idx,
-                attempt_suffix(ro)
-            );
-            let phase = self.ensure_analysis_run(ro, &run_name, template, 20);
-            st["canary"]["currentStepAnalysisRunStatus"] =
-                json!({"name": run_name, "status": phase});
-            match phase.as_str() {
-                "Successful" => st["currentStepIndex"] = json!(idx + 1),
-                "Failed" | "Error" => self.abort_for(ro, st, &run_name),
-                _ => {}
+            Step::Analysis { template } => {
+                let run_name = format!(
+                    "{}-{}-{}{}",
+                    ro["metadata"]["name"].as_str().unwrap_or(""),
+                    st["currentPodHash"].as_str().unwrap_or(""),
+                    idx,
+                    attempt_suffix(ro)
+                );
+                let phase = self.ensure_analysis_run(ro, &run_name, template, 20);
+                st["canary"]["currentStepAnalysisRunStatus"] =
+                    json!({"name": run_name, "status": phase});
+                match phase.as_str() {
+                    "Successful" => st["currentStepIndex"] = json!(idx + 1),
+                    "Failed" | "Error" => self.abort_for(ro, st, &run_name),
+                    _ => {}
+                }
             }
-        } else if let Some(experiment) = step.get("experiment") {
-            let name = experiment_name(ro, st, idx);
-            st["canary"]["currentExperiment"] = json!(name);
-            let stable_template = stable.map(|(_, rs)| rs["spec"]["template"].clone());
-            let phase = self.ensure_experiment(ro, st, &name, experiment, stable_template);
-            match phase.as_str() {
-                "Successful" => {
-                    st["currentStepIndex"] = json!(idx + 1);
-                    if let Some(c) = st["canary"].as_object_mut() {
-                        c.remove("currentExperiment");
+            Step::Experiment(experiment) => {
+                let name = experiment_name(ro, st, idx);
+                st["canary"]["currentExperiment"] = json!(name);
+                let stable_template = stable.map(|(_, rs)| rs["spec"]["template"].clone());
+                let phase = self.ensure_experiment(ro, st, &name, experiment, stable_template);
+                match phase.as_str() {
+                    "Successful" => {
+                        st["currentStepIndex"] = json!(idx + 1);
+                        if let Some(c) = st["canary"].as_object_mut() {
+                            c.remove("currentExperiment");
+                        }
                     }
+                    "Failed" | "Error" => {
+                        st["abort"] = json!(true);
+                        st["message"] = json!(format!(
+                            "Rollout aborted update to revision {}: experiment {name} {}",
+                            revision(ro).unwrap_or("?"),
+                            phase.to_lowercase()
+                        ));
+                    }
+                    _ => {}
                 }
-                "Failed" | "Error" => {
-                    st["abort"] = json!(true);
-                    st["message"] = json!(format!(
-                        "Rollout aborted update to revision {}: experiment {name} {}",
-                        ro["metadata"]["annotations"][REVISION_ANNOTATION]
-                            .as_str()
-                            .unwrap_or("?"),
-                        phase.to_lowercase()
-                    ));
-                }
-                _ => {}
             }
-        } else {
             // Step kinds the simulation does not model pass at once.
+            Step::Other => st["currentStepIndex"] = json!(idx + 1),
+        }
+    }
+
+    /// A `setWeight` step: the canary and stable ReplicaSets scaled to the weight; the step
+    /// is done once the canary's pods are available.
+    fn set_weight(
+        &mut self,
+        st: &mut Value,
+        idx: usize,
+        (weight, replicas): (i64, i64),
+        (canary_key, canary_rs): &(ObjKey, Value),
+        stable: Option<&(ObjKey, Value)>,
+    ) {
+        let canary_count = (replicas * weight + 99) / 100;
+        self.scale(canary_key, canary_count);
+        if let Some((k, _)) = stable {
+            self.scale(k, replicas - canary_count);
+        }
+        if canary_rs["status"]["availableReplicas"]
+            .as_i64()
+            .unwrap_or(0)
+            >= canary_count
+            && canary_rs["spec"]["replicas"].as_i64() == Some(canary_count)
+        {
             st["currentStepIndex"] = json!(idx + 1);
         }
     }
 
-    pub(super) fn background_analysis(&mut self, ro: &Value, st: &mut Value) {
-        let Some(template) =
-            ro["spec"]["strategy"]["canary"]["analysis"]["templates"][0]["templateName"]
-                .as_str()
-                .map(str::to_owned)
-        else {
+    /// The canary's background analysis, which runs for the whole update; a failure aborts.
+    pub(super) fn background_analysis(&mut self, ro: &Value, st: &mut Value, canary: &Canary) {
+        let Some(template) = &canary.background_template else {
             return;
         };
         let run_name = format!(
@@ -180,7 +180,7 @@ impl DemoWorld {
             st["currentPodHash"].as_str().unwrap_or(""),
             attempt_suffix(ro)
         );
-        let phase = self.ensure_analysis_run(ro, &run_name, &template, 0);
+        let phase = self.ensure_analysis_run(ro, &run_name, template, 0);
         st["canary"]["currentBackgroundAnalysisRunStatus"] =
             json!({"name": run_name, "status": phase});
         if phase == "Failed" {
@@ -203,9 +203,7 @@ impl DemoWorld {
         st["abort"] = json!(true);
         st["message"] = json!(format!(
             "Rollout aborted update to revision {}: {why}",
-            ro["metadata"]["annotations"][REVISION_ANNOTATION]
-                .as_str()
-                .unwrap_or("?")
+            revision(ro).unwrap_or("?")
         ));
     }
 }

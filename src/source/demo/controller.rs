@@ -7,12 +7,13 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use super::objects::{
-    bump_generation, condition, invalid_spec, next_version, ns_uid, parse_duration, replica_set,
-    set_condition, short_hash, template_hash, whole_seconds,
+    bump_generation, condition, next_version, ns_uid, replica_set, set_condition, short_hash,
+    template_hash, whole_seconds,
 };
-use super::{
-    ATTEMPT_ANNOTATION, CYCLE_ANNOTATION, CYCLE_IDLE, DemoWorld, HISTORY_LIMIT, ObjKey, POD_START,
+use super::rollout::{
+    PauseDuration, Spec, Step, Strategy, cycle_since, cycles, revision, set_cycle_since,
 };
+use super::{ATTEMPT_ANNOTATION, CYCLE_IDLE, DemoWorld, HISTORY_LIMIT, ObjKey, POD_START};
 use crate::model::{Kind, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION};
 
 impl DemoWorld {
@@ -74,6 +75,7 @@ impl DemoWorld {
     /// Conservative: whatever waits on something timed that is not modelled here stays awake.
     pub(super) fn quiet_until(&self, key: &ObjKey) -> Option<Option<Timestamp>> {
         let ro = self.objects.get(key)?;
+        let spec = Spec::read(ro);
         let (ns, uid) = ns_uid(ro);
         let st = &ro["status"];
         let mut wake: Option<Timestamp> = None;
@@ -107,32 +109,27 @@ impl DemoWorld {
             .is_some_and(|p| !p.is_empty())
         {
             let idx = st["currentStepIndex"].as_u64().unwrap_or(0) as usize;
-            let duration = &ro["spec"]["strategy"]["canary"]["steps"][idx]["pause"]["duration"];
-            if !duration.is_null() {
-                // As `step_canary` reads it; anything else keeps the rollout awake.
-                let duration = duration
-                    .as_str()
-                    .map(str::to_owned)
-                    .or_else(|| duration.as_i64().map(|n| format!("{n}s")))
-                    .and_then(|d| parse_duration(&d))?;
-                let started = st["pauseConditions"][0]["startTime"]
-                    .as_str()
-                    .and_then(|t| t.parse::<Timestamp>().ok())?;
-                wake_at(started + duration);
+            match spec.steps().get(idx) {
+                Some(Step::Pause(PauseDuration::Timed(duration))) => {
+                    let started = st["pauseConditions"][0]["startTime"]
+                        .as_str()
+                        .and_then(|t| t.parse::<Timestamp>().ok())?;
+                    wake_at(started + *duration);
+                }
+                // Maybe something timed that the simulation does not read: stays awake.
+                Some(Step::Pause(PauseDuration::Unreadable)) => return None,
+                _ => {}
             }
         }
         // A restart scheduled for later.
-        if let Some(at) = ro["spec"]["restartAt"].as_str()
+        if let Some(at) = spec.restart_at.as_deref()
             && st["restartedAt"].as_str() != Some(at)
         {
             wake_at(at.parse::<Timestamp>().ok()?);
         }
         // A cycling rollout ships its next version CYCLE_IDLE after the last one.
-        if ro["metadata"]["annotations"][CYCLE_ANNOTATION] == "true" {
-            let since = ro["metadata"]["annotations"][CYCLE_ANNOTATION.to_owned() + "-since"]
-                .as_str()
-                .and_then(|t| t.parse::<Timestamp>().ok())?;
-            wake_at(since + CYCLE_IDLE);
+        if cycles(ro) {
+            wake_at(cycle_since(ro)? + CYCLE_IDLE);
         }
         Some(wake)
     }
@@ -143,16 +140,14 @@ impl DemoWorld {
         };
         let ns = key.namespace().to_owned();
         let name = key.name().to_owned();
+        // The spec as it is now: the reconcile changes it only last (a cycling rollout's
+        // next version), and reads it only before.
+        let spec = Spec::read(&ro);
         let hash = template_hash(&ro["spec"]["template"]);
-        let replicas = ro["spec"]["replicas"].as_i64().unwrap_or(1);
-        let canary = ro["spec"]["strategy"]["canary"].is_object();
-        let steps: Vec<Value> = ro["spec"]["strategy"]["canary"]["steps"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let replicas = spec.replicas;
         let status = ro["status"].as_object().cloned().unwrap_or_default();
         let mut st = Value::Object(status);
-        if let Some(message) = invalid_spec(&ro) {
+        if let Some(message) = spec.invalid(&name) {
             // As the controller: an invalid spec is not acted on; the condition says why.
             let condition = condition("InvalidSpec", "True", "InvalidSpec", &message, self.now);
             let mut list: Vec<Value> = st["conditions"].as_array().cloned().unwrap_or_default();
@@ -221,30 +216,36 @@ impl DemoWorld {
             if first_deploy {
                 // As upstream: the first deploy goes straight to 100%.
                 st["stableRS"] = json!(hash);
-                if canary {
-                    st["currentStepIndex"] = json!(steps.len());
-                } else {
-                    st["blueGreen"] = json!({"activeSelector": hash, "previewSelector": hash});
+                match &spec.strategy {
+                    Strategy::Canary(canary) => {
+                        st["currentStepIndex"] = json!(canary.steps.len());
+                    }
+                    Strategy::BlueGreen(_) => {
+                        st["blueGreen"] = json!({"activeSelector": hash, "previewSelector": hash});
+                    }
                 }
-            } else if canary {
-                st["currentStepIndex"] = json!(0);
             } else {
-                st["blueGreen"]["previewSelector"] = json!(hash);
-                if let Some(bg) = st["blueGreen"].as_object_mut() {
-                    bg.remove("prePromotionAnalysisRunStatus");
+                match &spec.strategy {
+                    Strategy::Canary(_) => st["currentStepIndex"] = json!(0),
+                    Strategy::BlueGreen(_) => {
+                        st["blueGreen"]["previewSelector"] = json!(hash);
+                        if let Some(bg) = st["blueGreen"].as_object_mut() {
+                            bg.remove("prePromotionAnalysisRunStatus");
+                        }
+                    }
                 }
             }
-            ro["metadata"]["annotations"][CYCLE_ANNOTATION.to_owned() + "-since"] =
-                json!(self.now.to_string());
+            set_cycle_since(&mut ro, self.now);
         }
-        let Some((canary_key, canary_rs)) = self.replica_set_of(&ro, &hash) else {
+        let Some(current) = self.replica_set_of(&ro, &hash) else {
             return;
         };
+        let (canary_key, canary_rs) = &current;
         let stable_hash = st["stableRS"].as_str().unwrap_or_default().to_owned();
         let stable = self.replica_set_of(&ro, &stable_hash);
         let ready = |rs: &Value| rs["status"]["availableReplicas"].as_i64().unwrap_or(0);
 
-        self.restart_pods(&ro, &mut st);
+        self.restart_pods(&ro, &spec, &mut st);
         if st["abort"] != true && !st["abortedAt"].is_null() {
             // Retried after an abort: start the update again with fresh analysis runs.
             st["abortedAt"] = Value::Null;
@@ -265,7 +266,7 @@ impl DemoWorld {
         if st["abort"] == true {
             // Abort: back to stable, canary scaled down, Degraded through the condition.
             self.end_experiments(&ro, &mut st, None);
-            self.scale(&canary_key, 0);
+            self.scale(canary_key, 0);
             if let Some((k, _)) = &stable {
                 self.scale(k, replicas);
             }
@@ -276,9 +277,7 @@ impl DemoWorld {
                 .unwrap_or_else(|| {
                     format!(
                         "Rollout aborted update to revision {}",
-                        ro["metadata"]["annotations"][REVISION_ANNOTATION]
-                            .as_str()
-                            .unwrap_or("?")
+                        revision(&ro).unwrap_or("?")
                     )
                 });
             set_condition(
@@ -294,7 +293,7 @@ impl DemoWorld {
         } else if stable_hash == hash {
             // Fully promoted: scale the others down, and maybe ship the next version.
             self.end_experiments(&ro, &mut st, None);
-            self.scale(&canary_key, replicas);
+            self.scale(canary_key, replicas);
             self.scale_down_others(&ro, &hash);
             self.prune_history(&ro, &hash);
             set_condition(
@@ -307,17 +306,12 @@ impl DemoWorld {
                     self.now,
                 ),
             );
-            if !canary {
+            if let Strategy::BlueGreen(_) = spec.strategy {
                 st["blueGreen"]["activeSelector"] = json!(hash);
                 st["blueGreen"]["previewSelector"] = json!(hash);
             }
-            if ro["metadata"]["annotations"][CYCLE_ANNOTATION] == "true"
-                && ready(&canary_rs) == replicas
-            {
-                let since = ro["metadata"]["annotations"][CYCLE_ANNOTATION.to_owned() + "-since"]
-                    .as_str()
-                    .and_then(|t| t.parse::<Timestamp>().ok())
-                    .unwrap_or(self.now);
+            if cycles(&ro) && ready(canary_rs) == replicas {
+                let since = cycle_since(&ro).unwrap_or(self.now);
                 if self.now.duration_since(since) >= CYCLE_IDLE {
                     let image = next_version(
                         ro["spec"]["template"]["spec"]["containers"][0]["image"]
@@ -328,18 +322,15 @@ impl DemoWorld {
                     bump_generation(&mut ro);
                 }
             }
-        } else if canary {
-            self.step_canary(
-                &mut ro,
-                &mut st,
-                &steps,
-                replicas,
-                &canary_key,
-                &canary_rs,
-                stable.as_ref(),
-            );
         } else {
-            self.step_blue_green(&mut ro, &mut st, replicas, &canary_key, &canary_rs, &hash);
+            match &spec.strategy {
+                Strategy::Canary(canary) => {
+                    self.step_canary(&mut ro, &mut st, &spec, canary, &current, stable.as_ref())
+                }
+                Strategy::BlueGreen(bg) => {
+                    self.step_blue_green(&mut ro, &mut st, &spec, bg, &current, &hash)
+                }
+            }
         }
         self.write_status(key, ro, st);
     }
@@ -357,8 +348,8 @@ impl DemoWorld {
     }
 
     /// `spec.restartAt`: replace every pod once, then record `status.restartedAt`.
-    pub(super) fn restart_pods(&mut self, ro: &Value, st: &mut Value) {
-        let Some(at) = ro["spec"]["restartAt"].as_str() else {
+    pub(super) fn restart_pods(&mut self, ro: &Value, spec: &Spec, st: &mut Value) {
+        let Some(at) = spec.restart_at.as_deref() else {
             return;
         };
         if st["restartedAt"].as_str() == Some(at)

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::objects::{
     attempt_suffix, bump_generation, ns_uid, owner, parse_duration, template_hash,
 };
+use super::rollout::revision;
 use super::{DemoWorld, EXPERIMENT_NAME_ANNOTATION, EXPERIMENT_TEMPLATE_ANNOTATION, ObjKey};
 use crate::model::{Kind, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION};
 
@@ -235,9 +236,7 @@ pub(super) fn experiment_name(ro: &Value, st: &Value, idx: usize) -> String {
         "{}-{}-{}-{idx}{}",
         ro["metadata"]["name"].as_str().unwrap_or(""),
         st["currentPodHash"].as_str().unwrap_or(""),
-        ro["metadata"]["annotations"][REVISION_ANNOTATION]
-            .as_str()
-            .unwrap_or("0"),
+        revision(ro).unwrap_or("0"),
         attempt_suffix(ro)
     )
 }

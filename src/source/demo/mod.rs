@@ -26,6 +26,7 @@ mod controller;
 mod experiment;
 mod objects;
 mod pods;
+mod rollout;
 mod scenarios;
 #[cfg(test)]
 mod testing;
@@ -42,6 +43,8 @@ const POD_START: SignedDuration = SignedDuration::from_secs(2);
 const CYCLE_IDLE: SignedDuration = SignedDuration::from_secs(25);
 /// Annotation marking a rollout whose versions the simulation keeps shipping.
 const CYCLE_ANNOTATION: &str = "demo.rollouts-dashboard/cycle";
+/// Annotation holding when a cycling rollout's current version shipped or became stable.
+const CYCLE_SINCE_ANNOTATION: &str = "demo.rollouts-dashboard/cycle-since";
 /// Old revisions kept per rollout (the demo's `revisionHistoryLimit`).
 const HISTORY_LIMIT: usize = 3;
 /// Annotation counting retries, so a retried update gets fresh analysis runs.

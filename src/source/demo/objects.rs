@@ -124,21 +124,6 @@ pub(super) fn replica_set(ro: &Value, hash: &str, revision: i64, replicas: i64) 
     })
 }
 
-/// What the controller's validation says of a spec it refuses, as the `InvalidSpec`
-/// condition's message; only the checks the demo needs (a canary weight out of range).
-pub(super) fn invalid_spec(ro: &Value) -> Option<String> {
-    let steps = ro["spec"]["strategy"]["canary"]["steps"].as_array()?;
-    steps.iter().enumerate().find_map(|(i, step)| {
-        let weight = step["setWeight"].as_i64()?;
-        (!(0..=100).contains(&weight)).then(|| {
-            format!(
-                "The Rollout \"{}\" is invalid: spec.strategy.canary.steps[{i}].setWeight: Invalid value: {weight}: SetWeight needs to be between 0 and 100",
-                ro["metadata"]["name"].as_str().unwrap_or("")
-            )
-        })
-    })
-}
-
 pub(super) fn next_version(image: &str) -> String {
     // Bump the last number of the tag; images without a tag get one.
     let (repo, tag) = match image.rsplit_once(':') {
