@@ -5,8 +5,9 @@
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 
-use super::objects::{attempt_suffix, ns_uid};
-use super::rollout::{BlueGreen, Spec, revision, set_cycle_since};
+use super::objects::ns_uid;
+use super::rollout::{BlueGreen, Spec, attempt_suffix, revision, set_cycle_since};
+use super::status::Status;
 use super::{DemoWorld, ObjKey};
 use crate::model::{Kind, POD_TEMPLATE_HASH_LABEL};
 
@@ -16,7 +17,7 @@ impl DemoWorld {
     pub(super) fn step_blue_green(
         &mut self,
         ro: &mut Value,
-        st: &mut Value,
+        st: &mut Status,
         spec: &Spec,
         bg: &BlueGreen,
         (preview_key, preview_rs): &(ObjKey, Value),
@@ -24,11 +25,9 @@ impl DemoWorld {
     ) {
         let replicas = spec.replicas;
         let auto = bg.auto_promotion;
-        let paused = st["pauseConditions"]
-            .as_array()
-            .is_some_and(|p| !p.is_empty());
+        let paused = st.paused();
         // The preview runs `previewReplicaCount` pods until it is promoted, then all of them.
-        let promoting = auto || (st["controllerPause"] == true && !paused);
+        let promoting = auto || (st.controller_pause() && !paused);
         let target = match bg.preview_replica_count {
             Some(count) if !promoting => count.min(replicas),
             _ => replicas,
@@ -51,8 +50,7 @@ impl DemoWorld {
                 attempt_suffix(ro)
             );
             let phase = self.ensure_analysis_run(ro, &run_name, template, 10);
-            st["blueGreen"]["prePromotionAnalysisRunStatus"] =
-                json!({"name": run_name, "status": phase});
+            st.set_pre_promotion_analysis(&run_name, &phase);
             match phase.as_str() {
                 "Successful" => {}
                 "Failed" | "Error" => {
@@ -60,9 +58,8 @@ impl DemoWorld {
                     return;
                 }
                 _ => {
-                    if !auto && !paused && st["controllerPause"] != true {
-                        st["pauseConditions"] = json!([{"reason": "BlueGreenPause", "startTime": self.now.to_string()}]);
-                        st["controllerPause"] = json!(true);
+                    if !auto && !paused && !st.controller_pause() {
+                        st.pause("BlueGreenPause", self.now);
                     }
                     return;
                 }
@@ -71,16 +68,14 @@ impl DemoWorld {
         if paused {
             return;
         }
-        if !auto && st["controllerPause"] != true {
-            st["pauseConditions"] =
-                json!([{"reason": "BlueGreenPause", "startTime": self.now.to_string()}]);
-            st["controllerPause"] = json!(true);
+        if !auto && !st.controller_pause() {
+            st.pause("BlueGreenPause", self.now);
             return;
         }
         // Promoted (or automatic): switch the active service; old pods go after a delay.
-        st["controllerPause"] = json!(false);
-        st["blueGreen"]["activeSelector"] = json!(hash);
-        st["stableRS"] = json!(hash);
+        st.set_controller_pause(false);
+        st.set_active_selector(hash);
+        st.set_stable(hash);
         let deadline = (self.now + SignedDuration::from_secs(30)).to_string();
         let (ns, uid) = ns_uid(ro);
         for (_, mut rs) in self.children(Kind::ReplicaSet, &ns, &uid) {

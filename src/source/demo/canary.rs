@@ -1,12 +1,14 @@
 //! The canary strategy's steps: weights, pauses (timed or waiting for promotion), step and
 //! background analyses, experiments, and the abort a failed analysis causes.
 
-use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::experiment::experiment_name;
-use super::objects::{attempt_suffix, ns_uid};
-use super::rollout::{Canary, PauseDuration, Spec, Step, revision, set_cycle_since};
+use super::objects::ns_uid;
+use super::rollout::{
+    Canary, PauseDuration, Spec, Step, attempt_suffix, revision, set_cycle_since,
+};
+use super::status::Status;
 use super::{DemoWorld, ObjKey};
 use crate::model::{Kind, POD_TEMPLATE_HASH_LABEL};
 
@@ -15,7 +17,7 @@ impl DemoWorld {
     pub(super) fn step_canary(
         &mut self,
         ro: &mut Value,
-        st: &mut Value,
+        st: &mut Status,
         spec: &Spec,
         canary: &Canary,
         current: &(ObjKey, Value),
@@ -24,10 +26,8 @@ impl DemoWorld {
         let (canary_key, canary_rs) = current;
         let steps = &canary.steps;
         let replicas = spec.replicas;
-        let idx = st["currentStepIndex"].as_u64().unwrap_or(0) as usize;
-        let pause_conditions = st["pauseConditions"]
-            .as_array()
-            .is_some_and(|p| !p.is_empty());
+        let idx = st.step_index();
+        let pause_conditions = st.paused();
         // An experiment ends when the rollout leaves its step (a promote skips it).
         let current_experiment = steps
             .get(idx)
@@ -38,33 +38,29 @@ impl DemoWorld {
             return;
         }
         self.background_analysis(ro, st, canary);
-        if st["abort"] == true {
+        if st.aborted() {
             return;
         }
         if pause_conditions {
             // Timed pauses end by themselves; indefinite ones wait for promote.
             if let Some(Step::Pause(PauseDuration::Timed(duration))) = steps.get(idx) {
-                let started = st["pauseConditions"][0]["startTime"]
-                    .as_str()
-                    .and_then(|t| t.parse::<Timestamp>().ok())
-                    .unwrap_or(self.now);
+                let started = st.pause_started().unwrap_or(self.now);
                 if self.now.duration_since(started) >= *duration {
-                    st["pauseConditions"] = json!([]);
-                    st["controllerPause"] = json!(false);
-                    st["currentStepIndex"] = json!(idx + 1);
+                    st.clear_pause();
+                    st.set_step_index(idx + 1);
                 }
             }
             return;
         }
-        if st["controllerPause"] == true {
+        if st.controller_pause() {
             // Promoted out of a pause: the controller moves past the pause step.
-            st["controllerPause"] = json!(false);
+            st.set_controller_pause(false);
             if let Some(Step::Pause(_)) = steps.get(idx) {
-                st["currentStepIndex"] = json!(idx + 1);
+                st.set_step_index(idx + 1);
                 return;
             }
         }
-        if st["promoteFull"] == true || idx >= steps.len() {
+        if st.promote_full() || idx >= steps.len() {
             // All steps done (or promote-full): the canary becomes stable.
             self.scale(canary_key, replicas);
             if canary_rs["status"]["availableReplicas"]
@@ -72,19 +68,19 @@ impl DemoWorld {
                 .unwrap_or(0)
                 >= replicas
             {
-                st["stableRS"] = st["currentPodHash"].clone();
-                st["promoteFull"] = json!(false);
-                st["currentStepIndex"] = json!(steps.len());
+                st.promote_current(steps.len());
                 set_cycle_since(ro, self.now);
             }
             return;
         }
         // ReplicaSets of superseded canaries go away; only stable and current stay.
         let (ns, uid) = ns_uid(ro);
-        let keep = [st["stableRS"].clone(), st["currentPodHash"].clone()];
+        let keep = [st.stable_rs(), st.current_pod_hash()];
         let superseded: Vec<ObjKey> = self
             .child_refs(Kind::ReplicaSet, &ns, &uid)
-            .filter(|(_, rs)| !keep.contains(&rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL]))
+            .filter(|(_, rs)| {
+                !keep.contains(&rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL].as_str())
+            })
             .map(|(k, _)| k)
             .collect();
         for k in superseded {
@@ -94,53 +90,43 @@ impl DemoWorld {
             Step::SetWeight(weight) => {
                 self.set_weight(st, idx, (*weight, replicas), current, stable)
             }
-            Step::Pause(_) => {
-                st["pauseConditions"] =
-                    json!([{"reason": "CanaryPauseStep", "startTime": self.now.to_string()}]);
-                st["controllerPause"] = json!(true);
-            }
+            Step::Pause(_) => st.pause("CanaryPauseStep", self.now),
             Step::Analysis { template } => {
                 let run_name = format!(
                     "{}-{}-{}{}",
                     ro["metadata"]["name"].as_str().unwrap_or(""),
-                    st["currentPodHash"].as_str().unwrap_or(""),
+                    st.current_pod_hash().unwrap_or(""),
                     idx,
                     attempt_suffix(ro)
                 );
                 let phase = self.ensure_analysis_run(ro, &run_name, template, 20);
-                st["canary"]["currentStepAnalysisRunStatus"] =
-                    json!({"name": run_name, "status": phase});
+                st.set_step_analysis(&run_name, &phase);
                 match phase.as_str() {
-                    "Successful" => st["currentStepIndex"] = json!(idx + 1),
+                    "Successful" => st.set_step_index(idx + 1),
                     "Failed" | "Error" => self.abort_for(ro, st, &run_name),
                     _ => {}
                 }
             }
             Step::Experiment(experiment) => {
                 let name = experiment_name(ro, st, idx);
-                st["canary"]["currentExperiment"] = json!(name);
+                st.set_current_experiment(&name);
                 let stable_template = stable.map(|(_, rs)| rs["spec"]["template"].clone());
                 let phase = self.ensure_experiment(ro, st, &name, experiment, stable_template);
                 match phase.as_str() {
                     "Successful" => {
-                        st["currentStepIndex"] = json!(idx + 1);
-                        if let Some(c) = st["canary"].as_object_mut() {
-                            c.remove("currentExperiment");
-                        }
+                        st.set_step_index(idx + 1);
+                        st.clear_current_experiment();
                     }
-                    "Failed" | "Error" => {
-                        st["abort"] = json!(true);
-                        st["message"] = json!(format!(
-                            "Rollout aborted update to revision {}: experiment {name} {}",
-                            revision(ro).unwrap_or("?"),
-                            phase.to_lowercase()
-                        ));
-                    }
+                    "Failed" | "Error" => st.abort(format!(
+                        "Rollout aborted update to revision {}: experiment {name} {}",
+                        revision(ro).unwrap_or("?"),
+                        phase.to_lowercase()
+                    )),
                     _ => {}
                 }
             }
             // Step kinds the simulation does not model pass at once.
-            Step::Other => st["currentStepIndex"] = json!(idx + 1),
+            Step::Other => st.set_step_index(idx + 1),
         }
     }
 
@@ -148,7 +134,7 @@ impl DemoWorld {
     /// is done once the canary's pods are available.
     fn set_weight(
         &mut self,
-        st: &mut Value,
+        st: &mut Status,
         idx: usize,
         (weight, replicas): (i64, i64),
         (canary_key, canary_rs): &(ObjKey, Value),
@@ -165,30 +151,30 @@ impl DemoWorld {
             >= canary_count
             && canary_rs["spec"]["replicas"].as_i64() == Some(canary_count)
         {
-            st["currentStepIndex"] = json!(idx + 1);
+            st.set_step_index(idx + 1);
         }
     }
 
     /// The canary's background analysis, which runs for the whole update; a failure aborts.
-    pub(super) fn background_analysis(&mut self, ro: &Value, st: &mut Value, canary: &Canary) {
+    pub(super) fn background_analysis(&mut self, ro: &Value, st: &mut Status, canary: &Canary) {
         let Some(template) = &canary.background_template else {
             return;
         };
         let run_name = format!(
             "{}-{}-background{}",
             ro["metadata"]["name"].as_str().unwrap_or(""),
-            st["currentPodHash"].as_str().unwrap_or(""),
+            st.current_pod_hash().unwrap_or(""),
             attempt_suffix(ro)
         );
         let phase = self.ensure_analysis_run(ro, &run_name, template, 0);
-        st["canary"]["currentBackgroundAnalysisRunStatus"] =
-            json!({"name": run_name, "status": phase});
+        st.set_background_analysis(&run_name, &phase);
         if phase == "Failed" {
             self.abort_for(ro, st, &run_name);
         }
     }
 
-    pub(super) fn abort_for(&mut self, ro: &Value, st: &mut Value, run_name: &str) {
+    /// Aborts the update because the run `run_name` failed, with the run's message.
+    pub(super) fn abort_for(&mut self, ro: &Value, st: &mut Status, run_name: &str) {
         let ns = ro["metadata"]["namespace"]
             .as_str()
             .unwrap_or_default()
@@ -200,8 +186,7 @@ impl DemoWorld {
             .and_then(|r| r["status"]["message"].as_str())
             .unwrap_or("analysis failed")
             .to_owned();
-        st["abort"] = json!(true);
-        st["message"] = json!(format!(
+        st.abort(format!(
             "Rollout aborted update to revision {}: {why}",
             revision(ro).unwrap_or("?")
         ));

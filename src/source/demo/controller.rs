@@ -7,13 +7,15 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use super::objects::{
-    bump_generation, condition, next_version, ns_uid, replica_set, set_condition, short_hash,
-    template_hash, whole_seconds,
+    bump_generation, condition, next_version, ns_uid, replica_set, short_hash, template_hash,
+    whole_seconds,
 };
 use super::rollout::{
-    PauseDuration, Spec, Step, Strategy, cycle_since, cycles, revision, set_cycle_since,
+    PauseDuration, Spec, Step, Strategy, count_retry, cycle_since, cycles, revision,
+    set_cycle_since, set_revision,
 };
-use super::{ATTEMPT_ANNOTATION, CYCLE_IDLE, DemoWorld, HISTORY_LIMIT, ObjKey, POD_START};
+use super::status::Status;
+use super::{CYCLE_IDLE, DemoWorld, HISTORY_LIMIT, ObjKey, POD_START};
 use crate::model::{Kind, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION};
 
 impl DemoWorld {
@@ -77,7 +79,7 @@ impl DemoWorld {
         let ro = self.objects.get(key)?;
         let spec = Spec::read(ro);
         let (ns, uid) = ns_uid(ro);
-        let st = &ro["status"];
+        let st = Status::of(ro);
         let mut wake: Option<Timestamp> = None;
         let mut wake_at = |t: Timestamp| wake = Some(wake.map_or(t, |w| w.min(t)));
         // Pending pods start POD_START after their creation.
@@ -104,17 +106,10 @@ impl DemoWorld {
             return None;
         }
         // Timed pauses end by themselves.
-        if st["pauseConditions"]
-            .as_array()
-            .is_some_and(|p| !p.is_empty())
-        {
-            let idx = st["currentStepIndex"].as_u64().unwrap_or(0) as usize;
-            match spec.steps().get(idx) {
+        if st.paused() {
+            match spec.steps().get(st.step_index()) {
                 Some(Step::Pause(PauseDuration::Timed(duration))) => {
-                    let started = st["pauseConditions"][0]["startTime"]
-                        .as_str()
-                        .and_then(|t| t.parse::<Timestamp>().ok())?;
-                    wake_at(started + *duration);
+                    wake_at(st.pause_started()? + *duration);
                 }
                 // Maybe something timed that the simulation does not read: stays awake.
                 Some(Step::Pause(PauseDuration::Unreadable)) => return None,
@@ -123,7 +118,7 @@ impl DemoWorld {
         }
         // A restart scheduled for later.
         if let Some(at) = spec.restart_at.as_deref()
-            && st["restartedAt"].as_str() != Some(at)
+            && st.restarted_at() != Some(at)
         {
             wake_at(at.parse::<Timestamp>().ok()?);
         }
@@ -145,30 +140,18 @@ impl DemoWorld {
         let spec = Spec::read(&ro);
         let hash = template_hash(&ro["spec"]["template"]);
         let replicas = spec.replicas;
-        let status = ro["status"].as_object().cloned().unwrap_or_default();
-        let mut st = Value::Object(status);
+        let mut st = Status::of(&ro);
         if let Some(message) = spec.invalid(&name) {
             // As the controller: an invalid spec is not acted on; the condition says why.
-            let condition = condition("InvalidSpec", "True", "InvalidSpec", &message, self.now);
-            let mut list: Vec<Value> = st["conditions"].as_array().cloned().unwrap_or_default();
-            if !list
-                .iter()
-                .any(|c| c["type"] == "InvalidSpec" && c["message"] == condition["message"])
-            {
-                list.retain(|c| c["type"] != "InvalidSpec");
-                list.push(condition);
-                st["conditions"] = json!(list);
-            }
+            st.set_invalid_spec(&message, self.now);
             self.write_status(key, ro, st);
             return;
         }
-        if let Some(list) = st["conditions"].as_array_mut() {
-            list.retain(|c| c["type"] != "InvalidSpec");
-        }
-        let first_deploy = st["stableRS"].as_str().is_none();
+        st.clear_invalid_spec();
+        let first_deploy = st.stable_rs().is_none();
 
         // A new pod template: a new ReplicaSet and revision.
-        if st["currentPodHash"] != hash {
+        if st.current_pod_hash() != Some(hash.as_str()) {
             let revision = self
                 .child_refs(
                     Kind::ReplicaSet,
@@ -200,40 +183,30 @@ impl DemoWorld {
                     self.put(rs);
                 }
             }
-            ro["metadata"]["annotations"][REVISION_ANNOTATION] = json!(revision.to_string());
-            st["currentPodHash"] = json!(hash);
-            st["currentStepHash"] = json!(short_hash(&ro["spec"]["strategy"]));
-            st["abort"] = json!(false);
-            st["pauseConditions"] = json!([]);
-            st["controllerPause"] = json!(false);
-            st["conditions"] = json!([condition(
-                "Progressing",
-                "True",
-                "ReplicaSetUpdated",
-                &format!("ReplicaSet \"{name}-{hash}\" is progressing."),
-                self.now
-            )]);
-            if first_deploy {
+            set_revision(&mut ro, revision);
+            st.start_update(
+                &hash,
+                &short_hash(&ro["spec"]["strategy"]),
+                condition(
+                    "Progressing",
+                    "True",
+                    "ReplicaSetUpdated",
+                    &format!("ReplicaSet \"{name}-{hash}\" is progressing."),
+                    self.now,
+                ),
+            );
+            match (&spec.strategy, first_deploy) {
                 // As upstream: the first deploy goes straight to 100%.
-                st["stableRS"] = json!(hash);
-                match &spec.strategy {
-                    Strategy::Canary(canary) => {
-                        st["currentStepIndex"] = json!(canary.steps.len());
-                    }
-                    Strategy::BlueGreen(_) => {
-                        st["blueGreen"] = json!({"activeSelector": hash, "previewSelector": hash});
-                    }
+                (Strategy::Canary(canary), true) => {
+                    st.set_stable(&hash);
+                    st.set_step_index(canary.steps.len());
                 }
-            } else {
-                match &spec.strategy {
-                    Strategy::Canary(_) => st["currentStepIndex"] = json!(0),
-                    Strategy::BlueGreen(_) => {
-                        st["blueGreen"]["previewSelector"] = json!(hash);
-                        if let Some(bg) = st["blueGreen"].as_object_mut() {
-                            bg.remove("prePromotionAnalysisRunStatus");
-                        }
-                    }
+                (Strategy::BlueGreen(_), true) => {
+                    st.set_stable(&hash);
+                    st.set_selectors(&hash);
                 }
+                (Strategy::Canary(_), false) => st.set_step_index(0),
+                (Strategy::BlueGreen(_), false) => st.start_preview(&hash),
             }
             set_cycle_since(&mut ro, self.now);
         }
@@ -241,74 +214,52 @@ impl DemoWorld {
             return;
         };
         let (canary_key, canary_rs) = &current;
-        let stable_hash = st["stableRS"].as_str().unwrap_or_default().to_owned();
+        let stable_hash = st.stable_rs().unwrap_or_default().to_owned();
         let stable = self.replica_set_of(&ro, &stable_hash);
         let ready = |rs: &Value| rs["status"]["availableReplicas"].as_i64().unwrap_or(0);
 
         self.restart_pods(&ro, &spec, &mut st);
-        if st["abort"] != true && !st["abortedAt"].is_null() {
+        if !st.aborted() && st.abort_recorded() {
             // Retried after an abort: start the update again with fresh analysis runs.
-            st["abortedAt"] = Value::Null;
-            st["message"] = Value::Null;
-            let attempt = ro["metadata"]["annotations"][ATTEMPT_ANNOTATION]
-                .as_str()
-                .and_then(|a| a.parse::<u64>().ok())
-                .unwrap_or(0);
-            ro["metadata"]["annotations"][ATTEMPT_ANNOTATION] = json!((attempt + 1).to_string());
-            st["conditions"] = json!([condition(
+            st.clear_abort_record();
+            count_retry(&mut ro);
+            st.set_only_condition(condition(
                 "Progressing",
                 "True",
                 "RolloutRetry",
                 "Rollout is retried",
-                self.now
-            )]);
+                self.now,
+            ));
         }
-        if st["abort"] == true {
+        if st.aborted() {
             // Abort: back to stable, canary scaled down, Degraded through the condition.
             self.end_experiments(&ro, &mut st, None);
             self.scale(canary_key, 0);
             if let Some((k, _)) = &stable {
                 self.scale(k, replicas);
             }
-            let message = st["message"]
-                .as_str()
-                .filter(|m| !m.is_empty())
-                .map(str::to_owned)
-                .unwrap_or_else(|| {
-                    format!(
-                        "Rollout aborted update to revision {}",
-                        revision(&ro).unwrap_or("?")
-                    )
-                });
-            set_condition(
-                &mut st,
-                condition("Progressing", "False", "RolloutAborted", &message, self.now),
-            );
-            st["pauseConditions"] = json!([]);
-            st["controllerPause"] = json!(false);
-            st["currentStepIndex"] = json!(0);
-            if st["abortedAt"].is_null() {
-                st["abortedAt"] = json!(self.now.to_string());
-            }
+            let message = st.message().map(str::to_owned).unwrap_or_else(|| {
+                format!(
+                    "Rollout aborted update to revision {}",
+                    revision(&ro).unwrap_or("?")
+                )
+            });
+            st.record_abort(&message, self.now);
         } else if stable_hash == hash {
             // Fully promoted: scale the others down, and maybe ship the next version.
             self.end_experiments(&ro, &mut st, None);
             self.scale(canary_key, replicas);
             self.scale_down_others(&ro, &hash);
             self.prune_history(&ro, &hash);
-            set_condition(
-                &mut st,
-                condition(
-                    "Available",
-                    "True",
-                    "AvailableReason",
-                    "Rollout has minimum availability",
-                    self.now,
-                ),
-            );
+            st.set_condition(condition(
+                "Available",
+                "True",
+                "AvailableReason",
+                "Rollout has minimum availability",
+                self.now,
+            ));
             if let Strategy::BlueGreen(_) = spec.strategy {
-                st["blueGreen"]["activeSelector"] = json!(hash);
-                st["blueGreen"]["previewSelector"] = json!(hash);
+                st.set_active_and_preview(&hash);
             }
             if cycles(&ro) && ready(canary_rs) == replicas {
                 let since = cycle_since(&ro).unwrap_or(self.now);
@@ -336,25 +287,18 @@ impl DemoWorld {
     }
 
     /// Stores the reconciled rollout with its new status, which has observed its generation.
-    fn write_status(&mut self, key: &ObjKey, mut ro: Value, mut st: Value) {
-        st["observedGeneration"] = json!(
-            ro["metadata"]["generation"]
-                .as_i64()
-                .unwrap_or(1)
-                .to_string()
-        );
-        ro["status"] = st;
+    fn write_status(&mut self, key: &ObjKey, mut ro: Value, mut st: Status) {
+        st.set_observed_generation(ro["metadata"]["generation"].as_i64().unwrap_or(1));
+        ro["status"] = st.into_value();
         self.put_if_changed(key, ro);
     }
 
     /// `spec.restartAt`: replace every pod once, then record `status.restartedAt`.
-    pub(super) fn restart_pods(&mut self, ro: &Value, spec: &Spec, st: &mut Value) {
+    pub(super) fn restart_pods(&mut self, ro: &Value, spec: &Spec, st: &mut Status) {
         let Some(at) = spec.restart_at.as_deref() else {
             return;
         };
-        if st["restartedAt"].as_str() == Some(at)
-            || at.parse::<Timestamp>().is_ok_and(|t| t > self.now)
-        {
+        if st.restarted_at() == Some(at) || at.parse::<Timestamp>().is_ok_and(|t| t > self.now) {
             return;
         }
         let (ns, uid) = ns_uid(ro);
@@ -367,7 +311,7 @@ impl DemoWorld {
                 self.remove(&pod);
             }
         }
-        st["restartedAt"] = json!(at);
+        st.set_restarted_at(at);
     }
 
     /// Keeps the newest [`HISTORY_LIMIT`] old revisions, as `revisionHistoryLimit` does, so

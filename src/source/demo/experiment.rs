@@ -5,10 +5,9 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::objects::{
-    attempt_suffix, bump_generation, ns_uid, owner, parse_duration, template_hash,
-};
-use super::rollout::revision;
+use super::objects::{bump_generation, ns_uid, owner, parse_duration, template_hash};
+use super::rollout::{attempt_suffix, revision};
+use super::status::Status;
 use super::{DemoWorld, EXPERIMENT_NAME_ANNOTATION, EXPERIMENT_TEMPLATE_ANNOTATION, ObjKey};
 use crate::model::{Kind, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION};
 
@@ -19,7 +18,7 @@ impl DemoWorld {
     pub(super) fn ensure_experiment(
         &mut self,
         ro: &Value,
-        st: &Value,
+        st: &Status,
         name: &str,
         step: &Value,
         stable_template: Option<Value>,
@@ -59,7 +58,7 @@ impl DemoWorld {
                 "kind": "Experiment",
                 "metadata": {
                     "name": name, "namespace": ns, "generation": 1,
-                    "labels": {POD_TEMPLATE_HASH_LABEL: st["currentPodHash"].clone()},
+                    "labels": {POD_TEMPLATE_HASH_LABEL: st.current_pod_hash()},
                     "annotations": {REVISION_ANNOTATION: revision},
                     "ownerReferences": [owner(ro)],
                 },
@@ -176,7 +175,7 @@ impl DemoWorld {
     /// Ends the rollout's experiments other than `keep` that are still going, as the controller
     /// does when their step is left (promoted past, aborted, fully promoted): `spec.terminate`,
     /// ReplicaSets scaled to zero, runs terminated.
-    pub(super) fn end_experiments(&mut self, ro: &Value, st: &mut Value, keep: Option<&str>) {
+    pub(super) fn end_experiments(&mut self, ro: &Value, st: &mut Status, keep: Option<&str>) {
         let (ns, uid) = ns_uid(ro);
         let going: Vec<(ObjKey, Value)> = self
             .child_refs(Kind::Experiment, &ns, &uid)
@@ -198,10 +197,8 @@ impl DemoWorld {
             bump_generation(&mut exp);
             self.put(exp);
             self.stop_experiment_children(&ns, &exp_uid);
-            if st["canary"]["currentExperiment"] == key.name()
-                && let Some(c) = st["canary"].as_object_mut()
-            {
-                c.remove("currentExperiment");
+            if st.current_experiment() == Some(key.name()) {
+                st.clear_current_experiment();
             }
         }
     }
@@ -231,11 +228,11 @@ impl DemoWorld {
 
 /// The experiment a canary's experiment step at `idx` runs, named as the controller names it:
 /// `<rollout>-<pod hash>-<revision>-<step>`.
-pub(super) fn experiment_name(ro: &Value, st: &Value, idx: usize) -> String {
+pub(super) fn experiment_name(ro: &Value, st: &Status, idx: usize) -> String {
     format!(
         "{}-{}-{}-{idx}{}",
         ro["metadata"]["name"].as_str().unwrap_or(""),
-        st["currentPodHash"].as_str().unwrap_or(""),
+        st.current_pod_hash().unwrap_or(""),
         revision(ro).unwrap_or("0"),
         attempt_suffix(ro)
     )

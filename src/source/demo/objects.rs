@@ -6,7 +6,6 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use super::ATTEMPT_ANNOTATION;
 use crate::model::{POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION};
 
 /// The uids an object's ownerReferences name.
@@ -18,21 +17,6 @@ pub(super) fn owner_uids(obj: &Value) -> impl Iterator<Item = &str> {
         .filter_map(|r| r["uid"].as_str())
 }
 
-/// Sets the rollout's single condition, keeping the old one (and its timestamps) when only
-/// the time would change: the controller stamps transitions, and a condition re-stamped on
-/// every tick would make every settled rollout change every second.
-pub(super) fn set_condition(st: &mut Value, condition: Value) {
-    let unchanged = st["conditions"].as_array().is_some_and(|list| {
-        list.len() == 1
-            && ["type", "status", "reason", "message"]
-                .iter()
-                .all(|f| list[0][*f] == condition[*f])
-    });
-    if !unchanged {
-        st["conditions"] = json!([condition]);
-    }
-}
-
 /// An object's namespace and uid.
 pub(super) fn ns_uid(obj: &Value) -> (String, String) {
     let field = |f: &str| obj["metadata"][f].as_str().unwrap_or_default().to_owned();
@@ -42,13 +26,6 @@ pub(super) fn ns_uid(obj: &Value) -> (String, String) {
 /// Timestamps with whole seconds, as the API server writes them.
 pub(super) fn whole_seconds(t: Timestamp) -> Timestamp {
     Timestamp::from_second(t.as_second()).unwrap_or(t)
-}
-
-pub(super) fn attempt_suffix(ro: &Value) -> String {
-    match ro["metadata"]["annotations"][ATTEMPT_ANNOTATION].as_str() {
-        Some(attempt) => format!("-retry{attempt}"),
-        None => String::new(),
-    }
 }
 
 pub(super) fn bump_generation(obj: &mut Value) {

@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use super::objects::parse_duration;
-use super::{CYCLE_ANNOTATION, CYCLE_SINCE_ANNOTATION};
+use super::{ATTEMPT_ANNOTATION, CYCLE_ANNOTATION, CYCLE_SINCE_ANNOTATION};
 use crate::model::REVISION_ANNOTATION;
 
 /// What the controller reads of `spec`.
@@ -172,6 +172,29 @@ fn first_template(analysis: &Value) -> Option<String> {
 /// The rollout's revision annotation.
 pub(super) fn revision(ro: &Value) -> Option<&str> {
     ro["metadata"]["annotations"][REVISION_ANNOTATION].as_str()
+}
+
+/// Sets the rollout's revision annotation.
+pub(super) fn set_revision(ro: &mut Value, revision: i64) {
+    ro["metadata"]["annotations"][REVISION_ANNOTATION] = json!(revision.to_string());
+}
+
+/// The suffix of the names of the analysis runs and experiments of a retried update, so a
+/// retry starts them afresh (none before the first retry).
+pub(super) fn attempt_suffix(ro: &Value) -> String {
+    match ro["metadata"]["annotations"][ATTEMPT_ANNOTATION].as_str() {
+        Some(attempt) => format!("-retry{attempt}"),
+        None => String::new(),
+    }
+}
+
+/// Counts a retry of the update (see [`attempt_suffix`]).
+pub(super) fn count_retry(ro: &mut Value) {
+    let attempt = ro["metadata"]["annotations"][ATTEMPT_ANNOTATION]
+        .as_str()
+        .and_then(|a| a.parse::<u64>().ok())
+        .unwrap_or(0);
+    ro["metadata"]["annotations"][ATTEMPT_ANNOTATION] = json!((attempt + 1).to_string());
 }
 
 /// Whether the simulation keeps shipping new versions of the rollout.
