@@ -362,36 +362,25 @@ impl DemoWorld {
         }
     }
 
+    /// The rollout's replica counts, summed over its ReplicaSets (after the pods moved).
     pub(super) fn update_rollout_counts(&mut self, key: &ObjKey) {
         let Some(mut ro) = self.objects.get(key).cloned() else {
             return;
         };
-        let uid = ro["metadata"]["uid"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let hash = ro["status"]["currentPodHash"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let (mut total, mut ready, mut updated, mut updated_available) = (0, 0, 0, 0);
+        let (_, uid) = ns_uid(&ro);
+        let mut st = Status::of(&ro);
+        let hash = st.current_pod_hash().unwrap_or_default();
+        let (mut total, mut available, mut updated) = (0, 0, 0);
         for (_, rs) in self.child_refs(Kind::ReplicaSet, key.namespace(), &uid) {
-            let r = rs["status"]["replicas"].as_i64().unwrap_or(0);
-            let a = rs["status"]["availableReplicas"].as_i64().unwrap_or(0);
-            total += r;
-            ready += a;
-            if rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] == hash.as_str() {
-                updated += r;
-                updated_available += a;
+            let replicas = rs["status"]["replicas"].as_i64().unwrap_or(0);
+            total += replicas;
+            available += rs["status"]["availableReplicas"].as_i64().unwrap_or(0);
+            if rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] == hash {
+                updated += replicas;
             }
         }
-        let _ = updated_available;
-        let st = &mut ro["status"];
-        st["replicas"] = json!(total);
-        st["readyReplicas"] = json!(ready);
-        st["availableReplicas"] = json!(ready);
-        st["updatedReplicas"] = json!(updated);
-        st["HPAReplicas"] = json!(total);
+        st.set_replica_counts(total, available, updated);
+        ro["status"] = st.into_value();
         self.put_if_changed(key, ro);
     }
 }

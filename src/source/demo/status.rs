@@ -164,6 +164,17 @@ impl Status {
         self.0["restartedAt"] = json!(at);
     }
 
+    /// The replica counts: `total` of every ReplicaSet (also as `HPAReplicas`), `available`
+    /// of them (ready too: the demo's pods are ready as soon as they run), and `updated`, of
+    /// the current pod template.
+    pub(super) fn set_replica_counts(&mut self, total: i64, available: i64, updated: i64) {
+        self.0["replicas"] = json!(total);
+        self.0["readyReplicas"] = json!(available);
+        self.0["availableReplicas"] = json!(available);
+        self.0["updatedReplicas"] = json!(updated);
+        self.0["HPAReplicas"] = json!(total);
+    }
+
     /// `observedGeneration` (a string, as the controller writes it).
     pub(super) fn set_observed_generation(&mut self, generation: i64) {
         self.0["observedGeneration"] = json!(generation.to_string());
