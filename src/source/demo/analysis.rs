@@ -82,6 +82,8 @@ impl DemoWorld {
         "Running".to_owned()
     }
 
+    /// Takes the next measurement of every running analysis run (one every 3 s) and decides
+    /// the run: failed at the first failed measurement, successful after `count` of them.
     pub(super) fn reconcile_analysis_runs(&mut self) {
         // Every running run, whatever its rollout: a rollout with one is never settled.
         let runs: Vec<(ObjKey, Value)> = self

@@ -129,6 +129,9 @@ impl DemoWorld {
         Some(wake)
     }
 
+    /// Reconciles one rollout as the Argo controller would: a new pod template starts an update
+    /// (a ReplicaSet and revision), then it is aborted, retried, fully promoted (maybe shipping
+    /// the next version of a cycling rollout) or moved on by its strategy's steps.
     pub(super) fn reconcile_rollout(&mut self, key: &ObjKey) {
         let Some(mut ro) = self.objects.get(key).cloned() else {
             return;
@@ -349,6 +352,7 @@ impl DemoWorld {
         }
     }
 
+    /// Scales every ReplicaSet of the rollout but the one of the pod template hash `keep` to 0.
     pub(super) fn scale_down_others(&mut self, ro: &Value, keep: &str) {
         let ns = ro["metadata"]["namespace"].as_str().unwrap_or_default();
         let uid = ro["metadata"]["uid"].as_str().unwrap_or_default();

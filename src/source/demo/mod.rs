@@ -15,12 +15,14 @@
 //! ([`controller`], with the strategies in [`canary`] and [`bluegreen`], and [`experiment`],
 //! [`analysis`] and [`pods`] for what they own); rollouts whose tick changed nothing and that
 //! wait for nothing timed are *settled* and skipped until one of their objects changes.
+//!
 //! The controller reads a rollout's spec once per reconcile into a typed [`rollout::Spec`]
 //! and edits its status through [`status::Status`]'s named operations; the objects
 //! themselves stay JSON, since they feed the same decode path as a cluster's and actions
 //! patch them as an API server would. [`scenarios`] seeds one rollout per state worth
-//! showing and fast-forwards ten simulated minutes; [`objects`] builds the JSON. [`super::demo_cluster`] runs the world in real time,
-//! feeds its changes to the store and applies actions to it.
+//! showing and fast-forwards ten simulated minutes; [`objects`] builds the JSON.
+//! [`super::demo_cluster`] runs the world in real time, feeds its changes to the store and
+//! applies actions to it.
 
 mod analysis;
 mod bluegreen;

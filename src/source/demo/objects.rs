@@ -28,11 +28,13 @@ pub(super) fn whole_seconds(t: Timestamp) -> Timestamp {
     Timestamp::from_second(t.as_second()).unwrap_or(t)
 }
 
+/// The object's spec changed: its `metadata.generation` goes up.
 pub(super) fn bump_generation(obj: &mut Value) {
     let generation = obj["metadata"]["generation"].as_i64().unwrap_or(1);
     obj["metadata"]["generation"] = json!(generation + 1);
 }
 
+/// An owner reference to `obj`, as its controller.
 pub(super) fn owner(obj: &Value) -> Value {
     json!({
         "apiVersion": obj["apiVersion"].clone(),
@@ -44,6 +46,7 @@ pub(super) fn owner(obj: &Value) -> Value {
     })
 }
 
+/// A status condition that changed at `now`.
 pub(super) fn condition(
     type_: &str,
     status: &str,
@@ -55,6 +58,7 @@ pub(super) fn condition(
            "lastTransitionTime": now.to_string(), "lastUpdateTime": now.to_string()})
 }
 
+/// An 8-digit hex hash of a JSON value (the steps' hash, `currentStepHash`).
 pub(super) fn short_hash(value: &Value) -> String {
     let mut h = DefaultHasher::new();
     value.to_string().hash(&mut h);
@@ -81,6 +85,7 @@ pub(super) fn hash_text(mut hash: u64, len: usize) -> String {
         .collect()
 }
 
+/// A new ReplicaSet of the rollout `ro` for its pod template of hash `hash`.
 pub(super) fn replica_set(ro: &Value, hash: &str, revision: i64, replicas: i64) -> Value {
     let name = format!("{}-{hash}", ro["metadata"]["name"].as_str().unwrap_or(""));
     let mut template = ro["spec"]["template"].clone();
@@ -101,6 +106,7 @@ pub(super) fn replica_set(ro: &Value, hash: &str, revision: i64, replicas: i64) 
     })
 }
 
+/// The image with the last number of its tag bumped: the next version a cycling rollout ships.
 pub(super) fn next_version(image: &str) -> String {
     // Bump the last number of the tag; images without a tag get one.
     let (repo, tag) = match image.rsplit_once(':') {

@@ -131,6 +131,7 @@ impl DemoWorld {
         }
     }
 
+    /// A new pod's name suffix (5 characters, as a ReplicaSet's pods get), unique in the world.
     pub(super) fn pod_suffix(&mut self, rs_name: &str) -> String {
         self.serial += 1;
         let mut h = DefaultHasher::new();
@@ -139,6 +140,7 @@ impl DemoWorld {
     }
 }
 
+/// A new, Pending pod of the ReplicaSet `rs`, named `<rs>-<suffix>`.
 pub(super) fn new_pod(rs: &Value, suffix: &str) -> Value {
     let name = format!("{}-{suffix}", rs["metadata"]["name"].as_str().unwrap_or(""));
     let containers = rs["spec"]["template"]["spec"]["containers"].clone();

@@ -130,6 +130,7 @@ impl Spec {
 }
 
 impl Step {
+    /// Reads a step by the first of `setWeight`, `pause`, `analysis`, `experiment` it has.
     fn read(step: &Value) -> Self {
         if let Some(weight) = step["setWeight"].as_i64() {
             Self::SetWeight(weight)

@@ -98,6 +98,8 @@ impl DemoWorld {
     }
 }
 
+/// A rollout in `ns` with one container running `image`; `cycle`: the simulation keeps
+/// shipping new versions of it.
 pub(super) fn rollout(
     ns: &str,
     name: &str,
@@ -128,6 +130,7 @@ pub(super) fn rollout(
     })
 }
 
+/// The showcase rollouts, one per state worth seeing (see [`DemoWorld::seeded`]).
 pub(super) fn scenarios() -> Vec<Value> {
     vec![
         rollout(

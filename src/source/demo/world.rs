@@ -152,6 +152,7 @@ impl DemoWorld {
         self.resource_version.to_string()
     }
 
+    /// A new uid, shaped like a UUID and unique in the world.
     pub(super) fn uid(&mut self, name: &str) -> String {
         self.serial += 1;
         let mut h = DefaultHasher::new();
@@ -267,6 +268,7 @@ impl DemoWorld {
         }
     }
 
+    /// Deletes an object, waking the rollout it belonged to.
     pub(super) fn remove(&mut self, key: &ObjKey) {
         // Found before the object goes: its owner chain runs through it.
         let root = self.root_of(key);
@@ -343,6 +345,7 @@ impl DemoWorld {
             .collect()
     }
 
+    /// The rollout's ReplicaSet of the pod template hash `hash`.
     pub(super) fn replica_set_of(&self, ro: &Value, hash: &str) -> Option<(ObjKey, Value)> {
         let ns = ro["metadata"]["namespace"].as_str()?;
         let uid = ro["metadata"]["uid"].as_str()?;
@@ -351,6 +354,7 @@ impl DemoWorld {
             .map(|(key, rs)| (key, rs.clone()))
     }
 
+    /// Sets a ReplicaSet's `spec.replicas` (the pods follow on the same tick).
     pub(super) fn scale(&mut self, key: &ObjKey, replicas: i64) {
         if let Some(mut rs) = self.objects.get(key).cloned()
             && rs["spec"]["replicas"] != json!(replicas)
