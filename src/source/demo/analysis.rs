@@ -44,11 +44,7 @@ impl DemoWorld {
                 .to_owned();
         }
         let revision = ro["metadata"]["annotations"][REVISION_ANNOTATION].clone();
-        let (condition, failure) = if template.contains("error-rate") {
-            ("result[0] <= 0.05", "result[0] > 0.05")
-        } else {
-            ("result[0] >= 0.95", "result[0] < 0.90")
-        };
+        let (condition, failure) = Measure::of(template).conditions();
         let run = json!({
             "apiVersion": "argoproj.io/v1alpha1",
             "kind": "AnalysisRun",
@@ -112,25 +108,10 @@ impl DemoWorld {
             let n = result["count"]
                 .as_u64()
                 .unwrap_or(measurements.len() as u64);
-            let failing = template == FAILING_TEMPLATE;
-            let value = sample(key.name(), n, &template, failing);
-            let passed = if template.contains("error-rate") {
-                value <= 0.05
-            } else {
-                value >= 0.95
-            };
-            let failed = if template.contains("error-rate") {
-                value > 0.05
-            } else {
-                value < 0.90
-            };
-            let phase = if failed {
-                "Failed"
-            } else if passed {
-                "Successful"
-            } else {
-                "Inconclusive"
-            };
+            let measure = Measure::of(&template);
+            let value = sample(key.name(), n, measure, template == FAILING_TEMPLATE);
+            let phase = measure.phase(value);
+            let failed = phase == "Failed";
             let started = (self.now - SignedDuration::from_secs(1)).to_string();
             let mut list = measurements;
             // Keep the chart readable and the object small: the last 60 measurements.
@@ -168,16 +149,59 @@ impl DemoWorld {
     }
 }
 
+/// What a simulated metric measures, by its template's name: an error rate must stay low,
+/// anything else is a success rate that must stay high. Its thresholds are written into the
+/// run as conditions and applied to the measurements, so they live here once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Measure {
+    ErrorRate,
+    SuccessRate,
+}
+
+impl Measure {
+    pub(super) fn of(template: &str) -> Self {
+        if template.contains("error-rate") {
+            Self::ErrorRate
+        } else {
+            Self::SuccessRate
+        }
+    }
+
+    /// The metric's `successCondition` and `failureCondition`.
+    fn conditions(self) -> (&'static str, &'static str) {
+        match self {
+            Self::ErrorRate => ("result[0] <= 0.05", "result[0] > 0.05"),
+            Self::SuccessRate => ("result[0] >= 0.95", "result[0] < 0.90"),
+        }
+    }
+
+    /// A measurement's phase by those conditions: failed first, then successful, else
+    /// inconclusive (between the two thresholds).
+    fn phase(self, value: f64) -> &'static str {
+        let (passed, failed) = match self {
+            Self::ErrorRate => (value <= 0.05, value > 0.05),
+            Self::SuccessRate => (value >= 0.95, value < 0.90),
+        };
+        if failed {
+            "Failed"
+        } else if passed {
+            "Successful"
+        } else {
+            "Inconclusive"
+        }
+    }
+}
+
 /// A deterministic measurement: healthy values hover near the target, failing ones drift
 /// past the failure threshold after a couple of measurements.
-pub(super) fn sample(run: &str, n: u64, template: &str, failing: bool) -> f64 {
+pub(super) fn sample(run: &str, n: u64, measure: Measure, failing: bool) -> f64 {
     let mut h = DefaultHasher::new();
     (run, n).hash(&mut h);
     let noise = (h.finish() % 1000) as f64 / 1000.0; // 0..1
-    match (template.contains("error-rate"), failing) {
-        (true, true) => 0.01 + 0.04 * n as f64 + 0.01 * noise,
-        (true, false) => 0.005 + 0.02 * noise,
-        (false, _) => 0.955 + 0.04 * noise,
+    match (measure, failing) {
+        (Measure::ErrorRate, true) => 0.01 + 0.04 * n as f64 + 0.01 * noise,
+        (Measure::ErrorRate, false) => 0.005 + 0.02 * noise,
+        (Measure::SuccessRate, _) => 0.955 + 0.04 * noise,
     }
 }
 
@@ -185,6 +209,30 @@ pub(super) fn sample(run: &str, n: u64, template: &str, failing: bool) -> f64 {
 mod tests {
     use super::super::testing::{rollout_status, world};
     use super::*;
+
+    /// The thresholds the measurements are decided by are the ones the run's conditions say.
+    #[test]
+    fn measurements_are_decided_by_the_written_conditions() {
+        let error = Measure::of("error-rate-failing");
+        assert_eq!(
+            error.conditions(),
+            ("result[0] <= 0.05", "result[0] > 0.05")
+        );
+        assert_eq!(error.phase(0.05), "Successful");
+        assert_eq!(error.phase(0.051), "Failed");
+        let success = Measure::of("success-rate");
+        assert_eq!(success, Measure::SuccessRate);
+        assert_eq!(
+            success.conditions(),
+            ("result[0] >= 0.95", "result[0] < 0.90")
+        );
+        assert_eq!(success.phase(0.95), "Successful");
+        assert_eq!(success.phase(0.92), "Inconclusive");
+        assert_eq!(success.phase(0.899), "Failed");
+        // A failing error rate fails by its third measurement; a healthy one never does.
+        assert_eq!(error.phase(sample("r", 2, error, true)), "Failed");
+        assert!((0..100).all(|n| error.phase(sample("r", n, error, false)) == "Successful"));
+    }
 
     #[test]
     fn analysis_measurements_arrive_and_decide() {
