@@ -1,8 +1,8 @@
 // The demo shows every state an engineer can meet (issue #15.12): an experiment step, init
 // containers, a blue-green with pre-promotion analysis, a person's pause, zero replicas and an
-// invalid spec, each seeded by the simulation (src/source/demo.rs) and read here without
-// acting on it (other files act on the shared demo; these rollouts are left alone). Also the
-// #15 acceptance screenshots: list and detail at 1440×900 and 390×844, light and dark.
+// invalid spec, each seeded by the simulation (src/source/demo/scenarios.rs) and read here
+// without acting on it (other files act on the shared demo; these rollouts are left alone). Also
+// the #15 acceptance screenshots: list and detail at 1440×900 and 390×844, light and dark.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { env, launch, openPage, row, screenshot } from './browser.mjs';
