@@ -30,6 +30,9 @@ impl DemoCluster {
             feed(&store, key, Some(obj));
         }
         world.take_changes();
+        for event in world.take_events() {
+            feed_event(&store, event);
+        }
         store.flush();
         Self {
             world: Arc::new(Mutex::new(world)),
@@ -59,6 +62,9 @@ impl DemoCluster {
             };
             feed(&self.store, &key, obj);
         }
+        for event in world.take_events() {
+            feed_event(&self.store, event);
+        }
         out
     }
 }
@@ -75,11 +81,11 @@ pub fn feed_event(store: &Store, event: serde_json::Value) {
 
 fn feed(store: &Store, key: &ObjKey, obj: Option<&serde_json::Value>) {
     match obj {
-        Some(value) => match Object::decode(key.0, value.clone()) {
+        Some(value) => match Object::decode(key.kind(), value.clone()) {
             Ok(object) => store.apply(object),
             Err(err) => tracing::error!(%err, "demo produced an object the model cannot read"),
         },
-        None => store.delete(key.0, &key.1, &key.2),
+        None => store.delete(key.kind(), key.namespace(), key.name()),
     }
 }
 
@@ -93,7 +99,7 @@ impl crate::actions::ActionBackend for DemoCluster {
         namespace: &str,
         name: &str,
     ) -> Result<serde_json::Value, crate::actions::BackendError> {
-        let key = Kind::parse(kind).map(|k| (k, namespace.to_owned(), name.to_owned()));
+        let key = Kind::parse(kind).map(|k| ObjKey::new(k, namespace, name));
         self.with_world(|world| key.and_then(|k| world.objects.get(&k).cloned()))
             .ok_or_else(|| not_found(kind, name))
     }
@@ -108,8 +114,8 @@ impl crate::actions::ActionBackend for DemoCluster {
                 .objects
                 .iter()
                 .filter(|(k, v)| {
-                    k.0 == Kind::ReplicaSet
-                        && k.1 == namespace
+                    k.kind() == Kind::ReplicaSet
+                        && k.namespace() == namespace
                         && crate::actions::plan::is_controlled_by(v, rollout_uid)
                 })
                 .map(|(_, v)| v.clone())
@@ -123,7 +129,7 @@ impl crate::actions::ActionBackend for DemoCluster {
     ) -> Result<serde_json::Value, crate::actions::BackendError> {
         let target = &patch.target;
         let key =
-            Kind::parse(&target.kind).map(|k| (k, target.namespace.clone(), target.name.clone()));
+            Kind::parse(&target.kind).map(|k| ObjKey::new(k, &target.namespace, &target.name));
         self.with_world(|world| {
             let key = key.ok_or_else(|| not_found(&target.kind, &target.name))?;
             let mut object = world

@@ -443,4 +443,35 @@ mod tests {
         );
         assert_eq!(refunds["availableReplicas"], 2);
     }
+
+    /// The seeded demo's rollouts have a history like a cluster's: the controller's Events of
+    /// their simulated past, dated by the simulated clock, about the right rollout.
+    #[test]
+    fn seeding_records_the_controllers_events() {
+        let mut w = world();
+        let events = w.take_events();
+        let about = |name: &str, reason: &str| {
+            events
+                .iter()
+                .filter(|e| e["involvedObject"]["name"] == name && e["reason"] == reason)
+                .collect::<Vec<_>>()
+        };
+        let checkout = rollout_status(&w, "demo-shop", "checkout-api");
+        let started = checkout["pauseConditions"][0]["startTime"]
+            .as_str()
+            .unwrap();
+        let steps = about("checkout-api", "RolloutStepCompleted");
+        assert!(!steps.is_empty(), "{events:#?}");
+        assert!(
+            steps
+                .iter()
+                .all(|e| e["lastTimestamp"].as_str() <= Some(started)),
+            "a step completed after the pause that follows it began: {steps:#?}"
+        );
+        let paused = about("checkout-api", "RolloutPaused");
+        assert_eq!(paused.len(), 1, "{events:#?}");
+        assert_eq!(paused[0]["involvedObject"]["namespace"], "demo-shop");
+        assert_eq!(about("search-indexer", "RolloutAborted").len(), 1);
+        assert!(w.take_events().is_empty(), "take_events drains");
+    }
 }

@@ -10,56 +10,40 @@ use serde_json::{Value, json};
 
 use super::objects::{bump_generation, owner_uids, whole_seconds};
 use crate::model::{Kind, POD_TEMPLATE_HASH_LABEL};
+use crate::source::demo_events::controller_events;
 
 /// Key of a simulated object: its kind, namespace and name. Keys sort by kind first, so the
 /// objects of one kind are a range of [`DemoWorld::objects`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjKey {
-    /// Kind, namespace, name. One tuple (not three fields) only so that the key can be
-    /// borrowed as that tuple: see the `Deref` and `Borrow` impls below.
-    parts: (Kind, String, String),
+    kind: Kind,
+    namespace: String,
+    name: String,
 }
 
 impl ObjKey {
     /// The key of the object `kind` `namespace`/`name`.
     pub fn new(kind: Kind, namespace: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
-            parts: (kind, namespace.into(), name.into()),
+            kind,
+            namespace: namespace.into(),
+            name: name.into(),
         }
     }
 
     /// The object's kind.
     pub fn kind(&self) -> Kind {
-        self.parts.0
+        self.kind
     }
 
     /// The object's namespace.
     pub fn namespace(&self) -> &str {
-        &self.parts.1
+        &self.namespace
     }
 
     /// The object's name.
     pub fn name(&self) -> &str {
-        &self.parts.2
-    }
-}
-
-/// Transitional: [`super::super::demo_cluster`] (edited in parallel, so not touched by the
-/// split) still reads keys as `(kind, namespace, name)` tuples, `key.0` to `key.2`, and looks
-/// objects up by such a tuple. Drop this and the `Borrow` below once it uses the names.
-impl std::ops::Deref for ObjKey {
-    type Target = (Kind, String, String);
-
-    fn deref(&self) -> &Self::Target {
-        &self.parts
-    }
-}
-
-/// Lookups by `(kind, namespace, name)` tuple (see the `Deref` above). Sound: the derived
-/// `Ord`, `Eq` and `Hash` of a struct with one field are that field's.
-impl std::borrow::Borrow<(Kind, String, String)> for ObjKey {
-    fn borrow(&self) -> &(Kind, String, String) {
-        &self.parts
+        &self.name
     }
 }
 
@@ -109,6 +93,11 @@ pub struct DemoWorld {
     pub(super) skip_settled: bool,
     /// How much work the simulation did, for the tests that bound it.
     pub work: DemoWork,
+    /// The Events the Argo controller would have recorded since the last
+    /// [`DemoWorld::take_events`] (core/v1 JSON): the demo has no controller writing them, so
+    /// they are derived from each rollout write ([`controller_events`]) and dated by the
+    /// simulated clock.
+    pub(super) events: Vec<Value>,
 }
 
 /// Counters of the simulation's work (not of time: the tests bound these).
@@ -138,12 +127,18 @@ impl DemoWorld {
             touched: HashSet::new(),
             skip_settled: true,
             work: DemoWork::default(),
+            events: Vec::new(),
         }
     }
 
     /// Drains the set of objects changed since the last call: (key, deleted).
     pub fn take_changes(&mut self) -> Vec<(ObjKey, bool)> {
         std::mem::take(&mut self.changed).into_iter().collect()
+    }
+
+    /// Drains the Events recorded since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<Value> {
+        std::mem::take(&mut self.events)
     }
 
     /// The next resourceVersion.
@@ -194,6 +189,10 @@ impl DemoWorld {
             obj["metadata"]["creationTimestamp"] = json!(self.now.to_string());
         }
         obj["metadata"]["resourceVersion"] = json!(self.next_rv());
+        if kind == Kind::Rollout {
+            let events = controller_events(self.objects.get(&key), &obj, self.now);
+            self.events.extend(events);
+        }
         if let Some(old) = self.objects.remove(&key) {
             self.unindex(&key, &old);
         }
