@@ -215,6 +215,11 @@ test('#15.7 a promote through the UI adds "promoted by <person>" to the history'
   await waitUntilPromotable(page);
   const before = await historyRows(page);
   assert.ok(!before.some(([, who]) => who.startsWith('promoted by')), JSON.stringify(before));
+  // The demo's simulated controller records the Events upstream's would: the pause it waits in.
+  assert.ok(
+    before.some(([what, who]) => what.startsWith('RolloutPaused ') && who === 'rollouts-controller'),
+    JSON.stringify(before),
+  );
   const clicked = Date.now();
   await promote.click();
   const dialog = page.getByRole('dialog');
@@ -222,8 +227,16 @@ test('#15.7 a promote through the UI adds "promoted by <person>" to the history'
   await dialog.getByRole('button', { name: 'Promote', exact: true }).click();
   const ours = page.locator('#history tbody tr', { hasText: 'promoted by' }).first();
   await ours.waitFor({ timeout: 15000 });
-  const [what, who, when] = (await historyRows(page))[0];
-  // Newest first, naming the person (--auth none: the local user) and what they did.
+  // The controller's answer to the promote (it resumes) comes a tick later, above ours.
+  await page
+    .locator('#history tbody tr', { hasText: /RolloutResumed|RolloutStepCompleted/ })
+    .first()
+    .waitFor({ timeout: 15000 });
+  const rows = await historyRows(page);
+  const whens = rows.map(([, , when]) => Date.parse(when));
+  assert.deepEqual(whens, [...whens].sort((a, b) => b - a), `newest first: ${JSON.stringify(rows)}`);
+  const [what, who, when] = rows.find(([, who]) => who.startsWith('promoted by'));
+  // Naming the person (--auth none: the local user) and what they did.
   assert.equal(who, 'promoted by local user (--auth none)');
   assert.match(what, /^PromotedFromDashboard /);
   assert.ok(Math.abs(Date.parse(when) - clicked) < 10000, `${when} vs ${new Date(clicked).toISOString()}`);
