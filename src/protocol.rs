@@ -1,6 +1,6 @@
-//! The WebSocket protocol (version 4), mirrored in `web/src/api/protocol.ts`.
-//!
-//! Keep both files in sync: the round-trip tests below pin the JSON shape of every message.
+//! The WebSocket protocol (version 4). Its TypeScript types are generated from these Rust
+//! types (ts-rs, the `typescript` test module) into `web/src/api/generated/`, drift-checked by
+//! tests/run-all.sh; the round-trip tests below pin the JSON shape of every message.
 //!
 //! A client opens `GET {base}/api/v1/stream`, receives `hello` and `status`, then sends one
 //! subscription. A list subscription gets its snapshot as pages (version 4): `snapshotBegin`,
