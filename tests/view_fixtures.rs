@@ -106,7 +106,8 @@ fn all_rs(d: &RolloutDetail) -> Vec<&ReplicaSetView> {
     d.revisions.iter().flat_map(|r| &r.replica_sets).collect()
 }
 
-/// (name, revision, status, roles) of the rollout's ReplicaSets in view order.
+/// (name, revision, status, roles) of the rollout's ReplicaSets in view order, as text (as
+/// upstream's figures write them).
 fn rs_rows(s: &RolloutSummary) -> Vec<(String, i64, String, Vec<String>)> {
     s.replica_sets
         .iter()
@@ -114,8 +115,8 @@ fn rs_rows(s: &RolloutSummary) -> Vec<(String, i64, String, Vec<String>)> {
             (
                 r.name.clone(),
                 r.revision,
-                r.status.clone(),
-                r.roles.clone(),
+                r.status.to_string(),
+                r.roles.iter().map(ToString::to_string).collect(),
             )
         })
         .collect()

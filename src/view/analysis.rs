@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::str_enum::str_enum;
 use crate::model::{AnalysisArg, AnalysisRun, Measurement, Metric, MetricResult};
 
 /// An AnalysisRun as the detail page and the analysis charts show it.
@@ -16,11 +17,12 @@ pub struct AnalysisRunView {
     pub created_at: Option<String>,
     pub revision: i64,
     /// `status.phase` (upstream calls this `status`): Pending, Running, Successful, Failed,
-    /// Error, Inconclusive, or empty before the controller first looks at the run.
+    /// Error, Inconclusive, or empty before the controller first looks at the run; a string, as the
+    /// controller wrote it (a newer one may add a phase).
     #[cfg_attr(
         test,
         ts(
-            type = r#""Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | """#
+            type = r#""Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | "" | (string & {})"#
         )
     )]
     pub phase: String,
@@ -55,6 +57,32 @@ pub struct ArgView {
     pub value_from: Option<String>,
 }
 
+str_enum! {
+    /// A comparison of a [`Threshold`], with the measured key on the left.
+    pub enum ThresholdOp {
+        Lt = "<",
+        Le = "<=",
+        Gt = ">",
+        Ge = ">=",
+        #[default]
+        Eq = "==",
+        Ne = "!=",
+    }
+}
+
+impl ThresholdOp {
+    /// The same comparison with its sides swapped (`0.9 < x` is `x > 0.9`).
+    pub const fn mirrored(self) -> Self {
+        match self {
+            Self::Lt => Self::Gt,
+            Self::Le => Self::Ge,
+            Self::Gt => Self::Lt,
+            Self::Ge => Self::Le,
+            same @ (Self::Eq | Self::Ne) => same,
+        }
+    }
+}
+
 /// A numeric threshold parsed from a simple condition such as `result[0] >= 0.95`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -62,8 +90,7 @@ pub struct ArgView {
 pub struct Threshold {
     /// The measured expression: `result`, `result[0]`, `result.p99`, …
     pub key: String,
-    /// One of `<`, `<=`, `>`, `>=`, `==`, `!=`, with the key on the left.
-    pub op: String,
+    pub op: ThresholdOp,
     pub value: f64,
 }
 
@@ -429,12 +456,12 @@ pub fn parse_thresholds(condition: &str) -> Vec<Threshold> {
 }
 
 fn parse_comparison(expr: &str) -> Option<Threshold> {
-    const OPS: [&str; 6] = [">=", "<=", "==", "!=", ">", "<"];
-    let (pos, op) = OPS
+    // The leftmost operator; at the same place the longer one (`>=` over `>`).
+    let (pos, op) = ThresholdOp::ALL
         .iter()
-        .filter_map(|op| expr.find(op).map(|pos| (pos, *op)))
-        .min_by_key(|(pos, op)| (*pos, std::cmp::Reverse(op.len())))?;
-    let (lhs, rhs) = (expr[..pos].trim(), expr[pos + op.len()..].trim());
+        .filter_map(|op| expr.find(op.as_str()).map(|pos| (pos, *op)))
+        .min_by_key(|(pos, op)| (*pos, std::cmp::Reverse(op.as_str().len())))?;
+    let (lhs, rhs) = (expr[..pos].trim(), expr[pos + op.as_str().len()..].trim());
     let is_key = |s: &str| {
         s.starts_with("result")
             && s.chars()
@@ -445,22 +472,15 @@ fn parse_comparison(expr: &str) -> Option<Threshold> {
         let value = number(rhs)?;
         return Some(Threshold {
             key: lhs.to_owned(),
-            op: op.to_owned(),
+            op,
             value,
         });
     }
     if is_key(rhs) {
         let value = number(lhs)?;
-        let flipped = match op {
-            ">=" => "<=",
-            "<=" => ">=",
-            ">" => "<",
-            "<" => ">",
-            same => same,
-        };
         return Some(Threshold {
             key: rhs.to_owned(),
-            op: flipped.to_owned(),
+            op: op.mirrored(),
             value,
         });
     }
@@ -500,7 +520,7 @@ mod tests {
             t,
             [Threshold {
                 key: "result[0]".into(),
-                op: ">=".into(),
+                op: ThresholdOp::Ge,
                 value: 0.95
             }]
         );
@@ -509,7 +529,7 @@ mod tests {
             t,
             [Threshold {
                 key: "result".into(),
-                op: "<".into(),
+                op: ThresholdOp::Lt,
                 value: 100.0
             }]
         );
@@ -519,12 +539,12 @@ mod tests {
             [
                 Threshold {
                     key: "result.rate".into(),
-                    op: ">".into(),
+                    op: ThresholdOp::Gt,
                     value: 0.9
                 },
                 Threshold {
                     key: "result.p99".into(),
-                    op: "<=".into(),
+                    op: ThresholdOp::Le,
                     value: 250.0
                 },
             ]

@@ -17,11 +17,12 @@ pub struct ExperimentView {
     pub uid: String,
     pub created_at: Option<String>,
     pub revision: i64,
-    /// `status.phase`: Pending, Running, Successful, Failed, Error, Inconclusive, or empty.
+    /// `status.phase`: Pending, Running, Successful, Failed, Error, Inconclusive, or empty; a
+    /// string, as the controller wrote it (a newer one may add a phase).
     #[cfg_attr(
         test,
         ts(
-            type = r#""Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | """#
+            type = r#""Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | "" | (string & {})"#
         )
     )]
     pub phase: String,

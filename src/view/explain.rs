@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AnalysisRefView;
 use super::phase::{DEGRADED, HEALTHY, PAUSED, PROGRESSING, analysis_completed};
-use super::steps::{CANARY_PAUSE_STEP, add_seconds, pause_duration, step_views};
+use super::steps::{CANARY_PAUSE_STEP, StepState, add_seconds, pause_duration, step_views};
 use super::weights::current_step_index;
 use crate::model::Rollout;
 
@@ -285,7 +285,7 @@ pub fn explain(f: Facts<'_>) -> Explained {
             ));
         }
     }
-    if let Some(current) = steps.iter().find(|s| s.state == "current") {
+    if let Some(current) = steps.iter().find(|s| s.state == StepState::Current) {
         details.push(format!(
             "Current {}: {}",
             step_text(current.index),
@@ -323,11 +323,12 @@ fn aborted_cause(ro: &Rollout, refs: &[AnalysisRefView]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::view::AnalysisRefKind;
 
-    fn bref(kind: &str, status: &str) -> AnalysisRefView {
+    fn bref(kind: AnalysisRefKind, status: &str) -> AnalysisRefView {
         AnalysisRefView {
-            kind: kind.into(),
-            name: kind.into(),
+            kind,
+            name: kind.to_string(),
             status: status.into(),
             message: None,
         }
@@ -336,9 +337,15 @@ mod tests {
     #[test]
     fn worst_status() {
         assert_eq!(worst_analysis_status(&[]), None);
-        let refs = [bref("step", "Successful"), bref("background", "Failed")];
+        let refs = [
+            bref(AnalysisRefKind::Step, "Successful"),
+            bref(AnalysisRefKind::Background, "Failed"),
+        ];
         assert_eq!(worst_analysis_status(&refs).as_deref(), Some("Failed"));
-        let refs = [bref("step", "Running"), bref("background", "Successful")];
+        let refs = [
+            bref(AnalysisRefKind::Step, "Running"),
+            bref(AnalysisRefKind::Background, "Successful"),
+        ];
         assert_eq!(worst_analysis_status(&refs).as_deref(), Some("Running"));
     }
 

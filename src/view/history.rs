@@ -11,7 +11,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::steps::{StepView, pause_step_start};
+use super::steps::{StepKind, StepView, pause_step_start};
 use crate::model::{EventRecord, Rollout};
 
 /// The component this dashboard writes as its Events' source (and as field manager).
@@ -184,7 +184,7 @@ pub fn set_step_times(ro: &Rollout, steps: &mut [StepView], events: &[&EventReco
             break;
         }
         let previous_end = if i == 0 { update_start } else { ends[i - 1] }.map(|t| t.to_string());
-        step.began_at = if i == current && step.kind == "pause" {
+        step.began_at = if i == current && step.kind == StepKind::Pause {
             pause_start.clone().or(previous_end)
         } else {
             previous_end

@@ -2,9 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::replicaset::{
-    ROLE_ACTIVE, ROLE_CANARY, ROLE_PING, ROLE_PONG, ROLE_PREVIEW, ROLE_STABLE, ReplicaSetView,
-};
+use super::replicaset::{ReplicaSetRole, ReplicaSetView};
 
 /// One image and the roles (or `Σ:<template>` experiment tags) it runs under.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,17 +30,18 @@ pub fn merge_image(images: &mut Vec<ImageInfo>, image: ImageInfo) {
 
 /// Tags of a rollout ReplicaSet, in upstream's fixed order.
 fn rs_tags(rs: &ReplicaSetView) -> Vec<String> {
+    // Canary before stable, unlike the roles' own order.
     [
-        ROLE_CANARY,
-        ROLE_STABLE,
-        ROLE_ACTIVE,
-        ROLE_PREVIEW,
-        ROLE_PING,
-        ROLE_PONG,
+        ReplicaSetRole::Canary,
+        ReplicaSetRole::Stable,
+        ReplicaSetRole::Active,
+        ReplicaSetRole::Preview,
+        ReplicaSetRole::Ping,
+        ReplicaSetRole::Pong,
     ]
     .into_iter()
-    .filter(|role| rs.has_role(role))
-    .map(str::to_owned)
+    .filter(|role| rs.has_role(*role))
+    .map(|role| role.as_str().to_owned())
     .collect()
 }
 
@@ -110,10 +109,10 @@ pub fn rollout_images<'a>(
 mod tests {
     use super::*;
 
-    fn rs(images: &[&str], roles: &[&str], replicas: i32) -> ReplicaSetView {
+    fn rs(images: &[&str], roles: &[ReplicaSetRole], replicas: i32) -> ReplicaSetView {
         ReplicaSetView {
             images: images.iter().map(|s| s.to_string()).collect(),
-            roles: roles.iter().map(|s| s.to_string()).collect(),
+            roles: roles.to_vec(),
             replicas,
             ..Default::default()
         }
@@ -129,8 +128,16 @@ mod tests {
     #[test]
     fn first_insert_keeps_tag_order_merge_sorts_union() {
         // Tag order for a fresh image is canary, stable, active, preview, ping, pong.
-        let a = rs(&["img:1"], &["stable", "active"], 1);
-        let b = rs(&["img:0"], &["canary", "ping"], 1);
+        let a = rs(
+            &["img:1"],
+            &[ReplicaSetRole::Stable, ReplicaSetRole::Active],
+            1,
+        );
+        let b = rs(
+            &["img:0"],
+            &[ReplicaSetRole::Canary, ReplicaSetRole::Ping],
+            1,
+        );
         let images = rollout_images(&[a.clone(), b], []);
         assert_eq!(
             tags(&images),
@@ -146,7 +153,7 @@ mod tests {
             ]
         );
         // The same image in a second ReplicaSet merges into an alphabetically sorted union.
-        let c = rs(&["img:1"], &["preview"], 2);
+        let c = rs(&["img:1"], &[ReplicaSetRole::Preview], 2);
         let images = rollout_images(&[a, c], []);
         assert_eq!(
             images[0].tags,
@@ -161,7 +168,7 @@ mod tests {
     #[test]
     fn scaled_down_replica_sets_are_left_out() {
         let a = rs(&["img:old"], &[], 0);
-        let b = rs(&["img:new", "sidecar:1"], &["stable"], 3);
+        let b = rs(&["img:new", "sidecar:1"], &[ReplicaSetRole::Stable], 3);
         let images = rollout_images(&[a.clone(), b.clone()], []);
         assert_eq!(images.len(), 2);
         assert_eq!(images[0].image, "img:new");
@@ -173,7 +180,7 @@ mod tests {
 
     #[test]
     fn experiment_images_merge_after_replica_sets() {
-        let stable = rs(&["img:blue"], &["stable"], 3);
+        let stable = rs(&["img:blue"], &[ReplicaSetRole::Stable], 3);
         let mut exp_rs = rs(&["img:blue"], &[], 1);
         exp_rs.template = Some("baseline".into());
         let mut exp_rs2 = rs(&["img:yellow"], &[], 1);

@@ -17,6 +17,7 @@ pub mod phase;
 pub mod pod;
 pub mod replicaset;
 pub mod steps;
+mod str_enum;
 pub mod waiting;
 pub mod weights;
 
@@ -24,16 +25,18 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use analysis::{AnalysisRunView, MeasurementView, MetricView, Threshold};
+pub use analysis::{AnalysisRunView, MeasurementView, MetricView, Threshold, ThresholdOp};
 pub use applicability::{ActionVerdict, Refusal};
 pub use experiment::ExperimentView;
 pub use explain::{AttentionKind, PauseKind};
 pub use history::{EventView, HistoryView};
 pub use images::ImageInfo;
-pub use pod::{PodBrief, PodView};
-pub use replicaset::{ReplicaSetBrief, ReplicaSetView};
-pub use steps::StepView;
+pub use pod::{PodBrief, PodIcon, PodIconClass, PodView};
+pub use replicaset::{ReplicaSetBrief, ReplicaSetHealth, ReplicaSetRole, ReplicaSetView};
+pub use steps::{StepKind, StepState, StepView};
 pub use waiting::{WaitingKind, WaitingView};
+
+use str_enum::str_enum;
 
 use crate::model::{
     AnalysisRun, AnalysisRunRef, Condition, Container, EventRecord, Experiment, Pod, ReplicaSet,
@@ -69,6 +72,17 @@ pub struct Replicas {
     pub available: i32,
 }
 
+str_enum! {
+    /// The rollout's strategy: which of `spec.strategy.canary` and `.blueGreen` is set.
+    pub enum RolloutStrategy {
+        Canary = "Canary",
+        BlueGreen = "BlueGreen",
+        /// Neither (an invalid spec): upstream's empty string.
+        #[default]
+        None = "",
+    }
+}
+
 /// One row of the rollout list.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -84,9 +98,7 @@ pub struct RolloutSummary {
     pub generation: Option<i64>,
     /// `status.observedGeneration` (a string: a number, or a hash on v0.9 controllers).
     pub observed_generation: Option<String>,
-    /// `Canary` | `BlueGreen` | empty.
-    #[cfg_attr(test, ts(type = r#""Canary" | "BlueGreen" | """#))]
-    pub strategy: String,
+    pub strategy: RolloutStrategy,
     /// `Healthy` | `Progressing` | `Paused` | `Degraded` (or whatever a controller writes).
     /// A string, not an enum: it is the controller's `status.phase`, and a newer controller's
     /// value must reach the page as written; TypeScript gets the known ones as a union.
@@ -123,7 +135,13 @@ pub struct RolloutSummary {
     pub needs_attention: bool,
     pub attention_reason: Option<String>,
     /// The worst phase among the rollout's current analyses (step, background, pre- and
-    /// post-promotion), if any.
+    /// post-promotion), if any: one of their `status`es as written, so a string.
+    #[cfg_attr(
+        test,
+        ts(
+            type = r#""Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | (string & {}) | null"#
+        )
+    )]
     pub analysis_status: Option<String>,
     pub restarted_at: Option<String>,
     /// End of the current timed pause (RFC3339); `None` when not in one or indefinite.
@@ -152,6 +170,8 @@ pub struct ContainerView {
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadRefView {
     pub api_version: String,
+    /// The kind as the spec names it (`Deployment`, …): a string, not an enum, because the
+    /// view passes it through and the controller accepts more than one kind.
     pub kind: String,
     pub name: String,
 }
@@ -198,18 +218,35 @@ pub struct BlueGreenView {
     pub post_promotion_analysis: Vec<String>,
 }
 
+str_enum! {
+    /// Which of the rollout's current analyses an [`AnalysisRefView`] points to.
+    pub enum AnalysisRefKind {
+        /// `status.canary.currentStepAnalysisRunStatus`.
+        #[default]
+        Step = "step",
+        /// `status.canary.currentBackgroundAnalysisRunStatus`.
+        Background = "background",
+        /// `status.blueGreen.prePromotionAnalysisRunStatus`.
+        PrePromotion = "prePromotion",
+        /// `status.blueGreen.postPromotionAnalysisRunStatus`.
+        PostPromotion = "postPromotion",
+    }
+}
+
 /// The rollout's pointer to one of its current AnalysisRuns.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AnalysisRefView {
-    /// `step` | `background` | `prePromotion` | `postPromotion`.
+    pub kind: AnalysisRefKind,
+    pub name: String,
+    /// The run's phase as the controller copied it into the rollout's status.
     #[cfg_attr(
         test,
-        ts(type = r#""step" | "background" | "prePromotion" | "postPromotion""#)
+        ts(
+            type = r#""Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | "" | (string & {})"#
+        )
     )]
-    pub kind: String,
-    pub name: String,
     pub status: String,
     pub message: Option<String>,
 }
@@ -254,6 +291,19 @@ pub struct RevisionView {
     pub experiments: Vec<String>,
 }
 
+str_enum! {
+    /// Where [`RolloutDetail::containers`] come from.
+    pub enum ContainersSource {
+        /// The rollout's own pod template.
+        Rollout = "rollout",
+        /// A workloadRef rollout: the current ReplicaSet's template.
+        ReplicaSet = "replicaSet",
+        /// Neither is known.
+        #[default]
+        None = "none",
+    }
+}
+
 /// Everything the detail page shows about one rollout.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -266,9 +316,7 @@ pub struct RolloutDetail {
     pub steps: Vec<StepView>,
     pub containers: Vec<ContainerView>,
     pub init_containers: Vec<ContainerView>,
-    /// `rollout` (its own template) or `replicaSet` (a workloadRef rollout: the current
-    /// ReplicaSet's template), or `none`.
-    pub containers_source: String,
+    pub containers_source: ContainersSource,
     pub workload_ref: Option<WorkloadRefView>,
     pub canary: Option<CanaryView>,
     pub blue_green: Option<BlueGreenView>,
@@ -330,24 +378,27 @@ fn template_names(analysis: Option<&serde_json::Value>) -> Vec<String> {
 fn analysis_refs(ro: &Rollout) -> Vec<AnalysisRefView> {
     let s = &ro.status;
     [
-        ("step", &s.canary.current_step_analysis_run_status),
         (
-            "background",
+            AnalysisRefKind::Step,
+            &s.canary.current_step_analysis_run_status,
+        ),
+        (
+            AnalysisRefKind::Background,
             &s.canary.current_background_analysis_run_status,
         ),
         (
-            "prePromotion",
+            AnalysisRefKind::PrePromotion,
             &s.blue_green.pre_promotion_analysis_run_status,
         ),
         (
-            "postPromotion",
+            AnalysisRefKind::PostPromotion,
             &s.blue_green.post_promotion_analysis_run_status,
         ),
     ]
     .into_iter()
-    .filter_map(|(kind, r): (&str, &Option<AnalysisRunRef>)| {
+    .filter_map(|(kind, r): (AnalysisRefKind, &Option<AnalysisRunRef>)| {
         r.as_ref().map(|r| AnalysisRefView {
-            kind: kind.to_owned(),
+            kind,
             name: r.name.clone(),
             status: r.status.clone(),
             message: r.message.clone(),
@@ -380,11 +431,11 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
         _ => None,
     };
     let strategy = if canary.is_some() {
-        "Canary"
+        RolloutStrategy::Canary
     } else if ro.spec.strategy.blue_green.is_some() {
-        "BlueGreen"
+        RolloutStrategy::BlueGreen
     } else {
-        ""
+        RolloutStrategy::None
     };
 
     let refs = analysis_refs(ro);
@@ -438,7 +489,7 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
     let own = &ro.spec.template.spec;
     let (containers_source, main, init) = if !own.containers.is_empty() {
         (
-            "rollout",
+            ContainersSource::Rollout,
             containers(&own.containers),
             containers(&own.init_containers),
         )
@@ -450,14 +501,14 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
             .map(|r| &r.spec.template.spec);
         match template {
             Some(t) => (
-                "replicaSet",
+                ContainersSource::ReplicaSet,
                 containers(&t.containers),
                 containers(&t.init_containers),
             ),
-            None => ("none", Vec::new(), Vec::new()),
+            None => (ContainersSource::None, Vec::new(), Vec::new()),
         }
     } else {
-        ("none", Vec::new(), Vec::new())
+        (ContainersSource::None, Vec::new(), Vec::new())
     };
 
     let blue_green = ro
@@ -523,7 +574,7 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
         created_at: ro.metadata.creation_timestamp.clone(),
         generation: ro.metadata.generation,
         observed_generation: status.observed_generation.clone(),
-        strategy: strategy.to_owned(),
+        strategy,
         status: phase,
         message,
         step,
@@ -585,7 +636,7 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
         steps,
         containers: main,
         init_containers: init,
-        containers_source: containers_source.to_owned(),
+        containers_source,
         workload_ref: ro.spec.workload_ref.as_ref().map(|w| WorkloadRefView {
             api_version: w.api_version.clone(),
             kind: w.kind.clone(),
@@ -628,7 +679,7 @@ fn preview_replicas(
 ) -> Option<i32> {
     let preview = replica_sets
         .iter()
-        .find(|r| r.roles.iter().any(|role| role == replicaset::ROLE_PREVIEW))?;
+        .find(|r| r.has_role(ReplicaSetRole::Preview))?;
     bg.preview_replica_count.or(preview.desired)
 }
 

@@ -2,7 +2,39 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::str_enum::str_enum;
 use crate::model::Pod;
+
+str_enum! {
+    /// Upstream's one-character pod icon.
+    pub enum PodIcon {
+        /// Running or completed.
+        Success = "✔",
+        /// Pending, initializing, terminating, being created.
+        Pending = "◌",
+        /// Failed, crash-looping, killed by a signal or exit code.
+        Failure = "✖",
+        /// An error or back-off that may pass (image pull).
+        Warning = "⚠",
+        /// Phase `Unknown`.
+        Unknown = "?",
+        /// Any other status.
+        #[default]
+        Blank = " ",
+    }
+}
+
+str_enum! {
+    /// The colour a pod is drawn in.
+    pub enum PodIconClass {
+        Pending = "pending",
+        Success = "success",
+        Failure = "failure",
+        Warning = "warning",
+        #[default]
+        Unknown = "unknown",
+    }
+}
 
 /// A pod as the detail page shows it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -15,10 +47,8 @@ pub struct PodView {
     pub created_at: Option<String>,
     /// kubectl-style reason: `Running`, `ImagePullBackOff`, `Init:0/2`, `Terminating`, …
     pub status: String,
-    /// Upstream's one-character icon (`✔`, `◌`, `✖`, `⚠`, `?` or a space).
-    pub icon: String,
-    /// `pending` | `success` | `failure` | `warning` | `unknown`, for colouring.
-    pub icon_class: String,
+    pub icon: PodIcon,
+    pub icon_class: PodIconClass,
     /// `"<ready containers>/<containers>"`.
     pub ready: String,
     pub restarts: i32,
@@ -34,7 +64,7 @@ pub struct PodBrief {
     pub status: String,
     pub ready: String,
     pub restarts: i32,
-    pub icon_class: String,
+    pub icon_class: PodIconClass,
 }
 
 impl PodView {
@@ -45,7 +75,7 @@ impl PodView {
             status: self.status.clone(),
             ready: self.ready.clone(),
             restarts: self.restarts,
-            icon_class: self.icon_class.clone(),
+            icon_class: self.icon_class,
         }
     }
 }
@@ -55,16 +85,18 @@ pub fn pod_view(pod: &Pod) -> PodView {
     let (status, ready_count, restarts) = pod_status(pod);
     let icon = pod_icon(&status);
     let total = pod.spec.containers.len();
-    let class = match icon {
+    let icon_class = match icon {
         // The UI shows a Running pod that is not fully ready as pending, not as success.
-        "✔" if status == "Running" && usize::try_from(ready_count).ok() != Some(total) => {
-            "pending"
+        PodIcon::Success
+            if status == "Running" && usize::try_from(ready_count).ok() != Some(total) =>
+        {
+            PodIconClass::Pending
         }
-        "✔" => "success",
-        "◌" => "pending",
-        "✖" => "failure",
-        "⚠" => "warning",
-        _ => "unknown",
+        PodIcon::Success => PodIconClass::Success,
+        PodIcon::Pending => PodIconClass::Pending,
+        PodIcon::Failure => PodIconClass::Failure,
+        PodIcon::Warning => PodIconClass::Warning,
+        PodIcon::Unknown | PodIcon::Blank => PodIconClass::Unknown,
     };
     PodView {
         name: pod.metadata.name.clone(),
@@ -72,8 +104,8 @@ pub fn pod_view(pod: &Pod) -> PodView {
         uid: pod.metadata.uid.clone(),
         created_at: pod.metadata.creation_timestamp.clone(),
         status,
-        icon: icon.to_owned(),
-        icon_class: class.to_owned(),
+        icon,
+        icon_class,
         ready: format!("{ready_count}/{total}"),
         restarts,
         node_name: pod.spec.node_name.clone(),
@@ -172,23 +204,23 @@ fn pod_status(pod: &Pod) -> (String, i32, i32) {
 }
 
 /// Upstream's pod icon table; the first matching rule wins.
-pub fn pod_icon(status: &str) -> &'static str {
+pub fn pod_icon(status: &str) -> PodIcon {
     if status.starts_with("Init:") {
-        return "◌";
+        return PodIcon::Pending;
     }
     if status.starts_with("Signal:") || status.starts_with("ExitCode:") {
-        return "✖";
+        return PodIcon::Failure;
     }
     if status.ends_with("Error") || status.starts_with("Err") {
-        return "⚠";
+        return PodIcon::Warning;
     }
     match status {
-        "Pending" | "Terminating" | "ContainerCreating" => "◌",
-        "Running" | "Completed" => "✔",
-        "Failed" | "InvalidImageName" | "CrashLoopBackOff" => "✖",
-        "ImagePullBackOff" | "RegistryUnavailable" => "⚠",
-        "Unknown" => "?",
-        _ => " ",
+        "Pending" | "Terminating" | "ContainerCreating" => PodIcon::Pending,
+        "Running" | "Completed" => PodIcon::Success,
+        "Failed" | "InvalidImageName" | "CrashLoopBackOff" => PodIcon::Failure,
+        "ImagePullBackOff" | "RegistryUnavailable" => PodIcon::Warning,
+        "Unknown" => PodIcon::Unknown,
+        _ => PodIcon::Blank,
     }
 }
 

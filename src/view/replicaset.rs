@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::pod::{PodBrief, PodView, pod_view};
+use super::str_enum::str_enum;
 use crate::model::{POD_TEMPLATE_HASH_LABEL, Pod, ReplicaSet, Rollout};
 
 /// Annotation naming the experiment template a ReplicaSet was created for.
@@ -11,18 +12,38 @@ pub const EXPERIMENT_TEMPLATE_ANNOTATION: &str = "experiment.argoproj.io/templat
 /// Annotation holding the time at which an old ReplicaSet will be scaled down.
 pub const SCALE_DOWN_DEADLINE_ANNOTATION: &str = "scale-down-deadline";
 
-/// Role names, in the order upstream prints them.
-pub const ROLE_STABLE: &str = "stable";
-/// The ReplicaSet of the update in progress (canary strategy).
-pub const ROLE_CANARY: &str = "canary";
-/// The ReplicaSet behind the active service (blue-green strategy).
-pub const ROLE_ACTIVE: &str = "active";
-/// The ReplicaSet behind the preview service (blue-green strategy).
-pub const ROLE_PREVIEW: &str = "preview";
-/// The ping side of a ping-pong canary.
-pub const ROLE_PING: &str = "ping";
-/// The pong side of a ping-pong canary.
-pub const ROLE_PONG: &str = "pong";
+str_enum! {
+    /// What a ReplicaSet is to its rollout, in the order upstream prints the roles.
+    pub enum ReplicaSetRole {
+        /// `status.stableRS`.
+        #[default]
+        Stable = "stable",
+        /// The ReplicaSet of the update in progress (canary strategy).
+        Canary = "canary",
+        /// The ReplicaSet behind the active service (blue-green strategy).
+        Active = "active",
+        /// The ReplicaSet behind the preview service (blue-green strategy).
+        Preview = "preview",
+        /// The ping side of a ping-pong canary.
+        Ping = "ping",
+        /// The pong side of a ping-pong canary.
+        Pong = "pong",
+    }
+}
+
+str_enum! {
+    /// A ReplicaSet's health (upstream `getReplicaSetHealth`).
+    pub enum ReplicaSetHealth {
+        /// Also what a ReplicaSet with nothing desired and nothing observed is, as upstream.
+        #[default]
+        Healthy = "Healthy",
+        Progressing = "Progressing",
+        /// `spec.replicas` is 0.
+        ScaledDown = "ScaledDown",
+        /// A `ReplicaFailure` condition is true.
+        ReplicaFailure = "ReplicaFailure",
+    }
+}
 
 /// A ReplicaSet with its pods, as the detail page shows it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -35,14 +56,9 @@ pub struct ReplicaSetView {
     pub created_at: Option<String>,
     /// The `rollout.argoproj.io/revision` annotation, 0 when missing.
     pub revision: i64,
-    /// `Healthy` | `Progressing` | `ScaledDown` | `ReplicaFailure`.
-    #[cfg_attr(
-        test,
-        ts(type = r#""Healthy" | "Progressing" | "ScaledDown" | "ReplicaFailure""#)
-    )]
-    pub status: String,
-    /// Subset of `stable`, `canary`, `active`, `preview`, `ping`, `pong`, in that order.
-    pub roles: Vec<String>,
+    pub status: ReplicaSetHealth,
+    /// In the order of [`ReplicaSetRole`]; none for experiment ReplicaSets.
+    pub roles: Vec<ReplicaSetRole>,
     pub pod_template_hash: Option<String>,
     /// `spec.replicas`.
     pub desired: Option<i32>,
@@ -67,8 +83,8 @@ pub struct ReplicaSetView {
 pub struct ReplicaSetBrief {
     pub name: String,
     pub revision: i64,
-    pub status: String,
-    pub roles: Vec<String>,
+    pub status: ReplicaSetHealth,
+    pub roles: Vec<ReplicaSetRole>,
     pub replicas: i32,
     pub available: i32,
     pub scale_down_deadline: Option<String>,
@@ -78,12 +94,12 @@ pub struct ReplicaSetBrief {
 impl ReplicaSetView {
     /// True when this is the canary ReplicaSet.
     pub fn is_canary(&self) -> bool {
-        self.has_role(ROLE_CANARY)
+        self.has_role(ReplicaSetRole::Canary)
     }
 
     /// True when `role` is one of this ReplicaSet's roles.
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
+    pub fn has_role(&self, role: ReplicaSetRole) -> bool {
+        self.roles.contains(&role)
     }
 
     /// The list-row subset.
@@ -91,7 +107,7 @@ impl ReplicaSetView {
         ReplicaSetBrief {
             name: self.name.clone(),
             revision: self.revision,
-            status: self.status.clone(),
+            status: self.status,
             roles: self.roles.clone(),
             replicas: self.replicas,
             available: self.available,
@@ -102,11 +118,11 @@ impl ReplicaSetView {
 }
 
 /// Upstream `getReplicaSetHealth`.
-pub fn replica_set_health(rs: &ReplicaSet) -> &'static str {
+pub fn replica_set_health(rs: &ReplicaSet) -> ReplicaSetHealth {
     let generation = rs.metadata.generation.unwrap_or(0);
     let observed = rs.status.observed_generation.unwrap_or(0);
     if generation > observed {
-        return "Progressing";
+        return ReplicaSetHealth::Progressing;
     }
     let failure = rs
         .status
@@ -114,12 +130,12 @@ pub fn replica_set_health(rs: &ReplicaSet) -> &'static str {
         .iter()
         .any(|c| c.type_ == "ReplicaFailure" && c.status == "True");
     if failure {
-        return "ReplicaFailure";
+        return ReplicaSetHealth::ReplicaFailure;
     }
     match rs.spec.replicas {
-        Some(desired) if rs.status.available_replicas < desired => "Progressing",
-        Some(0) => "ScaledDown",
-        _ => "Healthy",
+        Some(desired) if rs.status.available_replicas < desired => ReplicaSetHealth::Progressing,
+        Some(0) => ReplicaSetHealth::ScaledDown,
+        _ => ReplicaSetHealth::Healthy,
     }
 }
 
@@ -127,7 +143,7 @@ pub fn replica_set_health(rs: &ReplicaSet) -> &'static str {
 ///
 /// Upstream compares hashes even when both are empty, so an RS without the hash label counts as
 /// stable for a rollout without `stableRS`; here an empty hash never matches anything.
-pub fn roles(ro: &Rollout, hash: &str) -> Vec<String> {
+pub fn roles(ro: &Rollout, hash: &str) -> Vec<ReplicaSetRole> {
     let mut roles = Vec::new();
     if hash.is_empty() {
         return roles;
@@ -136,26 +152,30 @@ pub fn roles(ro: &Rollout, hash: &str) -> Vec<String> {
     let is = |v: &Option<String>| v.as_deref() == Some(hash);
     if let Some(canary) = &ro.spec.strategy.canary {
         let stable_ping = status.canary.stable_ping_pong.as_deref() == Some("ping");
-        let ping_pong = |roles: &mut Vec<String>, ping: bool| {
+        let ping_pong = |roles: &mut Vec<ReplicaSetRole>, ping: bool| {
             if canary.ping_pong.is_some() {
-                roles.push(if ping { ROLE_PING } else { ROLE_PONG }.to_owned());
+                roles.push(if ping {
+                    ReplicaSetRole::Ping
+                } else {
+                    ReplicaSetRole::Pong
+                });
             }
         };
         if is(&status.stable_rs) {
-            roles.push(ROLE_STABLE.to_owned());
+            roles.push(ReplicaSetRole::Stable);
             ping_pong(&mut roles, stable_ping);
         } else if is(&status.current_pod_hash) {
-            roles.push(ROLE_CANARY.to_owned());
+            roles.push(ReplicaSetRole::Canary);
             ping_pong(&mut roles, !stable_ping);
         }
     } else if ro.spec.strategy.blue_green.is_some() {
         if is(&status.stable_rs) {
-            roles.push(ROLE_STABLE.to_owned());
+            roles.push(ReplicaSetRole::Stable);
         }
         if is(&status.blue_green.active_selector) {
-            roles.push(ROLE_ACTIVE.to_owned());
+            roles.push(ReplicaSetRole::Active);
         } else if is(&status.blue_green.preview_selector) {
-            roles.push(ROLE_PREVIEW.to_owned());
+            roles.push(ReplicaSetRole::Preview);
         }
     }
     roles
@@ -188,7 +208,7 @@ pub fn replica_set_views(
                 uid: rs.metadata.uid.clone(),
                 created_at: rs.metadata.creation_timestamp.clone(),
                 revision: rs.metadata.revision(),
-                status: replica_set_health(rs).to_owned(),
+                status: replica_set_health(rs),
                 roles: rollout
                     .map(|ro| roles(ro, hash.as_deref().unwrap_or_default()))
                     .unwrap_or_default(),

@@ -4,10 +4,41 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::str_enum::str_enum;
 use crate::model::Rollout;
 
 /// Pause condition reason of a canary pause step.
 pub const CANARY_PAUSE_STEP: &str = "CanaryPauseStep";
+
+str_enum! {
+    /// What a canary step does: the key its spec object sets.
+    pub enum StepKind {
+        SetWeight = "setWeight",
+        Pause = "pause",
+        Analysis = "analysis",
+        Experiment = "experiment",
+        SetCanaryScale = "setCanaryScale",
+        SetHeaderRoute = "setHeaderRoute",
+        SetMirrorRoute = "setMirrorRoute",
+        Plugin = "plugin",
+        /// None of the above: a step a newer controller knows, or an empty one. Also what a
+        /// kind this build does not know parses as.
+        #[default]
+        #[serde(other)]
+        Unknown = "unknown",
+    }
+}
+
+str_enum! {
+    /// Where a canary step stands relative to `status.currentStepIndex`.
+    pub enum StepState {
+        Done = "done",
+        Current = "current",
+        /// After the current step, or every step while the controller has set no index.
+        #[default]
+        Pending = "pending",
+    }
+}
 
 /// One canary step.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -16,19 +47,10 @@ pub const CANARY_PAUSE_STEP: &str = "CanaryPauseStep";
 pub struct StepView {
     /// 0-based position in `spec.strategy.canary.steps`.
     pub index: usize,
-    /// `setWeight` | `pause` | `analysis` | `experiment` | `setCanaryScale` | `setHeaderRoute`
-    /// | `setMirrorRoute` | `plugin` | `unknown`.
-    #[cfg_attr(
-        test,
-        ts(
-            type = r#""setWeight" | "pause" | "analysis" | "experiment" | "setCanaryScale" | "setHeaderRoute" | "setMirrorRoute" | "plugin" | "unknown""#
-        )
-    )]
-    pub kind: String,
+    pub kind: StepKind,
     /// Human label such as "Set weight 20%", "Pause 10s" or "Pause until promoted".
     pub label: String,
-    /// `done` | `current` | `pending`.
-    pub state: String,
+    pub state: StepState,
     /// For a timed pause: its length in whole seconds.
     pub duration_seconds: Option<i64>,
     /// For the current timed pause: when it started and when it ends (RFC3339).
@@ -44,17 +66,6 @@ pub struct StepView {
     /// The step exactly as in the spec.
     pub raw: Value,
 }
-
-const KINDS: [&str; 8] = [
-    "setWeight",
-    "pause",
-    "analysis",
-    "experiment",
-    "setCanaryScale",
-    "setHeaderRoute",
-    "setMirrorRoute",
-    "plugin",
-];
 
 /// Every spec step with its state.
 ///
@@ -75,29 +86,30 @@ pub fn step_views(ro: &Rollout) -> Vec<StepView> {
         .iter()
         .enumerate()
         .map(|(index, raw)| {
-            let kind = KINDS
+            let kind = StepKind::ALL
                 .iter()
-                .find(|k| raw.get(**k).is_some_and(|v| !v.is_null()))
                 .copied()
-                .unwrap_or("unknown");
+                .filter(|k| *k != StepKind::Unknown)
+                .find(|k| raw.get(k.as_str()).is_some_and(|v| !v.is_null()))
+                .unwrap_or(StepKind::Unknown);
             let state = match current {
-                None => "pending",
-                Some(c) if index < c => "done",
-                Some(c) if index == c => "current",
-                Some(_) => "pending",
+                None => StepState::Pending,
+                Some(c) if index < c => StepState::Done,
+                Some(c) if index == c => StepState::Current,
+                Some(_) => StepState::Pending,
             };
             let duration = pause_duration(raw);
             let (started_at, ends_at) = match (state, duration, &pause_start) {
-                ("current", Some(d), Some(start)) => {
+                (StepState::Current, Some(d), Some(start)) => {
                     (Some(start.clone()), add_seconds(start, d.as_secs()))
                 }
                 _ => (None, None),
             };
             StepView {
                 index,
-                kind: kind.to_owned(),
+                kind,
                 label: step_label(kind, raw),
-                state: state.to_owned(),
+                state,
                 duration_seconds: duration.map(|d| d.as_secs()),
                 started_at,
                 ends_at,
@@ -190,16 +202,16 @@ fn names(list: Option<&Value>, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn step_label(kind: &str, raw: &Value) -> String {
-    let body = raw.get(kind).unwrap_or(&Value::Null);
+fn step_label(kind: StepKind, raw: &Value) -> String {
+    let body = raw.get(kind.as_str()).unwrap_or(&Value::Null);
     let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
     let has_match = body
         .get("match")
         .and_then(Value::as_array)
         .is_some_and(|m| !m.is_empty());
     match kind {
-        "setWeight" => format!("Set weight {body}%"),
-        "pause" => match body.get("duration").filter(|d| !d.is_null()) {
+        StepKind::SetWeight => format!("Set weight {body}%"),
+        StepKind::Pause => match body.get("duration").filter(|d| !d.is_null()) {
             None => "Pause until promoted".to_owned(),
             // As the UI: a bare number is seconds.
             Some(Value::Number(n)) => format!("Pause {n}s"),
@@ -209,11 +221,11 @@ fn step_label(kind: &str, raw: &Value) -> String {
             Some(Value::String(s)) => format!("Pause {s}"),
             Some(other) => format!("Pause {other}"),
         },
-        "analysis" => {
+        StepKind::Analysis => {
             let templates = names(body.get("templates"), "templateName");
             format!("Analysis: {}", templates.join(", "))
         }
-        "experiment" => {
+        StepKind::Experiment => {
             let templates = names(body.get("templates"), "name");
             let analyses = names(body.get("analyses"), "name");
             let mut label = format!("Experiment: {}", templates.join(", "));
@@ -222,7 +234,7 @@ fn step_label(kind: &str, raw: &Value) -> String {
             }
             label
         }
-        "setCanaryScale" => {
+        StepKind::SetCanaryScale => {
             let detail = if let Some(r) = body.get("replicas").filter(|v| !v.is_null()) {
                 format!("{r} replicas")
             } else if let Some(w) = body.get("weight").filter(|v| !v.is_null()) {
@@ -234,12 +246,12 @@ fn step_label(kind: &str, raw: &Value) -> String {
             };
             format!("Set canary scale: {detail}")
         }
-        "setHeaderRoute" if has_match => format!("Set header route: {name}"),
-        "setHeaderRoute" => format!("Remove header route: {name}"),
-        "setMirrorRoute" if has_match => format!("Set mirror route: {name}"),
-        "setMirrorRoute" => format!("Remove mirror route: {name}"),
-        "plugin" => format!("Plugin: {name}"),
-        _ => match raw.as_object().filter(|o| !o.is_empty()) {
+        StepKind::SetHeaderRoute if has_match => format!("Set header route: {name}"),
+        StepKind::SetHeaderRoute => format!("Remove header route: {name}"),
+        StepKind::SetMirrorRoute if has_match => format!("Set mirror route: {name}"),
+        StepKind::SetMirrorRoute => format!("Remove mirror route: {name}"),
+        StepKind::Plugin => format!("Plugin: {name}"),
+        StepKind::Unknown => match raw.as_object().filter(|o| !o.is_empty()) {
             Some(o) => format!(
                 "Unknown step: {}",
                 o.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -262,7 +274,7 @@ mod tests {
         });
         step_views(&ro)
             .into_iter()
-            .map(|s| (s.kind, s.label))
+            .map(|s| (s.kind.as_str().to_owned(), s.label))
             .collect()
     }
 

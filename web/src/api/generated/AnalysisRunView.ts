@@ -10,9 +10,10 @@ import type { NonJobInfo } from "./NonJobInfo";
 export type AnalysisRunView = { name: string, namespace: string, uid: string, createdAt: string | null, revision: number, 
 /**
  * `status.phase` (upstream calls this `status`): Pending, Running, Successful, Failed,
- * Error, Inconclusive, or empty before the controller first looks at the run.
+ * Error, Inconclusive, or empty before the controller first looks at the run; a string, as the
+ * controller wrote it (a newer one may add a phase).
  */
-phase: "Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | "", message: string | null, startedAt: string | null, 
+phase: "Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | "" | (string & {}), message: string | null, startedAt: string | null, 
 /**
  * The latest `finishedAt` of any measurement: the end of the run time, when finished.
  */

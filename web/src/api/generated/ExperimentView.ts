@@ -8,9 +8,10 @@ import type { ReplicaSetView } from "./ReplicaSetView";
  */
 export type ExperimentView = { name: string, namespace: string, uid: string, createdAt: string | null, revision: number, 
 /**
- * `status.phase`: Pending, Running, Successful, Failed, Error, Inconclusive, or empty.
+ * `status.phase`: Pending, Running, Successful, Failed, Error, Inconclusive, or empty; a
+ * string, as the controller wrote it (a newer one may add a phase).
  */
-phase: "Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | "", message: string | null, duration: string | null, availableAt: string | null, 
+phase: "Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | "" | (string & {}), message: string | null, duration: string | null, availableAt: string | null, 
 /**
  * Images of its running ReplicaSets, tagged `Σ:<template>`.
  */

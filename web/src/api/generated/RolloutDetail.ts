@@ -6,6 +6,7 @@ import type { BlueGreenView } from "./BlueGreenView";
 import type { CanaryView } from "./CanaryView";
 import type { ConditionView } from "./ConditionView";
 import type { ContainerView } from "./ContainerView";
+import type { ContainersSource } from "./ContainersSource";
 import type { ExperimentView } from "./ExperimentView";
 import type { HistoryView } from "./HistoryView";
 import type { PauseConditionView } from "./PauseConditionView";
@@ -25,12 +26,7 @@ summary: RolloutSummary, annotations: { [key in string]: string },
 /**
  * Every canary step, even before the controller sets `currentStepIndex`.
  */
-steps: Array<StepView>, containers: Array<ContainerView>, initContainers: Array<ContainerView>, 
-/**
- * `rollout` (its own template) or `replicaSet` (a workloadRef rollout: the current
- * ReplicaSet's template), or `none`.
- */
-containersSource: string, workloadRef: WorkloadRefView | null, canary: CanaryView | null, blueGreen: BlueGreenView | null, 
+steps: Array<StepView>, containers: Array<ContainerView>, initContainers: Array<ContainerView>, containersSource: ContainersSource, workloadRef: WorkloadRefView | null, canary: CanaryView | null, blueGreen: BlueGreenView | null, 
 /**
  * Newest first.
  */

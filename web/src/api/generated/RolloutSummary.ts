@@ -4,6 +4,7 @@ import type { ImageInfo } from "./ImageInfo";
 import type { PauseKind } from "./PauseKind";
 import type { ReplicaSetBrief } from "./ReplicaSetBrief";
 import type { Replicas } from "./Replicas";
+import type { RolloutStrategy } from "./RolloutStrategy";
 import type { WaitingView } from "./WaitingView";
 
 /**
@@ -17,11 +18,7 @@ generation: number | null,
 /**
  * `status.observedGeneration` (a string: a number, or a hash on v0.9 controllers).
  */
-observedGeneration: string | null, 
-/**
- * `Canary` | `BlueGreen` | empty.
- */
-strategy: "Canary" | "BlueGreen" | "", 
+observedGeneration: string | null, strategy: RolloutStrategy, 
 /**
  * `Healthy` | `Progressing` | `Paused` | `Degraded` (or whatever a controller writes).
  * A string, not an enum: it is the controller's `status.phase`, and a newer controller's
@@ -70,9 +67,9 @@ pauseReasons: Array<string>,
 reason: string, needsAttention: boolean, attentionReason: string | null, 
 /**
  * The worst phase among the rollout's current analyses (step, background, pre- and
- * post-promotion), if any.
+ * post-promotion), if any: one of their `status`es as written, so a string.
  */
-analysisStatus: string | null, restartedAt: string | null, 
+analysisStatus: "Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | (string & {}) | null, restartedAt: string | null, 
 /**
  * End of the current timed pause (RFC3339); `None` when not in one or indefinite.
  */

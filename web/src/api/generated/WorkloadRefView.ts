@@ -3,4 +3,9 @@
 /**
  * `spec.workloadRef`.
  */
-export type WorkloadRefView = { apiVersion: string, kind: string, name: string, };
+export type WorkloadRefView = { apiVersion: string, 
+/**
+ * The kind as the spec names it (`Deployment`, …): a string, not an enum, because the
+ * view passes it through and the controller accepts more than one kind.
+ */
+kind: string, name: string, };
