@@ -116,7 +116,14 @@ pub struct MetricView {
     pub consecutive_error_limit: Option<i64>,
     pub interval: Option<String>,
     pub initial_delay: Option<String>,
-    /// The metric result's phase, `None` before the first measurement.
+    /// The metric result's phase, `None` before the first measurement; as the controller
+    /// wrote it, so a string.
+    #[cfg_attr(
+        test,
+        ts(
+            type = r#""Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | (string & {}) | null"#
+        )
+    )]
     pub phase: Option<String>,
     pub message: Option<String>,
     pub measured: i32,
@@ -134,6 +141,13 @@ pub struct MetricView {
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct MeasurementView {
+    /// The measurement's phase as the controller wrote it.
+    #[cfg_attr(
+        test,
+        ts(
+            type = r#""Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | (string & {}) | null"#
+        )
+    )]
     pub phase: Option<String>,
     pub value: Option<String>,
     /// The value as a number when it is one, or an array whose first element is one (charts).
@@ -153,6 +167,13 @@ pub struct MeasurementView {
 pub struct JobInfo {
     pub name: String,
     pub namespace: String,
+    /// The measurement's phase as the controller wrote it (empty when unset).
+    #[cfg_attr(
+        test,
+        ts(
+            type = r#""Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | "" | (string & {})"#
+        )
+    )]
     pub status: String,
     pub metric_name: String,
     pub started_at: Option<String>,
@@ -164,6 +185,13 @@ pub struct JobInfo {
 #[serde(rename_all = "camelCase")]
 pub struct NonJobInfo {
     pub value: Option<String>,
+    /// The measurement's phase as the controller wrote it (empty when unset).
+    #[cfg_attr(
+        test,
+        ts(
+            type = r#""Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | "" | (string & {})"#
+        )
+    )]
     pub status: String,
     pub metric_name: String,
     pub started_at: Option<String>,

@@ -27,8 +27,10 @@ pub const ROLLOUT_UPDATED: &str = "RolloutUpdated";
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct EventView {
-    /// `Normal` | `Warning`.
+    /// `Normal` | `Warning`, as the Event has it (the API server accepts no other, but the
+    /// view passes it through rather than guess).
     #[serde(rename = "type")]
+    #[cfg_attr(test, ts(type = r#""Normal" | "Warning" | (string & {})"#))]
     pub type_: String,
     pub reason: String,
     pub message: String,

@@ -258,6 +258,8 @@ pub struct AnalysisRefView {
 pub struct ConditionView {
     #[serde(rename = "type")]
     pub type_: String,
+    /// As the object's status has it: `True`, `False` or `Unknown` by Kubernetes convention.
+    #[cfg_attr(test, ts(type = r#""True" | "False" | "Unknown" | (string & {})"#))]
     pub status: String,
     pub reason: Option<String>,
     pub message: Option<String>,

@@ -3,4 +3,8 @@
 /**
  * A status condition.
  */
-export type ConditionView = { type: string, status: string, reason: string | null, message: string | null, lastTransitionTime: string | null, lastUpdateTime: string | null, };
+export type ConditionView = { type: string, 
+/**
+ * As the object's status has it: `True`, `False` or `Unknown` by Kubernetes convention.
+ */
+status: "True" | "False" | "Unknown" | (string & {}), reason: string | null, message: string | null, lastTransitionTime: string | null, lastUpdateTime: string | null, };

@@ -5,9 +5,10 @@
  */
 export type EventView = { 
 /**
- * `Normal` | `Warning`.
+ * `Normal` | `Warning`, as the Event has it (the API server accepts no other, but the
+ * view passes it through rather than guess).
  */
-type: string, reason: string, message: string, 
+type: "Normal" | "Warning" | (string & {}), reason: string, message: string, 
 /**
  * When it last happened (RFC3339), if the writer said.
  */

@@ -3,4 +3,8 @@
 /**
  * A measurement that ran as a Job (upstream `JobInfo`).
  */
-export type JobInfo = { name: string, namespace: string, status: string, metricName: string, startedAt: string | null, };
+export type JobInfo = { name: string, namespace: string, 
+/**
+ * The measurement's phase as the controller wrote it (empty when unset).
+ */
+status: "Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | "" | (string & {}), metricName: string, startedAt: string | null, };

@@ -3,7 +3,11 @@
 /**
  * One measurement of a metric.
  */
-export type MeasurementView = { phase: string | null, value: string | null, 
+export type MeasurementView = { 
+/**
+ * The measurement's phase as the controller wrote it.
+ */
+phase: "Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | (string & {}) | null, value: string | null, 
 /**
  * The value as a number when it is one, or an array whose first element is one (charts).
  */

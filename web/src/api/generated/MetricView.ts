@@ -23,9 +23,10 @@ successThresholds: Array<Threshold>, failureThresholds: Array<Threshold>,
  */
 count: number | null, failureLimit: number | null, inconclusiveLimit: number | null, consecutiveErrorLimit: number | null, interval: string | null, initialDelay: string | null, 
 /**
- * The metric result's phase, `None` before the first measurement.
+ * The metric result's phase, `None` before the first measurement; as the controller
+ * wrote it, so a string.
  */
-phase: string | null, message: string | null, measured: number, successful: number, failed: number, inconclusive: number, error: number, consecutiveError: number, 
+phase: "Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | (string & {}) | null, message: string | null, measured: number, successful: number, failed: number, inconclusive: number, error: number, consecutiveError: number, 
 /**
  * Every measurement, oldest first.
  */

@@ -3,4 +3,8 @@
 /**
  * A measurement without metadata (upstream `NonJobInfo`).
  */
-export type NonJobInfo = { value: string | null, status: string, metricName: string, startedAt: string | null, };
+export type NonJobInfo = { value: string | null, 
+/**
+ * The measurement's phase as the controller wrote it (empty when unset).
+ */
+status: "Pending" | "Running" | "Successful" | "Failed" | "Error" | "Inconclusive" | "" | (string & {}), metricName: string, startedAt: string | null, };
