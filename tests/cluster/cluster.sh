@@ -251,6 +251,7 @@ cmd_status() {
 cmd_down() {
   local t0; t0=$(now)
   if [ ! -d "$STATE" ]; then log "not present (nothing to do)"; return 0; fi
+  release_port  # a stand-in holding a stopped API server's port (stop-apiserver)
   # every pid we know of, to wait below until it has really gone (also as a zombie: `pgrep` shows
   # "[kube-apiserver] <defunct>" until init reaps the reparented daemons)
   local pids="" f
@@ -384,6 +385,34 @@ cmd_stop_apiserver() {
   # stop_pid removed the pid file; keep it (pointing at the dead pid) so `down` still finds it
   cp "$STATE/kube-apiserver.pid.stopped" "$pf"; rm -f "$STATE/kube-apiserver.pid.stopped"
   log "kube-apiserver stopped (pid $pid)"
+  hold_port "$(tr '\0' '\n' < "$STATE/kube-apiserver.cmdline" | sed -n 's/^--secure-port=//p')"
+}
+
+# While the API server is down its port is free, and kwokctl, creating another cluster on this
+# machine meanwhile, picks ports by probing downwards from 32767: it took this one once, and the
+# restarted API server could not bind it (seen in CI: "not answered by the API server within
+# 120s"). So a stand-in holds the port during the outage: it listens and closes every
+# connection at once, which a client sees as an unreachable server, as it would the bare port.
+hold_port() { # hold_port PORT  (pid in $STATE/port-hold.pid; released by release_port)
+  [ -n "$1" ] || die "cannot tell the API server's port from its command line"
+  setsid python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the old connections in TIME_WAIT
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+while True:
+    s.accept()[0].close()
+' "$1" </dev/null >>"$STATE/outage.log" 2>&1 &
+  echo $! > "$STATE/port-hold.pid"
+}
+
+release_port() {
+  local pf="$STATE/port-hold.pid" pid
+  [ -f "$pf" ] || return 0
+  pid="$(cat "$pf")"; rm -f "$pf"
+  kill "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 }
 
 start_component() { # start_component NAME: again, as it ran when stop-apiserver saved it
@@ -403,6 +432,7 @@ start_component() { # start_component NAME: again, as it ran when stop-apiserver
 cmd_start_apiserver() {
   [ -f "$STATE/kube-apiserver.cmdline" ] || die "no stopped kube-apiserver to start (run stop-apiserver first)"
   pid_alive "$(component_pidfile kube-apiserver)" "$STATE/" && die "kube-apiserver of $NAME is already running"
+  release_port
   start_component kube-apiserver
   # the others need the API server; wait for it in the background so that the caller can
   # measure how soon the API server answers
