@@ -79,10 +79,14 @@ const IDLE_BEFORE_WAKE: Duration = Duration::from_secs(15);
 /// write-back replaces the newer object in the cache with the older one, and the controller
 /// does nothing more until the rollout changes again: here `generation` 9 with
 /// `observedGeneration` 8 for minutes, in about 1 run of 6 of the actions test. Upstream
-/// fixed it in v1.10 (argoproj/argo-rollouts#4784, "race condition when writing back to
-/// informer"); this repository pins v1.9.x. The API server holds our write, so what the
-/// dashboard is tested for is done; a metadata-only change makes the controller read the
-/// rollout again, as any later change would for a person. Every wake-up is printed.
+/// fixed it in v1.10 (argoproj/argo-rollouts#4786 removed the write-back, #4784 ends a
+/// reconcile after its own write). The API server holds our write, so what the dashboard is
+/// tested for is done; a metadata-only change makes the controller read the rollout again, as
+/// any later change would for a person. Every wake-up is printed.
+///
+/// Only a v1.9 controller is woken: on the v1.10 cluster (`ROLLOUTS_DASHBOARD_ARGO_VERSION`,
+/// set by `tests/cluster/cluster.sh env`) the suite runs without the workaround, so a rollout
+/// that the controller leaves behind fails the wait instead of being nudged on.
 ///
 /// A wake-up must never hide a fault of ours: a dashboard that missed a watch event would
 /// also recover from the touch. So before touching, the resourceVersion the dashboard shows
@@ -93,6 +97,29 @@ struct ControllerWaker {
     last_resource_version: String,
     unchanged_since: Instant,
     wakes: u32,
+    /// Whether the cluster's controller has the stale write-back (v1.9), so may be woken.
+    may_wake: bool,
+}
+
+/// Whether the Argo Rollouts release of the test cluster writes its own last write back to
+/// its informer (before v1.10). Without `ROLLOUTS_DASHBOARD_ARGO_VERSION` the cluster is the
+/// default one, v1.9.
+fn controller_writes_back_to_informer() -> bool {
+    let version = std::env::var("ROLLOUTS_DASHBOARD_ARGO_VERSION").unwrap_or_default();
+    let mut parts = version.trim_start_matches('v').split('.');
+    let (major, minor) = (parts.next(), parts.next());
+    match (major, minor) {
+        (Some(major), Some(minor)) => {
+            let major: u32 = major
+                .parse()
+                .expect("ROLLOUTS_DASHBOARD_ARGO_VERSION: vMAJOR.MINOR.PATCH");
+            let minor: u32 = minor
+                .parse()
+                .expect("ROLLOUTS_DASHBOARD_ARGO_VERSION: vMAJOR.MINOR.PATCH");
+            (major, minor) < (1, 10)
+        }
+        _ => true,
+    }
 }
 
 impl ControllerWaker {
@@ -102,6 +129,7 @@ impl ControllerWaker {
             last_resource_version: String::new(),
             unchanged_since: Instant::now(),
             wakes: 0,
+            may_wake: controller_writes_back_to_informer(),
         }
     }
 
@@ -146,6 +174,18 @@ impl ControllerWaker {
                  still shows an older resourceVersion: a missed watch event",
                 IDLE_BEFORE_WAKE.as_secs()
             );
+        }
+        if !self.may_wake {
+            // v1.10 and later: no nudge; the caller's wait fails if the controller never moves.
+            eprintln!(
+                "{ns}/{name}: unchanged for {}s while waiting for \"{what}\" (generation {:?}, \
+                 observed {}); not woken: this controller has no stale write-back",
+                IDLE_BEFORE_WAKE.as_secs(),
+                rollout.metadata.generation,
+                rollout.data["status"]["observedGeneration"],
+            );
+            self.unchanged_since = Instant::now();
+            return;
         }
         self.wakes += 1;
         eprintln!(

@@ -5,7 +5,9 @@
 #   2. Web: npm ci, typecheck, unit tests, rebuild the bundle and fail if static/ drifted
 #   3. Image (tests/image): release build, image built with buildah, run read-only with podman
 #   4. Real cluster (tests/cluster: built from the Go module proxy, cached): end-to-end tests;
-#      deploy/check.sh: the kustomize manifests and the Helm chart (Helm built by tests/helm)
+#      deploy/check.sh: the kustomize manifests and the Helm chart (Helm built by tests/helm);
+#      then a second cluster running the newer Argo Rollouts (v1.10.2 beside v1.9.2; built with
+#      GOTOOLCHAIN=go1.27.3 by tests/cluster/build.sh) and the actions suite (e2e_cluster) on it
 #   5. Browser tests in headless Chromium (tests/browser)
 #   6. Benchmark smoke run (tests/bench), so the harness cannot rot
 #   Ingress chain with the cluster (tests/ingress): Chromium → nginx → oauth2-proxy → dashboard
@@ -74,16 +76,22 @@ if ! skipping SKIP_IMAGE "image build + run"; then
 fi
 
 CLUSTER=""
+CLUSTER_NEW=""  # the second cluster (newer Argo Rollouts), while it is up
+# down_cluster RC NAME: `down`, keeping the Argo controller's log first when RC says the run
+# failed (the cluster's state dir goes with `down`).
+down_cluster() {
+  local rc="$1" name="$2" log
+  log="$(tests/cluster/cluster.sh env "$name" 2>/dev/null | sed -n "s/^export ROLLOUTS_DASHBOARD_CONTROLLER_LOG='\(.*\)'$/\1/p")"
+  if [ "$rc" -ne 0 ] && [ -f "$log" ]; then
+    cp "$log" "/tmp/rollouts-dashboard-controller-$name.log" \
+      && echo "controller log kept in /tmp/rollouts-dashboard-controller-$name.log" >&2
+  fi
+  tests/cluster/cluster.sh down "$name" || true
+}
 cleanup() {
   local rc=$?
-  if [ -n "$CLUSTER" ]; then
-    # On failure keep the Argo controller's log: the cluster's state dir goes with `down`.
-    if [ "$rc" -ne 0 ] && [ -f "${ROLLOUTS_DASHBOARD_CONTROLLER_LOG:-}" ]; then
-      cp "$ROLLOUTS_DASHBOARD_CONTROLLER_LOG" "/tmp/rollouts-dashboard-controller-$CLUSTER.log" \
-        && echo "controller log kept in /tmp/rollouts-dashboard-controller-$CLUSTER.log" >&2
-    fi
-    tests/cluster/cluster.sh down "$CLUSTER" || true
-  fi
+  if [ -n "$CLUSTER_NEW" ]; then down_cluster "$rc" "$CLUSTER_NEW"; fi
+  if [ -n "$CLUSTER" ]; then down_cluster "$rc" "$CLUSTER"; fi
 }
 trap cleanup EXIT
 
@@ -105,6 +113,22 @@ if ! skipping SKIP_CLUSTER "cluster end-to-end tests"; then
   export HELM
   phase "cluster: deploy/ manifests (server-side dry run)"
   bash deploy/check.sh                 # kustomize variants and the Helm chart (deploy/helm)
+
+  # Mixed versions: the actions suite again, on a second cluster with Argo Rollouts v1.10.2 (its
+  # rollouts-controller and CRDs; the first cluster runs v1.9.2). Only the actions suite: the
+  # security and outage suites test the dashboard and the API server, not the controller. The
+  # cluster goes down right after, so the later phases run beside one cluster only.
+  phase "cluster v1.10: build + up"
+  CLUSTER_NEW="ci110-$$"
+  tests/cluster/cluster.sh up "$CLUSTER_NEW" --argo v1.10 >/dev/null
+  phase "cluster v1.10: end-to-end tests"
+  (
+    eval "$(tests/cluster/cluster.sh env "$CLUSTER_NEW")"
+    export ROLLOUTS_DASHBOARD_E2E_KUBECONFIG="$KUBECONFIG"
+    cargo test --locked --features e2e --test e2e_cluster -- --test-threads=1 2>&1 \
+      | tee /tmp/rollouts-dashboard-e2e-v1.10.log
+  )
+  down_cluster 0 "$CLUSTER_NEW"; CLUSTER_NEW=""
 fi
 
 if ! skipping SKIP_BROWSER "browser tests"; then

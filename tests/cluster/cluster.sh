@@ -4,7 +4,11 @@
 #   kwok fake nodes (pods become Ready without containers), the real Argo Rollouts controller,
 #   and a tiny metric endpoint (metric-server.py) for `web` analysis providers.
 #
-#   tests/cluster/cluster.sh up   NAME [--demo]   create (or reuse) cluster NAME; --demo also applies demo/
+#   tests/cluster/cluster.sh up   NAME [--demo] [--argo v1.9|v1.10]
+#                                                 create (or reuse) cluster NAME; --demo also applies demo/;
+#                                                 --argo picks the Argo Rollouts release (default v1.9 = v1.9.2,
+#                                                 v1.10 = v1.10.2; or env ROLLOUTS_DASHBOARD_ARGO). `env` tells
+#                                                 which one runs: ROLLOUTS_DASHBOARD_ARGO_VERSION
 #   tests/cluster/cluster.sh demo NAME            apply the demo workloads to a running cluster
 #   tests/cluster/cluster.sh env  NAME            print `export ...` lines (KUBECONFIG, ...) for NAME
 #   tests/cluster/cluster.sh down NAME            stop everything of NAME and delete its state (idempotent)
@@ -20,6 +24,7 @@
 #      ROLLOUTS_DASHBOARD_CLUSTER_TIMEOUT (seconds per wait, default 180),
 #      ROLLOUTS_DASHBOARD_CLUSTER_KEEP_STATE=1 (down keeps the state dir, e.g. for logs in CI),
 #      ROLLOUTS_DASHBOARD_CONTROLLER_ARGS (extra rollouts-controller args, e.g. "--loglevel debug").
+#      ROLLOUTS_DASHBOARD_ARGO (v1.9 or v1.10; what `up` runs when --argo is not given).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -27,7 +32,7 @@ STATE_ROOT="${ROLLOUTS_DASHBOARD_CLUSTER_STATE_ROOT:-${TMPDIR:-/tmp}/rollouts-da
 NODES="${ROLLOUTS_DASHBOARD_CLUSTER_NODES:-3}"
 TIMEOUT="${ROLLOUTS_DASHBOARD_CLUSTER_TIMEOUT:-180}"
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "[cluster${NAME:+ $NAME}] ERROR: $*" >&2; exit 1; }
 log() { echo "[cluster${NAME:+ $NAME}] $*" >&2; }
 
@@ -108,7 +113,12 @@ controller_ready() {
   grep -q 'Started controller' "$STATE/controller.log"
 }
 
-is_up() { [ -f "$STATE/up.done" ] && [ -x "${BIN:-/nonexistent}/kubectl" ] && apiserver_ready && controller_ready; }
+# (up with the Argo Rollouts release asked for: `up --argo v1.10` on a v1.9 cluster recreates it)
+is_up() {
+  [ -f "$STATE/up.done" ] && [ -x "${BIN:-/nonexistent}/kubectl" ] \
+    && grep -qxF "export ROLLOUTS_DASHBOARD_ARGO_VERSION='$ROLLOUTS_DASHBOARD_ARGO_VERSION'" "$STATE/env" \
+    && apiserver_ready && controller_ready
+}
 
 write_env() {
   local mport; mport="$(cat "$STATE/metric-server.port")"
@@ -165,12 +175,25 @@ start_controller() {
 }
 
 cmd_up() {
-  local demo=0 a
-  for a in "$@"; do case "$a" in --demo) demo=1 ;; *) usage ;; esac; done
+  local demo=0
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --demo) demo=1 ;;
+      --argo) [ $# -ge 2 ] || usage; export ROLLOUTS_DASHBOARD_ARGO="$2"; shift ;;
+      --argo=*) export ROLLOUTS_DASHBOARD_ARGO="${1#--argo=}" ;;
+      *) usage ;;
+    esac
+    shift
+  done
   UP_T0=$(now)
   phase "build (cached)"
   load_bins
   mkdir -p "$STATE"
+  local running
+  running="$(sed -n "s/^export ROLLOUTS_DASHBOARD_ARGO_VERSION='\(.*\)'$/\1/p" "$STATE/env" 2>/dev/null || true)"
+  if [ -n "$running" ] && [ "$running" != "$ROLLOUTS_DASHBOARD_ARGO_VERSION" ]; then
+    log "it runs Argo Rollouts $running, $ROLLOUTS_DASHBOARD_ARGO_VERSION was asked for: recreating it"
+  fi
   if is_up; then
     log "already up"
   else
