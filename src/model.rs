@@ -875,6 +875,12 @@ impl Object {
             Kind::Experiment => Object::Experiment(serde_json::from_value(value).map_err(invalid)?),
         };
         object.meta_mut().trim();
+        if let Object::Pod(pod) = &mut object {
+            // No view reads a pod's labels or annotations (its ReplicaSet's are read), and a
+            // rollout has many pods: each non-empty map is a ~544-byte B-tree leaf.
+            pod.metadata.labels = BTreeMap::new();
+            pod.metadata.annotations = BTreeMap::new();
+        }
         Ok(object)
     }
 
@@ -935,6 +941,19 @@ mod tests {
         assert_eq!(ro.metadata.annotations.len(), 1);
         assert_eq!(ro.status.observed_generation.as_deref(), Some("7"));
         assert_eq!(ro.spec.strategy.canary.unwrap().steps.len(), 2);
+    }
+
+    #[test]
+    fn pods_keep_no_labels_or_annotations() {
+        let value = json!({"kind": "Pod", "metadata": {"name": "p", "namespace": "shop",
+            "labels": {POD_TEMPLATE_HASH_LABEL: "abc"}, "annotations": {"a": "b"},
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "rs", "uid": "u2"}]}});
+        let Some(Object::Pod(pod)) = Object::from_json(value).unwrap() else {
+            panic!("not a pod")
+        };
+        assert!(pod.metadata.labels.is_empty());
+        assert!(pod.metadata.annotations.is_empty());
+        assert!(pod.metadata.owned_by("u2"));
     }
 
     #[test]
