@@ -63,6 +63,13 @@ impl Kind {
         }
     }
 
+    /// Whether objects of this kind own objects the dashboard watches: a Rollout its
+    /// ReplicaSets, AnalysisRuns and Experiments, a ReplicaSet its pods, an Experiment its
+    /// ReplicaSets and AnalysisRuns.
+    pub fn may_own(self) -> bool {
+        matches!(self, Kind::Rollout | Kind::ReplicaSet | Kind::Experiment)
+    }
+
     /// Lower-case plural resource name, as in REST paths.
     pub fn plural(self) -> &'static str {
         match self {

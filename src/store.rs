@@ -108,7 +108,8 @@ struct Objects {
     experiments: HashMap<RolloutKey, Arc<Experiment>>,
     /// (namespace, owner uid) → the objects naming it in an ownerReference.
     children: HashMap<(String, String), Entries>,
-    /// (namespace, uid) → objects with that uid (upstream fixtures share uids, so a set).
+    /// (namespace, uid) → objects with that uid (upstream fixtures share uids, so a set), of
+    /// the kinds that may own others ([`Kind::may_own`]).
     by_uid: HashMap<(String, String), Entries>,
     /// Each rollout's Events, newest first, at most [`EVENTS_PER_ROLLOUT`].
     events: HashMap<RolloutKey, Vec<Arc<EventRecord>>>,
@@ -792,7 +793,9 @@ impl Objects {
     fn index(&mut self, kind: Kind, meta: &Meta, add: bool) {
         let entry = (kind, meta.name.clone());
         let mut keys = vec![];
-        if !meta.uid.is_empty() {
+        // Only owners are looked up by uid (`walk_up`): pods and AnalysisRuns own nothing the
+        // dashboard watches, and a cluster has many of them.
+        if !meta.uid.is_empty() && kind.may_own() {
             keys.push((true, (meta.namespace.clone(), meta.uid.clone())));
         }
         for owner in &meta.owner_references {
@@ -1033,6 +1036,33 @@ fn raw<T: Serialize>(value: &T) -> Box<RawValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// Only owners are indexed by uid, and a pod still leads to its rollout (pod → its
+    /// ReplicaSet → the rollout).
+    #[test]
+    fn uid_index_holds_owners_only() {
+        let rollout = json!({"kind": "Rollout", "metadata": {"name": "web", "namespace": "shop",
+            "uid": "u-ro"}});
+        let rs = json!({"kind": "ReplicaSet", "metadata": {"name": "web-1", "namespace": "shop",
+            "uid": "u-rs", "ownerReferences": [{"kind": "Rollout", "name": "web", "uid": "u-ro"}]}});
+        let pod = json!({"kind": "Pod", "metadata": {"name": "web-1-a", "namespace": "shop",
+            "uid": "u-pod", "ownerReferences": [{"kind": "ReplicaSet", "name": "web-1", "uid": "u-rs"}]}});
+        let run = json!({"kind": "AnalysisRun", "metadata": {"name": "web-1-run", "namespace": "shop",
+            "uid": "u-run", "ownerReferences": [{"kind": "Rollout", "name": "web", "uid": "u-ro"}]}});
+        let store = Store::new(Health::loaded(crate::health::SourceKind::Files));
+        for value in [rollout, rs, pod.clone(), run] {
+            store.apply(Object::from_json(value).unwrap().unwrap());
+        }
+        let objects = store.inner.objects.read();
+        let mut indexed: Vec<&str> = objects.by_uid.keys().map(|(_, uid)| uid.as_str()).collect();
+        indexed.sort();
+        assert_eq!(indexed, ["u-ro", "u-rs"]);
+        let pod = Object::from_json(pod).unwrap().unwrap();
+        let mut affected = vec![];
+        objects.affected_rollouts(&pod.meta_with_kind(), &mut affected);
+        assert_eq!(affected, [RolloutKey::new("shop", "web")]);
+    }
 
     #[test]
     fn index_entries_are_a_sorted_set() {
