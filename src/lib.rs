@@ -61,16 +61,10 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
         tokio::spawn(demo.clone().run());
         (SourceKind::Demo, store, Some(ActionBackends::Demo(demo)))
     } else if let Some(path) = &config.from_files {
-        let loaded = source::files::load_all(path)?;
-        tracing::info!(path = %path.display(), objects = loaded.objects.len(),
-            events = loaded.events.len(), "loaded objects from files");
         let store = Store::new(Health::loaded(SourceKind::Files));
-        for object in loaded.objects {
-            store.apply(object);
-        }
-        for event in loaded.events {
-            store.apply_event(event);
-        }
+        let counts = source::files::load_into(path, &source::files::Limits::default(), &store)?;
+        tracing::info!(path = %path.display(), objects = counts.objects,
+            events = counts.events, "loaded objects from files");
         store.flush();
         (SourceKind::Files, store, None)
     } else {

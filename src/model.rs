@@ -63,6 +63,13 @@ impl Kind {
         }
     }
 
+    /// Whether objects of this kind own objects the dashboard watches: a Rollout its
+    /// ReplicaSets, AnalysisRuns and Experiments, a ReplicaSet its pods, an Experiment its
+    /// ReplicaSets and AnalysisRuns.
+    pub fn may_own(self) -> bool {
+        matches!(self, Kind::Rollout | Kind::ReplicaSet | Kind::Experiment)
+    }
+
     /// Lower-case plural resource name, as in REST paths.
     pub fn plural(self) -> &'static str {
         match self {
@@ -875,6 +882,12 @@ impl Object {
             Kind::Experiment => Object::Experiment(serde_json::from_value(value).map_err(invalid)?),
         };
         object.meta_mut().trim();
+        if let Object::Pod(pod) = &mut object {
+            // No view reads a pod's labels or annotations (its ReplicaSet's are read), and a
+            // rollout has many pods: each non-empty map is a ~544-byte B-tree leaf.
+            pod.metadata.labels = BTreeMap::new();
+            pod.metadata.annotations = BTreeMap::new();
+        }
         Ok(object)
     }
 
@@ -935,6 +948,19 @@ mod tests {
         assert_eq!(ro.metadata.annotations.len(), 1);
         assert_eq!(ro.status.observed_generation.as_deref(), Some("7"));
         assert_eq!(ro.spec.strategy.canary.unwrap().steps.len(), 2);
+    }
+
+    #[test]
+    fn pods_keep_no_labels_or_annotations() {
+        let value = json!({"kind": "Pod", "metadata": {"name": "p", "namespace": "shop",
+            "labels": {POD_TEMPLATE_HASH_LABEL: "abc"}, "annotations": {"a": "b"},
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "rs", "uid": "u2"}]}});
+        let Some(Object::Pod(pod)) = Object::from_json(value).unwrap() else {
+            panic!("not a pod")
+        };
+        assert!(pod.metadata.labels.is_empty());
+        assert!(pod.metadata.annotations.is_empty());
+        assert!(pod.metadata.owned_by("u2"));
     }
 
     #[test]

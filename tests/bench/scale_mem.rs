@@ -1,7 +1,7 @@
 //! Where the memory of a loaded fleet goes (issue #13, item 3), for a heap profiler.
 //!
 //! Not a test: it loads a `--from-files` fleet (written by `tests/bench/gen-fleet.py`) the way
-//! `rollouts-dashboard --from-files` does (parse, apply every object to the store, compute every
+//! `rollouts-dashboard --from-files` does (parse and apply each object to the store, compute every
 //! view), prints RSS after each phase, and exits without freeing the store, so that a heap
 //! profiler reports what the store holds as "leaked" and the load's transient peak as "peak".
 //! It uses the system allocator (the server uses mimalloc, which heaptrack cannot see):
@@ -74,15 +74,16 @@ fn main() {
         .unwrap_or_else(|| "/tmp/fleet-2000".to_owned());
     let per_rollout: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(0);
     report("start");
-    let objects = rollouts_dashboard::source::files::load(std::path::Path::new(&dir))
-        .unwrap_or_else(|e| panic!("cannot load {dir}: {e} (run tests/bench/gen-fleet.py)"));
-    let rollouts = objects.iter().filter(|o| o.kind() == Kind::Rollout).count();
-    report("parsed");
     let store = Store::new(Health::loaded(SourceKind::Files));
-    for object in objects {
-        store.apply(object);
-    }
-    report("applied");
+    // As the server does: each object to the store as soon as it is decoded.
+    rollouts_dashboard::source::files::load_into(
+        std::path::Path::new(&dir),
+        &rollouts_dashboard::source::files::Limits::default(),
+        &store,
+    )
+    .unwrap_or_else(|e| panic!("cannot load {dir}: {e} (run tests/bench/gen-fleet.py)"));
+    let rollouts = store.keys_of(Kind::Rollout).len();
+    report("parsed and applied");
     store.flush();
     report("views computed");
     println!(
