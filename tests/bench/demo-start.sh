@@ -25,8 +25,8 @@ now() { date +%s.%N; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.0f", (b-a)*1000}'; }
 stats() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR]=$1} END{printf "%s ms | %s ms", v[int((NR+1)/2)], v[NR]}'; }
 
-echo "| --demo-extra | rollouts listed | start to ready, median / worst of 3 | SIGTERM to exit, median / worst of 3 |"
-echo "|---|---|---|---|"
+echo "| --demo-extra | rollouts listed | start to ready: median | worst of 3 | SIGTERM to exit: median | worst of 3 |"
+echo "|---|---|---|---|---|---|"
 for n in $NS_LIST; do
   starts=""; exits=""; listed=0
   for _ in 1 2 3; do
