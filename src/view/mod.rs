@@ -572,7 +572,7 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
         name: ro.metadata.name.clone(),
         uid: uid.to_owned(),
         resource_version: ro.metadata.resource_version.clone(),
-        labels: ro.metadata.labels.clone(),
+        labels: ro.metadata.labels.to_map(),
         created_at: ro.metadata.creation_timestamp.clone(),
         generation: ro.metadata.generation,
         observed_generation: status.observed_generation.clone(),
@@ -634,7 +634,7 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
 
     RolloutDetail {
         summary,
-        annotations: ro.metadata.annotations.clone(),
+        annotations: ro.metadata.annotations.to_map(),
         steps,
         containers: main,
         init_containers: init,

@@ -193,7 +193,11 @@ pub fn replica_set_views(
         .iter()
         .filter(|rs| rs.metadata.owned_by(owner_uid))
         .map(|rs| {
-            let hash = rs.metadata.labels.get(POD_TEMPLATE_HASH_LABEL).cloned();
+            let hash = rs
+                .metadata
+                .labels
+                .get(POD_TEMPLATE_HASH_LABEL)
+                .map(str::to_owned);
             let mut rs_pods: Vec<PodView> = pods
                 .iter()
                 .filter(|p| p.metadata.owned_by(&rs.metadata.uid))
@@ -221,12 +225,12 @@ pub fn replica_set_views(
                     .metadata
                     .annotations
                     .get(EXPERIMENT_TEMPLATE_ANNOTATION)
-                    .cloned(),
+                    .map(str::to_owned),
                 scale_down_deadline: rs
                     .metadata
                     .annotations
                     .get(SCALE_DOWN_DEADLINE_ANNOTATION)
-                    .cloned(),
+                    .map(str::to_owned),
                 images: images(&rs.spec.template.spec.containers),
                 init_container_images: images(&rs.spec.template.spec.init_containers),
                 pods: rs_pods,
