@@ -203,6 +203,28 @@ pub struct Config {
     )]
     pub auth_session_minutes: u64,
 
+    /// --auth token: file holding the secret (at least 32 bytes; mount a Secret) from which
+    /// the key of the encrypted session cookies is derived. Every replica behind one address
+    /// needs the same file. Without it, a random key per process: fine for one replica, but
+    /// sessions then work on that replica only and end when it restarts.
+    #[arg(long, env = "ROLLOUTS_DASHBOARD_SESSION_KEY_FILE", value_name = "PATH")]
+    pub session_key_file: Option<PathBuf>,
+
+    /// --auth token: ConfigMap NAMESPACE/NAME in which sign-outs are recorded (session id →
+    /// expiry), watched by every replica so that a session signed out on one is refused by
+    /// all. The dashboard needs get, list, watch and patch on it. Without it, sign-outs are
+    /// known to this process only: fine for one replica.
+    #[arg(
+        long,
+        env = "ROLLOUTS_DASHBOARD_SESSION_REVOCATIONS",
+        value_name = "NAMESPACE/NAME"
+    )]
+    pub session_revocations: Option<String>,
+
+    /// The key read from --session-key-file by [`Config::validate`].
+    #[arg(skip)]
+    pub session_key: Option<crate::auth::session::SessionKey>,
+
     /// Host names (with or without port) the dashboard answers to; repeatable or
     /// comma-separated. Set it for any non-loopback deployment (DNS rebinding). On loopback,
     /// localhost names are always accepted.
@@ -324,6 +346,15 @@ pub enum ConfigError {
     Zero(&'static str),
     #[error("--{flag} {path}: no such file")]
     MissingTlsFile { flag: &'static str, path: PathBuf },
+    #[error("--{0} only applies to --auth token")]
+    TokenOnly(&'static str),
+    #[error("{0}")]
+    SessionKey(String),
+    #[error(
+        "--session-revocations {0:?}: expected NAMESPACE/NAME of a ConfigMap (a namespace \
+         and a lower-case DNS name)"
+    )]
+    BadRevocations(String),
 }
 
 impl Config {
@@ -422,6 +453,7 @@ impl Config {
             }
             *host = trimmed;
         }
+        self.validate_sessions()?;
         if self.auth_session_minutes == 0 {
             return Err(ConfigError::Zero("auth-session-minutes"));
         }
@@ -452,6 +484,37 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// `--session-key-file` (read here, so that a bad key stops the start) and
+    /// `--session-revocations`.
+    fn validate_sessions(&mut self) -> Result<(), ConfigError> {
+        if self.auth != AuthMode::Token {
+            if self.session_key_file.is_some() {
+                return Err(ConfigError::TokenOnly("session-key-file"));
+            }
+            if self.session_revocations.is_some() {
+                return Err(ConfigError::TokenOnly("session-revocations"));
+            }
+        }
+        if let Some(path) = &self.session_key_file {
+            let key = crate::auth::session::SessionKey::from_file(path)
+                .map_err(|e| ConfigError::SessionKey(e.to_string()))?;
+            self.session_key = Some(key);
+        }
+        if let Some(raw) = &self.session_revocations
+            && self.session_revocations().is_none()
+        {
+            return Err(ConfigError::BadRevocations(raw.clone()));
+        }
+        Ok(())
+    }
+
+    /// `--session-revocations` as (namespace, name), if given and well-formed.
+    pub fn session_revocations(&self) -> Option<(String, String)> {
+        let (namespace, name) = self.session_revocations.as_deref()?.split_once('/')?;
+        let dns_name = !name.is_empty() && name.len() <= 253 && name.split('.').all(is_dns_label);
+        (is_dns_label(namespace) && dns_name).then(|| (namespace.to_owned(), name.to_owned()))
     }
 
     /// The parsed `--auth-proxy-trusted` networks.
@@ -661,5 +724,52 @@ mod tests {
              shorter than /32) lets almost anyone send identity headers; name the proxies' \
              addresses, or add --auth-proxy-trust-wide-networks if this really is meant"
         );
+    }
+
+    #[test]
+    fn session_flags_are_checked_before_the_start() {
+        let dir = std::env::temp_dir().join(format!("rd-config-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let short = dir.join("short");
+        std::fs::write(&short, "too-short").unwrap();
+        let good = dir.join("good");
+        std::fs::write(&good, "k".repeat(48)).unwrap();
+        let (short, good) = (short.to_str().unwrap(), good.to_str().unwrap());
+
+        let err = parse(&["--auth", "token", "--session-key-file", short]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("9 bytes; the key needs at least 32"),
+            "{err}"
+        );
+        let c = parse(&["--auth", "token", "--session-key-file", good]).unwrap();
+        assert!(c.session_key.as_ref().is_some_and(|k| k.shared));
+        assert_eq!(
+            parse(&["--session-key-file", good]).unwrap_err(),
+            ConfigError::TokenOnly("session-key-file")
+        );
+        assert_eq!(
+            parse(&["--auth", "proxy", "--session-revocations", "ns/cm"]).unwrap_err(),
+            ConfigError::TokenOnly("session-revocations")
+        );
+        let c = parse(&[
+            "--auth",
+            "token",
+            "--session-revocations",
+            "dash/rd-revoked.v1",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.session_revocations(),
+            Some(("dash".to_owned(), "rd-revoked.v1".to_owned()))
+        );
+        for bad in ["cm", "ns/", "/cm", "NS/cm", "ns/c/m", "ns/Cm", "ns/cm..x"] {
+            assert_eq!(
+                parse(&["--auth", "token", "--session-revocations", bad]).unwrap_err(),
+                ConfigError::BadRevocations(bad.to_owned()),
+                "{bad}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -667,11 +667,13 @@ async fn sessions_work_and_expired_sessions_close_their_sockets() {
     auth.session_ttl = Duration::from_secs(2);
     let auth = Arc::new(auth);
     st.auth = auth.clone();
-    let id = auth.create_session(
-        "carol".into(),
-        vec!["devs".into()],
-        "token-never-returned".into(),
-    );
+    let id = auth
+        .create_session(
+            "carol".into(),
+            vec!["devs".into()],
+            "token-never-returned".into(),
+        )
+        .unwrap();
     let addr = serve_peer(st).await;
     let cookie = format!("rd_session={id}");
 

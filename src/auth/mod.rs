@@ -6,13 +6,15 @@
 //!   in headers. They are believed only from `--auth-proxy-trusted` peers or with the shared
 //!   secret. Writes impersonate the user ([`KubeBackend::impersonating`]).
 //! * `token`: people sign in with a Kubernetes bearer token, validated with a TokenReview and
-//!   kept server-side in a session; writes use that token.
+//!   kept in an encrypted session cookie ([`session`]) that every replica sharing the key
+//!   accepts; writes use that token.
 //!
 //! In `proxy` and `token` modes, reads from the shared cache are filtered per namespace with
 //! SubjectAccessReviews ([`review`]), so nobody sees what Kubernetes would not show them.
 //! Client-sent `Impersonate-*` headers are removed from every request.
 
 pub mod review;
+pub mod session;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -43,7 +45,8 @@ pub const SESSION_COOKIE: &str = "rd_session";
 const MAX_NAME: usize = 256;
 /// Most groups accepted from a proxy header.
 const MAX_GROUPS: usize = 100;
-/// Most concurrent sessions kept (token mode); the oldest are dropped beyond.
+/// Most sessions whose re-check this replica remembers (token mode); beyond, the least
+/// recently used are forgotten (and their tokens reviewed again at their next request).
 const MAX_SESSIONS: usize = 10_000;
 /// How long a per-user impersonating client is kept.
 const BACKEND_TTL: Duration = Duration::from_secs(600);
@@ -73,13 +76,24 @@ impl Identity {
     }
 }
 
-/// A token-mode session as seen by a request.
-#[derive(Debug, Clone)]
+/// A token-mode session as seen by a request (opened from its cookie).
+#[derive(Clone)]
 pub struct SessionRef {
-    /// Session id (the cookie value).
+    /// Session id (random, inside the cookie).
     pub id: String,
     /// When it ends.
     pub expires: Instant,
+    /// What the cookie carries, token included: never printed.
+    claims: Arc<session::SessionClaims>,
+}
+
+impl std::fmt::Debug for SessionRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRef")
+            .field("id", &self.id)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a request has no identity.
@@ -130,15 +144,20 @@ pub struct KubeAccess {
     pub client: kube::Client,
 }
 
-/// A signed-in user (token mode). The token never leaves the server.
-struct Session {
-    user: String,
-    groups: Vec<String>,
-    expires: Instant,
+/// What this replica knows of a token session beyond its cookie: its last re-check and the
+/// client that writes with its token. Per replica by design: another replica reviews the
+/// token itself, at most [`Auth::token_recheck`] after the cookie's sign-in time.
+#[derive(Default)]
+struct Checked {
+    /// Groups of the last re-check (`None`: the cookie's, from sign-in).
+    groups: Option<Vec<String>>,
+    /// When this replica last reviewed the token (`None`: never; the sign-in time counts).
+    reviewed: Option<Instant>,
+    /// Kubernetes no longer accepts the token: the session is over.
+    ended: bool,
     backend: Option<KubeBackend>,
-    /// Kept to re-check it ([`TOKEN_RECHECK`]); never sent anywhere but the API server.
-    token: String,
-    reviewed: Instant,
+    /// Last use, to forget the least recently used beyond [`MAX_SESSIONS`].
+    used: Option<Instant>,
 }
 
 /// How often a session's token is checked again with a TokenReview (the default of
@@ -222,7 +241,12 @@ pub struct Auth {
     pub mode: AuthMode,
     proxy: Option<ProxySettings>,
     kube: Option<KubeAccess>,
-    sessions: Mutex<HashMap<String, Session>>,
+    /// Seals and opens session cookies (`--session-key-file`, else random per process).
+    session_key: session::SessionKey,
+    /// Signed-out sessions (`--session-revocations`, else in memory).
+    revocations: Arc<session::Revocations>,
+    /// Per-replica re-check cache of token sessions, by session id.
+    checks: Mutex<HashMap<String, Checked>>,
     backends: Mutex<HashMap<UserKey, (KubeBackend, Instant)>>,
     writes: WriteLimiter,
     reviews: review::ReviewCache,
@@ -260,7 +284,9 @@ impl Auth {
             mode: AuthMode::None,
             proxy: None,
             kube: None,
-            sessions: Mutex::default(),
+            session_key: session::SessionKey::random(),
+            revocations: Arc::default(),
+            checks: Mutex::default(),
             backends: Mutex::default(),
             writes: write_limiter(30),
             reviews: review::ReviewCache::default(),
@@ -287,11 +313,41 @@ impl Auth {
         let token_reviewer = kube
             .as_ref()
             .map(|k| Arc::new(KubeTokenReviewer(k.client.clone())) as Arc<dyn TokenReviewer>);
+        let revocations = match (config.session_revocations(), &kube) {
+            (Some((namespace, name)), Some(kube)) => {
+                let shared = Arc::new(session::Revocations::config_map(
+                    kube.client.clone(),
+                    &namespace,
+                    &name,
+                ));
+                // Only `start()` passes a cluster, inside the runtime; elsewhere the
+                // revocations stay unsynced and every session is refused (fail closed).
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => {
+                        runtime.spawn(shared.clone().watch());
+                    }
+                    Err(_) => tracing::error!("no runtime to watch the session revocations"),
+                }
+                shared
+            }
+            _ => Arc::default(),
+        };
+        if config.auth == AuthMode::Token && config.session_key.is_none() {
+            tracing::info!(
+                "--auth token without --session-key-file: sessions are sealed with a random key \
+                 of this process (one replica; signed out when it restarts)"
+            );
+        }
         Auth {
             mode: config.auth,
             proxy,
             kube,
             token_reviewer,
+            session_key: config
+                .session_key
+                .clone()
+                .unwrap_or_else(session::SessionKey::random),
+            revocations,
             session_ttl: Duration::from_secs(config.auth_session_minutes.saturating_mul(60)),
             secure_cookies: !config.address.is_loopback() || config.tls_cert.is_some(),
             ..Auth::none()
@@ -337,8 +393,8 @@ impl Auth {
                 self.identify_proxy(proxy, headers, peer)
             }
             AuthMode::Token => {
-                let id = cookie(headers, SESSION_COOKIE).ok_or(Unauthenticated::NoSession)?;
-                self.session(&id).ok_or(Unauthenticated::NoSession)
+                let value = cookie(headers, SESSION_COOKIE).ok_or(Unauthenticated::NoSession)?;
+                self.session(&value).ok_or(Unauthenticated::NoSession)
             }
         }
     }
@@ -405,70 +461,62 @@ impl Auth {
         })
     }
 
-    /// The live session with this id, if any (expired ones are removed).
-    fn session(&self, id: &str) -> Option<Identity> {
-        let mut sessions = self.sessions.lock();
-        let session = sessions.get(id)?;
-        if session.expires <= Instant::now() {
-            sessions.remove(id);
-            return None;
-        }
-        Some(Identity {
-            user: session.user.clone(),
-            groups: session.groups.clone(),
-            unrestricted: false,
-            session: Some(SessionRef {
-                id: id.to_owned(),
-                expires: session.expires,
-            }),
-        })
-    }
-
-    /// Whether the session is still signed in (WebSockets poll this).
-    pub fn session_alive(&self, session: &SessionRef) -> bool {
-        session.expires > Instant::now() && self.sessions.lock().contains_key(&session.id)
-    }
-
-    /// Starts a session for a token already validated with a TokenReview; returns its id.
-    pub fn create_session(&self, user: String, groups: Vec<String>, token: String) -> String {
-        let backend = self.kube.as_ref().and_then(|kube| {
-            let mut config = kube.config.clone();
-            config.auth_info = kube::config::AuthInfo {
-                token: Some(token.clone().into()),
-                ..Default::default()
-            };
-            match kube::Client::try_from(config) {
-                Ok(client) => Some(KubeBackend::new(client)),
-                Err(err) => {
-                    tracing::error!(%err, "cannot build a client with the user's token");
-                    None
-                }
+    /// The live session in cookie value `value`, if any: sealed with this replica's key,
+    /// not expired, not signed out, not ended by a re-check.
+    fn session(&self, value: &str) -> Option<Identity> {
+        let claims = match self.session_key.open(value, session::now_ms()) {
+            Ok(claims) => claims,
+            Err(why) => {
+                tracing::debug!(%why, "session cookie refused");
+                return None;
             }
-        });
-        let id = random_hex(32);
-        let now = Instant::now();
-        let mut sessions = self.sessions.lock();
-        sessions.retain(|_, s| s.expires > now);
-        if sessions.len() >= MAX_SESSIONS
-            && let Some(oldest) = sessions
-                .iter()
-                .min_by_key(|(_, s)| s.expires)
-                .map(|(k, _)| k.clone())
-        {
-            sessions.remove(&oldest);
-        }
-        sessions.insert(
-            id.clone(),
-            Session {
-                user,
-                groups,
-                expires: now + self.session_ttl,
-                backend,
-                token,
-                reviewed: now,
-            },
-        );
-        id
+        };
+        let left = Duration::from_millis(claims.expires_ms.saturating_sub(session::now_ms()));
+        let session = SessionRef {
+            id: claims.id.clone(),
+            expires: Instant::now() + left,
+            claims: Arc::new(claims),
+        };
+        self.session_identity(&session)
+    }
+
+    /// Whether the session is still signed in (WebSockets poll this): not expired, not
+    /// revoked (on any replica, with `--session-revocations`), not ended by a re-check here.
+    pub fn session_alive(&self, session: &SessionRef) -> bool {
+        session.expires > Instant::now()
+            && !self.revocations.is_revoked(&session.id)
+            && !self.checks.lock().get(&session.id).is_some_and(|c| c.ended)
+    }
+
+    /// Where sign-outs are recorded: "memory" or the ConfigMap's `NAMESPACE/NAME`.
+    pub fn revocations_store(&self) -> String {
+        self.revocations.describe()
+    }
+
+    /// Whether sign-outs are known (false until the revocations ConfigMap was listed once;
+    /// meanwhile no session is accepted, and `/readyz` says so).
+    pub fn revocations_synced(&self) -> bool {
+        self.revocations.synced()
+    }
+
+    /// Seals a session for a token already validated with a TokenReview; returns the
+    /// cookie value, or why it cannot be (a token too large for a cookie).
+    pub fn create_session(
+        &self,
+        user: String,
+        groups: Vec<String>,
+        token: String,
+    ) -> Result<String, session::SealError> {
+        let now = session::now_ms();
+        let ttl = u64::try_from(self.session_ttl.as_millis()).unwrap_or(u64::MAX);
+        self.session_key.seal(&session::SessionClaims {
+            id: random_hex(16),
+            user,
+            groups,
+            token,
+            issued_ms: now,
+            expires_ms: now.saturating_add(ttl),
+        })
     }
 
     /// Asks Kubernetes who owns `token` (TokenReview with the dashboard's client):
@@ -481,37 +529,65 @@ impl Auth {
         reviewer.review(token).await
     }
 
-    /// Re-checks a session's token every [`Auth::token_recheck`]: the session takes the
-    /// groups of the answer (so reads are filtered with the groups Kubernetes gives the
-    /// token now, not those of sign-in); false (and the session ended) when Kubernetes no
-    /// longer accepts the token, or gives it to another user. A failing API server keeps
-    /// the session as it is and is retried on the next request.
-    pub async fn revalidate(&self, session: &SessionRef) -> bool {
-        let (token, user) = {
-            let sessions = self.sessions.lock();
-            match sessions.get(&session.id) {
-                None => return false,
-                Some(s) if s.reviewed.elapsed() < self.token_recheck => return true,
-                Some(s) => (s.token.clone(), s.user.clone()),
+    /// Runs `f` on this replica's entry for `id`, made if missing (the least recently used
+    /// are forgotten beyond [`MAX_SESSIONS`]).
+    fn with_check<T>(&self, id: &str, f: impl FnOnce(&mut Checked) -> T) -> T {
+        let now = Instant::now();
+        let mut checks = self.checks.lock();
+        if !checks.contains_key(id) && checks.len() >= MAX_SESSIONS {
+            // Forget a tenth at once, so that a full cache does not sort on every request.
+            let mut by_use: Vec<(Option<Instant>, String)> =
+                checks.iter().map(|(k, c)| (c.used, k.clone())).collect();
+            by_use.sort();
+            for (_, key) in by_use.into_iter().take(MAX_SESSIONS / 10) {
+                checks.remove(&key);
             }
-        };
-        match self.token_review(&token).await {
-            Ok(Some((name, groups))) if name == user => {
-                let mut sessions = self.sessions.lock();
-                let Some(s) = sessions.get_mut(&session.id) else {
-                    // Signed out while the review was under way.
-                    return false;
-                };
-                if s.groups != groups {
-                    tracing::info!(%user, before = ?s.groups, now = ?groups, "session groups changed");
-                    s.groups = groups;
-                }
-                s.reviewed = Instant::now();
-                true
+        }
+        let entry = checks.entry(id.to_owned()).or_default();
+        entry.used = Some(now);
+        f(entry)
+    }
+
+    /// Re-checks a session's token every [`Auth::token_recheck`] (counted from sign-in on a
+    /// replica that has not reviewed it yet): the session takes the groups of the answer (so
+    /// reads are filtered with the groups Kubernetes gives the token now, not those of
+    /// sign-in); false (and the session ended on this replica) when Kubernetes no longer
+    /// accepts the token, or gives it to another user. A failing API server keeps the
+    /// session as it is and is retried on the next request.
+    pub async fn revalidate(&self, session: &SessionRef) -> bool {
+        if !self.session_alive(session) {
+            return false;
+        }
+        let since_sign_in =
+            Duration::from_millis(session::now_ms().saturating_sub(session.claims.issued_ms));
+        let since_review = self
+            .checks
+            .lock()
+            .get(&session.id)
+            .and_then(|c| c.reviewed)
+            .map_or(since_sign_in, |at| at.elapsed());
+        if since_review < self.token_recheck {
+            return true;
+        }
+        let user = &session.claims.user;
+        match self.token_review(&session.claims.token).await {
+            Ok(Some((name, groups))) if &name == user => {
+                self.with_check(&session.id, |c| {
+                    let before = c.groups.as_ref().unwrap_or(&session.claims.groups);
+                    if *before != groups {
+                        tracing::info!(%user, ?before, now = ?groups, "session groups changed");
+                    }
+                    c.groups = Some(groups);
+                    c.reviewed = Some(Instant::now());
+                });
+                self.session_alive(session)
             }
             Ok(_) => {
                 tracing::info!(%user, "token no longer accepted by Kubernetes; session ended");
-                self.end_session(&session.id);
+                self.with_check(&session.id, |c| {
+                    c.ended = true;
+                    c.backend = None;
+                });
                 false
             }
             Err(err) => {
@@ -521,15 +597,41 @@ impl Auth {
         }
     }
 
-    /// The current identity of a live session (its groups as of the last re-check), for
-    /// long-lived requests such as WebSockets to follow [`Auth::revalidate`].
+    /// The current identity of a live session (its groups as of this replica's last
+    /// re-check, else those of sign-in), for long-lived requests such as WebSockets to follow
+    /// [`Auth::revalidate`].
     pub fn session_identity(&self, session: &SessionRef) -> Option<Identity> {
-        self.session(&session.id)
+        if !self.session_alive(session) {
+            return None;
+        }
+        let groups = self
+            .checks
+            .lock()
+            .get(&session.id)
+            .and_then(|c| c.groups.clone())
+            .unwrap_or_else(|| session.claims.groups.clone());
+        Some(Identity {
+            user: session.claims.user.clone(),
+            groups,
+            unrestricted: false,
+            session: Some(session.clone()),
+        })
     }
 
-    /// Ends a session.
-    pub fn end_session(&self, id: &str) -> bool {
-        self.sessions.lock().remove(id).is_some()
+    /// Signs out the session in cookie value `value`: records its id as revoked until its
+    /// expiry (on every replica with `--session-revocations`). `Ok(false)` when the cookie
+    /// holds no session of this key (nothing to revoke); an error when the sign-out could
+    /// not be recorded, so that it is never half-done in silence.
+    pub async fn sign_out(&self, value: &str) -> Result<bool, session::RevocationError> {
+        let Ok(claims) = self.session_key.open(value, session::now_ms()) else {
+            return Ok(false);
+        };
+        self.revocations
+            .revoke(&claims.id, claims.expires_ms)
+            .await?;
+        self.checks.lock().remove(&claims.id);
+        tracing::info!(user = %claims.user, revocations = %self.revocations.describe(), "signed out");
+        Ok(true)
     }
 
     /// The backend that writes as this person: `None` means the dashboard's own backend
@@ -545,12 +647,26 @@ impl Auth {
                     .session
                     .as_ref()
                     .ok_or("no session for this request")?;
-                self.sessions
-                    .lock()
-                    .get(&session.id)
-                    .and_then(|s| s.backend.clone())
-                    .map(Some)
-                    .ok_or_else(|| "the session ended; sign in again".to_owned())
+                if !self.session_alive(session) {
+                    return Err("the session ended; sign in again".to_owned());
+                }
+                if let Some(backend) = self.with_check(&session.id, |c| c.backend.clone()) {
+                    return Ok(Some(backend));
+                }
+                // Built outside the lock (it reads the kubeconfig's TLS material).
+                let mut config = kube.config.clone();
+                config.auth_info = kube::config::AuthInfo {
+                    token: Some(session.claims.token.clone().into()),
+                    ..Default::default()
+                };
+                let backend = kube::Client::try_from(config)
+                    .map(KubeBackend::new)
+                    .map_err(|e| {
+                        tracing::error!(err = %e, "cannot build a client with the user's token");
+                        format!("cannot build a client with your token: {e}")
+                    })?;
+                self.with_check(&session.id, |c| c.backend = Some(backend.clone()));
+                Ok(Some(backend))
             }
             AuthMode::Proxy => {
                 let key = (identity.user.clone(), identity.groups.clone());
@@ -697,7 +813,9 @@ mod tests {
             ..Auth::none()
         }
         .with_token_reviewer(reviewer);
-        let id = auth.create_session("carol".into(), vec!["devs".into()], "the-token".into());
+        let id = auth
+            .create_session("carol".into(), vec!["devs".into()], "the-token".into())
+            .unwrap();
         let mut headers = HeaderMap::new();
         headers.insert(
             header::COOKIE,

@@ -179,6 +179,17 @@ pub async fn healthz() -> &'static str {
 /// `GET /readyz`: 200 once every watch has synced and no blocking problem exists, else 503
 /// with the reason.
 pub async fn readyz(State(state): State<AppState>) -> Response {
+    // Until the sign-outs are known, every session is refused: send no one here yet.
+    if !state.auth.revocations_synced() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "waiting for the first list of the session revocations ({})",
+                state.auth.revocations_store()
+            ),
+        )
+            .into_response();
+    }
     let health = state.store.health();
     if health.ready() {
         (StatusCode::OK, "ready").into_response()

@@ -3,8 +3,9 @@
 //! A plain HTML form (no script). Cross-site requests are refused three ways: the `Origin`
 //! must match the `Host`, the form must carry the value of the `SameSite=Strict` CSRF cookie
 //! (double submit), and the session cookie itself is `SameSite=Strict`. The token is checked
-//! with a TokenReview and kept only in server memory; the browser gets a random 32-byte
-//! session id in an `HttpOnly` cookie.
+//! with a TokenReview and sealed with the session (encrypted and authenticated, see
+//! [`crate::auth::session`]) into an `HttpOnly` cookie that no script and no other key can
+//! read. Sign-out revokes the session id on every replica, or fails visibly.
 
 use std::net::SocketAddr;
 
@@ -222,8 +223,20 @@ async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
             return render(&state, status, Some(message), None, Some(form.csrf));
         }
     };
+    let id = match auth.create_session(username.clone(), groups.clone(), token) {
+        Ok(id) => id,
+        Err(err) => {
+            tracing::warn!(user = %username, %err, "sign-in refused");
+            return render(
+                &state,
+                StatusCode::BAD_REQUEST,
+                Some(err.to_string()),
+                None,
+                Some(form.csrf),
+            );
+        }
+    };
     tracing::info!(user = %username, ?groups, "signed in");
-    let id = auth.create_session(username, groups, token);
     let base = &state.settings.base_path;
     let mut response = Redirect::to(&format!("{base}/")).into_response();
     let h = response.headers_mut();
@@ -261,8 +274,33 @@ async fn sign_out(State(state): State<AppState>, req: Request) -> Response {
     if let Err(msg) = allowed {
         return render(&state, StatusCode::FORBIDDEN, Some(msg), None, None);
     }
-    if let Some(id) = cookie(&headers, SESSION_COOKIE) {
-        state.auth.end_session(&id);
+    if let Some(value) = cookie(&headers, SESSION_COOKIE)
+        && let Err(err) = state.auth.sign_out(&value).await
+    {
+        // The cookie stays: the session is still valid on every replica, and the person
+        // must know it (the web app shows this message).
+        tracing::error!(%err, "sign-out could not be recorded");
+        let message = format!("sign-out failed, you are still signed in: {err}");
+        if from_script {
+            let mut response = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({
+                    "error": {"code": "sign-out-failed", "message": message}
+                })),
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return response;
+        }
+        return render(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(message),
+            None,
+            None,
+        );
     }
     let base = &state.settings.base_path;
     let mut response = if from_script {
