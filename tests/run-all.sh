@@ -105,6 +105,8 @@ if ! skipping SKIP_CLUSTER "cluster end-to-end tests"; then
   cargo test --locked --features e2e --test e2e_cluster -- --test-threads=1 2>&1 | tee /tmp/rollouts-dashboard-e2e.log
   phase "cluster: security end-to-end tests"
   cargo test --locked --features e2e --test e2e_security -- --test-threads=1
+  phase "cluster: several replicas (token sessions, sign-out on all)"
+  cargo test --locked --features e2e --test e2e_replicas -- --test-threads=1
   phase "cluster: API server outage and recovery"
   cargo test --locked --features e2e --test e2e_recovery -- --test-threads=1 --nocapture
   phase "helm: build (pinned, cached)"
