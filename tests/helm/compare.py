@@ -7,8 +7,9 @@ Renders each pair below, the kustomize side with `kubectl kustomize DIR` and the
 JSON with `kubectl create --dry-run=client -o json -f -`, and compares:
 
   Deployment   replicas; the pod securityContext, enableServiceLinks,
-               terminationGracePeriodSeconds; the containers by name: securityContext, command,
-               args, env (by name), ports, readiness/liveness/startup probes, resources
+               terminationGracePeriodSeconds, volumes; the containers by name: securityContext,
+               command, args, env (by name), ports, readiness/liveness/startup probes,
+               resources, volumeMounts
   ClusterRole  rules, for every role the chart renders (same name in the kustomize output)
   bindings     which ClusterRoles the ServiceAccount is bound to (so impersonate only in
                proxy mode, actions only for a writable --auth none)
@@ -17,7 +18,9 @@ JSON with `kubectl create --dry-run=client -o json -f -`, and compares:
 
 Pairs: deploy/base = the chart's defaults; deploy/overlays/port-forward =
 examples/port-forward.yaml; deploy/overlays/ingress-oauth2-proxy =
-examples/ingress-oauth2-proxy.yaml.
+examples/ingress-oauth2-proxy.yaml; deploy/overlays/ingress-token = examples/ingress-token.yaml
+(and for each overlay with one, the PodDisruptionBudget's minAvailable/maxUnavailable; and the rules and subjects of the Roles the chart
+renders: the revocations ConfigMap's).
 
 Usage: tests/helm/compare.py   (needs kubectl with a reachable API server, and HELM or helm on PATH)
 Standard library only.
@@ -35,10 +38,11 @@ PAIRS = [
     ("deploy/base", None),
     ("deploy/overlays/port-forward", "deploy/helm/examples/port-forward.yaml"),
     ("deploy/overlays/ingress-oauth2-proxy", "deploy/helm/examples/ingress-oauth2-proxy.yaml"),
+    ("deploy/overlays/ingress-token", "deploy/helm/examples/ingress-token.yaml"),
 ]
 CONTAINER_FIELDS = ["securityContext", "command", "args", "env", "ports",
-                    "readinessProbe", "livenessProbe", "startupProbe", "resources"]
-POD_FIELDS = ["securityContext", "enableServiceLinks", "terminationGracePeriodSeconds"]
+                    "readinessProbe", "livenessProbe", "startupProbe", "resources", "volumeMounts"]
+POD_FIELDS = ["securityContext", "enableServiceLinks", "terminationGracePeriodSeconds", "volumes"]
 
 
 def run(cmd, stdin=None):
@@ -119,6 +123,23 @@ def compare(kdir, values):
             diff(f"ClusterRole/{name}.rules", k[(kind, name)].get("rules"), o.get("rules"), problems)
     diff("ServiceAccount bindings", bindings_view(k.values()), bindings_view(h.values()), problems)
 
+    for (kind, name), o in sorted(h.items()):
+        if kind not in ("Role", "RoleBinding"):
+            continue
+        if (kind, name) not in k:
+            problems.append(f"{kind}/{name}: rendered by the chart, absent from {kdir}")
+        else:
+            for field in ("rules", "roleRef", "subjects"):
+                diff(f"{kind}/{name}.{field}", k[(kind, name)].get(field), o.get(field), problems)
+    pdb = ("PodDisruptionBudget", RELEASE)
+    if pdb in k:
+        if pdb not in h:
+            problems.append("PodDisruptionBudget only in kustomize")
+        else:
+            # The selectors differ by design (the chart's also names the release).
+            budget = lambda o: {f: v for f, v in o["spec"].items() if f != "selector"}  # noqa: E731
+            diff("PodDisruptionBudget.spec", budget(k[pdb]), budget(h[pdb]), problems)
+
     svc = ("Service", RELEASE)
     diff("Service.ports", k[svc]["spec"].get("ports"), h[svc]["spec"].get("ports"), problems)
 
@@ -144,7 +165,8 @@ def main():
                 print(f"   {p}")
         else:
             print(f"ok   {label}: Deployment (security contexts, args, env, ports, probes, "
-                  f"resources), ClusterRoles and bindings, Service, Ingress agree")
+                  f"resources, volumes), ClusterRoles, Roles and bindings, "
+                  f"PodDisruptionBudget, Service, Ingress agree")
     if failed:
         print("compare.py: the Helm chart and the kustomize manifests disagree (fix one side)")
         sys.exit(1)

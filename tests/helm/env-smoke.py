@@ -4,7 +4,7 @@
 For the chart's defaults and every file in deploy/helm/examples/: render with helm, take the
 dashboard container's env (kubectl create --dry-run=client -o json), replace what only a cluster
 has (secretKeyRef values -> a dummy secret, the TLS files -> a throw-away self-signed pair made
-with openssl, the port -> a free one), run `$ROLLOUTS_DASHBOARD_BIN --kubeconfig $KUBECONFIG` (the test cluster: --auth token
+with openssl, the session key file -> a file holding the dummy secret, the port -> a free one), run `$ROLLOUTS_DASHBOARD_BIN --kubeconfig $KUBECONFIG` (the test cluster: --auth token
 needs one) with exactly that env, and check that it starts, answers its readiness probe path, and reports the auth mode and
 read-only setting the values asked for (/api/v1/whoami, with proxy headers where the mode needs
 them). A flag the server would refuse, or a value it parses differently, fails here.
@@ -76,6 +76,13 @@ def smoke(label, values, tmp):
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
+    if "ROLLOUTS_DASHBOARD_SESSION_KEY_FILE" in env:
+        # The chart mounts its Secret there; the revocations ConfigMap need not exist (the
+        # watch lists nothing, and /readyz waits for that list).
+        key = os.path.join(tmp, "session-key")
+        with open(key, "w") as f:
+            f.write(DUMMY_SECRET)
+        env["ROLLOUTS_DASHBOARD_SESSION_KEY_FILE"] = key
     env["PATH"] = "/usr/bin:/bin"
     base = env.get("ROLLOUTS_DASHBOARD_BASE_PATH", "")
     scheme = "https" if tls else "http"

@@ -6,6 +6,8 @@
 #   never:   delete rollouts, get secrets, create pods
 #   patch rollouts and rollouts/status: only a writable --auth none (the actions role)
 #   impersonate users and groups: only a writable --auth proxy
+#   get/list/watch/patch the revocations ConfigMap (and no other ConfigMap): only --auth token
+#   the session key Secret made by the chart keeps its value across upgrades (lookup)
 # then upgrades one release across modes (the bindings follow) and uninstalls, and checks that
 # nothing of the release is left (cluster-scoped RBAC included).
 #
@@ -52,9 +54,20 @@ check_rbac() { # check_rbac LABEL WANT_WRITE(yes|no) WANT_IMPERSONATE(yes|no)
     got=$(can ${c#*|})
     [ "$got" = "$want" ] || bad+=" [${c#*|}: $got, want $want]"
   done
+  local tok=no cm="configmaps/$REL-rollouts-dashboard-session-revocations"
+  [ "$(kubectl -n "$NS" get deployment "$REL-rollouts-dashboard" -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="ROLLOUTS_DASHBOARD_AUTH")].value}')" = token ] && tok=yes
+  for c in "$tok|get $cm" "$tok|list $cm" "$tok|watch $cm" "$tok|patch $cm" \
+           "no|delete $cm" "no|create configmaps" "no|patch configmaps/other" "no|list configmaps"; do
+    want=${c%%|*}
+    # shellcheck disable=SC2086
+    got=$(can ${c#*|} -n "$NS")
+    [ "$got" = "$want" ] || bad+=" [${c#*|} -n $NS: $got, want $want]"
+  done
   if [ -n "$bad" ]; then echo "FAIL $label: the ServiceAccount's rights:$bad" >&2; failed=1
-  else echo "ok   $label: RBAC (writes: $w, impersonate: $imp, never delete/secrets/pods)"; fi
+  else echo "ok   $label: RBAC (writes: $w, impersonate: $imp, revocations ConfigMap: $tok, never delete/secrets/pods)"; fi
 }
+
+session_key() { kubectl -n "$NS" get secret "$REL-rollouts-dashboard-session-key" -o jsonpath='{.data.session-key}' 2>/dev/null || true; }
 
 install() { # install LABEL VALUES WANT_WRITE WANT_IMPERSONATE
   local label=$1 values=$2
@@ -76,10 +89,16 @@ install "examples/port-forward.yaml"        deploy/helm/examples/port-forward.ya
 install "examples/ingress-oauth2-proxy.yaml" deploy/helm/examples/ingress-oauth2-proxy.yaml no yes
 install "examples/proxy-shared-secret.yaml" deploy/helm/examples/proxy-shared-secret.yaml no  yes
 install "examples/token-tls.yaml"           deploy/helm/examples/token-tls.yaml           no  no
+key_before=$(session_key)
+install "examples/ingress-token.yaml"       deploy/helm/examples/ingress-token.yaml       no  no
+key_after=$(session_key)
+if [ -z "$key_before" ] || [ "$key_before" != "$key_after" ]; then
+  echo "FAIL the session key Secret changed across an upgrade (or is missing): a new key signs everyone out" >&2; failed=1
+else echo "ok   the session key Secret ($(printf %s "$key_before" | base64 -d | wc -c) bytes) kept across an upgrade"; fi
 install "examples/read-only.yaml"           deploy/helm/examples/read-only.yaml           no  no
 
 "$HELM" uninstall "$REL" -n "$NS" --wait >/dev/null
-left=$(kubectl get clusterroles,clusterrolebindings,deployments,services,serviceaccounts -A \
+left=$(kubectl get clusterroles,clusterrolebindings,deployments,services,serviceaccounts,secrets,configmaps,roles,rolebindings,poddisruptionbudgets -A \
          -l app.kubernetes.io/instance="$REL",app.kubernetes.io/name=rollouts-dashboard -o name 2>/dev/null \
          | grep -v '^serviceaccount/default$' || true)
 if [ -n "$left" ]; then echo "FAIL helm uninstall left: $left" >&2; failed=1

@@ -60,6 +60,15 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- end -}}
 
+{{/* --auth token: the Secret with the session key, and the revocations ConfigMap. */}}
+{{- define "rd.sessionKeySecret" -}}
+{{- .Values.auth.token.sessionKey.existingSecret | default (printf "%s-session-key" (include "rd.fullname" .)) -}}
+{{- end -}}
+
+{{- define "rd.revocations" -}}
+{{- printf "%s-session-revocations" (include "rd.fullname" .) -}}
+{{- end -}}
+
 {{/* Refuse combinations the server refuses, or that would be unsafe or never work. */}}
 {{- define "rd.validate" -}}
 {{- $mode := .Values.auth.mode -}}
