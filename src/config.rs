@@ -221,9 +221,9 @@ pub struct Config {
     )]
     pub session_revocations: Option<String>,
 
-    /// The key read from --session-key-file by [`Config::validate`].
+    /// The secret read from --session-key-file by [`Config::validate`].
     #[arg(skip)]
-    pub session_key: Option<crate::auth::session::SessionKey>,
+    pub session_secret: Option<SessionSecret>,
 
     /// Host names (with or without port) the dashboard answers to; repeatable or
     /// comma-separated. Set it for any non-loopback deployment (DNS rebinding). On loopback,
@@ -297,6 +297,60 @@ pub struct Config {
         default_value_t = 32
     )]
     pub max_websockets_per_user: usize,
+}
+
+/// Shortest secret accepted in `--session-key-file`, in bytes.
+pub const MIN_SESSION_SECRET: usize = 32;
+/// Largest `--session-key-file` read (a key, not a data file).
+const MAX_SESSION_SECRET_FILE: u64 = 64 * 1024;
+
+/// The contents of `--session-key-file`, from which [`crate::auth`] derives the key of the
+/// session cookies. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionSecret(Vec<u8>);
+
+impl std::fmt::Debug for SessionSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SessionSecret({} bytes)", self.0.len())
+    }
+}
+
+impl SessionSecret {
+    /// Reads `path`: its bytes less trailing whitespace (so a key written with `echo` or
+    /// `kubectl create secret --from-literal` is the same key), at least
+    /// [`MIN_SESSION_SECRET`] of them.
+    pub fn read(path: &std::path::Path) -> Result<SessionSecret, ConfigError> {
+        let shown = path.display();
+        let fail =
+            |why: String| ConfigError::SessionKey(format!("--session-key-file {shown}: {why}"));
+        let len = std::fs::metadata(path)
+            .map_err(|e| fail(e.to_string()))?
+            .len();
+        if len > MAX_SESSION_SECRET_FILE {
+            return Err(fail(format!(
+                "larger than {MAX_SESSION_SECRET_FILE} bytes; not a key"
+            )));
+        }
+        let mut bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+        let end = bytes
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map_or(0, |i| i + 1);
+        bytes.truncate(end);
+        if bytes.len() < MIN_SESSION_SECRET {
+            return Err(fail(format!(
+                "{} bytes; the key needs at least {MIN_SESSION_SECRET} random bytes (for \
+                 example: openssl rand -base64 48 > FILE)",
+                bytes.len()
+            )));
+        }
+        Ok(SessionSecret(bytes))
+    }
+
+    /// The secret's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 /// A configuration that cannot work, found before anything starts.
@@ -498,9 +552,7 @@ impl Config {
             }
         }
         if let Some(path) = &self.session_key_file {
-            let key = crate::auth::session::SessionKey::from_file(path)
-                .map_err(|e| ConfigError::SessionKey(e.to_string()))?;
-            self.session_key = Some(key);
+            self.session_secret = Some(SessionSecret::read(path)?);
         }
         if let Some(raw) = &self.session_revocations
             && self.session_revocations().is_none()
@@ -743,7 +795,17 @@ mod tests {
             "{err}"
         );
         let c = parse(&["--auth", "token", "--session-key-file", good]).unwrap();
-        assert!(c.session_key.as_ref().is_some_and(|k| k.shared));
+        assert_eq!(c.session_secret.unwrap().bytes(), "k".repeat(48).as_bytes());
+        // The trailing newline is not part of the key; the length counts without it.
+        let newline = dir.join("newline");
+        std::fs::write(&newline, format!("{}\n", "k".repeat(32))).unwrap();
+        let secret = SessionSecret::read(&newline).unwrap();
+        assert_eq!(secret.bytes(), "k".repeat(32).as_bytes());
+        assert_eq!(format!("{secret:?}"), "SessionSecret(32 bytes)");
+        std::fs::write(&newline, format!("{}\n", "k".repeat(31))).unwrap();
+        assert!(SessionSecret::read(&newline).is_err());
+        let missing = SessionSecret::read(&dir.join("missing")).unwrap_err();
+        assert!(missing.to_string().contains("missing"), "{missing}");
         assert_eq!(
             parse(&["--session-key-file", good]).unwrap_err(),
             ConfigError::TokenOnly("session-key-file")

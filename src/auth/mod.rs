@@ -332,7 +332,7 @@ impl Auth {
             }
             _ => Arc::default(),
         };
-        if config.auth == AuthMode::Token && config.session_key.is_none() {
+        if config.auth == AuthMode::Token && config.session_secret.is_none() {
             tracing::info!(
                 "--auth token without --session-key-file: sessions are sealed with a random key \
                  of this process (one replica; signed out when it restarts)"
@@ -344,9 +344,11 @@ impl Auth {
             kube,
             token_reviewer,
             session_key: config
-                .session_key
-                .clone()
-                .unwrap_or_else(session::SessionKey::random),
+                .session_secret
+                .as_ref()
+                .map_or_else(session::SessionKey::random, |secret| {
+                    session::SessionKey::from_secret(secret.bytes())
+                }),
             revocations,
             session_ttl: Duration::from_secs(config.auth_session_minutes.saturating_mul(60)),
             secure_cookies: !config.address.is_loopback() || config.tls_cert.is_some(),
@@ -883,6 +885,66 @@ mod tests {
         }
         assert_eq!(reviewer.calls(), 0);
         assert_eq!(Auth::none().token_recheck, TOKEN_RECHECK);
+    }
+
+    fn with_cookie(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            format!("{SESSION_COOKIE}={value}").parse().unwrap(),
+        );
+        headers
+    }
+
+    #[tokio::test]
+    async fn a_session_from_one_replica_works_on_another_with_the_same_key() {
+        let key = session::SessionKey::from_secret(&[42u8; 32]);
+        let replica = |key: session::SessionKey| Auth {
+            mode: AuthMode::Token,
+            session_key: key,
+            ..Auth::none()
+        };
+        let (a, b) = (replica(key.clone()), replica(key));
+        let other = replica(session::SessionKey::random());
+        let value = a
+            .create_session("carol".into(), vec!["devs".into()], "the-token".into())
+            .unwrap();
+        let headers = with_cookie(&value);
+        let on_b = b.identify(&headers, None).unwrap();
+        assert_eq!(
+            (on_b.user.as_str(), on_b.groups.clone()),
+            ("carol", vec!["devs".to_owned()])
+        );
+        let session = on_b.session.expect("a token session");
+        assert!(b.session_alive(&session));
+        assert!(!format!("{session:?}").contains("the-token"));
+        assert_eq!(
+            other.identify(&headers, None).unwrap_err(),
+            Unauthenticated::NoSession
+        );
+        // Not a cookie of ours, or a session id alone (the format before #14.5): signed out.
+        for forged in [
+            random_hex(32),
+            format!("{value}x"),
+            value.replace("v1.", "v2."),
+        ] {
+            assert_eq!(
+                b.identify(&with_cookie(&forged), None).unwrap_err(),
+                Unauthenticated::NoSession
+            );
+        }
+        // Sign-out on B ends the session there at once (and its sockets: session_alive).
+        assert!(b.sign_out(&value).await.unwrap());
+        assert!(!b.session_alive(&session));
+        assert_eq!(
+            b.identify(&headers, None).unwrap_err(),
+            Unauthenticated::NoSession
+        );
+        // In memory, A does not know (one replica only: --session-revocations shares it;
+        // tests/e2e_replicas.rs checks that across processes).
+        assert!(a.identify(&headers, None).is_ok());
+        // A cookie of nobody's is nothing to sign out.
+        assert!(!b.sign_out("v1.AAAA").await.unwrap());
     }
 
     #[test]

@@ -12,7 +12,6 @@
 //! (`--session-revocations`), so that a sign-out on one replica is refused by all.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -29,10 +28,6 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-/// Shortest secret accepted in `--session-key-file`, in bytes.
-pub const MIN_SECRET: usize = 32;
-/// Largest `--session-key-file` read (a key, not a data file).
-const MAX_SECRET_FILE: u64 = 64 * 1024;
 /// HKDF `info`: the derived key serves this cookie format and nothing else.
 const HKDF_INFO: &[u8] = b"rollouts-dashboard session cookie v1";
 /// Authenticated with every cookie, so that a ciphertext made for something else never opens.
@@ -106,23 +101,6 @@ pub enum Rejected {
     Expired,
 }
 
-/// Why `--session-key-file` cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum SessionKeyError {
-    #[error("--session-key-file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error(
-        "--session-key-file {path}: {len} bytes; the key needs at least {MIN_SECRET} random \
-         bytes (for example: head -c 48 /dev/urandom | base64 -w0 > FILE)"
-    )]
-    TooShort { path: String, len: usize },
-    #[error("--session-key-file {path}: larger than {MAX_SECRET_FILE} bytes; not a key")]
-    TooLarge { path: String },
-}
-
 /// Why a session cannot be sealed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
@@ -159,41 +137,13 @@ impl SessionKey {
         }
     }
 
-    /// The key derived from `secret` (at least [`MIN_SECRET`] bytes; checked by
-    /// [`SessionKey::from_file`]).
+    /// The key derived from `secret` (`--session-key-file`, read and checked by
+    /// [`crate::config::SessionSecret::read`]).
     pub fn from_secret(secret: &[u8]) -> SessionKey {
         SessionKey {
             key: derive(secret),
             shared: true,
         }
-    }
-
-    /// Reads `--session-key-file`: its bytes, less trailing whitespace (so a key written with
-    /// `echo` or `kubectl create secret --from-literal` is the same key), at least
-    /// [`MIN_SECRET`] of them.
-    pub fn from_file(path: &Path) -> Result<SessionKey, SessionKeyError> {
-        let shown = path.display().to_string();
-        let read = |source| SessionKeyError::Read {
-            path: shown.clone(),
-            source,
-        };
-        let len = std::fs::metadata(path).map_err(read)?.len();
-        if len > MAX_SECRET_FILE {
-            return Err(SessionKeyError::TooLarge { path: shown });
-        }
-        let bytes = std::fs::read(path).map_err(read)?;
-        let end = bytes
-            .iter()
-            .rposition(|b| !b.is_ascii_whitespace())
-            .map_or(0, |i| i + 1);
-        let secret = &bytes[..end];
-        if secret.len() < MIN_SECRET {
-            return Err(SessionKeyError::TooShort {
-                path: shown,
-                len: secret.len(),
-            });
-        }
-        Ok(SessionKey::from_secret(secret))
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
@@ -599,33 +549,6 @@ mod tests {
                 .map_err(|SealError::TooLarge(n)| n > MAX_COOKIE_VALUE),
             Err(true)
         );
-    }
-
-    #[test]
-    fn key_files_need_32_bytes() {
-        let dir = std::env::temp_dir().join(format!("rd-session-key-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let short = dir.join("short");
-        std::fs::write(&short, format!("{}\n", "k".repeat(31))).unwrap();
-        let err = SessionKey::from_file(&short).unwrap_err().to_string();
-        assert!(
-            err.contains("31 bytes") && err.contains("at least 32"),
-            "{err}"
-        );
-        let ok = dir.join("ok");
-        std::fs::write(&ok, format!("{}\n", "k".repeat(32))).unwrap();
-        let key = SessionKey::from_file(&ok).unwrap();
-        assert!(key.shared);
-        // The trailing newline is not part of the key.
-        let sealed = key.seal(&claims("t", 0)).unwrap();
-        assert!(
-            SessionKey::from_secret("k".repeat(32).as_bytes())
-                .open(&sealed, 0)
-                .is_ok()
-        );
-        let missing = SessionKey::from_file(&dir.join("missing")).unwrap_err();
-        assert!(matches!(missing, SessionKeyError::Read { .. }), "{missing}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
