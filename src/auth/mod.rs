@@ -330,7 +330,12 @@ impl Auth {
                 }
                 shared
             }
-            _ => Arc::default(),
+            (Some((namespace, name)), None) => {
+                // Not from `start()` (token mode always has a cluster there): tests only.
+                tracing::warn!(%namespace, %name, "no cluster for --session-revocations; sign-outs kept in memory");
+                Arc::default()
+            }
+            (None, _) => Arc::default(),
         };
         if config.auth == AuthMode::Token && config.session_secret.is_none() {
             tracing::info!(
