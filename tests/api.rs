@@ -238,6 +238,20 @@ async fn metrics_are_exposed() {
     let text = get("/metrics").send(&st).await.body;
     assert!(text.contains("rollouts_dashboard_clients 1"), "{text}");
     assert!(
+        text.contains("rollouts_dashboard_cluster_state{cluster=\"files\",state=\"synced\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "rollouts_dashboard_cluster_state{cluster=\"files\",state=\"unreachable\"} 0"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("rollouts_dashboard_cluster_rollouts{cluster=\"files\",state=\"synced\"} 6"),
+        "{text}"
+    );
+    assert!(
         text.contains("rollouts_dashboard_objects{kind=\"Rollout\"} 6"),
         "{text}"
     );
