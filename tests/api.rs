@@ -167,6 +167,15 @@ async fn everything_moves_under_a_base_path() {
         "{:?}",
         shell.headers
     );
+    // The detail's URL names the cluster (protocol 5); the old one is still a client route.
+    for deep in [
+        "/rollouts/rollout/files/jesse-test/canary-demo",
+        "/rollouts/rollout/arn%3Aaws%3Aeks%3Aeu-west-1%3A1%3Acluster%2Fb/jesse-test/canary-demo",
+    ] {
+        let shell = get(deep).send(&st).await;
+        assert_eq!(shell.status, 200, "{deep}");
+        assert!(shell.body.contains("<base href=\"/rollouts/\">"), "{deep}");
+    }
     // Files that do not exist are 404s, and traversal never escapes the bundle.
     assert_eq!(call(&st, "/rollouts/missing.js").await.0, 404);
     assert_eq!(
