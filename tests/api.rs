@@ -527,3 +527,30 @@ async fn unreachable_clusters_start_and_show_unreachable_but_bad_entries_stop_th
     assert!(err.starts_with("cluster broken:"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A cluster named after an EKS context (`arn:…:cluster/name`) is one percent-encoded path
+/// segment.
+#[tokio::test]
+async fn a_cluster_name_with_a_slash_is_one_path_segment() {
+    use rollouts_dashboard::health::{Health, SourceKind};
+    let store = rollouts_dashboard::store::Store::new(Health::loaded(SourceKind::Cluster));
+    let arn = "arn:aws:eks:eu-west-1:1:cluster/b";
+    let part = store.cluster(arn);
+    let dir = fixtures().join("argo-rollouts-info/canary");
+    for object in rollouts_dashboard::source::files::load(&dir).unwrap() {
+        part.apply(object);
+    }
+    store.cluster("other");
+    store.flush();
+    let st = state(store, true, "");
+    let encoded = "arn%3Aaws%3Aeks%3Aeu-west-1%3A1%3Acluster%2Fb";
+    let (status, detail, _) = call(
+        &st,
+        &format!("/api/v1/clusters/{encoded}/namespaces/jesse-test/rollouts/canary-demo"),
+    )
+    .await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["summary"]["cluster"], arn);
+    let (_, list, _) = call(&st, &format!("/api/v1/rollouts?cluster={encoded}")).await;
+    assert_eq!(clusters_of(&list), [arn; 6]);
+}
