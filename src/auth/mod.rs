@@ -62,6 +62,9 @@ pub struct Identity {
     pub unrestricted: bool,
     /// The session this request belongs to (token mode).
     pub session: Option<SessionRef>,
+    /// `--auth token` with several clusters: those that accepted the token at sign-in (the
+    /// others answer `notSignedIn`); unused otherwise ([`Auth::signed_in`]).
+    pub clusters: Vec<String>,
 }
 
 impl Identity {
@@ -72,6 +75,7 @@ impl Identity {
             groups: vec![],
             unrestricted: true,
             session: None,
+            clusters: vec![],
         }
     }
 }
@@ -155,7 +159,8 @@ struct Checked {
     reviewed: Option<Instant>,
     /// Kubernetes no longer accepts the token: the session is over.
     ended: bool,
-    backend: Option<KubeBackend>,
+    /// Clients that write with the session's token, by cluster.
+    backends: HashMap<String, KubeBackend>,
     /// Last use, to forget the least recently used beyond [`MAX_SESSIONS`].
     used: Option<Instant>,
 }
@@ -247,7 +252,12 @@ pub struct Auth {
     revocations: Arc<session::Revocations>,
     /// Per-replica re-check cache of token sessions, by session id.
     checks: Mutex<HashMap<String, Checked>>,
-    backends: Mutex<HashMap<UserKey, (KubeBackend, Instant)>>,
+    /// Every cluster's access, by name, in display order ([`Auth::with_clusters`]); empty
+    /// for a single cluster known only as `kube`.
+    clusters: Vec<(String, KubeAccess)>,
+    /// Each cluster's TokenReviews, as `clusters` (token mode signs in to each).
+    cluster_reviewers: Vec<(String, Arc<dyn TokenReviewer>)>,
+    backends: Mutex<HashMap<(String, UserKey), (KubeBackend, Instant)>>,
     writes: WriteLimiter,
     reviews: review::ReviewCache,
     token_reviewer: Option<Arc<dyn TokenReviewer>>,
@@ -287,6 +297,8 @@ impl Auth {
             session_key: session::SessionKey::random(),
             revocations: Arc::default(),
             checks: Mutex::default(),
+            clusters: vec![],
+            cluster_reviewers: vec![],
             backends: Mutex::default(),
             writes: write_limiter(30),
             reviews: review::ReviewCache::default(),
@@ -380,9 +392,55 @@ impl Auth {
         self
     }
 
+    /// Adds every cluster's access (several clusters): reviews, impersonation and token
+    /// sign-in then go to the cluster each request is about. The first is also the default.
+    pub fn with_clusters(mut self, clusters: Vec<(String, KubeAccess)>) -> Auth {
+        if self.kube.is_none() {
+            self.kube = clusters.first().map(|(_, access)| access.clone());
+        }
+        self.cluster_reviewers = clusters
+            .iter()
+            .map(|(name, access)| {
+                let reviewer = Arc::new(KubeTokenReviewer(access.client.clone()));
+                (name.clone(), reviewer as Arc<dyn TokenReviewer>)
+            })
+            .collect();
+        self.clusters = clusters;
+        self
+    }
+
+    /// Replaces each cluster's TokenReviews (tests).
+    pub fn with_cluster_reviewers(
+        mut self,
+        reviewers: Vec<(String, Arc<dyn TokenReviewer>)>,
+    ) -> Auth {
+        self.cluster_reviewers = reviewers;
+        self
+    }
+
     /// Whether access reviews reach a cluster (else every read is allowed: demo, files).
     pub fn has_cluster(&self) -> bool {
-        self.kube.is_some()
+        self.kube.is_some() || !self.clusters.is_empty()
+    }
+
+    /// The access to `cluster` (with one cluster known only as `kube`: that one).
+    pub fn kube_for(&self, cluster: &str) -> Option<&KubeAccess> {
+        if self.clusters.is_empty() {
+            return self.kube.as_ref();
+        }
+        self.clusters
+            .iter()
+            .find(|(name, _)| name == cluster)
+            .map(|(_, access)| access)
+    }
+
+    /// Whether `identity` is signed in to `cluster`: always, but with `--auth token` and
+    /// several clusters, where a token signs in to the clusters that accept it.
+    pub fn signed_in(&self, identity: &Identity, cluster: &str) -> bool {
+        self.mode != AuthMode::Token
+            || self.cluster_reviewers.is_empty()
+            || identity.unrestricted
+            || identity.clusters.iter().any(|c| c == cluster)
     }
 
     /// Identifies a request from its headers and its peer address.
@@ -465,6 +523,7 @@ impl Auth {
             groups,
             unrestricted: false,
             session: None,
+            clusters: vec![],
         })
     }
 
@@ -514,6 +573,18 @@ impl Auth {
         groups: Vec<String>,
         token: String,
     ) -> Result<String, session::SealError> {
+        self.create_session_in(user, groups, token, vec![])
+    }
+
+    /// [`Auth::create_session`] signed in to `clusters` (those that accepted the token;
+    /// several clusters only).
+    pub fn create_session_in(
+        &self,
+        user: String,
+        groups: Vec<String>,
+        token: String,
+        clusters: Vec<String>,
+    ) -> Result<String, session::SealError> {
         let now = session::now_ms();
         let ttl = u64::try_from(self.session_ttl.as_millis()).unwrap_or(u64::MAX);
         self.session_key.seal(&session::SessionClaims {
@@ -523,7 +594,52 @@ impl Auth {
             token,
             issued_ms: now,
             expires_ms: now.saturating_add(ttl),
+            clusters,
         })
+    }
+
+    /// Reviews `token` on every cluster at once (several clusters): its owner as the first
+    /// cluster (in display order) that accepts it names them, and every cluster that accepts
+    /// it as that same user, where the session will be signed in. `Ok(None)` when no
+    /// cluster accepts it; an error when none accepts it and one could not be asked. With
+    /// one cluster: [`Auth::token_review`], signed in to it.
+    pub async fn token_review_clusters(
+        &self,
+        token: &str,
+    ) -> Result<Option<(TokenOwner, Vec<String>)>, TokenReviewError> {
+        if self.cluster_reviewers.is_empty() {
+            return Ok(self.token_review(token).await?.map(|owner| (owner, vec![])));
+        }
+        let answers = futures::future::join_all(
+            self.cluster_reviewers
+                .iter()
+                .map(|(name, reviewer)| async move { (name, reviewer.review(token).await) }),
+        )
+        .await;
+        let owner = answers
+            .iter()
+            .find_map(|(_, answer)| answer.as_ref().ok().and_then(Clone::clone));
+        let Some(owner) = owner else {
+            return match answers.into_iter().find_map(|(_, a)| a.err()) {
+                Some(err) => Err(err),
+                None => Ok(None),
+            };
+        };
+        let mut clusters = vec![];
+        for (name, answer) in &answers {
+            match answer {
+                Ok(Some((user, _))) if *user == owner.0 => clusters.push((*name).clone()),
+                Ok(Some((user, _))) => {
+                    tracing::warn!(cluster = %name, user, owner = %owner.0,
+                        "the token names another user on this cluster: not signed in there");
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::warn!(cluster = %name, %err, "sign-in: TokenReview failed on this cluster");
+                }
+            }
+        }
+        Ok(Some((owner, clusters)))
     }
 
     /// Asks Kubernetes who owns `token` (TokenReview with the dashboard's client):
@@ -577,7 +693,19 @@ impl Auth {
             return true;
         }
         let user = &session.claims.user;
-        match self.token_review(&session.claims.token).await {
+        // Re-checked where the session got its identity: the first cluster it signed in to
+        // (with one cluster: the dashboard's).
+        let reviewer = session.claims.clusters.first().and_then(|home| {
+            self.cluster_reviewers
+                .iter()
+                .find(|(name, _)| name == home)
+                .map(|(_, r)| r.clone())
+        });
+        let answer = match reviewer {
+            Some(reviewer) => reviewer.review(&session.claims.token).await,
+            None => self.token_review(&session.claims.token).await,
+        };
+        match answer {
             Ok(Some((name, groups))) if &name == user => {
                 self.with_check(&session.id, |c| {
                     let before = c.groups.as_ref().unwrap_or(&session.claims.groups);
@@ -593,7 +721,7 @@ impl Auth {
                 tracing::info!(%user, "token no longer accepted by Kubernetes; session ended");
                 self.with_check(&session.id, |c| {
                     c.ended = true;
-                    c.backend = None;
+                    c.backends.clear();
                 });
                 false
             }
@@ -622,6 +750,7 @@ impl Auth {
             groups,
             unrestricted: false,
             session: Some(session.clone()),
+            clusters: session.claims.clusters.clone(),
         })
     }
 
@@ -641,11 +770,19 @@ impl Auth {
         Ok(true)
     }
 
-    /// The backend that writes as this person: `None` means the dashboard's own backend
-    /// (`--auth none`, or no cluster). An error means the user cannot write at all.
-    pub fn backend_for(&self, identity: &Identity) -> Result<Option<KubeBackend>, String> {
-        let Some(kube) = &self.kube else {
+    /// The backend that writes to `cluster` as this person: `None` means the dashboard's
+    /// own backend (`--auth none`, or no cluster). An error means the user cannot write there
+    /// (callers check [`Auth::signed_in`] first, to answer `notSignedIn`).
+    pub fn backend_for(
+        &self,
+        identity: &Identity,
+        cluster: &str,
+    ) -> Result<Option<KubeBackend>, String> {
+        if !self.has_cluster() {
             return Ok(None);
+        }
+        let Some(kube) = self.kube_for(cluster) else {
+            return Err(format!("no cluster {cluster:?} is configured"));
         };
         match self.mode {
             AuthMode::None => Ok(None),
@@ -657,7 +794,12 @@ impl Auth {
                 if !self.session_alive(session) {
                     return Err("the session ended; sign in again".to_owned());
                 }
-                if let Some(backend) = self.with_check(&session.id, |c| c.backend.clone()) {
+                if !self.signed_in(identity, cluster) {
+                    return Err(format!("not signed in to cluster {cluster}"));
+                }
+                if let Some(backend) =
+                    self.with_check(&session.id, |c| c.backends.get(cluster).cloned())
+                {
                     return Ok(Some(backend));
                 }
                 // Built outside the lock (it reads the kubeconfig's TLS material).
@@ -672,11 +814,16 @@ impl Auth {
                         tracing::error!(err = %e, "cannot build a client with the user's token");
                         format!("cannot build a client with your token: {e}")
                     })?;
-                self.with_check(&session.id, |c| c.backend = Some(backend.clone()));
+                self.with_check(&session.id, |c| {
+                    c.backends.insert(cluster.to_owned(), backend.clone())
+                });
                 Ok(Some(backend))
             }
             AuthMode::Proxy => {
-                let key = (identity.user.clone(), identity.groups.clone());
+                let key = (
+                    cluster.to_owned(),
+                    (identity.user.clone(), identity.groups.clone()),
+                );
                 let now = Instant::now();
                 let mut backends = self.backends.lock();
                 if let Some((backend, at)) = backends.get(&key)
@@ -811,6 +958,61 @@ mod tests {
             let answer = self.answer.lock().clone();
             Box::pin(async move { answer })
         }
+    }
+
+    #[tokio::test]
+    async fn a_token_signs_in_to_the_clusters_that_give_it_the_same_user() {
+        let failing = || {
+            Arc::new(FakeReviewer {
+                answer: Mutex::new(Err(TokenReviewError::Failed("down".into()))),
+                calls: Default::default(),
+            })
+        };
+        let refusing = || {
+            let r = FakeReviewer::new("x", &[]);
+            r.set(Ok(None));
+            r
+        };
+        let auth = |reviewers: Vec<(&str, Arc<FakeReviewer>)>| {
+            Auth {
+                mode: AuthMode::Token,
+                ..Auth::none()
+            }
+            .with_cluster_reviewers(
+                reviewers
+                    .into_iter()
+                    .map(|(n, r)| (n.to_owned(), r as Arc<dyn TokenReviewer>))
+                    .collect(),
+            )
+        };
+        let fleet = auth(vec![
+            ("a", refusing()),
+            ("b", FakeReviewer::new("carol", &["devs"])),
+            ("c", FakeReviewer::new("mallory", &[])),
+            ("d", FakeReviewer::new("carol", &["ops"])),
+            ("e", failing()),
+        ]);
+        let ((user, groups), clusters) = fleet
+            .token_review_clusters("the-token")
+            .await
+            .unwrap()
+            .unwrap();
+        // The owner as the first accepting cluster names them; only clusters that agree.
+        assert_eq!((user.as_str(), groups), ("carol", vec!["devs".to_owned()]));
+        assert_eq!(clusters, ["b", "d"]);
+        let cookie = fleet
+            .create_session_in(user, vec![], "the-token".into(), clusters)
+            .unwrap();
+        let identity = fleet.session(&cookie).unwrap();
+        assert!(fleet.signed_in(&identity, "b") && fleet.signed_in(&identity, "d"));
+        assert!(!fleet.signed_in(&identity, "a") && !fleet.signed_in(&identity, "c"));
+        // Nobody accepts: refused; nobody accepts and one could not be asked: the failure.
+        let none = auth(vec![("a", refusing()), ("b", refusing())]);
+        assert_eq!(none.token_review_clusters("the-token").await, Ok(None));
+        let down = auth(vec![("a", refusing()), ("b", failing())]);
+        assert!(down.token_review_clusters("the-token").await.is_err());
+        // Other modes are signed in everywhere.
+        assert!(Auth::none().signed_in(&Identity::local(), "any"));
     }
 
     fn token_auth(recheck: Duration, reviewer: Arc<FakeReviewer>) -> (Auth, HeaderMap) {

@@ -75,6 +75,10 @@ pub struct SessionClaims {
     /// Expiry, ms since the epoch.
     #[serde(rename = "exp")]
     pub expires_ms: u64,
+    /// With several clusters: those that accepted the token at sign-in as this user (empty
+    /// with one cluster). Writes and reads elsewhere answer `notSignedIn`.
+    #[serde(rename = "cls", default, skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<String>,
 }
 
 impl std::fmt::Debug for SessionClaims {
@@ -86,6 +90,7 @@ impl std::fmt::Debug for SessionClaims {
             .field("groups", &self.groups)
             .field("issued_ms", &self.issued_ms)
             .field("expires_ms", &self.expires_ms)
+            .field("clusters", &self.clusters)
             .finish_non_exhaustive()
     }
 }
@@ -461,6 +466,7 @@ mod tests {
             token: token.into(),
             issued_ms: now,
             expires_ms: now + 8 * 3600 * 1000,
+            clusters: vec![],
         }
     }
 

@@ -192,7 +192,8 @@ async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
             Some(form.csrf),
         );
     }
-    let (username, groups) = match auth.token_review(&token).await {
+    // Reviewed on every cluster: the session is signed in to those that accept the token.
+    let ((username, groups), clusters) = match auth.token_review_clusters(&token).await {
         Ok(Some(owner)) => owner,
         Ok(None) => {
             tracing::warn!(peer, "sign-in refused: token not authenticated");
@@ -223,7 +224,8 @@ async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
             return render(&state, status, Some(message), None, Some(form.csrf));
         }
     };
-    let id = match auth.create_session(username.clone(), groups.clone(), token) {
+    let id = match auth.create_session_in(username.clone(), groups.clone(), token, clusters.clone())
+    {
         Ok(id) => id,
         Err(err) => {
             tracing::warn!(user = %username, %err, "sign-in refused");
@@ -236,7 +238,7 @@ async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
             );
         }
     };
-    tracing::info!(user = %username, ?groups, "signed in");
+    tracing::info!(user = %username, ?groups, ?clusters, "signed in");
     let base = &state.settings.base_path;
     let mut response = Redirect::to(&format!("{base}/")).into_response();
     let h = response.headers_mut();

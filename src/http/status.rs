@@ -1,7 +1,8 @@
 //! Source health as one user may see it: `GET /api/v1/status` and the stream's `status`
 //! frames.
 //!
-//! The store's [`Health`] is cluster-wide: watched namespaces, operator notes and watch
+//! The store's [`Health`] covers every cluster (and [`clusters_for`] gives each one's
+//! state): watched namespaces, operator notes and watch
 //! errors name namespaces, and the object counts cover every namespace. With `--auth
 //! proxy|token` a user who may not list rollouts cluster-wide gets a copy filtered with the
 //! same SubjectAccessReviews that filter the list ([`super::access::visible`]): only
@@ -14,9 +15,10 @@ use serde_json::{Value, json};
 
 use crate::auth::Identity;
 use crate::auth::review::Visible;
-use crate::health::Health;
+use crate::health::{ClusterStatus, Health};
 use crate::model::Kind;
 use crate::state::AppState;
+use crate::store::ListFilter;
 
 /// What replaces a problem message or watch error that names a namespace the user may not
 /// read.
@@ -70,12 +72,47 @@ pub async fn health_for(state: &AppState, identity: &Identity) -> (Health, Visib
     (redact(health, &visible, &known), visible)
 }
 
+/// Each cluster's status as `identity` may see it: problem messages that name a namespace
+/// it may not read hidden, and rollouts counted in its namespaces only.
+pub async fn clusters_for(
+    state: &AppState,
+    identity: &Identity,
+    visible: &Visible,
+) -> Vec<ClusterStatus> {
+    let mut clusters = state.store.cluster_statuses();
+    let Some(readable) = super::access::readable(state, identity).await else {
+        return clusters;
+    };
+    let known = super::access::candidate_namespaces(state);
+    let hidden: Vec<&str> = known
+        .iter()
+        .filter(|ns| !visible.contains(ns))
+        .map(String::as_str)
+        .collect();
+    for cluster in &mut clusters {
+        if let Some(problem) = &mut cluster.problem
+            && mentions(&problem.message, &hidden)
+        {
+            problem.message = HIDDEN.to_owned();
+        }
+        cluster.rollouts = state.store.count(&ListFilter {
+            clusters: vec![cluster.name.clone()],
+            namespaces: vec![],
+            readable: Some(readable.clone()),
+        });
+    }
+    clusters
+}
+
 /// Object counts `visible` covers: every kind for a cluster-wide reader, else only the
 /// rollouts of the readable namespaces (the store counts the other kinds cluster-wide).
 pub fn object_counts(state: &AppState, visible: &Visible) -> BTreeMap<Kind, usize> {
     match visible.restrict(&[]) {
         Some(filter) if filter.is_empty() => state.store.object_counts(),
-        Some(filter) => BTreeMap::from([(Kind::Rollout, state.store.summaries(&filter).1.len())]),
+        Some(filter) => BTreeMap::from([(
+            Kind::Rollout,
+            state.store.count(&ListFilter::namespaces(filter)),
+        )]),
         None => BTreeMap::from([(Kind::Rollout, 0)]),
     }
 }
@@ -84,8 +121,9 @@ pub fn object_counts(state: &AppState, visible: &Visible) -> BTreeMap<Kind, usiz
 pub async fn status_json(state: &AppState, identity: &Identity) -> Value {
     let (health, visible) = health_for(state, identity).await;
     json!({
-        "ready": health.ready(),
+        "ready": state.store.ready(),
         "health": health,
+        "clusters": clusters_for(state, identity, &visible).await,
         "version": state.settings.version,
         "commit": crate::build_info::COMMIT,
         "readOnly": state.settings.read_only,

@@ -37,7 +37,7 @@ use crate::error::ApiError;
 use crate::pages::SnapshotPages;
 use crate::protocol::{ClientMsg, HEARTBEAT_SECONDS, PROTOCOL_VERSION, ServerMsg};
 use crate::state::AppState;
-use crate::store::{Change, RolloutKey, serialize};
+use crate::store::{Change, ListFilter, RolloutKey, serialize};
 
 /// Largest client message accepted; subscriptions are tiny.
 const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
@@ -98,19 +98,24 @@ pub async fn stream(
 /// heartbeat (the shared review cache keeps answers 30 s).
 struct Access {
     identity: Identity,
-    known: HashMap<String, bool>,
+    /// By (cluster, namespace): each cluster's RBAC answers for itself.
+    known: HashMap<(String, String), bool>,
 }
 
 impl Access {
-    async fn may_read(&mut self, state: &AppState, namespace: &str) -> bool {
+    async fn may_read(&mut self, state: &AppState, cluster: &str, namespace: &str) -> bool {
         if self.identity.unrestricted {
             return true;
         }
-        if let Some(ok) = self.known.get(namespace) {
+        let key = (cluster.to_owned(), namespace.to_owned());
+        if let Some(ok) = self.known.get(&key) {
             return *ok;
         }
-        let ok = state.auth.can_list(&self.identity, namespace).await;
-        self.known.insert(namespace.to_owned(), ok);
+        let ok = state
+            .auth
+            .can_list(&self.identity, cluster, namespace)
+            .await;
+        self.known.insert(key, ok);
         ok
     }
 }
@@ -126,7 +131,7 @@ fn close(code: u16, reason: &'static str) -> Message {
 #[derive(Debug, Clone, PartialEq)]
 enum Subscription {
     None,
-    List(Vec<String>),
+    List(ListFilter),
     Rollout(RolloutKey),
 }
 
@@ -160,10 +165,14 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
         read_only: state.settings.read_only,
         demo: state.settings.source == crate::health::SourceKind::Demo,
         heartbeat_seconds: HEARTBEAT_SECONDS,
+        clusters: state
+            .store
+            .cluster_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
     };
-    let status = ServerMsg::Status {
-        health: super::status::health_for(&state, &access.identity).await.0,
-    };
+    let status = status_for(&state, &access.identity).await;
     if sink.send(text(&hello)).await.is_err() || sink.send(text(&status)).await.is_err() {
         return;
     }
@@ -180,15 +189,21 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                 Some(Ok(Message::Text(body))) => match serde_json::from_str::<ClientMsg>(&body) {
                     Ok(msg) => {
                         subscription = match msg {
-                            ClientMsg::SubscribeList { namespaces } => {
+                            ClientMsg::SubscribeList { namespaces, clusters } => {
                                 // Each one checked (a joined list would let "a,b" pass as two).
                                 let checked = namespaces
                                     .iter()
                                     .try_for_each(|ns| crate::names::check_namespace(ns));
-                                match checked.map_err(ApiError::from).and_then(|()| {
-                                    super::access::parse_namespaces(Some(&namespaces.join(",")))
-                                }) {
-                                    Ok(namespaces) => Subscription::List(namespaces),
+                                let parsed = checked.map_err(ApiError::from).and_then(|()| {
+                                    let namespaces = super::access::parse_namespaces(Some(&namespaces.join(",")))?;
+                                    if clusters.iter().any(|c| c.contains(',')) {
+                                        return Err(ApiError::BadRequest("a cluster name has no ','".into()));
+                                    }
+                                    let clusters = super::access::parse_clusters(clusters.iter().map(String::as_str))?;
+                                    Ok(ListFilter { clusters, namespaces, readable: None })
+                                });
+                                match parsed {
+                                    Ok(filter) => Subscription::List(filter),
                                     Err(err) => {
                                         let frame = text(&ServerMsg::Error {
                                             code: "badSubscription".into(),
@@ -199,8 +214,11 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                                     }
                                 }
                             }
-                            ClientMsg::SubscribeRollout { namespace, name } => {
-                                if let Err(err) = crate::names::check_key(&namespace, &name) {
+                            ClientMsg::SubscribeRollout { cluster, namespace, name } => {
+                                let checked = crate::names::check_key(&namespace, &name)
+                                    .map_err(ApiError::from)
+                                    .and_then(|()| crate::config::check_cluster_name(&cluster).map_err(ApiError::BadRequest));
+                                if let Err(err) = checked {
                                     let frame = text(&ServerMsg::Error {
                                         code: "badSubscription".into(),
                                         message: err.to_string(),
@@ -208,7 +226,16 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                                     if sink.send(frame).await.is_err() { break; }
                                     continue;
                                 }
-                                if !access.may_read(&state, &namespace).await {
+                                if !state.auth.signed_in(&access.identity, &cluster) {
+                                    let frame = text(&ServerMsg::Error {
+                                        code: "notSignedIn".into(),
+                                        message: format!("not signed in to cluster {cluster}"),
+                                    });
+                                    subscription = Subscription::None;
+                                    if sink.send(frame).await.is_err() { break; }
+                                    continue;
+                                }
+                                if !access.may_read(&state, &cluster, &namespace).await {
                                     let frame = text(&ServerMsg::Error {
                                         code: "forbidden".into(),
                                         message: format!(
@@ -220,7 +247,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                                     if sink.send(frame).await.is_err() { break; }
                                     continue;
                                 }
-                                Subscription::Rollout(RolloutKey::new(namespace, name))
+                                Subscription::Rollout(RolloutKey::new(cluster, namespace, name))
                             }
                             ClientMsg::Unsubscribe => Subscription::None,
                         };
@@ -257,13 +284,12 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
             change = changes.recv() => match change {
                 Ok(change) => {
                     let readable = match &*change {
-                        Change::Rollout { key, .. } => access.may_read(&state, &key.namespace).await,
+                        Change::Rollout { key, .. } => access.may_read(&state, &key.cluster, &key.namespace).await,
                         Change::Health { .. } => true,
                     };
                     if matches!(&*change, Change::Health { .. }) && !access.identity.unrestricted {
                         // The store's frame is cluster-wide: send this user's copy.
-                        let health = super::status::health_for(&state, &access.identity).await.0;
-                        vec![text(&ServerMsg::Status { health })]
+                        vec![text(&status_for(&state, &access.identity).await)]
                     } else if readable {
                         route(&change, &subscription, &mut last_seq)
                             .map(|f| detail_sent.track(f))
@@ -377,8 +403,8 @@ impl DetailSent {
         let (Some((base, before)), Some((_, after))) = (previous, self.last.as_ref()) else {
             return message;
         };
-        let same_rollout = before.pointer("/summary/namespace")
-            == after.pointer("/summary/namespace")
+        let same_rollout = before.pointer("/summary/cluster") == after.pointer("/summary/cluster")
+            && before.pointer("/summary/namespace") == after.pointer("/summary/namespace")
             && before.pointer("/summary/name") == after.pointer("/summary/name");
         if !same_rollout || base >= seq {
             return message;
@@ -405,6 +431,15 @@ impl DetailSent {
     }
 }
 
+/// The `status` frame `identity` may see.
+async fn status_for(state: &AppState, identity: &Identity) -> ServerMsg {
+    let (health, visible) = super::status::health_for(state, identity).await;
+    ServerMsg::Status {
+        health,
+        clusters: super::status::clusters_for(state, identity, &visible).await,
+    }
+}
+
 /// The frames that start (or restart) a subscription, and the seq they are current at.
 async fn snapshot(
     state: &AppState,
@@ -413,12 +448,11 @@ async fn snapshot(
 ) -> (u64, Vec<Message>) {
     match subscription {
         Subscription::None => (0, vec![]),
-        Subscription::List(namespaces) => {
-            let visible = super::access::visible(state, identity).await;
-            // Nothing readable: a filter no namespace matches (names are DNS labels).
-            let filter = visible
-                .restrict(namespaces)
-                .unwrap_or_else(|| vec![String::new()]);
+        Subscription::List(wanted) => {
+            let filter = ListFilter {
+                readable: super::access::readable(state, identity).await,
+                ..wanted.clone()
+            };
             match state.store.shared_list_pages(&filter).await {
                 Ok(pages) => (pages.seq, paged_snapshot(&pages)),
                 Err(err) => {
@@ -475,11 +509,7 @@ fn route(change: &Change, subscription: &Subscription, last_seq: &mut u64) -> Op
                 return None;
             }
             let frame = match subscription {
-                Subscription::List(namespaces)
-                    if namespaces.is_empty() || namespaces.contains(&key.namespace) =>
-                {
-                    list_frame.as_ref()
-                }
+                Subscription::List(filter) if filter.matches(key) => list_frame.as_ref(),
                 Subscription::Rollout(wanted) if wanted == key => detail_frame.as_ref(),
                 _ => None,
             }?;

@@ -52,7 +52,7 @@ pub fn fixture(path: &str) -> PathBuf {
 pub fn store_from(path: &std::path::Path) -> Store {
     let store = Store::new(Health::loaded(SourceKind::Files));
     for object in rollouts_dashboard::source::files::load(path).expect("fixtures load") {
-        store.apply(object);
+        store.cluster("files").apply(object);
     }
     store.flush();
     store
@@ -242,7 +242,7 @@ pub async fn connect(addr: SocketAddr, base: &str) -> Socket {
         .expect("websocket connects");
     let hello = next_json(&mut ws).await;
     assert_eq!(hello["type"], "hello", "{hello}");
-    assert_eq!(hello["protocol"], 4);
+    assert_eq!(hello["protocol"], 5);
     let status = next_json(&mut ws).await;
     assert_eq!(status["type"], "status", "{status}");
     ws
@@ -330,6 +330,14 @@ pub fn e2e_kubeconfig() -> PathBuf {
     let path = PathBuf::from(path);
     assert!(path.is_file(), "kubeconfig {} is missing", path.display());
     path
+}
+
+/// The name the dashboard gives the test cluster: its kubeconfig's current context.
+pub fn e2e_cluster_name() -> String {
+    kube::config::Kubeconfig::read_from(e2e_kubeconfig())
+        .expect("the test cluster's kubeconfig reads")
+        .current_context
+        .expect("the test cluster's kubeconfig has a current context")
 }
 
 /// A dashboard on the test cluster (as `run()` starts one) watching `namespaces` (all when
