@@ -10,7 +10,7 @@
 // decompressed in turn, and every message waits for those before it, so the store sees them
 // in the order the server sent them.
 
-import { parseServerMsg, type ClientMsg, type ServerMsg } from './protocol';
+import { parseServerMsg, rolloutPath, type ClientMsg, type ServerMsg } from './protocol';
 import { appUrl } from './config';
 import { CLOSE_POLICY } from '../lib/session';
 import { getJson, isLeaving, sessionEnded } from './session';
@@ -231,11 +231,11 @@ export class Connection {
         ok = true;
       }
     } else if (sub?.type === 'subscribeRollout') {
-      const res = await fetchJson(`api/v1/namespaces/${encodeURIComponent(sub.namespace)}/rollouts/${encodeURIComponent(sub.name)}`);
+      const res = await fetchJson(rolloutPath(sub));
       if (this.store.state.conn === 'open') return;
       if (res && (res.status === 200 || res.status === 404) && this.sub === sub) {
         const body = res.body as RolloutDetail | null;
-        this.store.applyPolledDetail(sub.namespace, sub.name, res.status === 200 && body && typeof body === 'object' && 'summary' in body ? body : null);
+        this.store.applyPolledDetail(sub, res.status === 200 && body && typeof body === 'object' && 'summary' in body ? body : null);
         ok = true;
       }
     }

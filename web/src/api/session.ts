@@ -5,6 +5,7 @@
 import { parsePermissions, PermissionsCache, type Permissions } from '../lib/permissions';
 import { parseWhoami, sessionEndTarget, type AuthMode, type Whoami } from '../lib/session';
 import { appUrl } from './config';
+import { rolloutPath, type RolloutId } from './protocol';
 
 let authMode: AuthMode | null = null;
 let leaving = false;
@@ -65,8 +66,8 @@ export async function signOut(): Promise<string | null> {
   return null;
 }
 
-async function fetchPermissions(namespace: string, name: string): Promise<Permissions | null> {
-  return parsePermissions(await getJson(`api/v1/namespaces/${encodeURIComponent(namespace)}/rollouts/${encodeURIComponent(name)}/permissions`));
+async function fetchPermissions(id: RolloutId): Promise<Permissions | null> {
+  return parsePermissions(await getJson(`${rolloutPath(id)}/permissions`));
 }
 
 /** The app's one permissions cache (30 s per rollout). */

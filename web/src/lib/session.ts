@@ -9,6 +9,11 @@ export interface Whoami {
   readOnly: boolean;
   /** Token mode: seconds left in the session when asked; null otherwise. */
   sessionExpiresInSeconds: number | null;
+  /**
+   * Per cluster, whether the person is signed in there (protocol 5): false only with
+   * `--auth token` for a cluster that did not accept the token. Empty from an older server.
+   */
+  clusters: { name: string; signedIn: boolean }[];
 }
 
 /** Validates the JSON answer; null when it does not have the expected shape. */
@@ -25,6 +30,13 @@ export function parseWhoami(json: unknown): Whoami | null {
     authMode: mode,
     readOnly: j.readOnly === true,
     sessionExpiresInSeconds: typeof expires === 'number' && Number.isFinite(expires) && expires >= 0 ? expires : null,
+    clusters: Array.isArray(j.clusters)
+      ? j.clusters.flatMap((c: unknown) => {
+          const { name, signedIn } = (typeof c === 'object' && c !== null ? c : {}) as { name?: unknown; signedIn?: unknown };
+          // Signed in unless the server says not: a missing flag never disables anything.
+          return typeof name === 'string' ? [{ name, signedIn: signedIn !== false }] : [];
+        })
+      : [],
   };
 }
 
