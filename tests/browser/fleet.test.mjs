@@ -283,3 +283,15 @@ test('one cluster (--from-files): no cluster column, filter or strip; the old de
   assert.deepEqual(problems.pageErrors, []);
   await page.close();
 });
+
+test('with the stream blocked (the page polls the REST API), it still knows the clusters', async () => {
+  const page = await browser.context.newPage();
+  await page.routeWebSocket(/\/api\/v1\/stream$/, (ws) => ws.close());
+  await page.goto(demo.url, { waitUntil: 'domcontentloaded' });
+  await page.locator('.row[data-key] .c-cluster').first().waitFor({ timeout: 30000 });
+  const strip = page.getByRole('region', { name: 'Clusters' });
+  await strip.locator(`[data-cluster="${DEMO_STAGING}"]`).waitFor();
+  const clusters = new Set(await page.locator('.row[data-key] .c-cluster').allInnerTexts());
+  assert.ok(clusters.has(DEMO_CLUSTER), [...clusters].join(' '));
+  await page.close();
+});

@@ -222,6 +222,10 @@ export class Connection {
   private async pollOnce(): Promise<void> {
     const sub = this.sub;
     let ok = false;
+    // The clusters (and their states) too: without the stream's hello and status frames,
+    // nothing else tells the page that there are several, or which of them is stale.
+    const status = await fetchJson('api/v1/status');
+    if (status?.status === 200 && this.store.state.conn !== 'open') this.store.applyPolledStatus(status.body);
     if (sub?.type === 'subscribeList') {
       const res = await fetchJson('api/v1/rollouts');
       const rollouts = (res?.body as { rollouts?: unknown } | null)?.rollouts;

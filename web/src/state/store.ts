@@ -189,6 +189,15 @@ export class Store {
     if (detail?.resyncNeeded && !s.detail?.resyncNeeded) this.onDetailResync?.();
   }
 
+  /** The clusters' states (and the health) polled from GET api/v1/status while the stream is down. */
+  applyPolledStatus(body: unknown): void {
+    const b = body as { health?: unknown; clusters?: unknown } | null;
+    if (!b || typeof b !== 'object' || !Array.isArray(b.clusters)) return;
+    const patch: Partial<AppState> = { clusterStatus: b.clusters as ClusterStatus[] };
+    if (b.health && typeof b.health === 'object') patch.health = b.health as Health;
+    this.set(patch);
+  }
+
   /** A list polled from GET api/v1/rollouts, as a snapshot (the stream's next snapshot replaces it). */
   applyPolledList(rollouts: RolloutSummary[]): void {
     const s = this.state;

@@ -4,7 +4,7 @@ import { signOut } from '../api/session';
 import { openDetail } from '../lib/detailState';
 import { formatClock } from '../lib/format';
 import { applyTheme, loadTheme, type Theme } from '../lib/prefs';
-import { store, useStore } from '../state/store';
+import { isFleet, store, useStore } from '../state/store';
 import { ConfirmDialog, RowMenuDialog } from './actions';
 import { DetailPage } from './detail/DetailPage';
 import { focusSearch, ListPage } from './ListPage';
@@ -78,9 +78,10 @@ function Badges() {
   const source = useStore((s) => s.config.source);
   const demo = useStore((s) => s.demo);
   const readOnly = useStore((s) => s.readOnly);
+  const fleet = useStore(isFleet);
   return (
     <span class="badges">
-      {demo || source === 'demo' ? <span class="pill pill-demo" title="Nothing here is a real cluster">DEMO — simulated cluster</span> : null}
+      {demo || source === 'demo' ? <span class="pill pill-demo" title="Nothing here is a real cluster">{fleet ? 'DEMO — simulated clusters' : 'DEMO — simulated cluster'}</span> : null}
       {source === 'files' ? <span class="pill pill-files" title="Objects were read from files at start-up; nothing changes">Offline snapshot (files)</span> : null}
       {readOnly ? <span class="pill pill-ro" title="Actions are disabled on this dashboard">Read-only</span> : null}
     </span>
