@@ -87,14 +87,19 @@ test('keyboard: j selects, Enter opens the detail, Escape returns; ? opens help'
   await page.locator('.row[data-key]').first().waitFor();
 });
 
-test('card view and favorites (namespace-qualified, persisted)', async () => {
+test('card view and favorites (cluster-qualified, persisted; old ones migrated)', async () => {
   const { page } = await openPage(browser.context, env('RD_FILES_URL') + '?view=cards');
   await page.locator('.card').first().waitFor();
   await page.getByRole('button', { name: 'Add bluegreen-demo to favorites' }).click();
   await page.getByRole('button', { name: 'Remove bluegreen-demo from favorites' }).waitFor();
   const stored = await page.evaluate(() => localStorage.getItem('rolloutsDashboard.favorites'));
-  assert.equal(stored, JSON.stringify(['jesse-test/bluegreen-demo']));
+  assert.equal(stored, JSON.stringify(['files/jesse-test/bluegreen-demo']), 'cluster-qualified (protocol 5)');
   await screenshot(page, 'list-cards');
   await page.getByRole('button', { name: /Favorites/ }).click();
   await page.waitForFunction(() => document.querySelectorAll('.card').length === 1);
+  // A favorite saved before clusters (namespace/name) becomes that rollout's in the cluster.
+  await page.evaluate(() => localStorage.setItem('rolloutsDashboard.favorites', JSON.stringify(['jesse-test/canary-demo'])));
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await page.getByRole('button', { name: 'Remove canary-demo from favorites' }).waitFor({ timeout: 15000 });
+  assert.equal(await page.evaluate(() => localStorage.getItem('rolloutsDashboard.favorites')), JSON.stringify(['files/jesse-test/canary-demo']));
 });
