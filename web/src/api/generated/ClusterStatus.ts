@@ -3,14 +3,29 @@ import type { ClusterState } from "./ClusterState";
 import type { Problem } from "./Problem";
 
 /**
- * One cluster's health, in `status` frames, `/api/v1/status` and `/readyz`.
+ * One cluster's health as the `status` frame, `/api/v1/status` and `/readyz` report it.
+ * Its rollouts are "stale" when `state` is not `synced` after it had synced once
+ * (`lastSyncedAt` set): they stay listed as last known.
  */
-export type ClusterStatus = { name: string, state: ClusterState, problem: Problem | null, 
+export type ClusterStatus = { 
 /**
- * RFC 3339: when the current state began.
+ * The cluster's short name.
+ */
+name: string, state: ClusterState, 
+/**
+ * What keeps it from being current, in words (none when `synced` or `syncing`).
+ */
+problem: Problem | null, 
+/**
+ * When the current state began (RFC 3339).
  */
 since: string | null, 
 /**
- * RFC 3339: the last time every watch was synced.
+ * The last time every watch of the cluster was synced (RFC 3339): while `synced`, when
+ * it became so; after, when it stopped being so. None until the first sync.
  */
-lastSyncedAt: string | null, rollouts: number, };
+lastSyncedAt: string | null, 
+/**
+ * Rollouts of the cluster in the cache (as of the frame).
+ */
+rollouts: number, };

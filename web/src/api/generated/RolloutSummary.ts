@@ -12,7 +12,7 @@ import type { WaitingView } from "./WaitingView";
  */
 export type RolloutSummary = { 
 /**
- * The cluster's short name (protocol 5).
+ * The cluster's short name (set by the store: the view model knows no clusters).
  */
 cluster: string, namespace: string, name: string, uid: string, resourceVersion: string, labels: { [key in string]: string }, createdAt: string | null, 
 /**

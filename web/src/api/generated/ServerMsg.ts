@@ -15,6 +15,6 @@ export type ServerMsg = { "type": "hello", protocol: number, version: string,
  */
 commit: string, readOnly: boolean, demo: boolean, heartbeatSeconds: number, 
 /**
- * The names of the clusters in display order.
+ * The clusters' names, in display order (version 5).
  */
 clusters: Array<string>, } | { "type": "status", health: Health, clusters: Array<ClusterStatus>, } | { "type": "snapshot", seq: number, rollouts: Array<RolloutSummary>, } | { "type": "snapshotBegin", seq: number, total: number, pages: number, encoding: string, } | { "type": "snapshotPage", seq: number, index: number, rollouts: Array<RolloutSummary>, } | { "type": "snapshotEnd", seq: number, } | { "type": "upsert", seq: number, rollout: RolloutSummary, } | { "type": "patch", seq: number, base: number, cluster: string, namespace: string, name: string, patch: Array<JsonPatchOp>, } | { "type": "delete", seq: number, cluster: string, namespace: string, name: string, } | { "type": "detail", seq: number, rollout: RolloutDetail, } | { "type": "detailPatch", seq: number, base: number, namespace: string, name: string, patch: Array<JsonPatchOp>, } | { "type": "notFound", seq: number, namespace: string, name: string, } | { "type": "heartbeat", seq: number, } | { "type": "error", code: string, message: string, };
