@@ -244,3 +244,14 @@ test('the store: hello names the clusters, status their states; derived once per
   one.applyFrames([{ type: 'hello', protocol: 5, version: 'x', commit: 'c', readOnly: true, demo: false, heartbeatSeconds: 20, clusters: ['files'] }]);
   assert.equal(isFleet(one.state), false);
 });
+
+test('the store: a polled api/v1/status names the clusters and their states (the stream is down)', () => {
+  const store = new Store({ basePath: '/', version: 't', readOnly: false, source: 'cluster' });
+  store.applyPolledStatus({ ready: true, health: { source: 'cluster', namespaces: [], kinds: {}, problem: null, notes: [] } });
+  assert.equal(store.state.clusterStatus.length, 0, 'a body without clusters changes nothing');
+  store.applyPolledStatus({ health: { source: 'cluster', namespaces: [], kinds: {}, problem: null, notes: [] }, clusters: [status({ name: 'a' }), status({ name: 'b', state: 'forbidden' })] });
+  assert.deepEqual(clustersOf(store.state), ['a', 'b']);
+  assert.equal(isFleet(store.state), true);
+  assert.ok(factsOf(store.state).stale.has('b'));
+  assert.equal(store.state.health?.source, 'cluster');
+});
