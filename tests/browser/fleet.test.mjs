@@ -233,6 +233,17 @@ test('token mode: a cluster that did not accept the token has its buttons disabl
       }),
     }),
   );
+  // What the server answers for a cluster that did not accept the token: the session goes on.
+  let refused = 0;
+  await page.route(`**/api/v1/clusters/${DEMO_STAGING}/namespaces/*/rollouts/*/permissions`, (route) => {
+    refused++;
+    return route.fulfill({
+      status: 401,
+      contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 'notSignedIn', message: `not signed in on cluster ${DEMO_STAGING}` } }),
+    });
+  });
+  await page.route('**/auth/sign-in', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>Sign in</h1>' }));
   const { namespace, name } = await sharedRollout();
   await page.goto(demo.url + detailPath(DEMO_STAGING, namespace, name), { waitUntil: 'domcontentloaded' });
   await page.getByRole('heading', { level: 1, name: `${name} in ${DEMO_STAGING}` }).waitFor({ timeout: 30000 });
@@ -245,6 +256,10 @@ test('token mode: a cluster that did not accept the token has its buttons disabl
     { timeout: 15000 },
   );
   assert.match(await page.locator('[data-cluster-blocked="staging"]').innerText(), /^Not signed in on staging/);
+  for (let i = 0; i < 150 && refused === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(refused >= 1, 'the permissions of staging were asked for and refused');
+  await page.waitForTimeout(500);
+  assert.ok(page.url().includes(detailPath(DEMO_STAGING, namespace, name)), `still on the page, not sent to sign in: ${page.url()}`);
   // The same rollout in prod-eu: not for that reason.
   await page.goto(demo.url + detailPath(DEMO_CLUSTER, namespace, name), { waitUntil: 'domcontentloaded' });
   await page.getByRole('heading', { level: 1, name: `${name} in ${DEMO_CLUSTER}` }).waitFor({ timeout: 30000 });

@@ -12,7 +12,7 @@ import { applyListFrames, emptyListState } from '../src/lib/listState';
 import { compareWithin, defaultFilter, filterFromQuery, filterToQuery, groupRollouts } from '../src/lib/listView';
 import { detailHref, legacyTarget, parseRoute } from '../src/lib/router';
 import { parseSearch, searchMatcher } from '../src/lib/search';
-import { parseWhoami, type Whoami } from '../src/lib/session';
+import { endsSession, parseWhoami, type Whoami } from '../src/lib/session';
 import { clustersOf, factsOf, isFleet, Store } from '../src/state/store';
 import { summary } from './fixtures';
 
@@ -254,4 +254,11 @@ test('the store: a polled api/v1/status names the clusters and their states (the
   assert.equal(isFleet(store.state), true);
   assert.ok(factsOf(store.state).stale.has('b'));
   assert.equal(store.state.health?.source, 'cluster');
+});
+
+test('a 401 notSignedIn (one cluster refused the token) does not end the session; any other 401 does', () => {
+  assert.equal(endsSession({ error: { code: 'notSignedIn', message: 'not signed in on cluster staging' } }), false);
+  assert.equal(endsSession({ error: { code: 'unauthenticated', message: 'session expired' } }), true);
+  assert.equal(endsSession(null), true);
+  assert.equal(endsSession('<html>'), true);
 });

@@ -3,6 +3,7 @@
 import type { ActionBody, ActionName } from '../lib/actionRules';
 import { appUrl } from './config';
 import { getJson, sessionEnded } from './session';
+import { endsSession } from '../lib/session';
 import { rolloutPath, type RolloutDetail, type RolloutId } from './protocol';
 
 export interface ActionResult {
@@ -27,13 +28,13 @@ export async function postAction(id: RolloutId, action: ActionName, body: Action
   } catch (err) {
     return { ok: false, status: 0, message: `The request did not reach the server: ${String(err)}` };
   }
-  if (res.status === 401) sessionEnded();
   let json: unknown = null;
   try {
     json = await res.json();
   } catch {
     // not JSON (a proxy error page, for example)
   }
+  if (res.status === 401 && endsSession(json)) sessionEnded();
   if (res.ok) {
     const message = (json as { message?: unknown } | null)?.message;
     return { ok: true, status: res.status, message: typeof message === 'string' ? message : `${action} done` };
@@ -43,7 +44,7 @@ export async function postAction(id: RolloutId, action: ActionName, body: Action
   const message = typeof err?.message === 'string' ? err.message : `${res.status} ${res.statusText}`;
   const code = typeof err?.code === 'string' ? err.code : undefined;
   const prefix =
-    res.status === 401 ? 'Signed out' :
+    res.status === 401 ? (code === 'notSignedIn' ? 'Not signed in on this cluster' : 'Signed out') :
     res.status === 403 ? 'Not allowed' :
     res.status === 409 ? 'The rollout changed since you looked at it' :
     res.status === 404 ? 'Not found' :

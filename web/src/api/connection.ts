@@ -12,7 +12,7 @@
 
 import { parseServerMsg, rolloutPath, type ClientMsg, type ServerMsg } from './protocol';
 import { appUrl } from './config';
-import { CLOSE_POLICY } from '../lib/session';
+import { CLOSE_POLICY, endsSession } from '../lib/session';
 import { getJson, isLeaving, sessionEnded } from './session';
 import type { RolloutDetail, RolloutSummary } from './protocol';
 import type { Store } from '../state/store';
@@ -42,7 +42,7 @@ async function fetchJson(relative: string): Promise<{ status: number; body: unkn
   }
   clearTimeout(timer);
   if (res.status === 401) {
-    sessionEnded();
+    if (endsSession(await res.json().catch(() => null))) sessionEnded();
     return null;
   }
   let body: unknown = null;

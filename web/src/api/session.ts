@@ -3,7 +3,7 @@
 // auth/sign-in, relative to the base href.
 
 import { parsePermissions, PermissionsCache, type Permissions } from '../lib/permissions';
-import { parseWhoami, sessionEndTarget, type AuthMode, type Whoami } from '../lib/session';
+import { endsSession, parseWhoami, sessionEndTarget, type AuthMode, type Whoami } from '../lib/session';
 import { appUrl } from './config';
 import { rolloutPath, type RolloutId } from './protocol';
 
@@ -23,7 +23,7 @@ export function sessionEnded(): void {
   else window.location.assign(appUrl('auth/sign-in').href);
 }
 
-/** GET a JSON endpoint; 401 ends the session. Null on any failure. */
+/** GET a JSON endpoint; 401 ends the session (unless only one cluster refused the person). Null on any failure. */
 export async function getJson(relative: string): Promise<unknown> {
   let res: Response;
   try {
@@ -32,7 +32,7 @@ export async function getJson(relative: string): Promise<unknown> {
     return null;
   }
   if (res.status === 401) {
-    sessionEnded();
+    if (endsSession(await res.json().catch(() => null))) sessionEnded();
     return null;
   }
   if (!res.ok) return null;

@@ -49,5 +49,15 @@ export function sessionEndTarget(mode: AuthMode | null): 'sign-in' | 'reload' {
   return mode === 'proxy' ? 'reload' : 'sign-in';
 }
 
+/**
+ * Whether a 401's body ends the session. With `--auth token` and several clusters, a request
+ * for a cluster that did not accept the token is 401 `notSignedIn`: the session goes on (the
+ * page says "not signed in on <cluster>"); any other 401 means the session is over.
+ */
+export function endsSession(body: unknown): boolean {
+  const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
+  return code !== 'notSignedIn';
+}
+
 /** WebSocket close code the server uses when the session expired or was signed out. */
 export const CLOSE_POLICY = 1008;
