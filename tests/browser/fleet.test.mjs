@@ -9,6 +9,9 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { apiPath, DEMO_CLUSTER, DEMO_STAGING, detailPath, env, launch, openPage, row, screenshot } from './browser.mjs';
 import { startServer } from './server.mjs';
 
@@ -309,4 +312,50 @@ test('with the stream blocked (the page polls the REST API), it still knows the 
   const clusters = new Set(await page.locator('.row[data-key] .c-cluster').allInnerTexts());
   assert.ok(clusters.has(DEMO_CLUSTER), [...clusters].join(' '));
   await page.close();
+});
+
+test('two clusters that cannot be reached (a real kubeconfig, nothing listening): the strip says so for each, with the message', async () => {
+  // Two contexts whose API servers refuse connections: each cluster's own state, from the server.
+  const dir = mkdtempSync(join(tmpdir(), 'rd-fleet-kc-'));
+  const config = join(dir, 'config');
+  writeFileSync(
+    config,
+    `apiVersion: v1
+kind: Config
+clusters:
+- name: a
+  cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}
+- name: b
+  cluster: {server: "https://127.0.0.1:2", insecure-skip-tls-verify: true}
+users:
+- name: u
+  user: {token: "x"}
+contexts:
+- name: east
+  context: {cluster: a, user: u}
+- name: west
+  context: {cluster: b, user: u}
+current-context: east
+`,
+  );
+  const server = await startServer('fleet-unreachable', ['--kubeconfig', config, '--all-contexts']);
+  try {
+    const { page, problems } = await openPage(browser.context, server.url);
+    const strip = page.getByRole('region', { name: 'Clusters' });
+    for (const c of ['east', 'west']) await strip.locator(`[data-cluster="${c}"][data-state="unreachable"]`).waitFor({ timeout: 60000 });
+    assert.match(await strip.innerText(), /2 clusters, 2 not synced/);
+    await strip.locator('[data-cluster="west"] summary').click();
+    const pop = strip.getByRole('group', { name: 'Cluster west' });
+    assert.match(await pop.innerText(), /State\s+unreachable/);
+    assert.match(await pop.innerText(), /Last synced\s+never/);
+    assert.match(await pop.innerText(), /failed to perform initial object list/);
+    // No cluster could show data: the page-level panel as with one cluster.
+    await page.locator('[data-problem="unreachable"]').waitFor();
+    await screenshot(page, 'fleet-unreachable');
+    assert.deepEqual(problems.pageErrors, []);
+    await page.close();
+  } finally {
+    server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
