@@ -59,7 +59,7 @@ test('two clusters: the cluster column, the same namespace/name twice, and the h
   assert.equal(await row(page, namespace, name).count(), 2, 'one row per cluster');
   // The column: its header (sortable) and each row's cluster.
   const head = page.locator('.row-head [role="columnheader"].c-cluster');
-  assert.match(await head.innerText(), /Cluster/);
+  assert.match(await head.innerText(), /Cluster/i);
   assert.equal(await row(page, namespace, name, DEMO_STAGING).locator('.c-cluster').innerText(), DEMO_STAGING);
   assert.equal(await row(page, namespace, name, DEMO_CLUSTER).locator('.c-cluster').innerText(), DEMO_CLUSTER);
   // Sorting by it: prod-eu's rows before staging's.
