@@ -31,10 +31,10 @@ async function scan(ctx, url, ready, name) {
 const pages = [
   ['list', 'RD_FILES_URL', '', (p) => p.locator('.row[data-key]').first().waitFor()],
   ['cards', 'RD_FILES_URL', '?view=cards', (p) => p.locator('.card').first().waitFor()],
-  ['canary', 'RD_FILES_URL', 'rollout/jesse-test/canary-demo', (p) => p.locator('.status-panel').waitFor()],
-  ['bluegreen', 'RD_FILES_URL', 'rollout/jesse-test/bluegreen-demo', (p) => p.locator('.status-panel').waitFor()],
+  ['canary', 'RD_FILES_URL', 'rollout/files/jesse-test/canary-demo', (p) => p.locator('.status-panel').waitFor()],
+  ['bluegreen', 'RD_FILES_URL', 'rollout/files/jesse-test/bluegreen-demo', (p) => p.locator('.status-panel').waitFor()],
   ['demo-list', 'RD_DEMO_URL', '', (p) => p.locator('.row[data-key]').first().waitFor()],
-  ['demo-analysis', 'RD_DEMO_URL', 'rollout/demo-payments/payments-gateway', (p) => p.locator('.status-panel').waitFor()],
+  ['demo-analysis', 'RD_DEMO_URL', 'rollout/prod-eu/demo-payments/payments-gateway', (p) => p.locator('.status-panel').waitFor()],
   ['empty', 'RD_EMPTY_URL', '', (p) => p.getByRole('heading', { name: 'No rollouts' }).waitFor()],
 ];
 
@@ -57,7 +57,7 @@ test('phone width renders the list and a detail page', async () => {
     await page.locator('.card[data-key]').first().waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     await screenshot(page, 'phone-list');
-    await page.goto(env('RD_DEMO_URL') + 'rollout/demo-shop/checkout-api');
+    await page.goto(env('RD_DEMO_URL') + 'rollout/prod-eu/demo-shop/checkout-api');
     await page.locator('.status-panel').waitFor();
     await screenshot(page, 'phone-detail');
     assert.ok(overflow <= 2, `horizontal overflow of ${overflow}px`);

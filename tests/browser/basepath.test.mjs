@@ -14,7 +14,7 @@ after(async () => {
 test('deep link to a detail page under the base path', async () => {
   const base = env('RD_BASE_URL');
   assert.match(base, /\/rollouts\/$/);
-  const { page, problems } = await openPage(browser.context, `${base}rollout/jesse-test/bluegreen-demo`);
+  const { page, problems } = await openPage(browser.context, `${base}rollout/files/jesse-test/bluegreen-demo`);
   await page.getByRole('heading', { level: 1, name: 'bluegreen-demo' }).waitFor();
   await page.getByText('Live').waitFor();
   const assets = await page.evaluate(() => [...document.querySelectorAll('script[src],link[rel=stylesheet]')].map((e) => e.src || e.href));
@@ -22,6 +22,10 @@ test('deep link to a detail page under the base path', async () => {
   await page.getByRole('link', { name: '← All rollouts' }).click();
   await page.waitForURL(`${base}`);
   await page.locator('.row[data-key]').first().waitFor();
+  // A link from before clusters (rollout/{ns}/{name}) leads to the only cluster's rollout, under the base path.
+  await page.goto(`${base}rollout/jesse-test/bluegreen-demo`);
+  await page.waitForURL(`${base}rollout/files/jesse-test/bluegreen-demo`);
+  await page.getByRole('heading', { level: 1, name: 'bluegreen-demo' }).waitFor();
   // Filter deep link under the base path
   await page.goto(`${base}?q=bluegreen`);
   await page.waitForFunction(() => document.querySelectorAll('.row[data-key]').length === 1);

@@ -104,7 +104,25 @@ export async function axeViolations(page) {
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
-/** Row (table view) of a rollout by namespace/name. */
-export function row(page, namespace, name) {
-  return page.locator(`[data-key="${namespace}/${name}"]`);
+/** The clusters of the harness's instances (protocol 5): `--demo`'s first and `--from-files`'. */
+export const DEMO_CLUSTER = 'prod-eu';
+export const DEMO_STAGING = 'staging';
+export const FILES_CLUSTER = 'files';
+
+/** The detail page's path (relative to the base) of a rollout. */
+export function detailPath(cluster, namespace, name) {
+  return `rollout/${encodeURIComponent(cluster)}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
+}
+
+/** A rollout's REST path (relative to the base). */
+export function apiPath(cluster, namespace, name) {
+  return `api/v1/clusters/${encodeURIComponent(cluster)}/namespaces/${encodeURIComponent(namespace)}/rollouts/${encodeURIComponent(name)}`;
+}
+
+/**
+ * Row (table view) or card of a rollout by cluster/namespace/name (keys are
+ * `cluster/namespace/name`); without a cluster, of that namespace/name in any cluster.
+ */
+export function row(page, namespace, name, cluster = null) {
+  return cluster === null ? page.locator(`[data-key$="/${namespace}/${name}"]`) : page.locator(`[data-key="${cluster}/${namespace}/${name}"]`);
 }

@@ -5,7 +5,7 @@
 // the #15 acceptance screenshots: list and detail at 1440×900 and 390×844, light and dark.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { env, launch, openPage, row, screenshot } from './browser.mjs';
+import { apiPath, DEMO_CLUSTER, detailPath, env, launch, openPage, row, screenshot } from './browser.mjs';
 
 let browser;
 before(async () => {
@@ -27,13 +27,13 @@ const STATES = {
 
 /** The rollout as the REST API has it now (the server's own verdicts). */
 async function restDetail(ns, name) {
-  const r = await fetch(new URL(`api/v1/namespaces/${ns}/rollouts/${name}`, env('RD_DEMO_URL')), { headers: { Accept: 'application/json' } });
+  const r = await fetch(new URL(apiPath(DEMO_CLUSTER, ns, name), env('RD_DEMO_URL')), { headers: { Accept: 'application/json' } });
   assert.equal(r.status, 200, `${ns}/${name}: ${r.status}`);
   return r.json();
 }
 
 async function openDetail(ns, name) {
-  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL') + `rollout/${ns}/${name}`);
+  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL') + detailPath(DEMO_CLUSTER, ns, name));
   await page.getByRole('heading', { level: 1, name }).waitFor({ timeout: 20000 });
   // The detail has arrived (not just the list row): the status panel is drawn from it.
   await page.locator('.status-panel').waitFor({ timeout: 20000 });
@@ -58,14 +58,14 @@ function groupOf(page, ns, name) {
       .reverse()
       .find((e) => e.classList.contains('group-head'));
     return head?.textContent ?? '';
-  }, `${ns}/${name}`);
+  }, `${DEMO_CLUSTER}/${ns}/${name}`);
 }
 
 test('the demo list shows each of the six states by name', async () => {
   const missing = [];
   for (const [ns, name] of Object.values(STATES)) {
     const { page, problems } = await openList(name);
-    if ((await row(page, ns, name).count()) === 0) missing.push(`${ns}/${name}`);
+    if ((await row(page, ns, name, DEMO_CLUSTER).count()) === 0) missing.push(`${ns}/${name}`);
     assert.deepEqual(problems.pageErrors, []);
     await page.close();
   }
@@ -75,7 +75,7 @@ test('the demo list shows each of the six states by name', async () => {
 test("a person's pause sits under Needs attention with Resume as its main action", async () => {
   const [ns, name] = STATES.person;
   const { page, problems } = await openList(name);
-  const r = row(page, ns, name).first();
+  const r = row(page, ns, name, DEMO_CLUSTER).first();
   await r.waitFor({ timeout: 20000 });
   assert.match((await groupOf(page, ns, name)) ?? '', /Needs attention/);
   assert.match(await r.innerText(), /Paused by a person/);
@@ -88,7 +88,7 @@ test("a person's pause sits under Needs attention with Resume as its main action
   assert.equal(d.summary.attentionKind, 'pausedByPerson');
   assert.equal(d.actions.resume.enabled, true);
   // And the detail's toolbar: Resume is the primary button.
-  await page.goto(env('RD_DEMO_URL') + `rollout/${ns}/${name}`, { waitUntil: 'domcontentloaded' });
+  await page.goto(env('RD_DEMO_URL') + detailPath(DEMO_CLUSTER, ns, name), { waitUntil: 'domcontentloaded' });
   const resume = page.locator('.detail-head .actions button[data-action="resume"]');
   await resume.waitFor({ timeout: 20000 });
   assert.equal(await resume.isDisabled(), false);
@@ -113,7 +113,7 @@ test("an InvalidSpec rollout: Promote is disabled with the server's reason, and 
   assert.match(await invalid.innerText(), /(^|\n)2\.\s*Set weight 120%/);
   // Degraded needs attention in the list.
   await page.goto(env('RD_DEMO_URL') + `?q=${name}`, { waitUntil: 'domcontentloaded' });
-  await row(page, ns, name).first().waitFor({ timeout: 20000 });
+  await row(page, ns, name, DEMO_CLUSTER).first().waitFor({ timeout: 20000 });
   assert.match((await groupOf(page, ns, name)) ?? '', /Needs attention/);
   assert.deepEqual(problems.pageErrors, []);
   await page.close();
@@ -140,7 +140,7 @@ test("the experiment step shows on the canary's detail page with its ReplicaSets
 test('the rollout scaled to zero shows 0/0', async () => {
   const [ns, name] = STATES.zero;
   const { page, problems } = await openList(name);
-  const r = row(page, ns, name).first();
+  const r = row(page, ns, name, DEMO_CLUSTER).first();
   await r.waitFor({ timeout: 20000 });
   assert.match(await r.innerText(), /(^|\D)0\/0 ready/);
   assert.deepEqual(problems.pageErrors, []);
@@ -189,7 +189,7 @@ test('screenshots: list and detail at 1440×900 and 390×844, light and dark', a
         const { page, problems } = await openPage(b.context, env('RD_DEMO_URL'));
         await page.locator('[data-key]').first().waitFor({ timeout: 30000 });
         await screenshot(page, `states-list-${tag}`);
-        await page.goto(env('RD_DEMO_URL') + `rollout/${ns}/${name}`, { waitUntil: 'domcontentloaded' });
+        await page.goto(env('RD_DEMO_URL') + detailPath(DEMO_CLUSTER, ns, name), { waitUntil: 'domcontentloaded' });
         await page.locator('#experiments .experiment').first().waitFor({ timeout: 20000 });
         await screenshot(page, `states-detail-${tag}`);
         assert.deepEqual(problems.pageErrors, []);

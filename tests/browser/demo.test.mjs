@@ -62,7 +62,7 @@ test('demo badge, needs-attention group, and live updates without reload', async
 });
 
 test('promote the canary waiting for promotion: confirm, then it advances', async () => {
-  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-shop/checkout-api');
+  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/prod-eu/demo-shop/checkout-api');
   await page.getByRole('heading', { level: 1, name: 'checkout-api' }).waitFor();
   const promote = page.getByRole('toolbar', { name: /Actions for checkout-api/ }).getByRole('button', { name: 'Promote', exact: true });
   // The demo brings it to its indefinite pause by itself.
@@ -86,16 +86,16 @@ test('promote the canary waiting for promotion: confirm, then it advances', asyn
 });
 
 test('analysis chart, blue-green countdown or waiting state, abort reason', async () => {
-  const { page } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-payments/payments-gateway');
+  const { page } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/prod-eu/demo-payments/payments-gateway');
   await page.getByRole('heading', { level: 1, name: 'payments-gateway' }).waitFor();
   await page.locator('.chart-svg').first().waitFor({ timeout: 90000 });
   await page.waitForTimeout(500);
   await screenshot(page, 'detail-analysis');
-  const { page: bg } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-payments/ledger');
+  const { page: bg } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/prod-eu/demo-payments/ledger');
   await bg.getByRole('heading', { level: 1, name: 'ledger' }).waitFor();
   await bg.locator('.status-panel').waitFor();
   await screenshot(bg, 'detail-demo-bluegreen');
-  const { page: ab } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-search/search-indexer');
+  const { page: ab } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/prod-eu/demo-search/search-indexer');
   await ab.getByRole('heading', { level: 1, name: 'search-indexer' }).waitFor();
   await ab.locator('.abort-box').waitFor({ timeout: 90000 });
   assert.match(await ab.locator('.abort-box').innerText(), /aborted/i);
@@ -115,7 +115,7 @@ test('list rows keep their place after updates (no full re-render flicker of sel
   await page.waitForTimeout(6000);
   assert.equal(await page.locator('.row-selected').getAttribute('data-key'), key);
   assert.equal(await page.evaluate(() => window.scrollY), scrollBefore);
-  assert.ok(await row(page, ...key.split('/')).count());
+  assert.ok(await page.locator(`[data-key="${key}"]`).count());
 });
 
 test('a list patch that does not fit the copy held makes the page ask for a fresh snapshot', async () => {
@@ -154,7 +154,7 @@ test('a detail patch that does not fit makes the page ask for a fresh detail, th
     return { ...frame, base: frame.seq, patch: [{ op: 'replace', path: '/summary/status', value: 'Corrupted' }] };
   });
   // payments-gateway takes an analysis measurement every few seconds.
-  await page.goto(env('RD_DEMO_URL') + 'rollout/demo-payments/payments-gateway');
+  await page.goto(env('RD_DEMO_URL') + 'rollout/prod-eu/demo-payments/payments-gateway');
   await page.getByRole('heading', { level: 1, name: 'payments-gateway' }).waitFor();
   const subscribes = () => sent.filter((m) => JSON.parse(m).type === 'subscribeRollout').length;
   for (let i = 0; i < 900 && (subscribes() < 2 || appliedAfter < 2); i++) await new Promise((r) => setTimeout(r, 100));

@@ -12,7 +12,7 @@ after(async () => {
 });
 
 test('canary detail: status, steps, revisions, pods, containers', async () => {
-  const { page, problems } = await openPage(browser.context, env('RD_FILES_URL') + 'rollout/jesse-test/canary-demo');
+  const { page, problems } = await openPage(browser.context, env('RD_FILES_URL') + 'rollout/files/jesse-test/canary-demo');
   await page.getByRole('heading', { level: 1, name: 'canary-demo' }).waitFor();
   await page.getByRole('heading', { name: /^Steps/ }).waitFor();
   assert.ok((await page.locator('.step').count()) >= 1);
@@ -29,7 +29,7 @@ test('canary detail: status, steps, revisions, pods, containers', async () => {
 });
 
 test('blue-green detail: active and preview', async () => {
-  const { page, problems } = await openPage(browser.context, env('RD_FILES_URL') + 'rollout/jesse-test/bluegreen-demo');
+  const { page, problems } = await openPage(browser.context, env('RD_FILES_URL') + 'rollout/files/jesse-test/bluegreen-demo');
   await page.getByRole('heading', { level: 1, name: 'bluegreen-demo' }).waitFor();
   const text = await page.locator('.status-panel').innerText();
   assert.match(text, /Paused/);
@@ -42,12 +42,12 @@ test('blue-green detail: active and preview', async () => {
 });
 
 test('unknown rollout shows not found, not a spinner', async () => {
-  const { page } = await openPage(browser.context, env('RD_FILES_URL') + 'rollout/nowhere/nothing');
+  const { page } = await openPage(browser.context, env('RD_FILES_URL') + 'rollout/files/nowhere/nothing');
   await page.getByRole('heading', { name: 'Rollout nothing not found' }).waitFor();
 });
 
 test('files mode is read-only: no action buttons', async () => {
-  const { page } = await openPage(browser.context, env('RD_FILES_URL') + 'rollout/jesse-test/bluegreen-demo');
+  const { page } = await openPage(browser.context, env('RD_FILES_URL') + 'rollout/files/jesse-test/bluegreen-demo');
   await page.getByRole('heading', { level: 1, name: 'bluegreen-demo' }).waitFor();
   const readOnly = await page.evaluate(() => JSON.parse(document.getElementById('rd-config').textContent).readOnly);
   if (readOnly) {

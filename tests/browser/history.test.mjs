@@ -110,7 +110,7 @@ async function historyRows(page) {
 }
 
 test('#15.7 the History section lists the Events newest first, naming who did what', async () => {
-  const { page, problems } = await openForAxe(browser.context, files.url + 'rollout/history/history-web');
+  const { page, problems } = await openForAxe(browser.context, files.url + 'rollout/files/history/history-web');
   await page.getByRole('heading', { level: 1, name: 'history-web' }).waitFor();
   const section = page.getByRole('region', { name: /History/ });
   await section.waitFor();
@@ -149,7 +149,7 @@ test('#15.7 the History section lists the Events newest first, naming who did wh
 });
 
 test('#15.7 each step says when it started and ended, "unknown" where the Events no longer tell', async () => {
-  const { page, problems } = await openPage(browser.context, files.url + 'rollout/history/history-web');
+  const { page, problems } = await openPage(browser.context, files.url + 'rollout/files/history/history-web');
   await page.getByRole('heading', { level: 1, name: 'history-web' }).waitFor();
   await page.locator('.step .step-times').first().waitFor();
   const steps = await page.locator('ol.steps > li').evaluateAll((lis) =>
@@ -182,7 +182,7 @@ test('#15.7 each step says when it started and ended, "unknown" where the Events
 
 test('#15.7 the list row says how long a rollout has waited, ticking', async () => {
   const { page, problems } = await openForAxe(browser.context, files.url);
-  const r = row(page, 'history', 'history-web');
+  const r = row(page, 'history', 'history-web', 'files');
   await r.waitFor();
   const tag = r.locator('.waiting-tag');
   await tag.waitFor();
@@ -196,7 +196,7 @@ test('#15.7 the list row says how long a rollout has waited, ticking', async () 
   assert.match((await tag.getAttribute('title')) ?? '', /^Waiting for promotion for \d+m \d\ds, since /);
   await page.waitForFunction(
     ([ns, name, s]) => {
-      const t = document.querySelector(`[data-key="${ns}/${name}"] .waiting-tag`)?.textContent ?? '';
+      const t = document.querySelector(`[data-key="files/${ns}/${name}"] .waiting-tag`)?.textContent ?? '';
       const mm = /(\d+)m (\d\d)s/.exec(t);
       return mm !== null && Number(mm[1]) * 60 + Number(mm[2]) >= s + 2;
     },
@@ -208,7 +208,7 @@ test('#15.7 the list row says how long a rollout has waited, ticking', async () 
 });
 
 test('#15.7 a promote through the UI adds "promoted by <person>" to the history', async () => {
-  const { page, problems } = await openPage(browser.context, demo.url + 'rollout/demo-shop/checkout-api');
+  const { page, problems } = await openPage(browser.context, demo.url + 'rollout/prod-eu/demo-shop/checkout-api');
   await page.getByRole('heading', { level: 1, name: 'checkout-api' }).waitFor();
   const promote = page.getByRole('toolbar', { name: /Actions for checkout-api/ }).getByRole('button', { name: 'Promote', exact: true });
   // The demo brings it to its indefinite pause by itself.

@@ -14,11 +14,11 @@ after(async () => {
 test('list shows fixture rollouts with status, step, strategy and images', async () => {
   const { page, problems } = await openPage(browser.context, env('RD_FILES_URL'));
   await page.getByRole('link', { name: 'bluegreen-demo', exact: true }).waitFor();
-  const bg = row(page, 'jesse-test', 'bluegreen-demo');
+  const bg = row(page, 'jesse-test', 'bluegreen-demo', 'files');
   await assert.doesNotReject(bg.getByText('Paused', { exact: true }).first().waitFor());
   assert.match(await bg.innerText(), /BlueGreen/);
   assert.match(await bg.innerText(), /argoproj\/rollouts-demo|rollouts-demo/);
-  const canary = row(page, 'jesse-test', 'canary-demo');
+  const canary = row(page, 'jesse-test', 'canary-demo', 'files');
   assert.match(await canary.innerText(), /Degraded|Paused|Progressing|Healthy/);
   // Every fixture status appears on the filter chips with a count.
   const chips = await page.getByRole('group', { name: 'Status filters' }).innerText();
@@ -53,7 +53,7 @@ test('search, status filter and deep link are kept in the URL', async () => {
   url.searchParams.set('q', '!bluegreen');
   await page.goto(url.href);
   await page.locator('.row[data-key]').first().waitFor();
-  assert.equal(await row(page, 'jesse-test', 'bluegreen-demo').count(), 0);
+  assert.equal(await row(page, 'jesse-test', 'bluegreen-demo', 'files').count(), 0);
   // Status filter through the chips.
   await page.goto(env('RD_FILES_URL'));
   await page.locator('.row[data-key]').first().waitFor();
@@ -79,21 +79,27 @@ test('keyboard: j selects, Enter opens the detail, Escape returns; ? opens help'
   const key = await page.locator('.row-selected').getAttribute('data-key');
   await page.keyboard.press('Enter');
   await page.waitForURL(/\/rollout\//);
-  const [ns, name] = key.split('/');
-  assert.ok(page.url().endsWith(`rollout/${ns}/${name}`), page.url());
+  const [cluster, ns, name] = key.split('/');
+  assert.equal(cluster, 'files', 'a --from-files rollout is in the cluster `files`');
+  assert.ok(page.url().endsWith(`rollout/${cluster}/${ns}/${name}`), page.url());
   await page.getByRole('heading', { level: 1, name }).waitFor();
   await page.keyboard.press('Escape');
   await page.locator('.row[data-key]').first().waitFor();
 });
 
-test('card view and favorites (namespace-qualified, persisted)', async () => {
+test('card view and favorites (cluster-qualified, persisted; old ones migrated)', async () => {
   const { page } = await openPage(browser.context, env('RD_FILES_URL') + '?view=cards');
   await page.locator('.card').first().waitFor();
   await page.getByRole('button', { name: 'Add bluegreen-demo to favorites' }).click();
   await page.getByRole('button', { name: 'Remove bluegreen-demo from favorites' }).waitFor();
   const stored = await page.evaluate(() => localStorage.getItem('rolloutsDashboard.favorites'));
-  assert.equal(stored, JSON.stringify(['jesse-test/bluegreen-demo']));
+  assert.equal(stored, JSON.stringify(['files/jesse-test/bluegreen-demo']), 'cluster-qualified (protocol 5)');
   await screenshot(page, 'list-cards');
   await page.getByRole('button', { name: /Favorites/ }).click();
   await page.waitForFunction(() => document.querySelectorAll('.card').length === 1);
+  // A favorite saved before clusters (namespace/name) becomes that rollout's in the cluster.
+  await page.evaluate(() => localStorage.setItem('rolloutsDashboard.favorites', JSON.stringify(['jesse-test/canary-demo'])));
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await page.getByRole('button', { name: 'Remove canary-demo from favorites' }).waitFor({ timeout: 15000 });
+  assert.equal(await page.evaluate(() => localStorage.getItem('rolloutsDashboard.favorites')), JSON.stringify(['files/jesse-test/canary-demo']));
 });

@@ -43,7 +43,7 @@ async function waitEnabled(page, action, timeout = 90000) {
 async function restDetail(page, ns, name) {
   return page.evaluate(
     async ([n, m]) => {
-      const r = await fetch(`api/v1/namespaces/${n}/rollouts/${m}`, { headers: { Accept: 'application/json' } });
+      const r = await fetch(`api/v1/clusters/prod-eu/namespaces/${n}/rollouts/${m}`, { headers: { Accept: 'application/json' } });
       return r.ok ? r.json() : null;
     },
     [ns, name],
@@ -51,7 +51,7 @@ async function restDetail(page, ns, name) {
 }
 
 test('#15.1 the promote dialog and the header name the timeline\'s steps (no i/n translation)', async () => {
-  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-shop/storefront');
+  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/prod-eu/demo-shop/storefront');
   await page.getByRole('heading', { level: 1, name: 'storefront' }).waitFor();
   // storefront cycles through timed pauses: wait for a step with a next step to promote to.
   await page.waitForFunction(
@@ -140,11 +140,11 @@ test('#15.2 a proxy that blocks the WebSocket: banner with the likely cause, cou
   assert.deepEqual(violations, [], JSON.stringify(violations, null, 2));
   // A detail page polls the detail endpoint.
   let detailPolls = 0;
-  await page.route('**/api/v1/namespaces/demo-shop/rollouts/checkout-api', (route) => {
+  await page.route('**/api/v1/clusters/prod-eu/namespaces/demo-shop/rollouts/checkout-api', (route) => {
     detailPolls++;
     return route.continue();
   });
-  await page.locator('a[data-rollout="checkout-api"]').first().click();
+  await page.locator('[data-key="prod-eu/demo-shop/checkout-api"] a[data-rollout="checkout-api"]').click();
   await page.getByRole('heading', { level: 1, name: 'checkout-api' }).waitFor();
   await page.locator('.status-panel').waitFor({ timeout: 30000 });
   assert.ok(detailPolls >= 1, 'the detail endpoint was polled');
@@ -154,7 +154,7 @@ test('#15.2 a proxy that blocks the WebSocket: banner with the likely cause, cou
 });
 
 test('#15.3 the out-of-date dialog shows the change once, refreshes, and the retry sends the new view', async () => {
-  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-shop/storefront');
+  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/prod-eu/demo-shop/storefront');
   await page.getByRole('heading', { level: 1, name: 'storefront' }).waitFor();
   const posts = [];
   page.on('request', (r) => {
@@ -180,7 +180,7 @@ test('#15.3 the out-of-date dialog shows the change once, refreshes, and the ret
   const before = await restDetail(page, 'demo-shop', 'storefront');
   // Someone else promotes it meanwhile (a request without a `seen` view is never stale).
   const other = await page.evaluate(async () => {
-    const r = await fetch('api/v1/namespaces/demo-shop/rollouts/storefront/promote', {
+    const r = await fetch('api/v1/clusters/prod-eu/namespaces/demo-shop/rollouts/storefront/promote', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'X-Rollouts-Dashboard': '1' },
       body: '{}',
@@ -236,7 +236,7 @@ test('#15.4 when the stream and the API are gone, data is dimmed and actions are
   // axe is injected as a script tag at the end: this page (not the app) bypasses the CSP for it.
   const cdp = await browser.context.newCDPSession(page);
   await cdp.send('Page.setBypassCSP', { enabled: true });
-  await page.goto(env('RD_DEMO_URL') + 'rollout/demo-shop/storefront');
+  await page.goto(env('RD_DEMO_URL') + 'rollout/prod-eu/demo-shop/storefront');
   await page.getByRole('heading', { level: 1, name: 'storefront' }).waitFor();
   await waitEnabled(page, 'restart');
   await page.getByText('Live', { exact: true }).waitFor();
@@ -293,21 +293,21 @@ test('#15.5 rows keep their order while the pointer is over the list, and re-sor
     const h = window.__rolloutsDashboard;
     h.applyFrames([{ type: 'upsert', seq: h.lastSeq() + 1, rollout: r }]);
   }, fake);
-  await row(page, fake.namespace, fake.name).waitFor();
+  await row(page, fake.namespace, fake.name, fake.cluster).waitFor();
   const order = () => page.evaluate(() => [...document.querySelectorAll('.row[data-key]')].map((r) => r.getAttribute('data-key')));
   // Point at the list.
   const first = page.locator('.row[data-key]').first();
   const box = await first.boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   const held = await order();
-  const fakeKey = `${fake.namespace}/${fake.name}`;
+  const fakeKey = `${fake.cluster}/${fake.namespace}/${fake.name}`;
   assert.ok(held.indexOf(fakeKey) > 0);
   // It degrades: by the sort it belongs at the top now, but the pointer is over the list.
   await page.evaluate((r) => {
     const h = window.__rolloutsDashboard;
     h.applyFrames([{ type: 'upsert', seq: h.lastSeq() + 1, rollout: { ...r, status: 'Degraded', needsAttention: true, attentionReason: 'Degraded: probe' } }]);
   }, fake);
-  await row(page, fake.namespace, fake.name).locator('.badge', { hasText: 'Degraded' }).waitFor();
+  await row(page, fake.namespace, fake.name, fake.cluster).locator('.badge', { hasText: 'Degraded' }).waitFor();
   // The demo keeps changing rows meanwhile; sample the order while updates flow.
   const seq0 = await page.evaluate(() => window.__rolloutsDashboard.lastSeq());
   for (let i = 0; i < 120; i++) {
@@ -341,7 +341,7 @@ test('#15.6 phone: cards by default at 390 px, and the detail page fits 360 px',
     assert.equal(await page.locator('.row[data-key]').count(), 0, 'no table rows by default on a phone');
     assert.equal(await page.getByRole('button', { name: 'Cards' }).getAttribute('aria-pressed'), 'true');
     await page.setViewportSize({ width: 360, height: 780 });
-    for (const path of ['rollout/demo-shop/checkout-api', 'rollout/demo-payments/payments-gateway', 'rollout/demo-search/search-indexer', 'rollout/demo-payments/ledger']) {
+    for (const path of ['rollout/prod-eu/demo-shop/checkout-api', 'rollout/prod-eu/demo-payments/payments-gateway', 'rollout/prod-eu/demo-search/search-indexer', 'rollout/prod-eu/demo-payments/ledger']) {
       await page.goto(env('RD_DEMO_URL') + path);
       await page.locator('.status-panel').waitFor();
       await page.waitForTimeout(300);
@@ -361,7 +361,7 @@ test('#15.6 phone: cards by default at 390 px, and the detail page fits 360 px',
 });
 
 test('#15.8 the failure reason: once on the detail page, and the failing metric in the list', async () => {
-  const { page } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-search/search-indexer');
+  const { page } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/prod-eu/demo-search/search-indexer');
   await page.getByRole('heading', { level: 1, name: 'search-indexer' }).waitFor();
   await page.locator('.abort-box').waitFor({ timeout: 90000 });
   const d = await restDetail(page, 'demo-search', 'search-indexer');
@@ -377,14 +377,14 @@ test('#15.8 the failure reason: once on the detail page, and the failing metric 
   assert.match(box, /result\[0\] > 0\.05/, box);
   // The list says which metric failed.
   await page.goto(env('RD_DEMO_URL'));
-  const r = row(page, 'demo-search', 'search-indexer');
+  const r = row(page, 'demo-search', 'search-indexer', 'prod-eu');
   await r.waitFor();
   assert.match(await r.locator('.c-status').innerText(), /error-rate-failing/);
   await page.close();
 });
 
 test('#15.10 destructive dialogs focus Cancel: Enter does not abort; promote keeps Enter = confirm', async () => {
-  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-shop/storefront');
+  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/prod-eu/demo-shop/storefront');
   await page.getByRole('heading', { level: 1, name: 'storefront' }).waitFor();
   const posts = [];
   page.on('request', (r) => {
@@ -436,7 +436,7 @@ test('#15.10 the list shows images and pods in the same order (stable first)', a
 });
 
 test('#15.7 a past time slightly ahead of the browser\'s clock reads "just now", never "in …"', async () => {
-  const { page } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-search/query-frontend');
+  const { page } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/prod-eu/demo-search/query-frontend');
   await page.getByRole('heading', { level: 1, name: 'query-frontend' }).waitFor();
   await page.locator('#conditions').waitFor();
   // The cluster's clock runs a minute ahead of this browser's: its last transitions are "in the future".
@@ -479,8 +479,8 @@ test('#15.11 the table sorts by a column header, and a row\'s menu offers Abort,
   await page.waitForFunction(() => !new URL(location.href).searchParams.has('sort'));
   assert.equal(await nameHeader.getAttribute('aria-sort'), 'none');
   // The row menu.
-  await row(page, 'demo-search', 'query-frontend').getByRole('button', { name: 'More actions for query-frontend' }).click();
-  const menu = page.getByRole('dialog', { name: 'Actions for query-frontend' });
+  await row(page, 'demo-search', 'query-frontend', 'prod-eu').getByRole('button', { name: /^More actions for query-frontend/ }).click();
+  const menu = page.getByRole('dialog', { name: 'Actions for query-frontend in prod-eu' });
   await menu.waitFor();
   for (const label of ['Abort', 'Retry', 'Restart']) assert.equal(await menu.getByRole('button', { name: label, exact: true }).count(), 1, label);
   // A healthy rollout: nothing to abort or retry (with the reason beside it); restart applies.
@@ -489,7 +489,7 @@ test('#15.11 the table sorts by a column header, and a row\'s menu offers Abort,
   const inMenu = await axeViolations(page);
   assert.deepEqual(inMenu, [], JSON.stringify(inMenu, null, 2));
   await menu.getByRole('button', { name: 'Restart', exact: true }).click();
-  const confirm = page.getByRole('dialog', { name: 'Restart query-frontend?' });
+  const confirm = page.getByRole('dialog', { name: 'Restart query-frontend in prod-eu?' });
   await confirm.waitFor();
   assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Cancel');
   assert.equal(await menu.isVisible(), false, 'the menu closed');

@@ -272,7 +272,7 @@ async function openSpliced(path) {
   const rows = (Array.isArray(list) ? list : list.rollouts ?? list.items).filter((r) => r.namespace === NS);
   assert.ok(rows.length >= 5, `the files server has the test's rollouts (${rows.length})`);
   const details = {};
-  for (const r of rows) details[r.name] = await api(`api/v1/namespaces/${NS}/rollouts/${r.name}`);
+  for (const r of rows) details[r.name] = await api(`api/v1/clusters/files/namespaces/${NS}/rollouts/${r.name}`);
   const { page, problems } = await openPage(browser.context, 'about:blank');
   // axe is injected as a script tag: this page (not the app) bypasses the CSP for it.
   const cdp = await page.context().newCDPSession(page);
@@ -306,7 +306,7 @@ function bar(page) {
 }
 
 test('#15.9 the running analysis sits beside the steps, above the fold, with times that are right', async () => {
-  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/demo-payments/payments-gateway');
+  const { page, problems } = await openPage(browser.context, env('RD_DEMO_URL') + 'rollout/prod-eu/demo-payments/payments-gateway');
   await page.getByRole('heading', { level: 1, name: 'payments-gateway' }).waitFor();
   // The demo's analysis canary collects a measurement every few seconds while at its analysis step.
   await page.waitForFunction(() => [...document.querySelectorAll('.run')].some((r) => /Running/.test(r.querySelector('summary')?.textContent ?? '') && r.querySelectorAll('.mtable tbody tr').length >= 1), null, {
@@ -351,16 +351,16 @@ test('#15.9 the running analysis sits beside the steps, above the fold, with tim
 
 test("#15.13 a person's pause needs attention, Resume is its main action, and the list shows 0/2 ready", async () => {
   const { page, problems } = await openSpliced('');
-  await row(page, NS, 'held').first().waitFor({ timeout: 30000 });
+  await row(page, NS, 'held', 'files').first().waitFor({ timeout: 30000 });
   // In the Needs attention group: the group head comes before its row, and no "Everything else" head between.
   const placement = await page.evaluate((key) => {
     const items = [...document.querySelectorAll('.group-head, [data-key]')];
     const i = items.findIndex((e) => e.getAttribute('data-key') === key);
     const head = items.slice(0, i).reverse().find((e) => e.classList.contains('group-head'));
     return head?.textContent ?? '';
-  }, `${NS}/held`);
+  }, `files/${NS}/held`);
   assert.match(placement, /Needs attention/);
-  const held = row(page, NS, 'held').first();
+  const held = row(page, NS, 'held', 'files').first();
   assert.match(await held.innerText(), /0\/2 ready/);
   assert.match(await held.innerText(), /Paused by a person/);
   const main = held.locator('button[data-action]').first();
@@ -369,7 +369,7 @@ test("#15.13 a person's pause needs attention, Resume is its main action, and th
   assert.equal(await held.locator('button[data-action="promote"]').count(), 0, 'no Promote (it would skip a step) as the main action');
 
   // The detail: Resume is the primary button, Promote is not.
-  await page.goto(env('RD_DEMO_URL') + `rollout/${NS}/held`, { waitUntil: 'domcontentloaded' });
+  await page.goto(env('RD_DEMO_URL') + `rollout/files/${NS}/held`, { waitUntil: 'domcontentloaded' });
   await page.getByRole('heading', { level: 1, name: 'held' }).waitFor();
   const resume = bar(page).locator('button[data-action="resume"]');
   await resume.waitFor();
@@ -381,7 +381,7 @@ test("#15.13 a person's pause needs attention, Resume is its main action, and th
 });
 
 test('#15.13 an InvalidSpec rollout: the server refuses Promote and Retry, says why, and marks the invalid step', async () => {
-  const { page, problems, details } = await openSpliced(`rollout/${NS}/broken`);
+  const { page, problems, details } = await openSpliced(`rollout/files/${NS}/broken`);
   await page.getByRole('heading', { level: 1, name: 'broken' }).waitFor();
   const v = details.broken.actions;
   assert.equal(v.promote.enabled, false);
@@ -409,7 +409,7 @@ test('#15.13 an InvalidSpec rollout: the server refuses Promote and Retry, says 
 });
 
 test('#15.13 workloadRef names its Deployment and offers Set image; blue-green preview replicas; an aborted experiment reads terminated', async () => {
-  const { page, problems } = await openSpliced(`rollout/${NS}/referenced`);
+  const { page, problems } = await openSpliced(`rollout/files/${NS}/referenced`);
   await page.getByRole('heading', { level: 1, name: 'referenced' }).waitFor();
   assert.match(await page.locator('.workload-ref-fact').innerText(), /from Deployment ref-deploy/);
   assert.match(await page.locator('#containers').innerText(), /Deployment ref-deploy/);
@@ -417,12 +417,12 @@ test('#15.13 workloadRef names its Deployment and offers Set image; blue-green p
   assert.equal(await set.count(), 1, 'Set image is offered for the workloadRef template');
   assert.deepEqual(problems.pageErrors, []);
 
-  const bg = await openSpliced(`rollout/${NS}/bluegreen`);
+  const bg = await openSpliced(`rollout/files/${NS}/bluegreen`);
   await bg.page.getByRole('heading', { level: 1, name: 'bluegreen' }).waitFor();
   assert.equal((await bg.page.locator('.preview-replicas').innerText()).trim(), '1');
   assert.match(await bg.page.locator('.replica-figures').innerText(), /4 current/);
 
-  const ex = await openSpliced(`rollout/${NS}/experimented`);
+  const ex = await openSpliced(`rollout/files/${NS}/experimented`);
   await ex.page.getByRole('heading', { level: 1, name: 'experimented' }).waitFor();
   const e = ex.page.locator('#experiments .experiment h3');
   await e.waitFor();

@@ -7,7 +7,7 @@
 // cycle). A fresh demo brings checkout-api to that pause by itself within seconds.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { axeViolations, env, launch, openForAxe, openPage, screenshot } from './browser.mjs';
+import { apiPath, axeViolations, DEMO_CLUSTER, env, launch, openForAxe, openPage, screenshot } from './browser.mjs';
 import { startServer } from './server.mjs';
 
 let browser;
@@ -22,7 +22,7 @@ after(async () => {
 });
 
 async function detailJson(page, base, ns, name) {
-  const res = await page.request.get(`${base}api/v1/namespaces/${ns}/rollouts/${name}`);
+  const res = await page.request.get(`${base}${apiPath(DEMO_CLUSTER, ns, name)}`);
   assert.equal(res.status(), 200);
   return res.json();
 }
@@ -36,7 +36,7 @@ function seconds(text) {
 
 test('#15.11 Set image offers the images of earlier revisions, newest first, once each, never the one set now', async () => {
   const base = env('RD_DEMO_URL');
-  const { page, problems } = await openForAxe(browser.context, base + 'rollout/demo-shop/checkout-api');
+  const { page, problems } = await openForAxe(browser.context, base + 'rollout/prod-eu/demo-shop/checkout-api');
   await page.getByRole('heading', { level: 1, name: 'checkout-api' }).waitFor();
   // What the server says: the container's image now, and the revisions' images, newest first.
   const d = await detailJson(page, base, 'demo-shop', 'checkout-api');
@@ -66,7 +66,7 @@ test('#15.11 Set image offers the images of earlier revisions, newest first, onc
   assert.equal(await input.inputValue(), earlier[0]);
   assert.equal(await first.getAttribute('aria-pressed'), 'true');
   await page.locator(`form.set-image button[data-action="set-image"]`).click();
-  const dialog = page.getByRole('dialog', { name: 'Set image checkout-api?' });
+  const dialog = page.getByRole('dialog', { name: 'Set image checkout-api in prod-eu?' });
   await dialog.waitFor();
   assert.ok((await dialog.innerText()).includes(`Set the image of container ${container} of checkout-api to ${earlier[0]}`));
   await screenshot(page, 'oncall3-set-image-suggestions');
@@ -80,7 +80,7 @@ test('#15.11 Set image offers the images of earlier revisions, newest first, onc
 });
 
 test('#15.7 the detail page says for how long checkout-api has waited for promotion, and it grows', async () => {
-  const { page, problems } = await openForAxe(browser.context, demo.url + 'rollout/demo-shop/checkout-api');
+  const { page, problems } = await openForAxe(browser.context, demo.url + 'rollout/prod-eu/demo-shop/checkout-api');
   await page.getByRole('heading', { level: 1, name: 'checkout-api' }).waitFor();
   const waited = page.locator('.status-panel').getByText(/^Waiting for promotion for /);
   // The demo brings it to its indefinite pause by itself.
@@ -115,7 +115,7 @@ test('#15.7 the detail page says for how long checkout-api has waited for promot
 });
 
 test('#15.7 an aborted, Degraded rollout says for how long, from its abort', async () => {
-  const { page, problems } = await openPage(browser.context, demo.url + 'rollout/demo-search/search-indexer');
+  const { page, problems } = await openPage(browser.context, demo.url + 'rollout/prod-eu/demo-search/search-indexer');
   await page.getByRole('heading', { level: 1, name: 'search-indexer' }).waitFor();
   const waited = page.locator('.status-panel').getByText(/^Degraded for /);
   await waited.waitFor({ timeout: 90000 });

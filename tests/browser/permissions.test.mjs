@@ -45,11 +45,11 @@ test('proxy mode: the header names the signed-in person; no sign-out (the proxy 
 test('detail: actions the person may not use are disabled with the reason; others keep their own rules', async () => {
   const page = await browser.context.newPage();
   let calls = 0;
-  await page.route('**/api/v1/namespaces/demo-shop/rollouts/checkout-api/permissions', (route) => {
+  await page.route('**/api/v1/clusters/prod-eu/namespaces/demo-shop/rollouts/checkout-api/permissions', (route) => {
     calls++;
     return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(DENY) });
   });
-  await page.goto(server.url + 'rollout/demo-shop/checkout-api');
+  await page.goto(server.url + 'rollout/prod-eu/demo-shop/checkout-api');
   await page.getByRole('heading', { level: 1, name: 'checkout-api' }).waitFor();
   const bar = page.getByRole('toolbar', { name: /Actions for checkout-api/ });
   const restart = bar.getByRole('button', { name: 'Restart', exact: true });
@@ -70,7 +70,7 @@ test('detail: actions the person may not use are disabled with the reason; other
 
 test('list: the Promote buttons follow the permissions', async () => {
   const page = await browser.context.newPage();
-  await page.route('**/api/v1/namespaces/*/rollouts/*/permissions', (route) =>
+  await page.route('**/api/v1/clusters/*/namespaces/*/rollouts/*/permissions', (route) =>
     route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(DENY) }),
   );
   await page.goto(server.url);
@@ -104,11 +104,11 @@ test('token mode: a 401 from the API sends the browser to the sign-in page', asy
   await page.route('**/api/v1/whoami', (route) =>
     route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ user: 'bob', groups: [], authMode: 'token', readOnly: false, sessionExpiresInSeconds: 5 }) }),
   );
-  await page.route('**/api/v1/namespaces/*/rollouts/*/permissions', (route) =>
+  await page.route('**/api/v1/clusters/*/namespaces/*/rollouts/*/permissions', (route) =>
     route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: { code: 'unauthenticated', message: 'not signed in, or the session expired: sign in again' } }) }),
   );
   await page.route('**/auth/sign-in', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>Sign in</h1>' }));
-  await page.goto(server.url + 'rollout/demo-shop/checkout-api');
+  await page.goto(server.url + 'rollout/prod-eu/demo-shop/checkout-api');
   await page.waitForURL(/\/auth\/sign-in$/, { timeout: 15000 });
   await page.close();
 });

@@ -22,7 +22,7 @@ test('an empty source shows "No rollouts" with how to create one, not a spinner'
 });
 
 test('hostile strings are shown as text, never as HTML', async () => {
-  for (const path of ['', 'rollout/pentest/hostile-demo']) {
+  for (const path of ['', 'rollout/files/pentest/hostile-demo']) {
     const { page, problems } = await openPage(browser.context, env('RD_HOSTILE_URL') + path);
     await page.getByText('hostile-demo', { exact: true }).first().waitFor();
     if (path) {
@@ -40,7 +40,7 @@ test('hostile strings are shown as text, never as HTML', async () => {
       assert.ok(titles.includes(HOSTILE), titles.join(' | '));
       // and searching for the hostile label value finds the rollout
       await page.goto(env('RD_HOSTILE_URL') + '?q=' + encodeURIComponent(`evil:"${HOSTILE}"`));
-      await page.locator('.row[data-key="pentest/hostile-demo"]').waitFor();
+      await page.locator('.row[data-key="files/pentest/hostile-demo"]').waitFor();
       await screenshot(page, 'list-hostile');
     }
     await page.waitForTimeout(300);

@@ -14,7 +14,7 @@ function opened(): { store: Store; resyncs: () => number } {
   const store = new Store({ basePath: '/', version: 't', readOnly: false, source: 'cluster' });
   let n = 0;
   store.onDetailResync = () => n++;
-  store.set({ detail: openDetail('default', 'web') });
+  store.set({ detail: openDetail('prod-eu', 'default', 'web') });
   store.applyFrames([{ type: 'detail', seq: 5, rollout: detail(1) }]);
   return { store, resyncs: () => n };
 }

@@ -11,11 +11,11 @@ function detail(name: string, stepIndex: number): RolloutDetail {
 const patchTo = (stepIndex: number) => [{ op: 'replace' as const, path: '/summary/stepIndex', value: stepIndex }];
 
 function loaded(): DetailState {
-  return reduceDetail(openDetail('default', 'web'), { type: 'detail', seq: 5, rollout: detail('web', 1) })!;
+  return reduceDetail(openDetail('prod-eu', 'default', 'web'), { type: 'detail', seq: 5, rollout: detail('web', 1) })!;
 }
 
 test('a detail for the open rollout is taken; one for another rollout is ignored', () => {
-  const open = openDetail('default', 'web');
+  const open = openDetail('prod-eu', 'default', 'web');
   assert.equal(reduceDetail(open, { type: 'detail', seq: 3, rollout: detail('other', 1) }), open);
   const s = loaded();
   assert.equal(s.seq, 5);
@@ -37,7 +37,7 @@ test('an older or equal seq changes nothing (same object)', () => {
   const s = loaded();
   assert.equal(reduceDetail(s, { type: 'detail', seq: 4, rollout: detail('web', 7) }), s);
   assert.equal(reduceDetail(s, { type: 'detailPatch', seq: 5, base: 4, namespace: 'default', name: 'web', patch: patchTo(2) }), s);
-  assert.equal(reduceDetail(s, { type: 'delete', seq: 5, namespace: 'default', name: 'web' }), s);
+  assert.equal(reduceDetail(s, { type: 'delete', seq: 5, cluster: 'prod-eu', namespace: 'default', name: 'web' }), s);
 });
 
 test('a patch on another base marks resyncNeeded once and keeps the copy shown; a fresh detail clears it', () => {
@@ -53,10 +53,10 @@ test('a patch on another base marks resyncNeeded once and keeps the copy shown; 
 });
 
 test('notFound and delete clear the detail', () => {
-  const gone = reduceDetailFrames(loaded(), [{ type: 'delete', seq: 6, namespace: 'default', name: 'web' }])!;
+  const gone = reduceDetailFrames(loaded(), [{ type: 'delete', seq: 6, cluster: 'prod-eu', namespace: 'default', name: 'web' }])!;
   assert.equal(gone.deleted, true);
   assert.equal(gone.detail, null);
-  const missing = reduceDetail(openDetail('default', 'web'), { type: 'notFound', seq: 2, namespace: 'default', name: 'web' })!;
+  const missing = reduceDetail(openDetail('prod-eu', 'default', 'web'), { type: 'notFound', seq: 2, namespace: 'default', name: 'web' })!;
   assert.equal(missing.notFound, true);
   const back = reduceDetail(missing, { type: 'detail', seq: 3, rollout: detail('web', 0) })!;
   assert.equal(back.notFound, false);

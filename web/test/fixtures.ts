@@ -2,7 +2,7 @@ import type { RolloutSummary } from '../src/api/protocol';
 
 export function summary(over: Partial<RolloutSummary> = {}): RolloutSummary {
   return {
-    namespace: 'default', name: 'web', uid: 'u', resourceVersion: '1', labels: {}, createdAt: null,
+    cluster: 'prod-eu', namespace: 'default', name: 'web', uid: 'u', resourceVersion: '1', labels: {}, createdAt: null,
     generation: 1, observedGeneration: '1', strategy: 'Canary', status: 'Healthy', message: '',
     step: '8/8', stepIndex: 8, stepCount: 8, setWeight: 100, actualWeight: 100, images: [],
     replicas: { desired: 1, current: 1, updated: 1, ready: 1, available: 1 }, replicaSets: [],

@@ -61,7 +61,7 @@ test('held order: rows keep group and place; new rows go to the end; gone rows d
   const c = summary({ name: 'c', status: 'Healthy' });
   const first = groupRollouts([a, b, c], defaultFilter, new Set());
   const held = heldOrderOf(first);
-  assert.deepEqual(held, { attention: ['default/b'], rest: ['default/a', 'default/c'] });
+  assert.deepEqual(held, { attention: ['prod-eu/default/b'], rest: ['prod-eu/default/a', 'prod-eu/default/c'] });
   // c degrades (would jump to the top), b recovers, a is deleted, d appears.
   const c2 = { ...c, status: 'Degraded', needsAttention: true };
   const b2 = { ...b, status: 'Healthy', needsAttention: false };

@@ -54,8 +54,8 @@ test('permissions cache: one request at a time, kept for the TTL, forced refresh
   const calls: string[] = [];
   const resolvers: ((p: Permissions | null) => void)[] = [];
   const cache = new PermissionsCache(
-    (ns, name) => {
-      calls.push(`${ns}/${name}`);
+    ({ cluster, namespace, name }) => {
+      calls.push(`${cluster}/${namespace}/${name}`);
       return new Promise((res) => resolvers.push(res));
     },
     30_000,
@@ -63,53 +63,71 @@ test('permissions cache: one request at a time, kept for the TTL, forced refresh
   );
   let notified = 0;
   cache.subscribe(() => notified++);
-  cache.ensure('a', 'x');
-  cache.ensure('a', 'x');
-  cache.ensure('a', 'x', true); // in flight: not again
-  assert.deepEqual(calls, ['a/x']);
-  assert.equal(cache.get('a', 'x'), null);
+  cache.ensure({ cluster: 'c', namespace: 'a', name: 'x' });
+  cache.ensure({ cluster: 'c', namespace: 'a', name: 'x' });
+  cache.ensure({ cluster: 'c', namespace: 'a', name: 'x' }, true); // in flight: not again
+  assert.deepEqual(calls, ['c/a/x']);
+  assert.equal(cache.get({ cluster: 'c', namespace: 'a', name: 'x' }), null);
   resolvers.shift()?.(denyPromote);
   await Promise.resolve();
   await Promise.resolve();
   assert.equal(notified, 1);
-  assert.deepEqual(cache.get('a', 'x'), denyPromote);
+  assert.deepEqual(cache.get({ cluster: 'c', namespace: 'a', name: 'x' }), denyPromote);
 
   now += 29_000;
-  cache.ensure('a', 'x');
+  cache.ensure({ cluster: 'c', namespace: 'a', name: 'x' });
   assert.equal(calls.length, 1, 'fresh within the TTL');
-  cache.ensure('b', 'x');
+  cache.ensure({ cluster: 'c', namespace: 'b', name: 'x' });
   assert.equal(calls.length, 2, 'per rollout');
   now += 2_000;
-  cache.ensure('a', 'x');
+  cache.ensure({ cluster: 'c', namespace: 'a', name: 'x' });
   assert.equal(calls.length, 3, 'stale after the TTL');
-  assert.deepEqual(cache.get('a', 'x'), denyPromote, 'old value kept while refreshing');
+  assert.deepEqual(cache.get({ cluster: 'c', namespace: 'a', name: 'x' }), denyPromote, 'old value kept while refreshing');
   resolvers.shift()?.(null);
   resolvers.shift()?.(null);
   await Promise.resolve();
   await Promise.resolve();
-  assert.equal(cache.get('a', 'x'), null, 'a failed refresh is unknown, not a stale denial');
-  cache.ensure('a', 'x');
+  assert.equal(cache.get({ cluster: 'c', namespace: 'a', name: 'x' }), null, 'a failed refresh is unknown, not a stale denial');
+  cache.ensure({ cluster: 'c', namespace: 'a', name: 'x' });
   assert.equal(calls.length, 3, 'a failure is not retried before the TTL');
-  cache.ensure('a', 'x', true);
+  cache.ensure({ cluster: 'c', namespace: 'a', name: 'x' }, true);
   assert.equal(calls.length, 4, 'forced');
+});
+
+test('permissions cache: per cluster, the same namespace/name elsewhere is another rollout', async () => {
+  const calls: string[] = [];
+  const cache = new PermissionsCache(
+    async ({ cluster, namespace, name }) => {
+      calls.push(`${cluster}/${namespace}/${name}`);
+      return cluster === 'prod-eu' ? denyPromote : { actions: { promote: true }, reasons: {} };
+    },
+    30_000,
+    () => 0,
+  );
+  cache.ensure({ cluster: 'prod-eu', namespace: 'shop', name: 'checkout' });
+  cache.ensure({ cluster: 'staging', namespace: 'shop', name: 'checkout' });
+  assert.deepEqual(calls, ['prod-eu/shop/checkout', 'staging/shop/checkout']);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(cache.get({ cluster: 'prod-eu', namespace: 'shop', name: 'checkout' }), denyPromote);
+  assert.deepEqual(cache.get({ cluster: 'staging', namespace: 'shop', name: 'checkout' })?.actions, { promote: true });
 });
 
 test('permissions cache: a rejected load is remembered as unknown', async () => {
   const cache = new PermissionsCache(() => Promise.reject(new Error('network')), 30_000, () => 0);
   let notified = 0;
   cache.subscribe(() => notified++);
-  cache.ensure('a', 'x');
+  cache.ensure({ cluster: 'c', namespace: 'a', name: 'x' });
   await new Promise((r) => setTimeout(r, 0));
   assert.equal(notified, 1);
-  assert.equal(cache.get('a', 'x'), null);
+  assert.equal(cache.get({ cluster: 'c', namespace: 'a', name: 'x' }), null);
 });
 
 test('whoami: parse and validate', () => {
   assert.deepEqual(parseWhoami({ user: 'alice', groups: ['dev', 1], authMode: 'token', readOnly: false, sessionExpiresInSeconds: 1200 }), {
-    user: 'alice', groups: ['dev'], authMode: 'token', readOnly: false, sessionExpiresInSeconds: 1200,
+    user: 'alice', groups: ['dev'], authMode: 'token', readOnly: false, sessionExpiresInSeconds: 1200, clusters: [],
   });
   assert.deepEqual(parseWhoami({ user: 'local user (--auth none)', groups: [], authMode: 'none', readOnly: true, sessionExpiresInSeconds: null }), {
-    user: 'local user (--auth none)', groups: [], authMode: 'none', readOnly: true, sessionExpiresInSeconds: null,
+    user: 'local user (--auth none)', groups: [], authMode: 'none', readOnly: true, sessionExpiresInSeconds: null, clusters: [],
   });
   assert.equal(parseWhoami({ user: 'x', authMode: 'oidc' }), null);
   assert.equal(parseWhoami({ error: { code: 'unauthenticated' } }), null);

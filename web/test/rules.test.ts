@@ -49,7 +49,7 @@ test('grouping: attention first, counts before status filter, favorites sort fir
     summary({ name: 'c', status: 'Degraded', needsAttention: true }),
     summary({ name: 'd', status: 'Healthy', namespace: 'other' }),
   ];
-  const g = groupRollouts(all, defaultFilter, new Set(['other/d']));
+  const g = groupRollouts(all, defaultFilter, new Set(['prod-eu/other/d']));
   assert.deepEqual(g.attention.map((r) => r.name), ['c', 'b']);
   assert.deepEqual(g.rest.map((r) => r.name), ['d', 'a']);
   assert.deepEqual(g.counts, { Healthy: 2, Paused: 1, Degraded: 1 });
@@ -63,7 +63,7 @@ import { backoffDelay } from '../src/api/connection';
 
 test('routes', () => {
   assert.deepEqual(parseRoute('', '?q=x'), { page: 'list', query: '?q=x' });
-  assert.deepEqual(parseRoute(detailHref('ns', 'a b'), ''), { page: 'detail', namespace: 'ns', name: 'a b', query: '' });
+  assert.deepEqual(parseRoute(detailHref('prod-eu', 'ns', 'a b'), ''), { page: 'detail', cluster: 'prod-eu', namespace: 'ns', name: 'a b', query: '' });
   assert.equal(parseRoute('nope/x', '').page, 'notFound');
   assert.equal(relativePath('/rollouts/rollout/a/b', '/rollouts/'), 'rollout/a/b');
   assert.equal(relativePath('/rollouts', '/rollouts/'), '');

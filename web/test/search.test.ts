@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSearch, searchMatcher } from '../src/lib/search';
 
-const r = (name: string, labels: Record<string, string> = {}, namespace = 'shop') => ({ name, labels, namespace });
+const r = (name: string, labels: Record<string, string> = {}, namespace = 'shop', cluster = 'prod-eu') => ({ name, labels, namespace, cluster });
 
 test('parses terms', () => {
   assert.deepEqual(parseSearch(' web , app:"checkout", !tier:fr, "exact" ,,'), [

@@ -1,9 +1,10 @@
-// POST api/v1/namespaces/{ns}/rollouts/{name}/{action}, relative to the base href.
+// POST api/v1/clusters/{cluster}/namespaces/{ns}/rollouts/{name}/{action}, relative to the base href.
 
 import type { ActionBody, ActionName } from '../lib/actionRules';
 import { appUrl } from './config';
 import { getJson, sessionEnded } from './session';
-import type { RolloutDetail } from './protocol';
+import { endsSession } from '../lib/session';
+import { rolloutPath, type RolloutDetail, type RolloutId } from './protocol';
 
 export interface ActionResult {
   ok: boolean;
@@ -14,8 +15,8 @@ export interface ActionResult {
   changes?: string[];
 }
 
-export async function postAction(namespace: string, name: string, action: ActionName, body: ActionBody): Promise<ActionResult> {
-  const url = appUrl(`api/v1/namespaces/${encodeURIComponent(namespace)}/rollouts/${encodeURIComponent(name)}/${action}`);
+export async function postAction(id: RolloutId, action: ActionName, body: ActionBody): Promise<ActionResult> {
+  const url = appUrl(`${rolloutPath(id)}/${action}`);
   let res: Response;
   try {
     res = await fetch(url, {
@@ -27,13 +28,13 @@ export async function postAction(namespace: string, name: string, action: Action
   } catch (err) {
     return { ok: false, status: 0, message: `The request did not reach the server: ${String(err)}` };
   }
-  if (res.status === 401) sessionEnded();
   let json: unknown = null;
   try {
     json = await res.json();
   } catch {
     // not JSON (a proxy error page, for example)
   }
+  if (res.status === 401 && endsSession(json)) sessionEnded();
   if (res.ok) {
     const message = (json as { message?: unknown } | null)?.message;
     return { ok: true, status: res.status, message: typeof message === 'string' ? message : `${action} done` };
@@ -43,16 +44,17 @@ export async function postAction(namespace: string, name: string, action: Action
   const message = typeof err?.message === 'string' ? err.message : `${res.status} ${res.statusText}`;
   const code = typeof err?.code === 'string' ? err.code : undefined;
   const prefix =
-    res.status === 401 ? 'Signed out' :
+    res.status === 401 ? (code === 'notSignedIn' ? 'Not signed in on this cluster' : 'Signed out') :
     res.status === 403 ? 'Not allowed' :
     res.status === 409 ? 'The rollout changed since you looked at it' :
     res.status === 404 ? 'Not found' :
+    res.status === 503 && code === 'clusterUnavailable' ? 'The cluster is not available' :
     res.status === 422 ? 'Cannot do that' : 'Failed';
   return { ok: false, status: res.status, message: `${prefix}: ${message}`, ...(code !== undefined ? { code } : {}), ...(changes ? { changes } : {}) };
 }
 
 /** The rollout's current detail from the REST API (what a refreshed dialog shows); null on failure. */
-export async function fetchDetail(namespace: string, name: string): Promise<RolloutDetail | null> {
-  const d = await getJson(`api/v1/namespaces/${encodeURIComponent(namespace)}/rollouts/${encodeURIComponent(name)}`);
+export async function fetchDetail(id: RolloutId): Promise<RolloutDetail | null> {
+  const d = await getJson(rolloutPath(id));
   return d && typeof d === 'object' && 'summary' in d ? (d as RolloutDetail) : null;
 }

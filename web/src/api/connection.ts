@@ -10,9 +10,9 @@
 // decompressed in turn, and every message waits for those before it, so the store sees them
 // in the order the server sent them.
 
-import { parseServerMsg, type ClientMsg, type ServerMsg } from './protocol';
+import { parseServerMsg, rolloutPath, type ClientMsg, type ServerMsg } from './protocol';
 import { appUrl } from './config';
-import { CLOSE_POLICY } from '../lib/session';
+import { CLOSE_POLICY, endsSession } from '../lib/session';
 import { getJson, isLeaving, sessionEnded } from './session';
 import type { RolloutDetail, RolloutSummary } from './protocol';
 import type { Store } from '../state/store';
@@ -42,7 +42,7 @@ async function fetchJson(relative: string): Promise<{ status: number; body: unkn
   }
   clearTimeout(timer);
   if (res.status === 401) {
-    sessionEnded();
+    if (endsSession(await res.json().catch(() => null))) sessionEnded();
     return null;
   }
   let body: unknown = null;
@@ -222,6 +222,10 @@ export class Connection {
   private async pollOnce(): Promise<void> {
     const sub = this.sub;
     let ok = false;
+    // The clusters (and their states) too: without the stream's hello and status frames,
+    // nothing else tells the page that there are several, or which of them is stale.
+    const status = await fetchJson('api/v1/status');
+    if (status?.status === 200 && this.store.state.conn !== 'open') this.store.applyPolledStatus(status.body);
     if (sub?.type === 'subscribeList') {
       const res = await fetchJson('api/v1/rollouts');
       const rollouts = (res?.body as { rollouts?: unknown } | null)?.rollouts;
@@ -231,11 +235,11 @@ export class Connection {
         ok = true;
       }
     } else if (sub?.type === 'subscribeRollout') {
-      const res = await fetchJson(`api/v1/namespaces/${encodeURIComponent(sub.namespace)}/rollouts/${encodeURIComponent(sub.name)}`);
+      const res = await fetchJson(rolloutPath(sub));
       if (this.store.state.conn === 'open') return;
       if (res && (res.status === 200 || res.status === 404) && this.sub === sub) {
         const body = res.body as RolloutDetail | null;
-        this.store.applyPolledDetail(sub.namespace, sub.name, res.status === 200 && body && typeof body === 'object' && 'summary' in body ? body : null);
+        this.store.applyPolledDetail(sub, res.status === 200 && body && typeof body === 'object' && 'summary' in body ? body : null);
         ok = true;
       }
     }

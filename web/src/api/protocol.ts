@@ -1,7 +1,7 @@
-// The WebSocket protocol (version 4): the message and view-model types generated from the
+// The WebSocket protocol (version 5): the message and view-model types generated from the
 // server's Rust types, and the few helpers the web app needs around them.
 
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 // The view model, health and messages are generated from the Rust types by ts-rs
 // (src/protocol.rs, `cargo test --lib typescript`) into ./generated: never edit them by hand.
@@ -45,6 +45,8 @@ export type { ProblemCode } from './generated/ProblemCode';
 export type { KindHealth } from './generated/KindHealth';
 export type { Kind } from './generated/Kind';
 export type { Health } from './generated/Health';
+export type { ClusterState } from './generated/ClusterState';
+export type { ClusterStatus } from './generated/ClusterStatus';
 export type { ClientMsg } from './generated/ClientMsg';
 export type { JsonPatchOp } from './generated/JsonPatchOp';
 export type { ServerMsg } from './generated/ServerMsg';
@@ -82,7 +84,36 @@ export function parseServerMsg(text: string): ServerMsg | null {
   }
 }
 
-/** Identity of a rollout in maps and favorites: `namespace/name`. */
-export function rolloutKey(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
+/** What identifies a rollout: its cluster, namespace and name (protocol 5). */
+export interface RolloutId {
+  cluster: string;
+  namespace: string;
+  name: string;
+}
+
+/**
+ * Identity of a rollout in maps and favorites: `cluster/namespace/name`. Namespaces and names
+ * never hold a slash (a cluster's name may: a kubeconfig context such as an EKS ARN), so the
+ * last two slashes split a key back ([`splitKey`]).
+ */
+export function rolloutKey(cluster: string, namespace: string, name: string): string {
+  return `${cluster}/${namespace}/${name}`;
+}
+
+/** [`rolloutKey`] of a summary (or anything with the three fields). */
+export function keyOf(r: RolloutId): string {
+  return `${r.cluster}/${r.namespace}/${r.name}`;
+}
+
+/** The inverse of [`rolloutKey`]; null for a string with fewer than two slashes. */
+export function splitKey(key: string): RolloutId | null {
+  const last = key.lastIndexOf('/');
+  const mid = last > 0 ? key.lastIndexOf('/', last - 1) : -1;
+  if (mid < 0) return null;
+  return { cluster: key.slice(0, mid), namespace: key.slice(mid + 1, last), name: key.slice(last + 1) };
+}
+
+/** A rollout's REST path, relative to the base href: `api/v1/clusters/{cluster}/namespaces/{ns}/rollouts/{name}`. */
+export function rolloutPath(id: RolloutId): string {
+  return `api/v1/clusters/${encodeURIComponent(id.cluster)}/namespaces/${encodeURIComponent(id.namespace)}/rollouts/${encodeURIComponent(id.name)}`;
 }

@@ -3,8 +3,9 @@
 // auth/sign-in, relative to the base href.
 
 import { parsePermissions, PermissionsCache, type Permissions } from '../lib/permissions';
-import { parseWhoami, sessionEndTarget, type AuthMode, type Whoami } from '../lib/session';
+import { endsSession, parseWhoami, sessionEndTarget, type AuthMode, type Whoami } from '../lib/session';
 import { appUrl } from './config';
+import { rolloutPath, type RolloutId } from './protocol';
 
 let authMode: AuthMode | null = null;
 let leaving = false;
@@ -22,7 +23,7 @@ export function sessionEnded(): void {
   else window.location.assign(appUrl('auth/sign-in').href);
 }
 
-/** GET a JSON endpoint; 401 ends the session. Null on any failure. */
+/** GET a JSON endpoint; 401 ends the session (unless only one cluster refused the person). Null on any failure. */
 export async function getJson(relative: string): Promise<unknown> {
   let res: Response;
   try {
@@ -31,7 +32,7 @@ export async function getJson(relative: string): Promise<unknown> {
     return null;
   }
   if (res.status === 401) {
-    sessionEnded();
+    if (endsSession(await res.json().catch(() => null))) sessionEnded();
     return null;
   }
   if (!res.ok) return null;
@@ -65,8 +66,8 @@ export async function signOut(): Promise<string | null> {
   return null;
 }
 
-async function fetchPermissions(namespace: string, name: string): Promise<Permissions | null> {
-  return parsePermissions(await getJson(`api/v1/namespaces/${encodeURIComponent(namespace)}/rollouts/${encodeURIComponent(name)}/permissions`));
+async function fetchPermissions(id: RolloutId): Promise<Permissions | null> {
+  return parsePermissions(await getJson(`${rolloutPath(id)}/permissions`));
 }
 
 /** The app's one permissions cache (30 s per rollout). */

@@ -6,6 +6,7 @@ import type { RolloutDetail, ServerMsg } from '../api/protocol';
 import { applyJsonPatch } from './jsonPatch';
 
 export interface DetailState {
+  cluster: string;
   namespace: string;
   name: string;
   seq: number | null;
@@ -21,9 +22,19 @@ export interface DetailState {
 
 export type DetailFrame = Extract<ServerMsg, { type: 'detail' | 'detailPatch' | 'notFound' | 'delete' }>;
 
-/** The state of a page that has just opened `namespace/name`. */
-export function openDetail(namespace: string, name: string): DetailState {
-  return { namespace, name, seq: null, detail: null, notFound: false, deleted: false, resyncNeeded: false };
+/** The state of a page that has just opened `cluster/namespace/name`. */
+export function openDetail(cluster: string, namespace: string, name: string): DetailState {
+  return { cluster, namespace, name, seq: null, detail: null, notFound: false, deleted: false, resyncNeeded: false };
+}
+
+/**
+ * Whether a frame is about the open rollout. The detail frames answer this page's one
+ * subscription; a `cluster` they carry must match too (a list `delete` always has one).
+ */
+function about(state: DetailState, f: { namespace: string; name: string }): boolean {
+  if (state.namespace !== f.namespace || state.name !== f.name) return false;
+  const cluster = (f as { cluster?: unknown }).cluster;
+  return typeof cluster !== 'string' || cluster === state.cluster;
 }
 
 function isNewer(state: DetailState, seq: number): boolean {
@@ -36,21 +47,21 @@ export function reduceDetail(state: DetailState | null, frame: DetailFrame): Det
   switch (frame.type) {
     case 'detail': {
       const s = frame.rollout.summary;
-      if (state.namespace !== s.namespace || state.name !== s.name) return state;
+      if (!about(state, s)) return state;
       if (!isNewer(state, frame.seq) && state.detail !== null) return state.resyncNeeded ? { ...state, resyncNeeded: false } : state;
       return { ...state, seq: frame.seq, detail: frame.rollout, notFound: false, deleted: false, resyncNeeded: false };
     }
     case 'detailPatch': {
-      if (state.namespace !== frame.namespace || state.name !== frame.name || !isNewer(state, frame.seq)) return state;
+      if (!about(state, frame) || !isNewer(state, frame.seq)) return state;
       const next = state.detail && state.seq === frame.base ? applyJsonPatch(state.detail, frame.patch) : null;
       if (next) return { ...state, seq: frame.seq, detail: next, notFound: false, deleted: false };
       return state.resyncNeeded ? state : { ...state, resyncNeeded: true };
     }
     case 'notFound':
-      if (state.namespace !== frame.namespace || state.name !== frame.name) return state;
+      if (!about(state, frame)) return state;
       return { ...state, seq: frame.seq, notFound: true, detail: null, resyncNeeded: false };
     case 'delete':
-      if (state.namespace !== frame.namespace || state.name !== frame.name || !isNewer(state, frame.seq)) return state;
+      if (!about(state, frame) || !isNewer(state, frame.seq)) return state;
       return { ...state, seq: frame.seq, deleted: true, detail: null };
   }
 }

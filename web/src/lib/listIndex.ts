@@ -4,7 +4,7 @@
 // binary search and an array copy per changed rollout. The result is always what
 // [`groupRollouts`] computes from scratch (test/listIndex.test.ts checks it on random updates).
 
-import { rolloutKey, type RolloutSummary } from '../api/protocol';
+import { keyOf, type RolloutSummary } from '../api/protocol';
 import { changedSince, type ListChange, type ListState } from './listState';
 import { compare, compareWithin, heldOrderOf, holdOrder, type ListFilter, type ListGroups } from './listView';
 import { parseSearch, searchMatcher } from './search';
@@ -12,7 +12,7 @@ import { parseSearch, searchMatcher } from './search';
 /** What the index knows of one rollout: the copy it counted and where it put it. */
 interface Entry {
   r: RolloutSummary;
-  /** Passes the namespace and search filters (so it is counted). */
+  /** Passes the cluster, namespace and search filters (so it is counted). */
   counted: boolean;
   fav: boolean;
   /** 0: "needs attention", 1: the rest, null: hidden by the status, favorite or attention filters. */
@@ -44,6 +44,7 @@ export class ListIndex {
   private favorites: ReadonlySet<string> | null = null;
   private match: (r: RolloutSummary) => boolean = () => true;
   private nsSet: ReadonlySet<string> | null = null;
+  private clusterSet: ReadonlySet<string> | null = null;
   private statusSet: ReadonlySet<string> | null = null;
   private cmp: Cmp = () => 0;
   private entries = new Map<string, Entry>();
@@ -54,6 +55,8 @@ export class ListIndex {
   private result: ListGroups | null = null;
   private nsCounts = new Map<string, number>();
   private nsList: string[] | null = null;
+  private clusterCounts = new Map<string, number>();
+  private clusterList: string[] | null = null;
 
   /** The groups of `list` under `filter` and `favorites`; the same object while nothing changed. */
   sync(list: ListState, filter: ListFilter, favorites: ReadonlySet<string>): ListGroups {
@@ -83,11 +86,18 @@ export class ListIndex {
     return this.nsList;
   }
 
+  /** Every cluster that has a rollout, sorted; the same array while that set is unchanged. */
+  clusters(): readonly string[] {
+    if (this.clusterList === null) this.clusterList = [...this.clusterCounts.keys()].sort();
+    return this.clusterList;
+  }
+
   private rebuild(list: ListState, filter: ListFilter, favorites: ReadonlySet<string>): void {
     this.filter = filter;
     this.favorites = favorites;
     this.match = searchMatcher(parseSearch(filter.search));
     this.nsSet = filter.namespaces.length > 0 ? new Set(filter.namespaces) : null;
+    this.clusterSet = filter.clusters.length > 0 ? new Set(filter.clusters) : null;
     this.statusSet = filter.statuses.length > 0 ? new Set(filter.statuses) : null;
     this.cmp = compare(filter.sort, favorites);
     this.entries = new Map();
@@ -96,6 +106,8 @@ export class ListIndex {
     this.favoritesCount = 0;
     this.nsCounts = new Map();
     this.nsList = null;
+    this.clusterCounts = new Map();
+    this.clusterList = null;
     const shown: [{ r: RolloutSummary; fav: boolean }[], { r: RolloutSummary; fav: boolean }[]] = [[], []];
     for (const [key, r] of list.rollouts) {
       const e = this.classify(key, r);
@@ -156,7 +168,7 @@ export class ListIndex {
   private classify(key: string, r: RolloutSummary): Entry {
     const f = this.filter as ListFilter;
     const fav = (this.favorites as ReadonlySet<string>).has(key);
-    const counted = (this.nsSet === null || this.nsSet.has(r.namespace)) && this.match(r);
+    const counted = (this.clusterSet === null || this.clusterSet.has(r.cluster)) && (this.nsSet === null || this.nsSet.has(r.namespace)) && this.match(r);
     const shown =
       counted &&
       (this.statusSet === null || this.statusSet.has(r.status)) &&
@@ -172,6 +184,11 @@ export class ListIndex {
     if (n === 0) this.nsCounts.delete(ns);
     else this.nsCounts.set(ns, n);
     if (n === 0 || (n === 1 && d === 1)) this.nsList = null;
+    const cl = e.r.cluster;
+    const m = (this.clusterCounts.get(cl) ?? 0) + d;
+    if (m === 0) this.clusterCounts.delete(cl);
+    else this.clusterCounts.set(cl, m);
+    if (m === 0 || (m === 1 && d === 1)) this.clusterList = null;
     if (!e.counted) return;
     const c = (this.counts[e.r.status] ?? 0) + d;
     // A status nobody has any more is absent, as groupRollouts leaves it.
@@ -240,7 +257,7 @@ export class HeldList {
       else if (f) added[f.group].push(f.r);
     }
     for (const g of [0, 1] as const) {
-      if (gone.size > 0) shown[g] = shown[g].filter((r) => !gone.has(rolloutKey(r.namespace, r.name)));
+      if (gone.size > 0) shown[g] = shown[g].filter((r) => !gone.has(keyOf(r)));
       // New rows in the order of their group, as holdOrder adds them.
       shown[g].push(...added[g].sort((a, b) => index.order(a, b)));
     }
@@ -249,7 +266,7 @@ export class HeldList {
     else {
       for (const g of [0, 1] as const) {
         const from = shown[g].length - added[g].length;
-        added[g].forEach((r, i) => pos.set(rolloutKey(r.namespace, r.name), { group: g, index: from + i }));
+        added[g].forEach((r, i) => pos.set(keyOf(r), { group: g, index: from + i }));
       }
     }
     this.result = { ...fresh, attention: shown[0], rest: shown[1] };
@@ -259,7 +276,7 @@ export class HeldList {
   private positions(): Map<string, { group: 0 | 1; index: number }> {
     if (this.pos === null) {
       const pos = new Map<string, { group: 0 | 1; index: number }>();
-      for (const g of [0, 1] as const) this.shown[g].forEach((r, index) => pos.set(rolloutKey(r.namespace, r.name), { group: g, index }));
+      for (const g of [0, 1] as const) this.shown[g].forEach((r, index) => pos.set(keyOf(r), { group: g, index }));
       this.pos = pos;
     }
     return this.pos;

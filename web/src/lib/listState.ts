@@ -2,7 +2,7 @@
 // (a change is applied only when its seq is newer than the last snapshot's). A patch applies
 // only to the exact version it was made from; anything else asks for a fresh snapshot.
 
-import { rolloutKey, type RolloutSummary, type ServerMsg } from '../api/protocol';
+import { keyOf, rolloutKey, type RolloutSummary, type ServerMsg } from '../api/protocol';
 import { applyJsonPatch } from './jsonPatch';
 import { editOf, PersistentMap, type PersistentMapEditor } from './persistentMap';
 
@@ -12,7 +12,7 @@ export interface ListState {
   /** Highest seq applied (snapshot or change). */
   lastSeq: number;
   /**
-   * Rollouts by `namespace/name`. Replaced (never mutated) on every applied batch; the
+   * Rollouts by `cluster/namespace/name` ([`rolloutKey`]). Replaced (never mutated) on every applied batch; the
    * reducer's versions are [`PersistentMap`]s that share what did not change (a whole copy
    * per batch cost more than the rest of the batch at 10,000 rollouts).
    */
@@ -75,7 +75,7 @@ export function applyListFrames(state: ListState, frames: readonly ListFrame[]):
   let touched: string[] | null = [];
   for (const frame of frames) {
     if (frame.type === 'snapshot') {
-      map = PersistentMap.of(frame.rollouts.map((r) => [rolloutKey(r.namespace, r.name), r] as const)).edit();
+      map = PersistentMap.of(frame.rollouts.map((r) => [keyOf(r), r] as const)).edit();
       versions = PersistentMap.of<string, number>().edit();
       snapshotSeq = frame.seq;
       lastSeq = frame.seq;
@@ -89,12 +89,12 @@ export function applyListFrames(state: ListState, frames: readonly ListFrame[]):
     if (map === null) map = editOf(state.rollouts);
     if (versions === null) versions = editOf(state.versions);
     if (frame.type === 'upsert') {
-      const key = rolloutKey(frame.rollout.namespace, frame.rollout.name);
+      const key = keyOf(frame.rollout);
       map.set(key, frame.rollout);
       versions.set(key, frame.seq);
       touched?.push(key);
     } else if (frame.type === 'patch') {
-      const key = rolloutKey(frame.namespace, frame.name);
+      const key = rolloutKey(frame.cluster, frame.namespace, frame.name);
       const held = map.get(key);
       const heldAt = versions.get(key);
       const fits = held !== undefined && (heldAt === undefined ? frame.base <= snapshotSeq : heldAt === frame.base);
@@ -108,7 +108,7 @@ export function applyListFrames(state: ListState, frames: readonly ListFrame[]):
       versions.set(key, frame.seq);
       touched?.push(key);
     } else {
-      const key = rolloutKey(frame.namespace, frame.name);
+      const key = rolloutKey(frame.cluster, frame.namespace, frame.name);
       map.delete(key);
       versions.delete(key);
       touched?.push(key);

@@ -1,12 +1,15 @@
 // Filtering, grouping, counting and sorting of the list. Pure.
 
-import { rolloutKey, type RolloutSummary } from '../api/protocol';
+import { keyOf, type RolloutSummary } from '../api/protocol';
 import { parseSearch, searchMatcher } from './search';
 
 export const STATUSES = ['Degraded', 'Paused', 'Progressing', 'Healthy'] as const;
-export type SortKey = 'attention' | 'name' | 'namespace' | 'status' | 'updated';
+export type SortKey = 'attention' | 'name' | 'namespace' | 'cluster' | 'status' | 'updated';
+export const SORT_KEYS: readonly SortKey[] = ['attention', 'name', 'namespace', 'cluster', 'status', 'updated'];
 
 export interface ListFilter {
+  /** Clusters shown; empty: all. */
+  clusters: string[];
   namespaces: string[];
   search: string;
   statuses: string[];
@@ -16,6 +19,7 @@ export interface ListFilter {
 }
 
 export const defaultFilter: ListFilter = {
+  clusters: [],
   namespaces: [],
   search: '',
   statuses: [],
@@ -33,7 +37,7 @@ export function statusRank(s: string): number {
 export interface ListGroups {
   attention: RolloutSummary[];
   rest: RolloutSummary[];
-  /** Counts per status over the namespace-and-search-filtered list (before status filters). */
+  /** Counts per status over the cluster-, namespace- and search-filtered list (before status filters). */
   counts: Record<string, number>;
   attentionCount: number;
   favoritesCount: number;
@@ -42,12 +46,17 @@ export interface ListGroups {
 
 /** The sort's order within the favorites and within the rest (a total order: keys are unique). */
 export function compareWithin(sort: SortKey): (a: RolloutSummary, b: RolloutSummary) => number {
+  // The same namespace/name may be in several clusters: the cluster breaks the last tie.
   const byName = (a: RolloutSummary, b: RolloutSummary) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0;
+    a.name < b.name ? -1 : a.name > b.name ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0;
   return (a: RolloutSummary, b: RolloutSummary): number => {
     switch (sort) {
       case 'namespace': {
         const c = a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0;
+        return c !== 0 ? c : byName(a, b);
+      }
+      case 'cluster': {
+        const c = a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0;
         return c !== 0 ? c : byName(a, b);
       }
       case 'status':
@@ -69,7 +78,7 @@ export function compareWithin(sort: SortKey): (a: RolloutSummary, b: RolloutSumm
 /** The list's order: favorites first, then the sort's. */
 export function compare(sort: SortKey, favorites: ReadonlySet<string>): (a: RolloutSummary, b: RolloutSummary) => number {
   const within = compareWithin(sort);
-  const fav = (r: RolloutSummary) => (favorites.has(rolloutKey(r.namespace, r.name)) ? 0 : 1);
+  const fav = (r: RolloutSummary) => (favorites.has(keyOf(r)) ? 0 : 1);
   return (a, b) => fav(a) - fav(b) || within(a, b);
 }
 
@@ -81,6 +90,7 @@ export function groupRollouts(
 ): ListGroups {
   const match = searchMatcher(parseSearch(filter.search));
   const nsSet = filter.namespaces.length > 0 ? new Set(filter.namespaces) : null;
+  const clusterSet = filter.clusters.length > 0 ? new Set(filter.clusters) : null;
   const statusSet = filter.statuses.length > 0 ? new Set(filter.statuses) : null;
   const counts: Record<string, number> = {};
   let attentionCount = 0;
@@ -90,9 +100,10 @@ export function groupRollouts(
   const rest: RolloutSummary[] = [];
   for (const r of all) {
     total++;
+    if (clusterSet && !clusterSet.has(r.cluster)) continue;
     if (nsSet && !nsSet.has(r.namespace)) continue;
     if (!match(r)) continue;
-    const isFav = favorites.has(rolloutKey(r.namespace, r.name));
+    const isFav = favorites.has(keyOf(r));
     counts[r.status] = (counts[r.status] ?? 0) + 1;
     if (r.needsAttention) attentionCount++;
     if (isFav) favoritesCount++;
@@ -108,25 +119,31 @@ export function groupRollouts(
   return { attention, rest, counts, attentionCount, favoritesCount, total };
 }
 
-/** Reads the filter from a query string (`?ns=a,b&q=…&status=Paused&fav=1&attention=1&sort=name`). */
+/**
+ * Reads the filter from a query string
+ * (`?cluster=prod-eu&cluster=staging&ns=a,b&q=…&status=Paused&fav=1&attention=1&sort=name`).
+ * `cluster` is repeated rather than comma-separated: a cluster's name is a kubeconfig context's,
+ * which may hold a comma.
+ */
 export function filterFromQuery(search: string): ListFilter {
   const p = new URLSearchParams(search);
   const list = (k: string) => (p.get(k) ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   const sort = p.get('sort');
-  const sorts: SortKey[] = ['attention', 'name', 'namespace', 'status', 'updated'];
   return {
+    clusters: [...new Set(p.getAll('cluster').filter((c) => c !== ''))],
     namespaces: list('ns'),
     search: p.get('q') ?? '',
     statuses: list('status'),
     favoritesOnly: p.get('fav') === '1',
     attentionOnly: p.get('attention') === '1',
-    sort: sorts.includes(sort as SortKey) ? (sort as SortKey) : 'attention',
+    sort: SORT_KEYS.includes(sort as SortKey) ? (sort as SortKey) : 'attention',
   };
 }
 
 /** The inverse of [`filterFromQuery`], leaving out defaults; `extra` keeps other keys (view). */
 export function filterToQuery(f: ListFilter, extra: Record<string, string | null> = {}): string {
   const p = new URLSearchParams();
+  for (const c of f.clusters) p.append('cluster', c);
   if (f.namespaces.length > 0) p.set('ns', f.namespaces.join(','));
   if (f.search !== '') p.set('q', f.search);
   if (f.statuses.length > 0) p.set('status', f.statuses.join(','));
@@ -145,8 +162,7 @@ export interface HeldOrder {
 }
 
 export function heldOrderOf(g: Pick<ListGroups, 'attention' | 'rest'>): HeldOrder {
-  const key = (r: RolloutSummary) => rolloutKey(r.namespace, r.name);
-  return { attention: g.attention.map(key), rest: g.rest.map(key) };
+  return { attention: g.attention.map(keyOf), rest: g.rest.map(keyOf) };
 }
 
 /**
@@ -163,7 +179,7 @@ export function holdOrder(fresh: ListGroups, held: HeldOrder): ListGroups {
   const added: [RolloutSummary[], RolloutSummary[]] = [[], []];
   const visit = (rs: RolloutSummary[], group: 0 | 1) => {
     for (const r of rs) {
-      const p = pos.get(rolloutKey(r.namespace, r.name));
+      const p = pos.get(keyOf(r));
       if (p) slots[p.group][p.index] = r;
       else added[group].push(r);
     }

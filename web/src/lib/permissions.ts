@@ -1,6 +1,7 @@
-// What the signed-in person may do to one rollout (GET api/v1/namespaces/{ns}/rollouts/{name}/permissions,
+// What the signed-in person may do to one rollout (GET api/v1/clusters/{cluster}/namespaces/{ns}/rollouts/{name}/permissions,
 // decided by Kubernetes RBAC on the server), combined with whether an action applies at all. Pure.
 
+import { keyOf, type RolloutId } from '../api/protocol';
 import { ACTION_LABELS, type ActionAvailability, type ActionName } from './actionRules';
 
 export interface Permissions {
@@ -48,7 +49,7 @@ interface Entry {
 }
 
 /**
- * Permissions per rollout, kept `ttlMs` (the server caches its RBAC answers as long), with one
+ * Permissions per rollout (permissions are per cluster: RBAC is each cluster's), kept `ttlMs` (the server caches its RBAC answers as long), with one
  * request in flight per rollout at most. A failed request is remembered as "unknown" (null)
  * for the same time, so a broken endpoint is not hammered.
  */
@@ -57,18 +58,18 @@ export class PermissionsCache {
   private listeners = new Set<() => void>();
 
   constructor(
-    private readonly load: (namespace: string, name: string) => Promise<Permissions | null>,
+    private readonly load: (id: RolloutId) => Promise<Permissions | null>,
     private readonly ttlMs = 30_000,
     private readonly now: () => number = Date.now,
   ) {}
 
-  get(namespace: string, name: string): Permissions | null {
-    return this.entries.get(`${namespace}/${name}`)?.value ?? null;
+  get(id: RolloutId): Permissions | null {
+    return this.entries.get(keyOf(id))?.value ?? null;
   }
 
   /** Fetches when missing, older than the TTL, or `force`d; never twice at once. */
-  ensure(namespace: string, name: string, force = false): void {
-    const key = `${namespace}/${name}`;
+  ensure(id: RolloutId, force = false): void {
+    const key = keyOf(id);
     const e = this.entries.get(key);
     if (e?.pending) return;
     if (e && !force && this.now() - e.at < this.ttlMs) return;
@@ -78,7 +79,7 @@ export class PermissionsCache {
       this.entries.set(key, { at: this.now(), value, pending: false });
       for (const l of this.listeners) l();
     };
-    this.load(namespace, name).then(done, () => done(null));
+    this.load({ cluster: id.cluster, namespace: id.namespace, name: id.name }).then(done, () => done(null));
   }
 
   subscribe(l: () => void): () => void {

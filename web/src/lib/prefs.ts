@@ -1,4 +1,5 @@
-// Preferences in localStorage: favorites (namespace-qualified), theme, list view mode.
+// Preferences in localStorage: favorites (`cluster/namespace/name` keys; older `namespace/name`
+// ones are migrated once the clusters are known, see lib/clusters.ts), theme, list view mode.
 
 const FAV_KEY = 'rolloutsDashboard.favorites';
 const THEME_KEY = 'rolloutsDashboard.theme';

@@ -1,8 +1,12 @@
 // Search syntax of the list (upstream-compatible, extended):
 //   comma-separated terms; a rollout matches when it matches ANY positive term and NO negated term.
 //   key:value      label `key` contains `value`      key:"value"  label equals `value`
-//   "name"         exact name                         !term        negation of any of these
-//   anything else  substring of the name (case-insensitive), or of `namespace/name` if it has a slash.
+//   "name"         exact name, `namespace/name` or `cluster/namespace/name`
+//   !term          negation of any of these
+//   anything else  substring of the name (case-insensitive), or the whole name of a cluster;
+//                  with a slash, substring of `cluster/namespace/name` (so of `namespace/name`).
+// A cluster matches only by its whole name: a substring would let `in` match every rollout of
+// the `in-cluster` cluster and so make the search useless with one cluster.
 
 export type SearchTerm =
   | { kind: 'name'; value: string; exact: boolean; negate: boolean }
@@ -42,6 +46,7 @@ export function parseSearch(input: string): SearchTerm[] {
 }
 
 export interface Searchable {
+  cluster: string;
   namespace: string;
   name: string;
   labels: Record<string, string>;
@@ -53,10 +58,10 @@ function termMatches(term: SearchTerm, r: Searchable): boolean {
     if (v === undefined) return false;
     return term.exact ? v === term.value : v.toLowerCase().includes(term.value.toLowerCase());
   }
-  if (term.exact) return r.name === term.value || `${r.namespace}/${r.name}` === term.value;
+  if (term.exact) return r.name === term.value || `${r.namespace}/${r.name}` === term.value || `${r.cluster}/${r.namespace}/${r.name}` === term.value;
   const needle = term.value.toLowerCase();
-  if (needle.includes('/')) return `${r.namespace}/${r.name}`.toLowerCase().includes(needle);
-  return r.name.toLowerCase().includes(needle);
+  if (needle.includes('/')) return `${r.cluster}/${r.namespace}/${r.name}`.toLowerCase().includes(needle);
+  return r.name.toLowerCase().includes(needle) || r.cluster.toLowerCase() === needle;
 }
 
 /** A predicate for the parsed terms; matches everything when there are none. */

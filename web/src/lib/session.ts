@@ -9,6 +9,11 @@ export interface Whoami {
   readOnly: boolean;
   /** Token mode: seconds left in the session when asked; null otherwise. */
   sessionExpiresInSeconds: number | null;
+  /**
+   * Per cluster, whether the person is signed in there (protocol 5): false only with
+   * `--auth token` for a cluster that did not accept the token. Empty from an older server.
+   */
+  clusters: { name: string; signedIn: boolean }[];
 }
 
 /** Validates the JSON answer; null when it does not have the expected shape. */
@@ -25,6 +30,13 @@ export function parseWhoami(json: unknown): Whoami | null {
     authMode: mode,
     readOnly: j.readOnly === true,
     sessionExpiresInSeconds: typeof expires === 'number' && Number.isFinite(expires) && expires >= 0 ? expires : null,
+    clusters: Array.isArray(j.clusters)
+      ? j.clusters.flatMap((c: unknown) => {
+          const { name, signedIn } = (typeof c === 'object' && c !== null ? c : {}) as { name?: unknown; signedIn?: unknown };
+          // Signed in unless the server says not: a missing flag never disables anything.
+          return typeof name === 'string' ? [{ name, signedIn: signedIn !== false }] : [];
+        })
+      : [],
   };
 }
 
@@ -35,6 +47,16 @@ export function parseWhoami(json: unknown): Whoami | null {
  */
 export function sessionEndTarget(mode: AuthMode | null): 'sign-in' | 'reload' {
   return mode === 'proxy' ? 'reload' : 'sign-in';
+}
+
+/**
+ * Whether a 401's body ends the session. With `--auth token` and several clusters, a request
+ * for a cluster that did not accept the token is 401 `notSignedIn`: the session goes on (the
+ * page says "not signed in on <cluster>"); any other 401 means the session is over.
+ */
+export function endsSession(body: unknown): boolean {
+  const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
+  return code !== 'notSignedIn';
 }
 
 /** WebSocket close code the server uses when the session expired or was signed out. */

@@ -2,7 +2,8 @@
 // it through `useStore(selector)`; frames are applied in batches (one per animation frame).
 
 import { useEffect, useReducer, useRef } from 'preact/hooks';
-import { PROTOCOL_VERSION, type Health, type RolloutDetail, type RolloutSummary, type ServerMsg } from '../api/protocol';
+import { PROTOCOL_VERSION, type ClusterStatus, type Health, type RolloutDetail, type RolloutId, type RolloutSummary, type ServerMsg } from '../api/protocol';
+import { clusterFacts, clusterNames, type ClusterFacts } from '../lib/clusters';
 import type { RdConfig } from '../api/config';
 import type { Whoami } from '../lib/session';
 import { reduceDetail, type DetailState } from '../lib/detailState';
@@ -32,6 +33,10 @@ export interface AppState {
   disconnectedSince: number | null;
   /** When data was last known fresh: set while connected. */
   health: Health | null;
+  /** The clusters' names in display order (`hello.clusters`); empty until known. */
+  helloClusters: readonly string[];
+  /** Each cluster's state (`status.clusters`); empty until the first status. */
+  clusterStatus: readonly ClusterStatus[];
   list: ListState;
   /** The list subscription was replaced and its fresh snapshot has not arrived yet. */
   listStale: boolean;
@@ -78,6 +83,8 @@ export class Store {
       conn: 'connecting',
       disconnectedSince: null,
       health: null,
+      helloClusters: [],
+      clusterStatus: [],
       list: emptyListState,
       listStale: false,
       everHadSnapshot: false,
@@ -125,9 +132,11 @@ export class Store {
           patch.readOnly = s.config.readOnly || f.readOnly;
           patch.demo = s.config.source === 'demo' || f.demo;
           patch.heartbeatSeconds = f.heartbeatSeconds > 0 ? f.heartbeatSeconds : 20;
+          patch.helloClusters = Array.isArray(f.clusters) ? f.clusters : [];
           break;
         case 'status':
           patch.health = f.health;
+          patch.clusterStatus = Array.isArray(f.clusters) ? f.clusters : [];
           break;
         case 'snapshot':
           pendingList.push(f);
@@ -180,6 +189,15 @@ export class Store {
     if (detail?.resyncNeeded && !s.detail?.resyncNeeded) this.onDetailResync?.();
   }
 
+  /** The clusters' states (and the health) polled from GET api/v1/status while the stream is down. */
+  applyPolledStatus(body: unknown): void {
+    const b = body as { health?: unknown; clusters?: unknown } | null;
+    if (!b || typeof b !== 'object' || !Array.isArray(b.clusters)) return;
+    const patch: Partial<AppState> = { clusterStatus: b.clusters as ClusterStatus[] };
+    if (b.health && typeof b.health === 'object') patch.health = b.health as Health;
+    this.set(patch);
+  }
+
   /** A list polled from GET api/v1/rollouts, as a snapshot (the stream's next snapshot replaces it). */
   applyPolledList(rollouts: RolloutSummary[]): void {
     const s = this.state;
@@ -188,13 +206,14 @@ export class Store {
   }
 
   /**
-   * A detail polled from GET api/v1/namespaces/{ns}/rollouts/{name} (null: 404). It has no
-   * seq: the stream's next `detail` frame replaces it, and its patches ask for a fresh one.
+   * A detail polled from GET api/v1/clusters/{c}/namespaces/{ns}/rollouts/{name} (null: 404).
+   * It has no seq: the stream's next `detail` frame replaces it, and its patches ask for a
+   * fresh one.
    */
-  applyPolledDetail(namespace: string, name: string, rollout: RolloutDetail | null): void {
+  applyPolledDetail(id: RolloutId, rollout: RolloutDetail | null): void {
     const d = this.state.detail;
     const patch: Partial<AppState> = { pollFresh: true, polledAt: Date.now() };
-    if (d && d.namespace === namespace && d.name === name) {
+    if (d && d.cluster === id.cluster && d.namespace === id.namespace && d.name === id.name) {
       patch.detail = { ...d, seq: null, detail: rollout, notFound: rollout === null, deleted: false, resyncNeeded: false };
     }
     this.set(patch);
@@ -211,6 +230,37 @@ export class Store {
     this.set({ toasts: this.state.toasts.filter((t) => t.id !== id) });
   }
 }
+
+/** The clusters' names: `hello`'s, else the status frame's. The same array while they are. */
+export function clustersOf(s: AppState): readonly string[] {
+  if (s.helloClusters !== namesFrom.hello || s.clusterStatus !== namesFrom.statuses) {
+    const names = clusterNames(s.helloClusters, s.clusterStatus);
+    namesFrom = { hello: s.helloClusters, statuses: s.clusterStatus, names: sameNames(namesFrom.names, names) ? namesFrom.names : names };
+  }
+  return namesFrom.names;
+}
+let namesFrom: { hello: readonly string[]; statuses: readonly ClusterStatus[]; names: readonly string[] } = { hello: [], statuses: [], names: [] };
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** More than one cluster: the page shows the cluster column, filter, strip and names in dialogs. */
+export function isFleet(s: AppState): boolean {
+  return clustersOf(s).length > 1;
+}
+
+/** The stale rows and disabled clusters, derived once per status frame (or whoami), not per row. */
+export function factsOf(s: AppState): ClusterFacts {
+  if (s.clusterStatus !== factsFrom.statuses || s.whoami !== factsFrom.whoami) {
+    factsFrom = { statuses: s.clusterStatus, whoami: s.whoami, facts: clusterFacts(s.clusterStatus, s.whoami) };
+  }
+  return factsFrom.facts;
+}
+let factsFrom: { statuses: readonly ClusterStatus[]; whoami: AppState['whoami']; facts: ClusterFacts } = {
+  statuses: [],
+  whoami: null,
+  facts: clusterFacts([], null),
+};
 
 let current: Store | null = null;
 

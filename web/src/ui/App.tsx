@@ -4,12 +4,13 @@ import { signOut } from '../api/session';
 import { openDetail } from '../lib/detailState';
 import { formatClock } from '../lib/format';
 import { applyTheme, loadTheme, type Theme } from '../lib/prefs';
-import { store, useStore } from '../state/store';
+import { isFleet, store, useStore } from '../state/store';
 import { ConfirmDialog, RowMenuDialog } from './actions';
 import { DetailPage } from './detail/DetailPage';
 import { focusSearch, ListPage } from './ListPage';
 import { Link, navigate, useRoute } from './router';
 import { Empty } from './common';
+import { ClusterStrip, LegacyDetail } from './Clusters';
 
 function ConnectionIndicator() {
   const conn = useStore((s) => s.conn);
@@ -77,9 +78,10 @@ function Badges() {
   const source = useStore((s) => s.config.source);
   const demo = useStore((s) => s.demo);
   const readOnly = useStore((s) => s.readOnly);
+  const fleet = useStore(isFleet);
   return (
     <span class="badges">
-      {demo || source === 'demo' ? <span class="pill pill-demo" title="Nothing here is a real cluster">DEMO — simulated cluster</span> : null}
+      {demo || source === 'demo' ? <span class="pill pill-demo" title="Nothing here is a real cluster">{fleet ? 'DEMO — simulated clusters' : 'DEMO — simulated cluster'}</span> : null}
       {source === 'files' ? <span class="pill pill-files" title="Objects were read from files at start-up; nothing changes">Offline snapshot (files)</span> : null}
       {readOnly ? <span class="pill pill-ro" title="Actions are disabled on this dashboard">Read-only</span> : null}
     </span>
@@ -181,7 +183,7 @@ function Help({ open, onClose }: { open: boolean; onClose: () => void }) {
         </tbody>
       </table>
       <p class="small muted">
-        Search syntax: comma-separated terms; <code>key:value</code> (label contains), <code>key:"value"</code> (label equals), <code>"name"</code> (exact name), <code>!term</code> (exclude).
+        Search syntax: comma-separated terms; <code>key:value</code> (label contains), <code>key:"value"</code> (label equals), <code>"name"</code> (exact name), <code>!term</code> (exclude); a cluster's whole name matches its rollouts, and <code>cluster/namespace/name</code> works with a slash.
       </p>
       <div class="dialog-buttons">
         <button type="button" class="btn" onClick={onClose} autoFocus>
@@ -215,16 +217,18 @@ export function App({ connection }: { connection: Connection }) {
   const [help, setHelp] = useState(false);
 
   // One subscription per page: the list (all namespaces; filtering is client-side) or one rollout.
-  const subKey = route.page === 'detail' ? `d:${route.namespace}/${route.name}` : route.page;
+  // An old detail link waits on the list (it becomes the list or a detail page).
+  const subKey = route.page === 'detail' ? `d:${route.cluster}/${route.namespace}/${route.name}` : route.page === 'legacyDetail' ? 'list' : route.page;
   useEffect(() => {
     if (route.page === 'detail') {
+      const { cluster, namespace, name } = route;
       const cur = store().state.detail;
-      if (!cur || cur.namespace !== route.namespace || cur.name !== route.name) {
-        store().set({ detail: openDetail(route.namespace, route.name) });
+      if (!cur || cur.cluster !== cluster || cur.namespace !== namespace || cur.name !== name) {
+        store().set({ detail: openDetail(cluster, namespace, name) });
       }
-      connection.subscribe({ type: 'subscribeRollout', namespace: route.namespace, name: route.name });
+      connection.subscribe({ type: 'subscribeRollout', cluster, namespace, name });
     } else {
-      connection.subscribe({ type: 'subscribeList', namespaces: [] });
+      connection.subscribe({ type: 'subscribeList', namespaces: [], clusters: [] });
     }
   }, [subKey]);
 
@@ -282,8 +286,12 @@ export function App({ connection }: { connection: Connection }) {
       </header>
       <StaleBanner />
       <UpgradeBanner />
+      <ClusterStrip />
       {route.page === 'list' ? <ListPage query={route.query} /> : null}
-      {route.page === 'detail' ? <DetailPage key={`${route.namespace}/${route.name}`} namespace={route.namespace} name={route.name} /> : null}
+      {route.page === 'detail' ? (
+        <DetailPage key={`${route.cluster}/${route.namespace}/${route.name}`} cluster={route.cluster} namespace={route.namespace} name={route.name} />
+      ) : null}
+      {route.page === 'legacyDetail' ? <LegacyDetail key={`${route.namespace}/${route.name}`} namespace={route.namespace} name={route.name} /> : null}
       {route.page === 'notFound' ? (
         <main id="main" class="page">
           <Empty title="Page not found">

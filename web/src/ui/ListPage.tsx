@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { memo } from 'preact/compat';
 import type { JSX } from 'preact';
-import { rolloutKey, type RolloutSummary } from '../api/protocol';
+import { keyOf, splitKey, type RolloutSummary } from '../api/protocol';
 import { HeldList, ListIndex } from '../lib/listIndex';
 import type { ListState } from '../lib/listState';
 import { filterFromQuery, filterToQuery, STATUSES, type ListFilter, type ListGroups, type SortKey } from '../lib/listView';
@@ -10,7 +10,8 @@ import { byRole, failingMetric, shortWhy } from '../lib/failure';
 import { currentStepNumber, restateSteps } from '../lib/steps';
 import { loadFavorites, saveFavorites } from '../lib/prefs';
 import { detailHref } from '../lib/router';
-import { useStore } from '../state/store';
+import { clustersOf, factsOf, isFleet, useStore } from '../state/store';
+import { migrateFavorites } from '../lib/clusters';
 import { ActionButton, RowMenuButton } from './actions';
 import { Countdown, Empty, ImageTags, PodSquares, StatusBadge, StatusIcon, WeightBar, useNow, useOffline } from './common';
 import { describeWaiting, shortWaiting, waitingSince } from '../lib/waiting';
@@ -92,7 +93,7 @@ class Layout {
     const j = i - s.first - 1;
     if (this.view === 'table') {
       const r = s.rs[j] as RolloutSummary;
-      return { kind: 'row', key: rolloutKey(r.namespace, r.name), r, index: s.rowBase + j };
+      return { kind: 'row', key: keyOf(r), r, index: s.rowBase + j };
     }
     const from = j * this.cols;
     const rs = s.rs.slice(from, from + this.cols).map((r, m) => ({ r, index: s.rowBase + from + m }));
@@ -131,11 +132,11 @@ class Layout {
 
   /** Where the rollout `key` is in the whole list, or -1 (a scan without building a key per row). */
   indexOfKey(key: string): number {
-    const slash = key.indexOf('/');
-    const ns = key.slice(0, slash);
-    const name = key.slice(slash + 1);
+    const id = splitKey(key);
+    if (id === null) return -1;
+    const { cluster, namespace, name } = id;
     for (const s of this.sections) {
-      const j = s.rs.findIndex((r) => r.name === name && r.namespace === ns);
+      const j = s.rs.findIndex((r) => r.name === name && r.namespace === namespace && r.cluster === cluster);
       if (j >= 0) return s.rowBase + j;
     }
     return -1;
@@ -192,17 +193,36 @@ function useColumns(container: { current: HTMLElement | null }, enabled: boolean
   return cols;
 }
 
-function NamespacePicker({ all, selected, onChange }: { all: readonly string[]; selected: string[]; onChange: (ns: string[]) => void }) {
-  const label = selected.length === 0 ? 'All namespaces' : selected.length === 1 ? selected[0] : `${selected.length} namespaces`;
+/** A multiple choice of namespaces or clusters (none chosen: all), in a drop-down. */
+function Picker({
+  what,
+  tag,
+  all,
+  selected,
+  onChange,
+  sortChosen = true,
+}: {
+  /** Plural noun: `namespaces`, `clusters`. */
+  what: string;
+  /** The short tag before the choice: `NS`, `Cluster`. */
+  tag: string;
+  all: readonly string[];
+  selected: string[];
+  onChange: (chosen: string[]) => void;
+  /** Keep the chosen ones sorted (namespaces); clusters keep the server's display order. */
+  sortChosen?: boolean;
+}) {
+  const label = selected.length === 0 ? `All ${what}` : selected.length === 1 ? selected[0] : `${selected.length} ${what}`;
+  const title = what.charAt(0).toUpperCase() + what.slice(1);
   return (
-    <details class="ns-picker">
+    <details class="ns-picker" data-picker={what}>
       <summary class="btn">
-        <span class="visually-hidden">Namespaces:</span>
-        <span class="muted small" aria-hidden="true">NS</span> {label}
+        <span class="visually-hidden">{title}:</span>
+        <span class="muted small" aria-hidden="true">{tag}</span> {label}
       </summary>
-      <div class="ns-menu" role="group" aria-label="Namespaces">
+      <div class="ns-menu" role="group" aria-label={title}>
         <label class="ns-option">
-          <input type="checkbox" checked={selected.length === 0} onChange={() => onChange([])} /> All namespaces
+          <input type="checkbox" checked={selected.length === 0} onChange={() => onChange([])} /> All {what}
         </label>
         {all.map((ns) => (
           <label key={ns} class="ns-option">
@@ -211,7 +231,8 @@ function NamespacePicker({ all, selected, onChange }: { all: readonly string[]; 
               checked={selected.includes(ns)}
               onChange={(e) => {
                 const on = (e.currentTarget as HTMLInputElement).checked;
-                onChange(on ? [...selected, ns].sort() : selected.filter((x) => x !== ns));
+                const chosen = on ? [...selected, ns] : selected.filter((x) => x !== ns);
+                onChange(on ? (sortChosen ? chosen.sort() : all.filter((x) => chosen.includes(x))) : chosen);
               }}
             />{' '}
             {ns}
@@ -311,18 +332,63 @@ function WaitingTag({ r }: { r: RolloutSummary }) {
   );
 }
 
-function Row({ r, fav, toggleFav, selected, index, readOnly }: { r: RolloutSummary; fav: boolean; toggleFav: (key: string) => void; selected: boolean; index: number; readOnly: boolean }) {
-  const href = detailHref(r.namespace, r.name);
+/** "stale since 12:03:04" on a row of a cluster that is not synced any more. */
+function StaleTag({ text }: { text: string | null }) {
+  if (text === null) return null;
   return (
-    <div class={`row${selected ? ' row-selected' : ''}${r.needsAttention ? ' row-attention' : ''}`} role="row" aria-rowindex={index + 2} aria-selected={selected} data-key={rolloutKey(r.namespace, r.name)}>
+    <span class="stale-tag small" title={`Its cluster is not synced: this is the last known state (${text}). Actions are disabled.`}>
+      {text}
+    </span>
+  );
+}
+
+function Row({
+  r,
+  fav,
+  toggleFav,
+  selected,
+  index,
+  readOnly,
+  fleet,
+  stale,
+}: {
+  r: RolloutSummary;
+  fav: boolean;
+  toggleFav: (key: string) => void;
+  selected: boolean;
+  index: number;
+  readOnly: boolean;
+  /** Several clusters: the row has a cluster cell. */
+  fleet: boolean;
+  /** "stale since …" when its cluster is not synced. */
+  stale: string | null;
+}) {
+  const href = detailHref(r.cluster, r.namespace, r.name);
+  const key = keyOf(r);
+  return (
+    <div
+      class={`row${selected ? ' row-selected' : ''}${r.needsAttention ? ' row-attention' : ''}${stale !== null ? ' row-stale' : ''}`}
+      role="row"
+      aria-rowindex={index + 2}
+      aria-selected={selected}
+      data-key={key}
+      data-cluster={r.cluster}
+    >
       <div role="cell" class="c-fav">
-        <FavStar on={fav} name={r.name} toggle={() => toggleFav(rolloutKey(r.namespace, r.name))} />
+        <FavStar on={fav} name={r.name} toggle={() => toggleFav(key)} />
       </div>
+      {fleet ? (
+        <div role="cell" class="c-cluster small" title={`Cluster ${r.cluster}`}>
+          {r.cluster}
+        </div>
+      ) : null}
       <div role="cell" class="c-name">
         <Link href={href} class="rname" data-rollout={r.name}>
           {r.name}
         </Link>
-        <span class="ns">{r.namespace}</span>
+        <span class="ns">
+          {r.namespace} <StaleTag text={stale} />
+        </span>
       </div>
       <div role="cell" class="c-status">
         <StatusBadge status={r.status} title={r.message || undefined} />
@@ -367,17 +433,41 @@ function Row({ r, fav, toggleFav, selected, index, readOnly }: { r: RolloutSumma
  */
 const MemoRow = memo(Row);
 
-function Card({ r, fav, toggleFav, selected, readOnly }: { r: RolloutSummary; fav: boolean; toggleFav: () => void; selected: boolean; readOnly: boolean }) {
+function Card({
+  r,
+  fav,
+  toggleFav,
+  selected,
+  readOnly,
+  fleet,
+  stale,
+}: {
+  r: RolloutSummary;
+  fav: boolean;
+  toggleFav: () => void;
+  selected: boolean;
+  readOnly: boolean;
+  fleet: boolean;
+  stale: string | null;
+}) {
   return (
-    <article class={`card${selected ? ' row-selected' : ''}${r.needsAttention ? ' row-attention' : ''} st-border-${r.status}`} aria-label={`${r.namespace}/${r.name}`} data-key={rolloutKey(r.namespace, r.name)}>
+    <article
+      class={`card${selected ? ' row-selected' : ''}${r.needsAttention ? ' row-attention' : ''}${stale !== null ? ' row-stale' : ''} st-border-${r.status}`}
+      aria-label={fleet ? `${r.cluster}/${r.namespace}/${r.name}` : `${r.namespace}/${r.name}`}
+      data-key={keyOf(r)}
+      data-cluster={r.cluster}
+    >
       <header class="card-head">
         <StatusIcon status={r.status} size={18} />
-        <Link href={detailHref(r.namespace, r.name)} class="rname" data-rollout={r.name}>
+        <Link href={detailHref(r.cluster, r.namespace, r.name)} class="rname" data-rollout={r.name}>
           {r.name}
         </Link>
         <FavStar on={fav} name={r.name} toggle={toggleFav} />
       </header>
-      <div class="ns small">{r.namespace}</div>
+      <div class="ns small">
+        {fleet ? <span class="card-cluster">{r.cluster} · </span> : null}
+        {r.namespace} <StaleTag text={stale} />
+      </div>
       <div class="card-status small">
         <strong>{r.status}</strong> · <StatusLine r={r} /> <WaitingTag r={r} />
       </div>
@@ -461,6 +551,9 @@ export function ListPage({ query }: { query: string }) {
   const liveBlocked = useStore((s) => s.liveBlocked);
   const health = useStore((s) => s.health);
   const readOnly = useStore((s) => s.readOnly);
+  const fleet = useStore(isFleet);
+  const knownClusters = useStore(clustersOf);
+  const staleOf = useStore((s) => factsOf(s).stale);
   const filter = useMemo(() => filterFromQuery(query), [query]);
   const narrow = useNarrow();
   const offline = useOffline();
@@ -493,6 +586,15 @@ export function ListPage({ query }: { query: string }) {
     return () => clearTimeout(t);
   }, [searchText]);
 
+  // Favorites saved before clusters (`namespace/name`) become that rollout's in every cluster.
+  useEffect(() => {
+    const migrated = migrateFavorites(favorites, knownClusters);
+    if (migrated) {
+      saveFavorites(migrated);
+      setFavorites(migrated);
+    }
+  }, [knownClusters]);
+
   const toggleFav = useCallback((key: string) => {
     setFavorites((prev) => {
       const next = new Set(prev);
@@ -511,6 +613,12 @@ export function ListPage({ query }: { query: string }) {
     () => (filter.namespaces.every((ns) => present.includes(ns)) ? present : [...new Set([...present, ...filter.namespaces])].sort()),
     [present, filter.namespaces],
   );
+  // The server's clusters in its order, then any others the list or the URL names.
+  const presentClusters = index.clusters();
+  const clusters = useMemo(() => {
+    const extra = [...new Set([...presentClusters, ...filter.clusters])].filter((c) => !knownClusters.includes(c)).sort();
+    return extra.length === 0 ? knownClusters : [...knownClusters, ...extra];
+  }, [knownClusters, presentClusters, filter.clusters]);
   // While the pointer is over the list (and so between a click's press and release), rows keep
   // their places: live updates change their content, not their order. Leaving re-sorts.
   const [pointerIn, setPointerIn] = useState(false);
@@ -536,7 +644,7 @@ export function ListPage({ query }: { query: string }) {
     (f: (i: number) => number) => {
       const next = f(selected);
       const r = next >= 0 ? layout.rowAt(next) : undefined;
-      setSelKey(r ? rolloutKey(r.namespace, r.name) : null);
+      setSelKey(r ? keyOf(r) : null);
     },
     [layout, selected],
   );
@@ -572,11 +680,11 @@ export function ListPage({ query }: { query: string }) {
         const r = layout.rowAt(selected);
         if (r) {
           e.preventDefault();
-          navigate(detailHref(r.namespace, r.name));
+          navigate(detailHref(r.cluster, r.namespace, r.name));
         }
       } else if (e.key === 'f' && selected >= 0) {
         const r = layout.rowAt(selected);
-        if (r) toggleFav(rolloutKey(r.namespace, r.name));
+        if (r) toggleFav(keyOf(r));
       } else if (e.key === 'v') {
         update({}, view === 'cards' ? 'table' : 'cards');
       } else if (e.key === 'Escape') {
@@ -607,7 +715,10 @@ export function ListPage({ query }: { query: string }) {
 
   const toolbar = (
     <div class="toolbar" role="search">
-      <NamespacePicker all={namespaces} selected={filter.namespaces} onChange={(ns) => update({ namespaces: ns })} />
+      {fleet || filter.clusters.length > 0 ? (
+        <Picker what="clusters" tag="Cluster" all={clusters} selected={filter.clusters} onChange={(cs) => update({ clusters: cs })} sortChosen={false} />
+      ) : null}
+      <Picker what="namespaces" tag="NS" all={namespaces} selected={filter.namespaces} onChange={(ns) => update({ namespaces: ns })} />
       <label class="search">
         <span class="visually-hidden">Search rollouts by name or label</span>
         <input
@@ -652,6 +763,7 @@ export function ListPage({ query }: { query: string }) {
             <option value="attention">Attention first</option>
             <option value="name">Name</option>
             <option value="namespace">Namespace</option>
+            {fleet ? <option value="cluster">Cluster</option> : null}
             <option value="status">Status</option>
             <option value="updated">Newest</option>
           </select>
@@ -710,7 +822,7 @@ export function ListPage({ query }: { query: string }) {
     body = (
       <div
         ref={container}
-        class={`vlist ${view === 'table' ? 'vtable' : 'vcards'}`}
+        class={`vlist ${view === 'table' ? 'vtable' : 'vcards'}${fleet ? ' vfleet' : ''}`}
         role={view === 'table' ? 'table' : 'region'}
         aria-label="Rollouts"
         aria-rowcount={view === 'table' ? layout.rows + 1 : undefined}
@@ -721,6 +833,7 @@ export function ListPage({ query }: { query: string }) {
         {view === 'table' ? (
           <div class="row row-head" role="row" aria-rowindex={1}>
             <div role="columnheader" class="c-fav"><span class="visually-hidden">Favorite</span></div>
+            {fleet ? <SortHeader cls="c-cluster" label="Cluster" sort="cluster" filter={filter} update={update} /> : null}
             <SortHeader cls="c-name" label="Name" sort="name" filter={filter} update={update} />
             <SortHeader cls="c-status" label="Status" sort="status" filter={filter} update={update} />
             <div role="columnheader" class="c-strategy">Strategy</div>
@@ -744,14 +857,37 @@ export function ListPage({ query }: { query: string }) {
               );
             }
             if (it.kind === 'row') {
-              const k = rolloutKey(it.r.namespace, it.r.name);
-              return <MemoRow key={k} r={it.r} index={it.index} fav={favorites.has(k)} toggleFav={toggleFav} selected={k === selectedKey} readOnly={readOnly} />;
+              const k = keyOf(it.r);
+              return (
+                <MemoRow
+                  key={k}
+                  r={it.r}
+                  index={it.index}
+                  fav={favorites.has(k)}
+                  toggleFav={toggleFav}
+                  selected={k === selectedKey}
+                  readOnly={readOnly}
+                  fleet={fleet}
+                  stale={staleOf.get(it.r.cluster) ?? null}
+                />
+              );
             }
             return (
               <div key={it.key} class="card-row" style={{ gridTemplateColumns: `repeat(${cols}, minmax(0, 1fr))` }}>
                 {it.rs.map(({ r }) => {
-                  const k = rolloutKey(r.namespace, r.name);
-                  return <Card key={k} r={r} fav={favorites.has(k)} toggleFav={() => toggleFav(k)} selected={k === selectedKey} readOnly={readOnly} />;
+                  const k = keyOf(r);
+                  return (
+                    <Card
+                      key={k}
+                      r={r}
+                      fav={favorites.has(k)}
+                      toggleFav={() => toggleFav(k)}
+                      selected={k === selectedKey}
+                      readOnly={readOnly}
+                      fleet={fleet}
+                      stale={staleOf.get(r.cluster) ?? null}
+                    />
+                  );
                 })}
               </div>
             );
@@ -768,6 +904,7 @@ export function ListPage({ query }: { query: string }) {
       {toolbar}
       <p class="summary-line small muted" aria-live="polite">
         {everHadSnapshot ? `${layout.rows} of ${list.rollouts.size} rollouts shown` : ''}
+        {filter.clusters.length > 0 ? ` · clusters: ${filter.clusters.join(', ')}` : ''}
         {filter.namespaces.length > 0 ? ` · namespaces: ${filter.namespaces.join(', ')}` : ''}
       </p>
       {body}

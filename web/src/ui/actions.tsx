@@ -1,12 +1,12 @@
 import { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
-import type { ActionVerdict, RolloutSummary } from '../api/protocol';
+import { keyOf, type ActionVerdict, type RolloutId, type RolloutSummary } from '../api/protocol';
 import { fetchDetail, postAction } from '../api/actions';
 import { permissionsCache } from '../api/session';
 import { ACTION_LABELS, availability, describeEffect, fromVerdict, mainAction, seenOf, type ActionBody, type ActionName } from '../lib/actionRules';
 import { withPermission, type Permissions } from '../lib/permissions';
 import { currentStepNumber, describeStaleChange, stepPosition, upstreamStepFigure } from '../lib/steps';
 import { useOffline } from './common';
-import { store, useStore } from '../state/store';
+import { factsOf, isFleet, store, useStore } from '../state/store';
 
 /**
  * Whether per-person permissions matter: someone is signed in (proxy or token mode) and the
@@ -19,35 +19,45 @@ function usePermissionsActive(): boolean {
 }
 
 /** The rollout's permissions from the shared 30 s cache (fetched when missing or stale); null while unknown. */
-export function usePermissions(namespace: string, name: string): Permissions | null {
+export function usePermissions(id: RolloutId): Permissions | null {
+  const { cluster, namespace, name } = id;
   const active = usePermissionsActive();
   const [, force] = useReducer((n: number) => n + 1, 0);
-  const value = active ? permissionsCache.get(namespace, name) : null;
+  const value = active ? permissionsCache.get(id) : null;
   const rendered = useRef(value);
   rendered.current = value;
   useEffect(() => {
     if (!active) return;
     const unsub = permissionsCache.subscribe(() => force(0));
-    permissionsCache.ensure(namespace, name);
+    permissionsCache.ensure({ cluster, namespace, name });
     // Subscribe, then check: the detail page's request (started in a layout effect) can be
     // answered before this effect runs, and its notification is then missed; without this
     // the buttons would wait for the rollout's next change to show the answer.
-    if (permissionsCache.get(namespace, name) !== rendered.current) force(0);
+    if (permissionsCache.get({ cluster, namespace, name }) !== rendered.current) force(0);
     return unsub;
-  }, [active, namespace, name]);
+  }, [active, cluster, namespace, name]);
   return value;
 }
 
 /** Detail page: fetch the rollout's permissions afresh when the page opens, then every 30 s while it stays open. */
-export function useFreshPermissions(namespace: string, name: string): void {
+export function useFreshPermissions({ cluster, namespace, name }: RolloutId): void {
   const active = usePermissionsActive();
   // A layout effect runs before the buttons' effects, so they share this request.
   useLayoutEffect(() => {
     if (!active) return;
-    permissionsCache.ensure(namespace, name, true);
-    const t = setInterval(() => permissionsCache.ensure(namespace, name), 30_000);
+    const id = { cluster, namespace, name };
+    permissionsCache.ensure(id, true);
+    const t = setInterval(() => permissionsCache.ensure(id), 30_000);
     return () => clearInterval(t);
-  }, [active, namespace, name]);
+  }, [active, cluster, namespace, name]);
+}
+
+/**
+ * Why nothing may be done to the rollouts of `cluster` now (not synced, or not signed in
+ * there), or null. A string: components re-render only when it changes.
+ */
+export function useClusterBlocked(cluster: string): string | null {
+  return useStore((s) => factsOf(s).blocked.get(cluster) ?? null);
 }
 
 export interface PendingAction {
@@ -82,12 +92,12 @@ const CONFIRM_ON_ENTER: ReadonlySet<ActionName> = new Set(['promote']);
 function useStepLabels(p: PendingAction | null): readonly string[] | undefined {
   const [fetched, setFetched] = useState<{ key: string; labels: readonly string[] } | null>(null);
   const r = p?.rollout;
-  const key = r ? `${r.namespace}/${r.name}` : '';
+  const key = r ? keyOf(r) : '';
   const wanted = !!r && !p?.steps && r.strategy === 'Canary' && r.stepCount > 0;
   useEffect(() => {
     if (!wanted || !r || fetched?.key === key) return;
     let cancelled = false;
-    void fetchDetail(r.namespace, r.name).then((d) => {
+    void fetchDetail(r).then((d) => {
       if (!cancelled && d && d.steps.length === r.stepCount) setFetched({ key, labels: d.steps.map((s) => s.label) });
     });
     return () => {
@@ -108,6 +118,10 @@ export function ConfirmDialog() {
   const ref = useRef<HTMLDialogElement>(null);
   const offline = useOffline();
   const labels = useStepLabels(pending);
+  const fleet = useStore(isFleet);
+  const clusterBlocked = useStore((s) => (pending ? factsOf(s).blocked.get(pending.rollout.cluster) ?? null : null));
+  // What keeps the action from being sent now: the page is not live, or its cluster is not available.
+  const cannot = offline ?? clusterBlocked;
 
   useEffect(() => {
     openDialog = (p) => {
@@ -142,13 +156,13 @@ export function ConfirmDialog() {
   const figure = upstreamStepFigure(rollout.stepIndex, rollout.stepCount);
 
   const confirm = async () => {
-    if (offline !== null) return;
+    if (cannot !== null) return;
     setBusy(true);
     const body: ActionBody = { seen: seenOf(rollout), ...extra };
-    const res = await postAction(rollout.namespace, rollout.name, action, body);
+    const res = await postAction(rollout, action, body);
     if (!res.ok && res.status === 409 && res.code === 'stale') {
       // Out of date: say what changed, once, and show the current state to act on.
-      const fresh = await fetchDetail(rollout.namespace, rollout.name);
+      const fresh = await fetchDetail(rollout);
       const said = (res.changes ?? []).map((c) => describeStaleChange(c, rollout.stepCount, labels));
       setBusy(false);
       setChanged(said.length > 0 ? said : ['it was changed']);
@@ -176,11 +190,19 @@ export function ConfirmDialog() {
         method="dialog"
         onSubmit={(e) => {
           e.preventDefault();
-          if (!busy && canConfirm && offline === null) void confirm();
+          if (!busy && canConfirm && cannot === null) void confirm();
         }}
       >
+        {/* With several clusters every dialog names the one acted on: "Promote checkout in prod-eu?" */}
         <h2 id="confirm-title">
-          {ACTION_LABELS[action]} {rollout.name}?
+          {ACTION_LABELS[action]} {rollout.name}
+          {fleet ? (
+            <>
+              {' '}
+              in <strong class="dialog-cluster" data-cluster={rollout.cluster}>{rollout.cluster}</strong>
+            </>
+          ) : null}
+          ?
         </h2>
         {changed ? (
           <div class="stale-changes" role="alert">
@@ -190,6 +212,11 @@ export function ConfirmDialog() {
         ) : null}
         <p id="confirm-desc">{effect}.</p>
         <p class="small muted">
+          {fleet ? (
+            <>
+              Cluster <code>{rollout.cluster}</code> ·{' '}
+            </>
+          ) : null}
           Namespace <code>{rollout.namespace}</code> · as seen at resourceVersion <code>{rollout.resourceVersion}</code>
           {position ? (
             <>
@@ -200,9 +227,9 @@ export function ConfirmDialog() {
             </>
           ) : null}
         </p>
-        {offline !== null && !result?.ok ? (
+        {cannot !== null && !result?.ok ? (
           <p class="result result-err" role="alert">
-            {offline}
+            {cannot}
           </p>
         ) : null}
         {result ? (
@@ -218,8 +245,8 @@ export function ConfirmDialog() {
             <button
               type="submit"
               class={`btn ${DANGER.has(action) ? 'btn-danger' : 'btn-primary'}`}
-              disabled={busy || offline !== null}
-              title={offline ?? undefined}
+              disabled={busy || cannot !== null}
+              title={cannot ?? undefined}
               aria-busy={busy}
               autoFocus={focusConfirm}
             >
@@ -232,11 +259,14 @@ export function ConfirmDialog() {
   );
 }
 
-/** Whether `action` applies to `rollout` now, and why (or what it does): rules, permissions, connection. */
+/** Whether `action` applies to `rollout` now, and why (or what it does): connection, cluster, permissions, rules. */
 function useAvailability(action: ActionName, rollout: RolloutSummary, verdicts?: Record<string, ActionVerdict>): { enabled: boolean; reason: string } {
-  const perms = usePermissions(rollout.namespace, rollout.name);
+  const perms = usePermissions(rollout);
   const offline = useOffline();
-  return offline !== null ? { enabled: false, reason: offline } : withPermission(ruled(action, rollout, verdicts), action, perms);
+  const blocked = useClusterBlocked(rollout.cluster);
+  if (offline !== null) return { enabled: false, reason: offline };
+  if (blocked !== null) return { enabled: false, reason: blocked };
+  return withPermission(ruled(action, rollout, verdicts), action, perms);
 }
 
 export function ActionButton({
@@ -281,24 +311,25 @@ export function ActionButton({
 
 // ---- the list row's menu of other actions ------------------------------------------------
 
-let openMenu: ((key: { namespace: string; name: string }) => void) | null = null;
+let openMenu: ((key: string) => void) | null = null;
 
 /** "⋯" in a list row or card: opens the row's other actions. */
 export function RowMenuButton({ rollout }: { rollout: RolloutSummary }) {
   const readOnly = useStore((s) => s.readOnly);
+  const fleet = useStore(isFleet);
   if (readOnly) return null;
   return (
     <button
       type="button"
       class="btn btn-small btn-more"
       aria-haspopup="dialog"
-      aria-label={`More actions for ${rollout.name}`}
+      aria-label={`More actions for ${rollout.name}${fleet ? ` in ${rollout.cluster}` : ''}`}
       title="More actions: abort, retry, restart"
       data-menu={rollout.name}
       onClick={(e) => {
         e.stopPropagation();
         e.preventDefault();
-        openMenu?.({ namespace: rollout.namespace, name: rollout.name });
+        openMenu?.(keyOf(rollout));
       }}
     >
       ⋯
@@ -320,8 +351,9 @@ function MenuItem({ action, rollout, close }: { action: ActionName; rollout: Rol
 
 /** The row menu (a modal dialog: rows clip popovers); it follows the rollout's live state. */
 export function RowMenuDialog() {
-  const [key, setKey] = useState<{ namespace: string; name: string } | null>(null);
-  const rollout = useStore((s) => (key ? s.list.rollouts.get(`${key.namespace}/${key.name}`) ?? null : null));
+  const [key, setKey] = useState<string | null>(null);
+  const rollout = useStore((s) => (key ? s.list.rollouts.get(key) ?? null : null));
+  const fleet = useStore(isFleet);
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     openMenu = setKey;
@@ -341,7 +373,15 @@ export function RowMenuDialog() {
     <dialog ref={ref} class="dialog" aria-labelledby="menu-title" onClose={close}>
       {rollout ? (
         <>
-          <h2 id="menu-title">Actions for {rollout.name}</h2>
+          <h2 id="menu-title">
+            Actions for {rollout.name}
+            {fleet ? (
+              <>
+                {' '}
+                in <strong>{rollout.cluster}</strong>
+              </>
+            ) : null}
+          </h2>
           <ul class="menu-actions">
             {MENU.map((a) => (
               <MenuItem key={a} action={a} rollout={rollout} close={close} />

@@ -3,7 +3,7 @@ import type { ContainerView, RolloutDetail, RolloutSummary } from '../../api/pro
 import { splitImage } from '../../lib/format';
 import { imageSuggestions } from '../../lib/images';
 import { deniedReason } from '../../lib/permissions';
-import { requestAction, usePermissions } from '../actions';
+import { requestAction, useClusterBlocked, usePermissions } from '../actions';
 import { useOffline } from '../common';
 
 /** At most this many earlier images are offered as buttons (the datalist has them all). */
@@ -16,7 +16,8 @@ function SetImageForm({ c, rollout, suggestions }: { c: ContainerView; rollout: 
   const id = `img-${c.name}`;
   const listId = `imgs-${c.name}`;
   const offline = useOffline();
-  const denied = offline ?? deniedReason('set-image', usePermissions(rollout.namespace, rollout.name));
+  const blocked = useClusterBlocked(rollout.cluster);
+  const denied = offline ?? blocked ?? deniedReason('set-image', usePermissions(rollout));
   const repo = splitImage(c.image).repo;
   return (
     <form

@@ -1,6 +1,7 @@
 import { useEffect } from 'preact/hooks';
-import { useStore } from '../../state/store';
-import { useFreshPermissions } from '../actions';
+import { rolloutKey } from '../../api/protocol';
+import { factsOf, isFleet, useStore } from '../../state/store';
+import { useClusterBlocked, useFreshPermissions } from '../actions';
 import { Empty, useOffline } from '../common';
 import { Link } from '../router';
 import { AnalysisRunBlock, currentRuns } from './Analysis';
@@ -16,26 +17,39 @@ import { StatusPanel } from './StatusPanel';
 import { Steps } from './Steps';
 
 /** One rollout's page: header and toolbar, status, steps beside the current analysis, revisions, and the rest. */
-export function DetailPage({ namespace, name }: { namespace: string; name: string }) {
+export function DetailPage({ cluster, namespace, name }: { cluster: string; namespace: string; name: string }) {
   const detailState = useStore((s) => s.detail);
-  const listRow = useStore((s) => s.list.rollouts.get(`${namespace}/${name}`) ?? null);
+  const listRow = useStore((s) => s.list.rollouts.get(rolloutKey(cluster, namespace, name)) ?? null);
   const readOnly = useStore((s) => s.readOnly);
-  useFreshPermissions(namespace, name);
+  const fleet = useStore(isFleet);
+  useFreshPermissions({ cluster, namespace, name });
   const conn = useStore((s) => s.conn);
   const offline = useOffline();
-  const ds = detailState && detailState.namespace === namespace && detailState.name === name ? detailState : null;
+  const stale = useStore((s) => factsOf(s).stale.get(cluster) ?? null);
+  const blocked = useClusterBlocked(cluster);
+  const ds = detailState && detailState.cluster === cluster && detailState.namespace === namespace && detailState.name === name ? detailState : null;
   const d = ds?.detail ?? null;
 
   useEffect(() => {
-    document.title = `${name} · ${namespace} · Argo Rollouts`;
+    document.title = fleet ? `${name} · ${namespace} · ${cluster} · Argo Rollouts` : `${name} · ${namespace} · Argo Rollouts`;
     return () => {
       document.title = 'Argo Rollouts · rollouts-dashboard';
     };
-  }, [namespace, name]);
+  }, [cluster, namespace, name, fleet]);
 
+  // The cluster leads the breadcrumb (a link to the list filtered to it) with several clusters.
   const back = (
     <nav class="crumbs" aria-label="Breadcrumb">
-      <Link href="">← All rollouts</Link> <span class="muted">/ {namespace} /</span>
+      <Link href="">← All rollouts</Link>{' '}
+      {fleet ? (
+        <>
+          <span class="muted">/</span>{' '}
+          <Link href={`./?${new URLSearchParams({ cluster }).toString()}`} class="crumb-cluster" data-cluster={cluster}>
+            {cluster}
+          </Link>{' '}
+        </>
+      ) : null}
+      <span class="muted">/ {namespace} /</span>
     </nav>
   );
 
@@ -46,7 +60,14 @@ export function DetailPage({ namespace, name }: { namespace: string; name: strin
           {back}
           <Empty title={ds.deleted ? `Rollout ${name} was deleted` : `Rollout ${name} not found`}>
             <p>
-              There is no rollout <code>{name}</code> in namespace <code>{namespace}</code>. This page updates by itself if it appears.
+              There is no rollout <code>{name}</code> in namespace <code>{namespace}</code>
+              {fleet ? (
+                <>
+                  {' '}
+                  of cluster <code>{cluster}</code>
+                </>
+              ) : null}
+              . This page updates by itself if it appears.
             </p>
           </Empty>
         </main>
@@ -68,12 +89,16 @@ export function DetailPage({ namespace, name }: { namespace: string; name: strin
   const current = currentRuns(d);
   const others = d.analysisRuns.filter((a) => !current.includes(a));
   return (
-    <main id="main" class={`page page-detail${offline !== null ? ' is-stale' : ''}`} aria-labelledby="rollout-title">
+    <main id="main" class={`page page-detail${offline !== null || stale !== null ? ' is-stale' : ''}`} aria-labelledby="rollout-title">
       {back}
-      <DetailHeader d={d} readOnly={readOnly} />
+      <DetailHeader d={d} readOnly={readOnly} fleet={fleet} stale={stale} />
       {offline !== null && !readOnly ? (
         <p class="offline-note small" role="status">
           {offline}
+        </p>
+      ) : blocked !== null && !readOnly ? (
+        <p class="offline-note small" role="status" data-cluster-blocked={cluster}>
+          {blocked}
         </p>
       ) : null}
       <StatusPanel d={d} />

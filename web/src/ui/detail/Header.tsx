@@ -4,7 +4,7 @@ import { ActionBar } from '../actions';
 import { StatusBadge } from '../common';
 
 /** Name, status, strategy, step and the toolbar (with the server's verdict for each action). */
-export function DetailHeader({ d, readOnly }: { d: RolloutDetail; readOnly: boolean }) {
+export function DetailHeader({ d, readOnly, fleet, stale }: { d: RolloutDetail; readOnly: boolean; fleet: boolean; stale: string | null }) {
   const s = d.summary;
   const labels = d.steps.map((st) => st.label);
   const position = s.strategy === 'Canary' ? stepPosition(s.stepIndex, s.stepCount) : null;
@@ -13,7 +13,14 @@ export function DetailHeader({ d, readOnly }: { d: RolloutDetail; readOnly: bool
     <header class="detail-head">
       <h1 id="rollout-title" class="rollout-title">
         {s.name}
+        {fleet ? (
+          <span class="title-cluster" data-cluster={s.cluster}>
+            {' '}
+            <span class="muted">in</span> {s.cluster}
+          </span>
+        ) : null}
       </h1>
+      {stale !== null ? <span class="stale-tag small">{stale}</span> : null}
       <StatusBadge status={s.status} />
       <span class="tag">{s.strategy || 'no strategy'}</span>
       {position ? (

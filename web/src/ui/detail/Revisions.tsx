@@ -1,12 +1,13 @@
 import type { AnalysisRunView, RevisionView, RolloutSummary } from '../../api/protocol';
 import { deniedReason } from '../../lib/permissions';
-import { requestAction, usePermissions } from '../actions';
+import { requestAction, useClusterBlocked, usePermissions } from '../actions';
 import { ImageTags, StatusIcon, useOffline } from '../common';
 import { ReplicaSetBlock } from './Pods';
 
 function RollbackButton({ rollout, revision }: { rollout: RolloutSummary; revision: number }) {
   const offline = useOffline();
-  const denied = offline ?? deniedReason('undo', usePermissions(rollout.namespace, rollout.name));
+  const blocked = useClusterBlocked(rollout.cluster);
+  const denied = offline ?? blocked ?? deniedReason('undo', usePermissions(rollout));
   return (
     <button type="button" class="btn btn-small" disabled={denied !== null} title={denied ?? `Roll back to revision ${revision}`} data-action="undo" onClick={() => requestAction({ action: 'undo', rollout, extra: { revision } })}>
       Roll back to {revision}
