@@ -57,7 +57,12 @@ export async function signOut(): Promise<string | null> {
       headers: { 'Content-Type': 'application/json', 'X-Rollouts-Dashboard': '1' },
       credentials: 'same-origin',
     });
-    if (!res.ok && res.status !== 401) return `Sign-out failed: ${res.status} ${res.statusText}`;
+    if (!res.ok && res.status !== 401) {
+      // The server says why (e.g. the sign-out could not be recorded for the other replicas).
+      const body: unknown = await res.json().catch(() => null);
+      const message = (body as { error?: { message?: unknown } } | null)?.error?.message;
+      return typeof message === 'string' ? `Sign-out failed: ${message}` : `Sign-out failed: ${res.status} ${res.statusText}`;
+    }
   } catch (err) {
     return `Sign-out failed: the request did not reach the server (${String(err)})`;
   }
