@@ -11,8 +11,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -52,23 +52,101 @@ impl RolloutKey {
 /// folded into the next flush, one frame per rollout.
 pub const COALESCE_WINDOW: Duration = Duration::from_millis(40);
 
-/// Capacity of the change feed; a client further behind than this gets a fresh snapshot.
-pub const CHANGE_FEED_CAPACITY: usize = 4096;
+/// Capacity of the change feed, in flushes (each at most [`FLUSH_CHUNK`] rollouts): a client
+/// further behind than this gets a fresh snapshot. 256 flushes are ≥ 10 s of changes at one
+/// flush per [`COALESCE_WINDOW`], and bound what the feed holds for a stalled client (the
+/// feed is shared: a flush is dropped once every client has read it or it is overwritten).
+pub const CHANGE_FEED_CAPACITY: usize = 256;
 
-/// One change of the view state, with its frames already serialized for every client.
+/// One rollout's change, with its frames already serialized for every client.
+#[derive(Debug)]
+pub struct RolloutChange {
+    pub seq: u64,
+    pub key: RolloutKey,
+    /// Frame for list subscribers; `None` when the summary did not change.
+    pub list_frame: Option<Utf8Bytes>,
+    /// Frame for detail subscribers of this rollout; `None` when the detail did not change.
+    pub detail_frame: Option<Utf8Bytes>,
+}
+
+/// What the change feed carries: one item per flush of the store, so that a connection
+/// wakes once per flush and sends one message for it (protocol 5's `batch`).
 #[derive(Debug)]
 pub enum Change {
-    /// A rollout's view changed or the rollout was deleted.
-    Rollout {
-        seq: u64,
-        key: RolloutKey,
-        /// Frame for list subscribers; `None` when the summary did not change.
-        list_frame: Option<Utf8Bytes>,
-        /// Frame for detail subscribers of this rollout; `None` when the detail did not change.
-        detail_frame: Option<Utf8Bytes>,
-    },
+    /// The rollouts whose views one flush changed, in `seq` order (a flush of more than
+    /// [`FLUSH_CHUNK`] rollouts, such as the initial load, goes as several).
+    Rollouts(Flush),
     /// The health of the sources changed.
     Health { frame: Utf8Bytes },
+}
+
+/// The changes of one flush, and the list message every client of the whole list receives
+/// for them (built once, by the first connection that needs it).
+#[derive(Debug)]
+pub struct Flush {
+    changes: Vec<RolloutChange>,
+    /// `seq` of the last change with a list frame.
+    last_list_seq: Option<u64>,
+    list_message: OnceLock<Option<Utf8Bytes>>,
+}
+
+impl Flush {
+    /// The changes of one flush, in `seq` order.
+    pub fn new(changes: Vec<RolloutChange>) -> Self {
+        let last_list_seq = changes
+            .iter()
+            .rev()
+            .find(|c| c.list_frame.is_some())
+            .map(|c| c.seq);
+        Self {
+            changes,
+            last_list_seq,
+            list_message: OnceLock::new(),
+        }
+    }
+
+    /// The changes, in `seq` order.
+    pub fn changes(&self) -> &[RolloutChange] {
+        &self.changes
+    }
+
+    /// `seq` of the first change (0 for an empty flush, which the store never sends).
+    pub fn first_seq(&self) -> u64 {
+        self.changes.first().map_or(0, |c| c.seq)
+    }
+
+    /// `seq` of the last change with a list frame, if any.
+    pub fn last_list_seq(&self) -> Option<u64> {
+        self.last_list_seq
+    }
+
+    /// Every list frame of this flush as one message: the bare frame when there is one, a
+    /// `batch` of them when several, `None` when no summary changed. Built once, by
+    /// concatenation, and shared by every client of the whole list (1,000 such clients cost
+    /// one copy of it, and one wake-up and one write each).
+    pub fn list_message(&self) -> Option<&Utf8Bytes> {
+        self.list_message
+            .get_or_init(|| {
+                message_of(
+                    self.changes
+                        .iter()
+                        .filter_map(|c| c.list_frame.as_ref())
+                        .collect(),
+                )
+            })
+            .as_ref()
+    }
+}
+
+/// The message carrying `frames`: none, the bare frame, or a `batch` of them in order.
+pub fn message_of(frames: Vec<&Utf8Bytes>) -> Option<Utf8Bytes> {
+    match frames.as_slice() {
+        [] => None,
+        [one] => Some((*one).clone()),
+        many => Some(Utf8Bytes::from(crate::protocol::batch_text(
+            many.iter().map(|f| f.as_str()),
+        ))),
+    }
 }
 
 /// Rollouts whose views one flush computes at a time (then stores, and drops their details):
@@ -480,17 +558,26 @@ impl Store {
                 .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
 
             let mut views = self.inner.views.write();
-            for (key, view) in computed {
-                let change = match view {
+            let changes: Vec<RolloutChange> = computed
+                .into_iter()
+                .filter_map(|(key, view)| match view {
                     Some((detail, summary)) => views.upsert(key.clone(), detail, summary),
                     None => views.remove(key.clone()),
-                };
-                if let Some(change) = change {
-                    stats.changes.fetch_add(1, Ordering::Relaxed);
-                    // No receivers is fine: nobody is watching.
-                    let _ = self.inner.changes.send(Arc::new(change));
-                }
+                })
+                .collect();
+            if changes.is_empty() {
+                continue;
             }
+            stats
+                .changes
+                .fetch_add(changes.len() as u64, Ordering::Relaxed);
+            // One item for the whole chunk, sent while the views lock is held: a snapshot
+            // (which reads the views) is either older than every change of it or holds them
+            // all. No receivers is fine: nobody is watching.
+            let _ = self
+                .inner
+                .changes
+                .send(Arc::new(Change::Rollouts(Flush::new(changes))));
         }
     }
 
@@ -669,7 +756,7 @@ impl Views {
         key: RolloutKey,
         detail: RolloutDetail,
         summary: RolloutSummary,
-    ) -> Option<Change> {
+    ) -> Option<RolloutChange> {
         // Each view is serialized once: its JSON is hashed or compared, then wrapped in the frame.
         let summary_json: Arc<RawValue> = raw(&summary).into();
         let rank = ListRank::of(&summary);
@@ -708,7 +795,7 @@ impl Views {
                 detail_hash,
             },
         );
-        Some(Change::Rollout {
+        Some(RolloutChange {
             seq,
             key,
             list_frame,
@@ -716,7 +803,7 @@ impl Views {
         })
     }
 
-    fn remove(&mut self, key: RolloutKey) -> Option<Change> {
+    fn remove(&mut self, key: RolloutKey) -> Option<RolloutChange> {
         self.by_key.remove(&key)?;
         self.seq += 1;
         let seq = self.seq;
@@ -725,7 +812,7 @@ impl Views {
             namespace: key.namespace.clone(),
             name: key.name.clone(),
         }));
-        Some(Change::Rollout {
+        Some(RolloutChange {
             seq,
             key,
             list_frame: Some(frame.clone()),
@@ -1244,12 +1331,15 @@ mod tests {
         store.set_events_unavailable(Some("a"), Some("may not list events".into()));
         store.flush();
         // The open detail pages get a new frame saying so.
+        let Change::Rollouts(flush) = &*feed.try_recv().unwrap() else {
+            panic!("a flush of rollouts")
+        };
         assert!(matches!(
-            &*feed.try_recv().unwrap(),
-            Change::Rollout {
+            flush.changes(),
+            [RolloutChange {
                 detail_frame: Some(_),
                 ..
-            }
+            }]
         ));
         let detail = store.detail(&key).1.unwrap();
         assert_eq!(

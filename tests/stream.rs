@@ -191,8 +191,9 @@ async fn ws_send_text(ws: &mut Socket, text: String) {
         .unwrap();
 }
 
-/// Single-threaded runtime: the test produces a burst larger than the change feed while the
-/// connection task cannot run, so the connection lags and must resync with a snapshot.
+/// Single-threaded runtime: the test produces a burst of more flushes than the change feed
+/// holds while the connection task cannot run, so the connection lags and must resync with a
+/// snapshot.
 #[tokio::test(flavor = "current_thread")]
 async fn a_lagging_client_gets_a_fresh_snapshot() {
     use rollouts_dashboard::health::{Health, SourceKind};
@@ -223,6 +224,14 @@ async fn a_lagging_client_gets_a_fresh_snapshot() {
     let resync = next_snapshot(&mut ws).await;
     let label = &resync["rollouts"][0]["labels"]["burst"];
     assert_eq!(label, &json!((capacity + 9).to_string()));
+    // Then changes follow it as before.
+    let mut ro = base.clone();
+    ro["metadata"]["labels"]["burst"] = json!("after");
+    store.apply(Object::from_json(ro).unwrap().unwrap());
+    store.flush();
+    let next = next_json(&mut ws).await;
+    assert_eq!(next["type"], "patch", "{next}");
+    assert!(next["seq"].as_u64() > resync["seq"].as_u64());
 }
 
 #[tokio::test]
@@ -256,6 +265,8 @@ struct ListFollower {
     rollouts: std::collections::BTreeMap<(String, String), FollowedCopy>,
     patches: usize,
     upserts: usize,
+    /// Messages that were a `batch` of several frames.
+    batches: usize,
     bytes: usize,
 }
 
@@ -276,28 +287,47 @@ impl ListFollower {
             .collect();
     }
 
+    /// Applies one message: a frame, or a `batch` of them (protocol 5), whose frames apply
+    /// in order as if they had come one by one.
     fn apply(&mut self, text: &str) {
         self.bytes += text.len();
         if std::env::var_os("SHOW_FRAMES").is_some() {
             eprintln!("{text}");
         }
-        let frame: Value = serde_json::from_str(text).unwrap();
+        let message: Value = serde_json::from_str(text).unwrap();
+        if message["type"] == "batch" {
+            let frames = message["frames"].as_array().unwrap();
+            assert!(frames.len() > 1, "a batch of one may go bare: {text}");
+            self.batches += 1;
+            let mut seq = 0;
+            for frame in frames {
+                assert_ne!(frame["type"], "batch", "never nested");
+                assert!(frame["seq"].as_u64().unwrap() > seq, "in seq order: {text}");
+                seq = frame["seq"].as_u64().unwrap();
+                self.apply_frame(frame);
+            }
+        } else {
+            self.apply_frame(&message);
+        }
+    }
+
+    fn apply_frame(&mut self, frame: &Value) {
         assert!(frame["seq"].as_u64().unwrap() > self.snapshot_seq);
         match frame["type"].as_str().unwrap() {
             "upsert" => {
                 self.upserts += 1;
-                let copy = FollowedCopy::from_upsert(&frame);
+                let copy = FollowedCopy::from_upsert(frame);
                 self.rollouts.insert(key_of(&copy.summary), copy);
             }
             "patch" => {
                 self.patches += 1;
                 self.rollouts
-                    .get_mut(&key_of(&frame))
+                    .get_mut(&key_of(frame))
                     .expect("a patch of a known rollout")
-                    .apply_patch(&frame);
+                    .apply_patch(frame);
             }
             "delete" => {
-                self.rollouts.remove(&key_of(&frame));
+                self.rollouts.remove(&key_of(frame));
             }
             other => panic!("unexpected list frame {other}"),
         }
@@ -363,13 +393,12 @@ fn a_client_following_patches_ends_with_the_servers_list() {
             w.advance_to(start + jiff::SignedDuration::from_secs(second), 1)
         });
         store.flush();
+        // What a client of the whole list is sent: one message per flush, shared.
         while let Ok(change) = feed.try_recv() {
-            if let Change::Rollout {
-                list_frame: Some(frame),
-                ..
-            } = &*change
+            if let Change::Rollouts(flush) = &*change
+                && let Some(message) = flush.list_message()
             {
-                client.apply(frame);
+                client.apply(message);
             }
         }
     }
@@ -377,6 +406,9 @@ fn a_client_following_patches_ends_with_the_servers_list() {
     let followed = client.list();
     assert_eq!(followed, server);
     assert!(client.patches > 100, "patches: {}", client.patches);
+    // Some of the demo's seconds change several rollouts: those flushes came as batches (33
+    // of the 240 when this was written), which the client applied as it applies frames.
+    assert!(client.batches >= 20, "batches: {}", client.batches);
     let full: usize = server.values().map(|v| v.to_string().len()).sum::<usize>() / server.len();
     let changes = client.patches + client.upserts;
     eprintln!(
@@ -615,4 +647,91 @@ async fn a_change_made_while_the_snapshot_is_paged_is_not_lost() {
     let server = server_list(&store);
     let followed = client.list();
     assert_eq!(followed, server);
+}
+
+/// Protocol 5: the changes of one flush reach a client of the whole list as ONE message, a
+/// `batch` of their frames in `seq` order; a client filtered to some namespaces gets only
+/// their frames (the bare frame when there is one); a detail client gets its rollout's frame;
+/// nothing else follows.
+#[tokio::test]
+async fn a_burst_of_changes_arrives_as_one_message_and_a_filtered_client_gets_only_its_frames() {
+    // No recompute task: the test flushes, so the burst is one flush whatever the timing.
+    let (store, docs) = fleet_store(4);
+    let addr = serve(state(store.clone(), true, "")).await;
+    let (mut all, mut one_ns, mut two_ns, mut detail) = (
+        connect(addr, "").await,
+        connect(addr, "").await,
+        connect(addr, "").await,
+        connect(addr, "").await,
+    );
+    send(&mut all, json!({"type": "subscribeList"})).await;
+    send(
+        &mut one_ns,
+        json!({"type": "subscribeList", "namespaces": ["ns-1"]}),
+    )
+    .await;
+    send(
+        &mut two_ns,
+        json!({"type": "subscribeList", "namespaces": ["ns-2", "ns-1"]}),
+    )
+    .await;
+    let watched = fleet_rollout(&docs, 2, &[]);
+    send(
+        &mut detail,
+        json!({"type": "subscribeRollout", "namespace": "ns-2", "name": watched.meta().name}),
+    )
+    .await;
+    let snapshot_seq = next_snapshot(&mut all).await["seq"].as_u64().unwrap();
+    next_snapshot(&mut one_ns).await;
+    next_snapshot(&mut two_ns).await;
+    assert_eq!(next_json(&mut detail).await["type"], "detail");
+
+    for copy in 0..4 {
+        store.apply(fleet_rollout(&docs, copy, &[("burst", "1")]));
+    }
+    store.flush();
+
+    let message = next_json(&mut all).await;
+    assert_eq!(message["type"], "batch", "{message}");
+    let frames = message["frames"].as_array().unwrap();
+    let namespaces: Vec<&str> = frames
+        .iter()
+        .map(|f| f["namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(namespaces, ["ns-0", "ns-1", "ns-2", "ns-3"], "{message}");
+    let mut seq = snapshot_seq;
+    for frame in frames {
+        assert_eq!(frame["type"], "patch", "{frame}");
+        assert!(frame["seq"].as_u64().unwrap() > seq, "in seq order");
+        seq = frame["seq"].as_u64().unwrap();
+        assert!(
+            frame["patch"].to_string().contains("/labels/burst"),
+            "{frame}"
+        );
+    }
+    // Filtered: exactly its namespaces' frames, the same bytes as the whole list's.
+    assert_eq!(next_json(&mut one_ns).await, frames[1]);
+    assert_eq!(
+        next_json(&mut two_ns).await,
+        json!({"type": "batch", "frames": [frames[1], frames[2]]})
+    );
+    let update = next_json(&mut detail).await;
+    assert_eq!(update["type"], "detailPatch", "{update}");
+    assert_eq!(update["seq"], frames[2]["seq"]);
+
+    // One message per client per flush: nothing else follows.
+    for ws in [&mut all, &mut one_ns, &mut two_ns, &mut detail] {
+        assert_eq!(maybe_json(ws, Duration::from_millis(300)).await, None);
+    }
+    // A flush that changes nothing of a filtered client's namespaces sends it nothing.
+    store.apply(fleet_rollout(&docs, 3, &[("burst", "2")]));
+    store.flush();
+    let only = next_json(&mut all).await;
+    assert_eq!(
+        (&only["type"], &only["namespace"]),
+        (&json!("patch"), &json!("ns-3"))
+    );
+    for ws in [&mut one_ns, &mut two_ns, &mut detail] {
+        assert_eq!(maybe_json(ws, Duration::from_millis(300)).await, None);
+    }
 }

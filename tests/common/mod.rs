@@ -242,7 +242,7 @@ pub async fn connect(addr: SocketAddr, base: &str) -> Socket {
         .expect("websocket connects");
     let hello = next_json(&mut ws).await;
     assert_eq!(hello["type"], "hello", "{hello}");
-    assert_eq!(hello["protocol"], 4);
+    assert_eq!(hello["protocol"], 5);
     let status = next_json(&mut ws).await;
     assert_eq!(status["type"], "status", "{status}");
     ws
