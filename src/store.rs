@@ -53,10 +53,13 @@ impl RolloutKey {
 pub const COALESCE_WINDOW: Duration = Duration::from_millis(40);
 
 /// Capacity of the change feed, in flushes (each at most [`FLUSH_CHUNK`] rollouts): a client
-/// further behind than this gets a fresh snapshot. 256 flushes are ≥ 10 s of changes at one
-/// flush per [`COALESCE_WINDOW`], and bound what the feed holds for a stalled client (the
-/// feed is shared: a flush is dropped once every client has read it or it is overwritten).
-pub const CHANGE_FEED_CAPACITY: usize = 256;
+/// further behind than this gets a fresh snapshot. 128 flushes are ≥ 5.1 s of changes at one
+/// flush per [`COALESCE_WINDOW`] (what the 4,096 changes of protocol 4's per-change feed were
+/// at 1,000 changes/s), and bound what the feed holds for a stalled client: the feed is
+/// shared, and a flush is dropped once every client has read it or it is overwritten. At
+/// 1,000 changes/s (~40 rollouts a flush, each with its ~20 KB detail frame) that is ~100 MB
+/// at most, whatever the number of clients.
+pub const CHANGE_FEED_CAPACITY: usize = 128;
 
 /// One rollout's change, with its frames already serialized for every client.
 #[derive(Debug)]
