@@ -18,7 +18,8 @@
 //! Batches (version 5): the store recomputes changed rollouts in flushes (at most one per
 //! [`crate::store::COALESCE_WINDOW`]), and the server sends each client ONE text message per
 //! flush holding every frame of that flush for it: `{"type":"batch","frames":[...]}`, the
-//! frames in `seq` order; a flush with one frame for a client may go as the bare frame. A
+//! frames in `seq` order (a flush of more than 128 rollouts, such as a relist, goes as one
+//! message per 128); a flush with one frame for a client may go as the bare frame. A
 //! client applies a batch's frames in order exactly as if they had arrived one by one (a
 //! `patch` may apply to the `upsert` before it in the same batch) and renders once per batch.
 //! Frames inside a batch are never `batch`, nor snapshot pages (those stay binary messages).
