@@ -1154,6 +1154,45 @@ mod tests {
         assert_eq!(affected, [RolloutKey::new("shop", "web")]);
     }
 
+    /// The list message of a flush: its list frames in order, as a batch when several, the
+    /// bare frame when one, none without; built once and shared (the same bytes every time).
+    #[test]
+    fn a_flush_builds_its_list_message_once() {
+        let change = |seq: u64, list: Option<&str>| RolloutChange {
+            seq,
+            key: RolloutKey::new("a", format!("r{seq}")),
+            list_frame: list.map(|f| Utf8Bytes::from(f.to_owned())),
+            detail_frame: Some(Utf8Bytes::from(format!(
+                r#"{{"type":"detail","seq":{seq}}}"#
+            ))),
+        };
+        let flush = Flush::new(vec![
+            change(4, Some(r#"{"type":"delete","seq":4}"#)),
+            change(5, None),
+            change(6, Some(r#"{"type":"heartbeat","seq":6}"#)),
+            change(7, None),
+        ]);
+        assert_eq!((flush.first_seq(), flush.last_list_seq()), (4, Some(6)));
+        let message = flush.list_message().expect("two list frames");
+        assert_eq!(
+            message.as_str(),
+            r#"{"type":"batch","frames":[{"type":"delete","seq":4},{"type":"heartbeat","seq":6}]}"#
+        );
+        let again = flush.list_message().unwrap();
+        assert_eq!(
+            message.as_str().as_ptr(),
+            again.as_str().as_ptr(),
+            "built once"
+        );
+        let one = Flush::new(vec![change(8, Some(r#"{"type":"delete","seq":8}"#))]);
+        assert_eq!(
+            one.list_message().map(Utf8Bytes::as_str),
+            Some(r#"{"type":"delete","seq":8}"#)
+        );
+        let none = Flush::new(vec![change(9, None)]);
+        assert_eq!((none.list_message(), none.last_list_seq()), (None, None));
+    }
+
     #[test]
     fn index_entries_are_a_sorted_set() {
         let mut set = Entries::default();
