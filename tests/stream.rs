@@ -735,3 +735,84 @@ async fn a_burst_of_changes_arrives_as_one_message_and_a_filtered_client_gets_on
         assert_eq!(maybe_json(ws, Duration::from_millis(300)).await, None);
     }
 }
+
+/// A client that stops reading costs its place in the feed only: the other client gets every
+/// flush as one message as it comes (each round below waits for it, so a server held up by
+/// the stalled socket would fail here), and the stalled one, once it reads again, is more than
+/// the feed behind and gets a fresh snapshot instead of everything it missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_client_neither_slows_the_others_nor_queues_without_bound() {
+    let (store, docs) = fleet_store(30);
+    let addr = serve(state(store.clone(), true, "")).await;
+    let mut stalled = connect(addr, "").await;
+    let mut reader = connect(addr, "").await;
+    send(&mut stalled, json!({"type": "subscribeList"})).await;
+    next_snapshot(&mut stalled).await;
+    send(&mut reader, json!({"type": "subscribeList"})).await;
+    let mut client = ListFollower::default();
+    client.snapshot(&next_snapshot(&mut reader).await);
+
+    // ~100 KB of patches a flush (40 labels of 63 characters on 30 rollouts), 300 flushes:
+    // far more than the kernel buffers for a socket that is not read (29 flushes, ~3 MB,
+    // reached it when this was written), and more flushes than the feed holds.
+    let rounds = 300;
+    assert!(rounds > rollouts_dashboard::store::CHANGE_FEED_CAPACITY);
+    let first = docs.iter().find(|d| d["kind"] == "Rollout").unwrap();
+    for round in 0..rounds {
+        for copy in 0..30 {
+            let mut rollout = first.clone();
+            rollout["metadata"]["namespace"] = json!(format!("ns-{copy}"));
+            for i in 0..40 {
+                rollout["metadata"]["labels"][format!("fill-{i:02}")] =
+                    json!(format!("r{round:03}-{}", "x".repeat(58)));
+            }
+            store.apply(Object::from_json(rollout).unwrap().unwrap());
+        }
+        store.flush();
+        let message = next_change(&mut reader).await;
+        assert!(
+            message.starts_with(r#"{"type":"batch","#),
+            "one message per flush"
+        );
+        client.apply(&message);
+    }
+    assert_eq!(client.list(), server_list(&store), "the reader kept up");
+    assert!(client.bytes > 20_000_000, "{} bytes", client.bytes);
+
+    // The stalled client reads again: what its socket held, then a resync at the current seq.
+    let now = store.summaries(&[]).0;
+    let mut backlog = 0;
+    let begin = loop {
+        let message = next_change(&mut stalled).await;
+        if message.starts_with(r#"{"type":"snapshotBegin","#) {
+            break serde_json::from_str::<Value>(&message).unwrap();
+        }
+        assert!(message.starts_with(r#"{"type":"batch","#), "{message}");
+        backlog += 1;
+    };
+    eprintln!("stalled client: {backlog} of {rounds} flushes reached its socket, then a resync");
+    assert!(
+        backlog < rounds,
+        "{backlog} of {rounds} flushes were queued for it"
+    );
+    assert_eq!(begin["seq"], now, "the resync is current");
+}
+
+/// The next text message that is not a `heartbeat` (one comes every 20 s, whenever), as it
+/// came (parsing 30 MB of batches three times made the test slow in a debug build).
+async fn next_change(ws: &mut Socket) -> String {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("stream open")
+            .expect("message ok");
+        if let Message::Text(text) = message
+            && !text.starts_with(r#"{"type":"heartbeat","#)
+        {
+            return text.to_string();
+        }
+    }
+}
