@@ -44,7 +44,7 @@ struct ClusterLabels {
 pub struct Metrics {
     /// Open WebSocket connections.
     clients: Gauge,
-    /// Frames sent on WebSockets.
+    /// Messages sent on WebSockets (a `batch` counts once).
     messages_sent: Counter,
     /// Payload bytes sent on WebSockets.
     bytes_sent: Counter,
@@ -63,7 +63,7 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts one frame sent to a client.
+    /// Counts one message sent to a client (a `batch` of frames counts once).
     pub fn count_frame(&self, bytes: usize) {
         self.messages_sent.inc();
         self.bytes_sent.inc_by(bytes as u64);
@@ -108,7 +108,7 @@ pub fn render(metrics: &Metrics, store: &Store) -> String {
     );
     registry.register(
         "messages_sent",
-        "WebSocket frames sent",
+        "WebSocket messages sent (a batch of frames counts once)",
         metrics.messages_sent.clone(),
     );
     registry.register(

@@ -15,6 +15,18 @@
 //! version 5 clusters: every rollout is identified by cluster, namespace and name). A
 //! client that falls behind receives a fresh (paged) snapshot or `detail`. The server
 //! sends `heartbeat` every [`HEARTBEAT_SECONDS`], and nothing else while nothing changes.
+//!
+//! Batches (version 5): the store recomputes changed rollouts in flushes (at most one per
+//! [`crate::store::COALESCE_WINDOW`]), and the server sends each client ONE text message per
+//! flush holding every frame of that flush for it: `{"type":"batch","frames":[...]}`, the
+//! frames in `seq` order (a flush of more than 128 rollouts, such as a relist, goes as one
+//! message per 128); a flush with one frame for a client may go as the bare frame. A
+//! client applies a batch's frames in order exactly as if they had arrived one by one (a
+//! `patch` may apply to the `upsert` before it in the same batch) and renders once per batch.
+//! Frames inside a batch are never `batch`, nor snapshot pages (those stay binary messages).
+//! The server builds a batch by concatenating frames it serialized once ([`batch_text`]): the
+//! batch of a whole, unfiltered list is built once per flush and shared by every client that
+//! receives exactly that.
 
 use std::sync::Arc;
 
@@ -176,6 +188,32 @@ pub enum ServerMsg {
     /// A bad client message; the connection stays usable.
     #[serde(rename_all = "camelCase")]
     Error { code: String, message: String },
+    /// Every frame of one flush of the store for this client, in `seq` order (version 5):
+    /// apply them in order, as if they had come one by one, then render once. Never nested,
+    /// never holds snapshot pages; one frame may come bare instead.
+    #[serde(rename_all = "camelCase")]
+    Batch { frames: Vec<ServerMsg> },
+}
+
+/// The start of a `batch` message, up to its first frame (what serde writes for
+/// [`ServerMsg::Batch`]: the tag first).
+const BATCH_HEAD: &str = r#"{"type":"batch","frames":["#;
+
+/// A `batch` message of frames already serialized (each one a whole `ServerMsg` as JSON):
+/// the frames are copied in, never parsed or serialized again. Equal to what serde writes for
+/// [`ServerMsg::Batch`] of those frames (pinned by a test).
+pub fn batch_text<'a>(frames: impl IntoIterator<Item = &'a str>) -> String {
+    let frames = frames.into_iter();
+    let mut out = String::with_capacity(BATCH_HEAD.len() + 2 + 256 * frames.size_hint().0);
+    out.push_str(BATCH_HEAD);
+    for (i, frame) in frames.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(frame);
+    }
+    out.push_str("]}");
+    out
 }
 
 #[cfg(test)]
@@ -306,6 +344,59 @@ mod tests {
         assert_eq!(rollout.summary.waiting, None);
         assert!(rollout.history.events.is_empty());
         assert_eq!(rollout.steps[0].began_at, None);
+    }
+
+    #[test]
+    fn batches_round_trip_and_concatenate_frames_as_serde_writes_them() {
+        let patch = ServerMsg::Patch {
+            seq: 8,
+            base: 7,
+            cluster: "prod-eu".into(),
+            namespace: "a".into(),
+            name: "b".into(),
+            patch: serde_json::from_value(json!([
+                {"op": "replace", "path": "/labels/x", "value": "y"}
+            ]))
+            .unwrap(),
+        };
+        let delete = ServerMsg::Delete {
+            seq: 9,
+            cluster: "prod-eu".into(),
+            namespace: "a".into(),
+            name: "c".into(),
+        };
+        let batch = ServerMsg::Batch {
+            frames: vec![patch.clone(), delete.clone()],
+        };
+        round_trip_server(
+            batch.clone(),
+            json!({"type": "batch", "frames": [
+                {"type": "patch", "seq": 8, "base": 7, "cluster": "prod-eu", "namespace": "a",
+                 "name": "b", "patch": [{"op": "replace", "path": "/labels/x", "value": "y"}]},
+                {"type": "delete", "seq": 9, "cluster": "prod-eu", "namespace": "a", "name": "c"},
+            ]}),
+        );
+        // The server's concatenation of serialized frames is exactly serde's batch, and
+        // parses back to the same frames in the same order.
+        let frames = [
+            serde_json::to_string(&patch).unwrap(),
+            serde_json::to_string(&delete).unwrap(),
+        ];
+        let text = batch_text(frames.iter().map(String::as_str));
+        assert_eq!(text, serde_json::to_string(&batch).unwrap());
+        assert_eq!(serde_json::from_str::<ServerMsg>(&text).unwrap(), batch);
+        // One frame and none are batches too.
+        let one = batch_text([frames[1].as_str()]);
+        assert_eq!(
+            serde_json::from_str::<ServerMsg>(&one).unwrap(),
+            ServerMsg::Batch {
+                frames: vec![delete]
+            }
+        );
+        assert_eq!(
+            batch_text([]),
+            serde_json::to_string(&ServerMsg::Batch { frames: vec![] }).unwrap()
+        );
     }
 
     #[test]

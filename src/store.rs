@@ -16,8 +16,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -201,23 +201,104 @@ impl ListFilter {
 /// folded into the next flush, one frame per rollout.
 pub const COALESCE_WINDOW: Duration = Duration::from_millis(40);
 
-/// Capacity of the change feed; a client further behind than this gets a fresh snapshot.
-pub const CHANGE_FEED_CAPACITY: usize = 4096;
+/// Capacity of the change feed, in flushes (each at most [`FLUSH_CHUNK`] rollouts): a client
+/// further behind than this gets a fresh snapshot. 128 flushes are ≥ 5.1 s of changes at one
+/// flush per [`COALESCE_WINDOW`] (what the 4,096 changes of protocol 4's per-change feed were
+/// at 1,000 changes/s), and bound what the feed holds for a stalled client: the feed is
+/// shared, and a flush is dropped once every client has read it or it is overwritten. At
+/// 1,000 changes/s (~40 rollouts a flush, each with its ~20 KB detail frame) that is ~100 MB
+/// at most, whatever the number of clients.
+pub const CHANGE_FEED_CAPACITY: usize = 128;
 
-/// One change of the view state, with its frames already serialized for every client.
+/// One rollout's change, with its frames already serialized for every client.
+#[derive(Debug)]
+pub struct RolloutChange {
+    pub seq: u64,
+    pub key: RolloutKey,
+    /// Frame for list subscribers; `None` when the summary did not change.
+    pub list_frame: Option<Utf8Bytes>,
+    /// Frame for detail subscribers of this rollout; `None` when the detail did not change.
+    pub detail_frame: Option<Utf8Bytes>,
+}
+
+/// What the change feed carries: one item per flush of the store, so that a connection
+/// wakes once per flush and sends one message for it (protocol 5's `batch`).
 #[derive(Debug)]
 pub enum Change {
-    /// A rollout's view changed or the rollout was deleted.
-    Rollout {
-        seq: u64,
-        key: RolloutKey,
-        /// Frame for list subscribers; `None` when the summary did not change.
-        list_frame: Option<Utf8Bytes>,
-        /// Frame for detail subscribers of this rollout; `None` when the detail did not change.
-        detail_frame: Option<Utf8Bytes>,
-    },
+    /// The rollouts whose views one flush changed, in `seq` order (a flush of more than
+    /// [`FLUSH_CHUNK`] rollouts, such as the initial load, goes as several).
+    Rollouts(Flush),
     /// The health of the sources changed.
     Health { frame: Utf8Bytes },
+}
+
+/// The changes of one flush, and the list message every client of the whole list receives
+/// for them (built once, by the first connection that needs it).
+#[derive(Debug)]
+pub struct Flush {
+    changes: Vec<RolloutChange>,
+    /// `seq` of the last change with a list frame.
+    last_list_seq: Option<u64>,
+    list_message: OnceLock<Option<Utf8Bytes>>,
+}
+
+impl Flush {
+    /// The changes of one flush, in `seq` order.
+    pub fn new(changes: Vec<RolloutChange>) -> Self {
+        let last_list_seq = changes
+            .iter()
+            .rev()
+            .find(|c| c.list_frame.is_some())
+            .map(|c| c.seq);
+        Self {
+            changes,
+            last_list_seq,
+            list_message: OnceLock::new(),
+        }
+    }
+
+    /// The changes, in `seq` order.
+    pub fn changes(&self) -> &[RolloutChange] {
+        &self.changes
+    }
+
+    /// `seq` of the first change (0 for an empty flush, which the store never sends).
+    pub fn first_seq(&self) -> u64 {
+        self.changes.first().map_or(0, |c| c.seq)
+    }
+
+    /// `seq` of the last change with a list frame, if any.
+    pub fn last_list_seq(&self) -> Option<u64> {
+        self.last_list_seq
+    }
+
+    /// Every list frame of this flush as one message: the bare frame when there is one, a
+    /// `batch` of them when several, `None` when no summary changed. Built once, by
+    /// concatenation, and shared by every client of the whole list (1,000 such clients cost
+    /// one copy of it, and one wake-up and one write each).
+    pub fn list_message(&self) -> Option<&Utf8Bytes> {
+        self.list_message
+            .get_or_init(|| {
+                message_of(
+                    self.changes
+                        .iter()
+                        .filter_map(|c| c.list_frame.as_ref())
+                        .collect(),
+                )
+            })
+            .as_ref()
+    }
+}
+
+/// The message carrying `frames`: none, the bare frame, or a `batch` of them in order.
+pub fn message_of(frames: Vec<&Utf8Bytes>) -> Option<Utf8Bytes> {
+    match frames.as_slice() {
+        [] => None,
+        [one] => Some((*one).clone()),
+        many => Some(Utf8Bytes::from(crate::protocol::batch_text(
+            many.iter().map(|f| f.as_str()),
+        ))),
+    }
 }
 
 /// Rollouts whose views one flush computes at a time (then stores, and drops their details):
@@ -624,17 +705,26 @@ impl Store {
                 .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
 
             let mut views = self.inner.views.write();
-            for (key, view) in computed {
-                let change = match view {
+            let changes: Vec<RolloutChange> = computed
+                .into_iter()
+                .filter_map(|(key, view)| match view {
                     Some((detail, summary)) => views.upsert(key.clone(), detail, summary),
                     None => views.remove(key.clone()),
-                };
-                if let Some(change) = change {
-                    stats.changes.fetch_add(1, Ordering::Relaxed);
-                    // No receivers is fine: nobody is watching.
-                    let _ = self.inner.changes.send(Arc::new(change));
-                }
+                })
+                .collect();
+            if changes.is_empty() {
+                continue;
             }
+            stats
+                .changes
+                .fetch_add(changes.len() as u64, Ordering::Relaxed);
+            // One item for the whole chunk, sent while the views lock is held: a snapshot
+            // (which reads the views) is either older than every change of it or holds them
+            // all. No receivers is fine: nobody is watching.
+            let _ = self
+                .inner
+                .changes
+                .send(Arc::new(Change::Rollouts(Flush::new(changes))));
         }
     }
 
@@ -1151,7 +1241,7 @@ impl Views {
         key: RolloutKey,
         detail: RolloutDetail,
         summary: RolloutSummary,
-    ) -> Option<Change> {
+    ) -> Option<RolloutChange> {
         // Each view is serialized once: its JSON is hashed or compared, then wrapped in the frame.
         let summary_json: Arc<RawValue> = raw(&summary).into();
         let rank = ListRank::of(&summary);
@@ -1190,7 +1280,7 @@ impl Views {
                 detail_hash,
             },
         );
-        Some(Change::Rollout {
+        Some(RolloutChange {
             seq,
             key,
             list_frame,
@@ -1198,7 +1288,7 @@ impl Views {
         })
     }
 
-    fn remove(&mut self, key: RolloutKey) -> Option<Change> {
+    fn remove(&mut self, key: RolloutKey) -> Option<RolloutChange> {
         self.by_key.remove(&key)?;
         self.seq += 1;
         let seq = self.seq;
@@ -1208,7 +1298,7 @@ impl Views {
             namespace: key.namespace.clone(),
             name: key.name.clone(),
         }));
-        Some(Change::Rollout {
+        Some(RolloutChange {
             seq,
             key,
             list_frame: Some(frame.clone()),
@@ -1580,6 +1670,45 @@ mod tests {
         assert_eq!(affected, [ObjectKey::new("shop", "web")]);
     }
 
+    /// The list message of a flush: its list frames in order, as a batch when several, the
+    /// bare frame when one, none without; built once and shared (the same bytes every time).
+    #[test]
+    fn a_flush_builds_its_list_message_once() {
+        let change = |seq: u64, list: Option<&str>| RolloutChange {
+            seq,
+            key: RolloutKey::new("c", "a", format!("r{seq}")),
+            list_frame: list.map(|f| Utf8Bytes::from(f.to_owned())),
+            detail_frame: Some(Utf8Bytes::from(format!(
+                r#"{{"type":"detail","seq":{seq}}}"#
+            ))),
+        };
+        let flush = Flush::new(vec![
+            change(4, Some(r#"{"type":"delete","seq":4}"#)),
+            change(5, None),
+            change(6, Some(r#"{"type":"heartbeat","seq":6}"#)),
+            change(7, None),
+        ]);
+        assert_eq!((flush.first_seq(), flush.last_list_seq()), (4, Some(6)));
+        let message = flush.list_message().expect("two list frames");
+        assert_eq!(
+            message.as_str(),
+            r#"{"type":"batch","frames":[{"type":"delete","seq":4},{"type":"heartbeat","seq":6}]}"#
+        );
+        let again = flush.list_message().unwrap();
+        assert_eq!(
+            message.as_str().as_ptr(),
+            again.as_str().as_ptr(),
+            "built once"
+        );
+        let one = Flush::new(vec![change(8, Some(r#"{"type":"delete","seq":8}"#))]);
+        assert_eq!(
+            one.list_message().map(Utf8Bytes::as_str),
+            Some(r#"{"type":"delete","seq":8}"#)
+        );
+        let none = Flush::new(vec![change(9, None)]);
+        assert_eq!((none.list_message(), none.last_list_seq()), (None, None));
+    }
+
     #[test]
     fn index_entries_are_a_sorted_set() {
         let mut set = Entries::default();
@@ -1774,12 +1903,15 @@ mod tests {
             .set_events_unavailable(Some("a"), Some("may not list events".into()));
         store.flush();
         // The open detail pages get a new frame saying so.
+        let Change::Rollouts(flush) = &*feed.try_recv().unwrap() else {
+            panic!("a flush of rollouts")
+        };
         assert!(matches!(
-            &*feed.try_recv().unwrap(),
-            Change::Rollout {
+            flush.changes(),
+            [RolloutChange {
                 detail_frame: Some(_),
                 ..
-            }
+            }]
         ));
         let detail = store.detail(&key).1.unwrap();
         assert_eq!(
@@ -1887,13 +2019,18 @@ mod tests {
         let mut feed = store.subscribe();
         staging.delete(Kind::Rollout, "a", "web");
         store.flush();
-        let Change::Rollout {
-            key,
-            list_frame: Some(frame),
-            ..
-        } = &*feed.try_recv().unwrap()
+        let Change::Rollouts(flush) = &*feed.try_recv().unwrap() else {
+            panic!("a flush of rollout changes")
+        };
+        let [
+            RolloutChange {
+                key,
+                list_frame: Some(frame),
+                ..
+            },
+        ] = flush.changes()
         else {
-            panic!("a rollout change")
+            panic!("one rollout change with a list frame: {flush:?}")
         };
         assert_eq!(key, &RolloutKey::new("staging", "a", "web"));
         let frame: serde_json::Value = serde_json::from_str(frame.as_str()).unwrap();

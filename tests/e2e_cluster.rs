@@ -10,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{FollowedCopy, Served, Socket, get, maybe_json, next_snapshot, post, send};
+use common::{FollowedCopy, Served, Socket, frames_of, get, maybe_json, next_snapshot, post, send};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
@@ -271,27 +271,29 @@ async fn wait_detail_frame(
         let shown = copy.1["summary"]["resourceVersion"]
             .as_str()
             .map(str::to_owned);
-        let Some(frame) = waker
+        let Some(message) = waker
             .next_frame(ws, (ns, name), what, shown.as_deref())
             .await
         else {
             continue;
         };
-        let seq = frame["seq"].as_u64().unwrap_or(0);
-        match frame["type"].as_str() {
-            Some("detail") => *copy = (seq, frame["rollout"].clone()),
-            Some("detailPatch") => {
-                assert_eq!(
-                    frame["base"].as_u64(),
-                    Some(copy.0),
-                    "patch of another copy: {frame}"
-                );
-                let patch: json_patch::Patch =
-                    serde_json::from_value(frame["patch"].clone()).expect("an RFC 6902 patch");
-                json_patch::patch(&mut copy.1, &patch).expect("the patch fits the copy");
-                copy.0 = seq;
+        for frame in frames_of(message) {
+            let seq = frame["seq"].as_u64().unwrap_or(0);
+            match frame["type"].as_str() {
+                Some("detail") => *copy = (seq, frame["rollout"].clone()),
+                Some("detailPatch") => {
+                    assert_eq!(
+                        frame["base"].as_u64(),
+                        Some(copy.0),
+                        "patch of another copy: {frame}"
+                    );
+                    let patch: json_patch::Patch =
+                        serde_json::from_value(frame["patch"].clone()).expect("an RFC 6902 patch");
+                    json_patch::patch(&mut copy.1, &patch).expect("the patch fits the copy");
+                    copy.0 = seq;
+                }
+                _ => {}
             }
-            _ => {}
         }
         if !copy.1.is_null() && pred(&copy.1) {
             return copy.1.clone();
@@ -324,20 +326,25 @@ async fn wait_summary(
             copy.summary
         );
         let shown = copy.summary["resourceVersion"].as_str().map(str::to_owned);
-        let Some(frame) = waker
+        let Some(message) = waker
             .next_frame(ws, (&ns, &name), what, shown.as_deref())
             .await
         else {
             continue;
         };
-        match frame["type"].as_str() {
-            Some("upsert") if frame["rollout"]["name"] == name => {
-                *copy = FollowedCopy::from_upsert(&frame);
+        // A batch (protocol 5) holds at most one frame of this rollout; all of it is read.
+        let mut followed = false;
+        for frame in frames_of(message) {
+            match frame["type"].as_str() {
+                Some("upsert") if frame["rollout"]["name"] == name => {
+                    *copy = FollowedCopy::from_upsert(&frame);
+                }
+                Some("patch") if frame["name"] == name => copy.apply_patch(&frame),
+                _ => continue,
             }
-            Some("patch") if frame["name"] == name => copy.apply_patch(&frame),
-            _ => continue,
+            followed = true;
         }
-        if pred(&copy.summary) {
+        if followed && pred(&copy.summary) {
             return copy.summary.clone();
         }
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use rollouts_dashboard::model::Object;
+use rollouts_dashboard::store::ListFilter;
 use serde_json::{Value, json};
 
 fn fixture_object(path: &str) -> Value {
@@ -201,8 +202,9 @@ async fn ws_send_text(ws: &mut Socket, text: String) {
         .unwrap();
 }
 
-/// Single-threaded runtime: the test produces a burst larger than the change feed while the
-/// connection task cannot run, so the connection lags and must resync with a snapshot.
+/// Single-threaded runtime: the test produces a burst of more flushes than the change feed
+/// holds while the connection task cannot run, so the connection lags and must resync with a
+/// snapshot.
 #[tokio::test(flavor = "current_thread")]
 async fn a_lagging_client_gets_a_fresh_snapshot() {
     use rollouts_dashboard::health::{Health, SourceKind};
@@ -235,6 +237,16 @@ async fn a_lagging_client_gets_a_fresh_snapshot() {
     let resync = next_snapshot(&mut ws).await;
     let label = &resync["rollouts"][0]["labels"]["burst"];
     assert_eq!(label, &json!((capacity + 9).to_string()));
+    // Then changes follow it as before.
+    let mut ro = base.clone();
+    ro["metadata"]["labels"]["burst"] = json!("after");
+    store
+        .cluster("files")
+        .apply(Object::from_json(ro).unwrap().unwrap());
+    store.flush();
+    let next = next_json(&mut ws).await;
+    assert_eq!(next["type"], "patch", "{next}");
+    assert!(next["seq"].as_u64() > resync["seq"].as_u64());
 }
 
 #[tokio::test]
@@ -268,6 +280,8 @@ struct ListFollower {
     rollouts: std::collections::BTreeMap<(String, String), FollowedCopy>,
     patches: usize,
     upserts: usize,
+    /// Messages that were a `batch` of several frames.
+    batches: usize,
     bytes: usize,
 }
 
@@ -288,28 +302,47 @@ impl ListFollower {
             .collect();
     }
 
+    /// Applies one message: a frame, or a `batch` of them (protocol 5), whose frames apply
+    /// in order as if they had come one by one.
     fn apply(&mut self, text: &str) {
         self.bytes += text.len();
         if std::env::var_os("SHOW_FRAMES").is_some() {
             eprintln!("{text}");
         }
-        let frame: Value = serde_json::from_str(text).unwrap();
+        let message: Value = serde_json::from_str(text).unwrap();
+        if message["type"] == "batch" {
+            let frames = message["frames"].as_array().unwrap();
+            assert!(frames.len() > 1, "a batch of one may go bare: {text}");
+            self.batches += 1;
+            let mut seq = 0;
+            for frame in frames {
+                assert_ne!(frame["type"], "batch", "never nested");
+                assert!(frame["seq"].as_u64().unwrap() > seq, "in seq order: {text}");
+                seq = frame["seq"].as_u64().unwrap();
+                self.apply_frame(frame);
+            }
+        } else {
+            self.apply_frame(&message);
+        }
+    }
+
+    fn apply_frame(&mut self, frame: &Value) {
         assert!(frame["seq"].as_u64().unwrap() > self.snapshot_seq);
         match frame["type"].as_str().unwrap() {
             "upsert" => {
                 self.upserts += 1;
-                let copy = FollowedCopy::from_upsert(&frame);
+                let copy = FollowedCopy::from_upsert(frame);
                 self.rollouts.insert(key_of(&copy.summary), copy);
             }
             "patch" => {
                 self.patches += 1;
                 self.rollouts
-                    .get_mut(&key_of(&frame))
+                    .get_mut(&key_of(frame))
                     .expect("a patch of a known rollout")
-                    .apply_patch(&frame);
+                    .apply_patch(frame);
             }
             "delete" => {
-                self.rollouts.remove(&key_of(&frame));
+                self.rollouts.remove(&key_of(frame));
             }
             other => panic!("unexpected list frame {other}"),
         }
@@ -379,13 +412,12 @@ fn a_client_following_patches_ends_with_the_servers_list() {
             w.advance_to(start + jiff::SignedDuration::from_secs(second), 1)
         });
         store.flush();
+        // What a client of the whole list is sent: one message per flush, shared.
         while let Ok(change) = feed.try_recv() {
-            if let Change::Rollout {
-                list_frame: Some(frame),
-                ..
-            } = &*change
+            if let Change::Rollouts(flush) = &*change
+                && let Some(message) = flush.list_message()
             {
-                client.apply(frame);
+                client.apply(message);
             }
         }
     }
@@ -393,6 +425,9 @@ fn a_client_following_patches_ends_with_the_servers_list() {
     let followed = client.list();
     assert_eq!(followed, server);
     assert!(client.patches > 100, "patches: {}", client.patches);
+    // Some of the demo's seconds change several rollouts: those flushes came as batches (33
+    // of the 240 when this was written), which the client applied as it applies frames.
+    assert!(client.batches >= 20, "batches: {}", client.batches);
     let full: usize = server.values().map(|v| v.to_string().len()).sum::<usize>() / server.len();
     let changes = client.patches + client.upserts;
     eprintln!(
@@ -754,4 +789,178 @@ async fn clusters_are_in_hello_status_filters_and_every_frame() {
     )
     .await;
     assert_eq!(next_json(&mut ws).await["type"], "notFound");
+}
+
+/// Protocol 5: the changes of one flush reach a client of the whole list as ONE message, a
+/// `batch` of their frames in `seq` order; a client filtered to some namespaces gets only
+/// their frames (the bare frame when there is one); a detail client gets its rollout's frame;
+/// nothing else follows.
+#[tokio::test]
+async fn a_burst_of_changes_arrives_as_one_message_and_a_filtered_client_gets_only_its_frames() {
+    // No recompute task: the test flushes, so the burst is one flush whatever the timing.
+    let (store, docs) = fleet_store(4);
+    let addr = serve(state(store.clone(), true, "")).await;
+    let (mut all, mut one_ns, mut two_ns, mut detail) = (
+        connect(addr, "").await,
+        connect(addr, "").await,
+        connect(addr, "").await,
+        connect(addr, "").await,
+    );
+    send(&mut all, json!({"type": "subscribeList"})).await;
+    send(
+        &mut one_ns,
+        json!({"type": "subscribeList", "namespaces": ["ns-1"]}),
+    )
+    .await;
+    send(
+        &mut two_ns,
+        json!({"type": "subscribeList", "namespaces": ["ns-2", "ns-1"]}),
+    )
+    .await;
+    let watched = fleet_rollout(&docs, 2, &[]);
+    send(
+        &mut detail,
+        json!({"type": "subscribeRollout", "cluster": "files", "namespace": "ns-2", "name": watched.meta().name}),
+    )
+    .await;
+    let snapshot_seq = next_snapshot(&mut all).await["seq"].as_u64().unwrap();
+    next_snapshot(&mut one_ns).await;
+    next_snapshot(&mut two_ns).await;
+    assert_eq!(next_json(&mut detail).await["type"], "detail");
+
+    for copy in 0..4 {
+        store
+            .cluster("files")
+            .apply(fleet_rollout(&docs, copy, &[("burst", "1")]));
+    }
+    store.flush();
+
+    let message = next_json(&mut all).await;
+    assert_eq!(message["type"], "batch", "{message}");
+    let frames = message["frames"].as_array().unwrap();
+    let namespaces: Vec<&str> = frames
+        .iter()
+        .map(|f| f["namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(namespaces, ["ns-0", "ns-1", "ns-2", "ns-3"], "{message}");
+    let mut seq = snapshot_seq;
+    for frame in frames {
+        assert_eq!(frame["type"], "patch", "{frame}");
+        assert!(frame["seq"].as_u64().unwrap() > seq, "in seq order");
+        seq = frame["seq"].as_u64().unwrap();
+        assert!(
+            frame["patch"].to_string().contains("/labels/burst"),
+            "{frame}"
+        );
+    }
+    // Filtered: exactly its namespaces' frames, the same bytes as the whole list's.
+    assert_eq!(next_json(&mut one_ns).await, frames[1]);
+    assert_eq!(
+        next_json(&mut two_ns).await,
+        json!({"type": "batch", "frames": [frames[1], frames[2]]})
+    );
+    let update = next_json(&mut detail).await;
+    assert_eq!(update["type"], "detailPatch", "{update}");
+    assert_eq!(update["seq"], frames[2]["seq"]);
+
+    // One message per client per flush: nothing else follows.
+    for ws in [&mut all, &mut one_ns, &mut two_ns, &mut detail] {
+        assert_eq!(maybe_json(ws, Duration::from_millis(300)).await, None);
+    }
+    // A flush that changes nothing of a filtered client's namespaces sends it nothing.
+    store
+        .cluster("files")
+        .apply(fleet_rollout(&docs, 3, &[("burst", "2")]));
+    store.flush();
+    let only = next_json(&mut all).await;
+    assert_eq!(
+        (&only["type"], &only["namespace"]),
+        (&json!("patch"), &json!("ns-3"))
+    );
+    for ws in [&mut one_ns, &mut two_ns, &mut detail] {
+        assert_eq!(maybe_json(ws, Duration::from_millis(300)).await, None);
+    }
+}
+
+/// A client that stops reading costs its place in the feed only: the other client gets every
+/// flush as one message as it comes (each round below waits for it, so a server held up by
+/// the stalled socket would fail here), and the stalled one, once it reads again, is more than
+/// the feed behind and gets a fresh snapshot instead of everything it missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_client_neither_slows_the_others_nor_queues_without_bound() {
+    let (store, docs) = fleet_store(30);
+    let addr = serve(state(store.clone(), true, "")).await;
+    let mut stalled = connect(addr, "").await;
+    let mut reader = connect(addr, "").await;
+    send(&mut stalled, json!({"type": "subscribeList"})).await;
+    next_snapshot(&mut stalled).await;
+    send(&mut reader, json!({"type": "subscribeList"})).await;
+    let mut client = ListFollower::default();
+    client.snapshot(&next_snapshot(&mut reader).await);
+
+    // ~100 KB of patches a flush (40 labels of 63 characters on 30 rollouts), 300 flushes:
+    // far more than the kernel buffers for a socket that is not read (29 flushes, ~3 MB,
+    // reached it when this was written), and more flushes than the feed holds.
+    let rounds = 300;
+    assert!(rounds > rollouts_dashboard::store::CHANGE_FEED_CAPACITY);
+    let first = docs.iter().find(|d| d["kind"] == "Rollout").unwrap();
+    for round in 0..rounds {
+        for copy in 0..30 {
+            let mut rollout = first.clone();
+            rollout["metadata"]["namespace"] = json!(format!("ns-{copy}"));
+            for i in 0..40 {
+                rollout["metadata"]["labels"][format!("fill-{i:02}")] =
+                    json!(format!("r{round:03}-{}", "x".repeat(58)));
+            }
+            store
+                .cluster("files")
+                .apply(Object::from_json(rollout).unwrap().unwrap());
+        }
+        store.flush();
+        let message = next_change(&mut reader).await;
+        assert!(
+            message.starts_with(r#"{"type":"batch","#),
+            "one message per flush"
+        );
+        client.apply(&message);
+    }
+    assert_eq!(client.list(), server_list(&store), "the reader kept up");
+    assert!(client.bytes > 20_000_000, "{} bytes", client.bytes);
+
+    // The stalled client reads again: what its socket held, then a resync at the current seq.
+    let now = store.summaries(&ListFilter::ALL).0;
+    let mut backlog = 0;
+    let begin = loop {
+        let message = next_change(&mut stalled).await;
+        if message.starts_with(r#"{"type":"snapshotBegin","#) {
+            break serde_json::from_str::<Value>(&message).unwrap();
+        }
+        assert!(message.starts_with(r#"{"type":"batch","#), "{message}");
+        backlog += 1;
+    };
+    eprintln!("stalled client: {backlog} of {rounds} flushes reached its socket, then a resync");
+    assert!(
+        backlog < rounds,
+        "{backlog} of {rounds} flushes were queued for it"
+    );
+    assert_eq!(begin["seq"], now, "the resync is current");
+}
+
+/// The next text message that is not a `heartbeat` (one comes every 20 s, whenever), as it
+/// came (parsing 30 MB of batches three times made the test slow in a debug build).
+async fn next_change(ws: &mut Socket) -> String {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("stream open")
+            .expect("message ok");
+        if let Message::Text(text) = message
+            && !text.starts_with(r#"{"type":"heartbeat","#)
+        {
+            return text.to_string();
+        }
+    }
 }

@@ -12,8 +12,9 @@ after(async () => {
 });
 
 /**
- * Routes the page's stream through `edit`: it gets each server text frame (parsed) and returns a
- * frame to send instead, or undefined to pass it on. Returns the messages the page sent.
+ * Routes the page's stream through `edit`: it gets each server text frame (parsed; each frame of
+ * a batch on its own) and returns a frame to send instead, or undefined to pass it on. Returns the
+ * messages the page sent.
  */
 async function interceptStream(page, edit) {
   const sent = [];
@@ -29,7 +30,20 @@ async function interceptStream(page, edit) {
         ws.send(m);
         return;
       }
-      const replaced = edit(JSON.parse(String(m)));
+      const frame = JSON.parse(String(m));
+      // The frames of one flush come as one `batch` (protocol 5): each is edited on its own.
+      if (frame.type === 'batch') {
+        let changed = false;
+        const frames = frame.frames.map((f) => {
+          const replaced = edit(f);
+          if (replaced === undefined) return f;
+          changed = true;
+          return replaced;
+        });
+        ws.send(changed ? JSON.stringify({ ...frame, frames }) : m);
+        return;
+      }
+      const replaced = edit(frame);
       ws.send(replaced === undefined ? m : JSON.stringify(replaced));
     });
   });

@@ -311,6 +311,19 @@ pub fn decode_page(body: &[u8]) -> Value {
     serde_json::from_str(&text).expect("a JSON page")
 }
 
+/// The frames a message carries, in order: a `batch`'s (protocol 5), or the message itself.
+pub fn frames_of(message: Value) -> Vec<Value> {
+    match message {
+        Value::Object(mut m) if m.get("type").is_some_and(|t| t == "batch") => {
+            match m.remove("frames") {
+                Some(Value::Array(frames)) => frames,
+                other => panic!("a batch without frames: {other:?}"),
+            }
+        }
+        other => vec![other],
+    }
+}
+
 /// The next frame if one arrives within `wait`.
 pub async fn maybe_json(ws: &mut Socket, wait: Duration) -> Option<Value> {
     match tokio::time::timeout(wait, ws.next()).await {

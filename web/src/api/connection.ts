@@ -8,7 +8,9 @@
 //
 // A list snapshot's pages arrive as gzip-compressed binary messages (protocol 4): each is
 // decompressed in turn, and every message waits for those before it, so the store sees them
-// in the order the server sent them.
+// in the order the server sent them. The changes of one flush of the server come as one
+// `batch` message (protocol 5); messages are applied together once per animation frame, so a
+// batch is rendered once.
 
 import { parseServerMsg, rolloutPath, type ClientMsg, type ServerMsg } from './protocol';
 import { appUrl } from './config';
@@ -147,7 +149,8 @@ export class Connection {
       if (this.ws !== ws) return;
       const msg = parseServerMsg(text);
       if (!msg) return;
-      if (msg.type === 'hello') {
+      // A batch (protocol 5) stays whole in the queue: the store applies its frames in order.
+      if (msg.type === 'hello' || (msg.type === 'batch' && msg.frames.some((f) => f.type === 'hello'))) {
         hello = true;
         this.attempt = 0;
         this.failedInARow = 0;

@@ -53,7 +53,7 @@ export type { ServerMsg } from './generated/ServerMsg';
 
 import type { ServerMsg } from './generated/ServerMsg';
 
-/** Parses one frame; `null` for anything that is not a known message. */
+/** Parses one message; `null` for anything that is not a known message. */
 export function parseServerMsg(text: string): ServerMsg | null {
   let value: unknown;
   try {
@@ -61,6 +61,14 @@ export function parseServerMsg(text: string): ServerMsg | null {
   } catch {
     return null;
   }
+  return knownMsg(value, true);
+}
+
+/**
+ * The message if its type is known. A `batch` (protocol 5: every frame of one flush of the
+ * server, in order) keeps its known frames, never a nested batch.
+ */
+function knownMsg(value: unknown, batchAllowed: boolean): ServerMsg | null {
   if (typeof value !== 'object' || value === null) return null;
   const type = (value as { type?: unknown }).type;
   switch (type) {
@@ -79,9 +87,30 @@ export function parseServerMsg(text: string): ServerMsg | null {
     case 'heartbeat':
     case 'error':
       return value as ServerMsg;
+    case 'batch': {
+      const frames = (value as { frames?: unknown }).frames;
+      if (!batchAllowed || !Array.isArray(frames)) return null;
+      const known: ServerMsg[] = [];
+      for (const f of frames) {
+        const msg = knownMsg(f, false);
+        if (msg) known.push(msg);
+      }
+      return { type: 'batch', frames: known };
+    }
     default:
       return null;
   }
+}
+
+/** Messages as the frames they carry, in order: a `batch`'s frames take its place. */
+export function unbatch(msgs: readonly ServerMsg[]): ServerMsg[] {
+  const out: ServerMsg[] = [];
+  for (const m of msgs) {
+    if (m.type === 'batch') {
+      for (const f of m.frames) if (f.type !== 'batch') out.push(f);
+    } else out.push(m);
+  }
+  return out;
 }
 
 /** What identifies a rollout: its cluster, namespace and name (protocol 5). */

@@ -2,7 +2,7 @@
 // it through `useStore(selector)`; frames are applied in batches (one per animation frame).
 
 import { useEffect, useReducer, useRef } from 'preact/hooks';
-import { PROTOCOL_VERSION, type ClusterStatus, type Health, type RolloutDetail, type RolloutId, type RolloutSummary, type ServerMsg } from '../api/protocol';
+import { PROTOCOL_VERSION, unbatch, type ClusterStatus, type Health, type RolloutDetail, type RolloutId, type RolloutSummary, type ServerMsg } from '../api/protocol';
 import { clusterFacts, clusterNames, type ClusterFacts } from '../lib/clusters';
 import type { RdConfig } from '../api/config';
 import type { Whoami } from '../lib/session';
@@ -109,8 +109,12 @@ export class Store {
     for (const l of this.listeners) l();
   }
 
-  /** Applies a batch of server frames in order, then notifies once. */
-  applyFrames(frames: readonly ServerMsg[]): void {
+  /**
+   * Applies server messages in order, the frames of a `batch` (protocol 5) in place of it, as
+   * if they had come one by one; then notifies once (one render however many frames).
+   */
+  applyFrames(messages: readonly ServerMsg[]): void {
+    const frames = unbatch(messages);
     const s = this.state;
     let list = s.list;
     let detail = s.detail;
@@ -176,6 +180,9 @@ export class Store {
           break;
         case 'error':
           this.toast('error', `Server: ${f.message}`);
+          break;
+        case 'batch':
+          // unbatch() took its frames out; batches are never nested.
           break;
       }
     }
