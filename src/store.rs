@@ -574,6 +574,17 @@ impl Store {
         Some(self.cell(name)?.health.read().state)
     }
 
+    /// Why actions on cluster `name` must wait, if they must: its state when the rows shown
+    /// are not current — a problem (unreachable, forbidden, …), or a resync after one (the
+    /// rows are last known: the UI shows them stale). The first sync after start is not such
+    /// a state: the rollouts listed are live, and an action re-reads its rollout anyway.
+    pub fn actions_blocked(&self, name: &str) -> Option<ClusterState> {
+        let cell = self.cell(name)?;
+        let health = cell.health.read();
+        let first_sync = health.state == ClusterState::Syncing && health.last_synced_at.is_none();
+        (health.state != ClusterState::Synced && !first_sync).then_some(health.state)
+    }
+
     /// The clusters' names, in display order.
     pub fn cluster_names(&self) -> Vec<ClusterName> {
         self.inner
@@ -2118,6 +2129,8 @@ mod tests {
             [ClusterState::Syncing, ClusterState::Syncing]
         );
         assert!(!store.ready());
+        // The first sync does not hold actions back: what is listed is live.
+        assert_eq!(store.actions_blocked("staging"), None);
         sync(&eu);
         assert!(!store.ready(), "staging has neither synced nor failed");
         let mut feed = store.subscribe();
@@ -2151,6 +2164,25 @@ mod tests {
             "stale since it stopped being synced"
         );
         assert_eq!(status.since, status.last_synced_at);
+        assert_eq!(
+            store.actions_blocked("staging"),
+            Some(ClusterState::Unreachable)
+        );
+        assert_eq!(store.actions_blocked("prod-eu"), None);
+        // Answering again but still relisting: the rows are still last known.
+        staging.update_health(|h| {
+            let pods = h.kinds.get_mut(&Kind::Pod).unwrap();
+            pods.recover();
+            pods.synced = false;
+            h.refresh_problem();
+        });
+        assert_eq!(
+            store.actions_blocked("staging"),
+            Some(ClusterState::Syncing)
+        );
+        sync(&staging);
+        assert_eq!(store.actions_blocked("staging"), None);
+        fail(&staging, ProblemCode::Unreachable);
         // Aggregated kinds: not synced everywhere, the first error named by cluster.
         let health = store.health();
         assert_eq!(

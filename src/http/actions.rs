@@ -21,7 +21,6 @@ use serde_json::{Value, json};
 use crate::actions::{Action, ActionError, SeenState, execute_in};
 use crate::auth::{AuthMode, Identity};
 use crate::error::ApiError;
-use crate::health::ClusterState;
 use crate::state::{ActionBackend, AppState};
 
 /// Header every write must carry (anti-CSRF).
@@ -94,9 +93,7 @@ async fn act(
         });
     }
     // Only to a cluster whose data is current: the person decided on what it showed.
-    if let Some(cluster_state) = state.store.cluster_state(&cluster)
-        && cluster_state != ClusterState::Synced
-    {
+    if let Some(cluster_state) = state.store.actions_blocked(&cluster) {
         return Err(ApiError::ClusterUnavailable {
             cluster: cluster.to_string(),
             state: cluster_state,
