@@ -56,6 +56,24 @@ for dir in deploy/base deploy/overlays/*/; do
   fi
 done
 
+# deploy/remote-cluster: what a remote cluster needs (the identity only, no Deployment). The same
+# render, strict schema and server-side dry run; tests/helm/remote-cluster-smoke.sh below applies
+# it for real.
+echo "== deploy/remote-cluster"
+if ! kubectl kustomize deploy/remote-cluster >"$work/remote-cluster.yaml"; then
+  echo "FAIL deploy/remote-cluster: kubectl kustomize" >&2; failed=1
+elif ! kubectl apply --dry-run=client --validate=strict -f "$work/remote-cluster.yaml" >"$work/client.log" 2>&1; then
+  cat "$work/client.log" >&2; echo "FAIL deploy/remote-cluster: client-side strict validation" >&2; failed=1
+elif ! kubectl apply --dry-run=server -f "$work/remote-cluster.yaml" >"$work/server.log" 2>&1; then
+  cat "$work/server.log" >&2; echo "FAIL deploy/remote-cluster: server-side dry run" >&2; failed=1
+else
+  echo "   rendered $(grep -c '^kind:' "$work/remote-cluster.yaml") objects, schema ok (--validate=strict)"
+  sed 's/^/   /' "$work/server.log"
+  if grep -qE '^kind: (Deployment|Service)$' "$work/remote-cluster.yaml"; then
+    echo "FAIL deploy/remote-cluster: renders a Deployment or Service (only the identity belongs there)" >&2; failed=1
+  fi
+fi
+
 # The Helm chart (deploy/helm/rollouts-dashboard), with Helm built pinned from the Go module
 # proxy and cached (tests/helm/build.sh; HELM may already name it, as tests/run-all.sh does):
 #   helm lint --strict, for the defaults and each example values file;
@@ -65,7 +83,8 @@ done
 #   tests/helm/compare.py: the chart and the kustomize manifests agree (Deployment security
 #   contexts, args, env, ports, probes; ClusterRoles and bindings; Service; Ingress);
 #   tests/helm/env-smoke.py: the server binary starts with the env the chart renders;
-#   tests/helm/install-smoke.sh: real installs, and what the ServiceAccount may do in each mode.
+#   tests/helm/install-smoke.sh: real installs, and what the ServiceAccount may do in each mode;
+#   tests/helm/remote-cluster-smoke.sh: deploy/remote-cluster applied, kubeconfig.sh, its rights.
 CHART=deploy/helm/rollouts-dashboard
 bash tests/helm/check-version.sh || failed=1
 if [ -z "${HELM:-}" ]; then helm_env=$(bash tests/helm/build.sh); eval "$helm_env"; fi
@@ -130,6 +149,9 @@ oauth2-proxy without auth proxy|--set oauth2Proxy.enabled=true --set auth.mode=t
 proxy mode believing nobody|--set auth.mode=proxy --set auth.proxy.trusted=null
 TLS without a Secret|--set tls.enabled=true
 ServiceMonitor on a loopback listener|--set serviceMonitor.enabled=true --set address=127.0.0.1
+a remote cluster without a Secret|--set remoteClusters[0].key=kubeconfig
+two remote clusters in one file|--set remoteClusters[0].secretName=a --set remoteClusters[1].secretName=a
+a remote cluster's file hidden from the server|--set remoteClusters[0].secretName=a --set remoteClusters[0].file=..data
 EOF
 
 echo "== tests/helm/compare.py: the chart and the kustomize manifests agree"
@@ -147,6 +169,11 @@ fi
 # `kubectl auth can-i` on the ServiceAccount after each step.
 echo "== tests/helm/install-smoke.sh: helm install/upgrade/uninstall, the ServiceAccount's rights"
 bash tests/helm/install-smoke.sh || failed=1
+
+# Not a dry run either: deploy/remote-cluster applied, a kubeconfig made from it, its rights,
+# and (with ROLLOUTS_DASHBOARD_BIN) the server watching clusters from a --kubeconfig-dir.
+echo "== tests/helm/remote-cluster-smoke.sh: deploy/remote-cluster, its kubeconfig and rights"
+bash tests/helm/remote-cluster-smoke.sh || failed=1
 
 if [ "$failed" != 0 ]; then echo "deploy/check.sh: FAILED" >&2; exit 1; fi
 echo "deploy/check.sh: every kustomize variant and Helm values file renders, validates strictly and passes a server-side dry run; the chart agrees with the kustomize manifests, runs, and grants what its mode needs"

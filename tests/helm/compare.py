@@ -18,7 +18,8 @@ JSON with `kubectl create --dry-run=client -o json -f -`, and compares:
 
 Pairs: deploy/base = the chart's defaults; deploy/overlays/port-forward =
 examples/port-forward.yaml; deploy/overlays/ingress-oauth2-proxy =
-examples/ingress-oauth2-proxy.yaml; deploy/overlays/ingress-token = examples/ingress-token.yaml
+examples/ingress-oauth2-proxy.yaml; deploy/overlays/ingress-token = examples/ingress-token.yaml;
+deploy/overlays/fleet (the base with components/remote-clusters) = examples/fleet.yaml
 (and for each overlay with one, the PodDisruptionBudget's minAvailable/maxUnavailable; and the rules and subjects of the Roles the chart
 renders: the revocations ConfigMap's).
 
@@ -39,6 +40,7 @@ PAIRS = [
     ("deploy/overlays/port-forward", "deploy/helm/examples/port-forward.yaml"),
     ("deploy/overlays/ingress-oauth2-proxy", "deploy/helm/examples/ingress-oauth2-proxy.yaml"),
     ("deploy/overlays/ingress-token", "deploy/helm/examples/ingress-token.yaml"),
+    ("deploy/overlays/fleet", "deploy/helm/examples/fleet.yaml"),
 ]
 CONTAINER_FIELDS = ["securityContext", "command", "args", "env", "ports",
                     "readinessProbe", "livenessProbe", "startupProbe", "resources", "volumeMounts"]

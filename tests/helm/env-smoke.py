@@ -4,10 +4,13 @@
 For the chart's defaults and every file in deploy/helm/examples/: render with helm, take the
 dashboard container's env (kubectl create --dry-run=client -o json), replace what only a cluster
 has (secretKeyRef values -> a dummy secret, the TLS files -> a throw-away self-signed pair made
-with openssl, the session key file -> a file holding the dummy secret, the port -> a free one), run `$ROLLOUTS_DASHBOARD_BIN --kubeconfig $KUBECONFIG` (the test cluster: --auth token
+with openssl, the session key file -> a file holding the dummy secret, the remote clusters'
+directory (--kubeconfig-dir) -> a directory holding two copies of $KUBECONFIG, `east` and
+`west.yaml`, the port -> a free one), run `$ROLLOUTS_DASHBOARD_BIN --kubeconfig $KUBECONFIG` (the test cluster: --auth token
 needs one) with exactly that env, and check that it starts, answers its readiness probe path, and reports the auth mode and
 read-only setting the values asked for (/api/v1/whoami, with proxy headers where the mode needs
-them). A flag the server would refuse, or a value it parses differently, fails here.
+them); with a kubeconfig directory, that /readyz lists both files as clusters, synced, named
+after the files (their one context is shared), and no other. A flag the server would refuse, or a value it parses differently, fails here.
 
 Usage: ROLLOUTS_DASHBOARD_BIN=target/debug/rollouts-dashboard tests/helm/env-smoke.py
 Needs KUBECONFIG (e.g. the test cluster's), kubectl, HELM or helm, openssl. Standard library only.
@@ -83,6 +86,16 @@ def smoke(label, values, tmp):
         with open(key, "w") as f:
             f.write(DUMMY_SECRET)
         env["ROLLOUTS_DASHBOARD_SESSION_KEY_FILE"] = key
+    clusters_dir = env.get("ROLLOUTS_DASHBOARD_KUBECONFIG_DIR")
+    if clusters_dir:
+        # The chart mounts the remote clusters' Secrets there. Not in a pod, so no
+        # `in-cluster`: the two files are the clusters.
+        clusters_dir = os.path.join(tmp, "clusters")
+        os.makedirs(clusters_dir, exist_ok=True)
+        for name in ("east", "west.yaml"):
+            with open(os.environ["KUBECONFIG"]) as src, open(os.path.join(clusters_dir, name), "w") as dst:
+                dst.write(src.read())
+        env["ROLLOUTS_DASHBOARD_KUBECONFIG_DIR"] = clusters_dir
     env["PATH"] = "/usr/bin:/bin"
     base = env.get("ROLLOUTS_DASHBOARD_BASE_PATH", "")
     scheme = "https" if tls else "http"
@@ -120,6 +133,12 @@ def smoke(label, values, tmp):
         if status != 200:
             log.seek(0)
             return summary, [f"did not become ready on {root}/readyz (exit {proc.poll()}):\n{log.read()[-2000:]}"]
+        if clusters_dir:
+            _, ready = get(f"{root}/readyz", {}, ctx)
+            clusters = sorted(line for line in ready.splitlines() if line.startswith("cluster "))
+            if clusters != ["cluster east: synced", "cluster west: synced"]:
+                problems.append(f"--kubeconfig-dir: /readyz lists {clusters}, want east and west synced")
+            summary += ", clusters east and west from the kubeconfig dir"
         code, body = get(f"{root}/api/v1/whoami", headers, ctx)
         if mode == "token":
             if code != 401:

@@ -96,6 +96,10 @@ if [ -z "$key_before" ] || [ "$key_before" != "$key_after" ]; then
   echo "FAIL the session key Secret changed across an upgrade (or is missing): a new key signs everyone out" >&2; failed=1
 else echo "ok   the session key Secret ($(printf %s "$key_before" | base64 -d | wc -c) bytes) kept across an upgrade"; fi
 install "examples/read-only.yaml"           deploy/helm/examples/read-only.yaml           no  no
+# The remote clusters' Secret the example mounts (kwok runs no containers, so its content is not
+# read here; tests/helm/env-smoke.py and remote-cluster-smoke.sh run the server on such files).
+kubectl -n "$NS" create secret generic rollouts-dashboard-clusters --from-file=east="$KUBECONFIG" >/dev/null
+install "examples/fleet.yaml"               deploy/helm/examples/fleet.yaml               no  no
 
 "$HELM" uninstall "$REL" -n "$NS" --wait >/dev/null
 left=$(kubectl get clusterroles,clusterrolebindings,deployments,services,serviceaccounts,secrets,configmaps,roles,rolebindings,poddisruptionbudgets -A \

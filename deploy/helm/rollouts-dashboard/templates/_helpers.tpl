@@ -69,6 +69,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s-session-revocations" (include "rd.fullname" .) -}}
 {{- end -}}
 
+{{/* Where the remote clusters' kubeconfig files are mounted (--kubeconfig-dir). */}}
+{{- define "rd.clustersDir" -}}
+/etc/rollouts-dashboard/clusters
+{{- end -}}
+
 {{/* Refuse combinations the server refuses, or that would be unsafe or never work. */}}
 {{- define "rd.validate" -}}
 {{- $mode := .Values.auth.mode -}}
@@ -89,6 +94,23 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- if and .Values.tls.enabled (not .Values.tls.secretName) -}}
 {{- fail "tls.enabled needs tls.secretName (a kubernetes.io/tls Secret)" -}}
+{{- end -}}
+{{- $files := list -}}
+{{- range .Values.remoteClusters -}}
+{{- if not .secretName -}}
+{{- fail "remoteClusters: every entry needs secretName (an existing Secret holding a kubeconfig)" -}}
+{{- end -}}
+{{- if not .allKeys -}}
+{{- $file := .file | default .secretName -}}
+{{- /* The server skips hidden files (a mounted Secret's ..data) and a path must stay in the directory. */ -}}
+{{- if not (regexMatch "^[A-Za-z0-9][-._A-Za-z0-9]*$" $file) -}}
+{{- fail (printf "remoteClusters: file %q must be a plain file name (letters, digits, '-', '.', '_'; not starting with '.')" $file) -}}
+{{- end -}}
+{{- if has $file $files -}}
+{{- fail (printf "remoteClusters: two entries are mounted as the file %q (set file: on one of them)" $file) -}}
+{{- end -}}
+{{- $files = append $files $file -}}
+{{- end -}}
 {{- end -}}
 {{- if and .Values.serviceMonitor.enabled (include "rd.loopback" .) -}}
 {{- fail "serviceMonitor.enabled: the dashboard listens on the pod's loopback (address 127.0.0.1 or oauth2Proxy.enabled), so Prometheus cannot scrape it" -}}
