@@ -639,6 +639,41 @@ async fn list(addr: &Served, path: &str) -> Value {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 0. The harness: the merged kubeconfig reaches each cluster under its new name
+
+#[tokio::test]
+async fn the_merged_kubeconfig_reaches_each_cluster_by_its_renamed_context() {
+    let dir = TempDir::new("merged");
+    let merged = merged_kubeconfig(&dir.0);
+    let kubeconfig = kube::config::Kubeconfig::read_from(&merged).unwrap();
+    assert_eq!(kubeconfig.contexts.len(), 2, "{}", merged.display());
+    for which in [ONE, TWO] {
+        let original = kube::config::Kubeconfig::read_from(kubeconfig_of(which)).unwrap();
+        let options = kube::config::KubeConfigOptions {
+            context: Some(format!("e2e-fleet-{which}")),
+            ..Default::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
+            .await
+            .unwrap();
+        assert_eq!(
+            Some(config.cluster_url.to_string().trim_end_matches('/')),
+            original.clusters[0]
+                .cluster
+                .as_ref()
+                .and_then(|c| c.server.as_deref())
+                .map(|s| s.trim_end_matches('/')),
+            "context e2e-fleet-{which}"
+        );
+        let client = kube::Client::try_from(config).unwrap();
+        client
+            .apiserver_version()
+            .await
+            .unwrap_or_else(|e| panic!("{which} through the merged kubeconfig: {e}"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // 1. Both lists arrive
 
 #[tokio::test]
