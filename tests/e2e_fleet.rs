@@ -858,13 +858,24 @@ async fn act_on_one_only(
 ) {
     let other = if target == ONE { TWO } else { ONE };
     let other_client = admin(other).await;
-    let other_before =
-        serde_json::to_value(rollouts(&other_client, ns).get(name).await.unwrap()).unwrap();
-    let other_row = stream.row(other, ns, name).expect("the other row").clone();
-    assert_eq!(
-        other_row["resourceVersion"], other_before["metadata"]["resourceVersion"],
-        "{other}'s row shows the cluster's current object before the {action}"
-    );
+    // Before: the other row shows the other cluster's current object (frames still in flight
+    // from an earlier step are applied first).
+    let start = Instant::now();
+    let (other_before, other_row) = loop {
+        let object = rollouts(&other_client, ns).get(name).await.unwrap();
+        let object = serde_json::to_value(object).unwrap();
+        let row = stream.row(other, ns, name).expect("the other row").clone();
+        if row["resourceVersion"] == object["metadata"]["resourceVersion"] {
+            break (object, row);
+        }
+        assert!(
+            start.elapsed() < SHOW,
+            "{other}'s row does not show the cluster's object (resourceVersion {} vs {})",
+            row["resourceVersion"],
+            object["metadata"]["resourceVersion"]
+        );
+        stream.pump(Duration::from_millis(500)).await;
+    };
     stream.mark();
     let reply = act(addr, (target, ns, name), action, body, &[]).await;
     assert_eq!(reply.status, 200, "{action} on {target}: {}", reply.body);
