@@ -507,6 +507,24 @@ pub fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
+/// Checks a cluster's short name: 1–253 characters, no control characters or `,` (filters
+/// are comma-separated). Context names such as EKS ARNs (`arn:aws:eks:…:cluster/x`) pass;
+/// in URLs they are one percent-encoded path segment.
+pub fn check_cluster_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 253 {
+        return Err(format!(
+            "cluster name {name:?}: must be 1 to 253 characters"
+        ));
+    }
+    if name.chars().any(|c| c.is_control() || c == ',') {
+        return Err(format!(
+            "cluster name {name:?}: no control characters or ',' (give it a short name: \
+             --context NAME=CONTEXT)"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

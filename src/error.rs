@@ -13,8 +13,27 @@ pub enum ApiError {
     #[error("no such API endpoint: {0}")]
     UnknownEndpoint(String),
     /// The rollout is not in the cache.
-    #[error("rollout {namespace}/{name} not found")]
-    RolloutNotFound { namespace: String, name: String },
+    #[error("rollout {namespace}/{name} not found in cluster {cluster}")]
+    RolloutNotFound {
+        cluster: String,
+        namespace: String,
+        name: String,
+    },
+    /// No cluster of that name is configured.
+    #[error("no cluster {0:?} is configured")]
+    ClusterNotFound(String),
+    /// A path without a cluster while several are configured.
+    #[error("several clusters are configured ({}): name one, as in /api/v1/clusters/{{cluster}}/namespaces/…", clusters.join(", "))]
+    ClusterRequired { clusters: Vec<String> },
+    /// An action on a cluster whose data is not current (unreachable, forbidden, …).
+    #[error("cluster {cluster} is {state}: actions on it are disabled until it is synced again")]
+    ClusterUnavailable {
+        cluster: String,
+        state: crate::health::ClusterState,
+    },
+    /// With `--auth token`: the person's token was not accepted by this cluster.
+    #[error("not signed in to cluster {cluster}: the token you signed in with is not valid there")]
+    NotSignedIn { cluster: String },
     /// A request the server cannot accept (bad query, body or path).
     #[error("{0}")]
     BadRequest(String),
@@ -44,10 +63,14 @@ impl ApiError {
     /// HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::UnknownEndpoint(_) | ApiError::RolloutNotFound { .. } => {
-                StatusCode::NOT_FOUND
-            }
-            ApiError::BadRequest(_) | ApiError::InvalidName(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnknownEndpoint(_)
+            | ApiError::RolloutNotFound { .. }
+            | ApiError::ClusterNotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_)
+            | ApiError::InvalidName(_)
+            | ApiError::ClusterRequired { .. } => StatusCode::BAD_REQUEST,
+            ApiError::ClusterUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotSignedIn { .. } => StatusCode::UNAUTHORIZED,
             ApiError::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::ReadOnly(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Action { status, .. } => {
@@ -61,6 +84,10 @@ impl ApiError {
         match self {
             ApiError::UnknownEndpoint(_) => "notFound",
             ApiError::RolloutNotFound { .. } => "rolloutNotFound",
+            ApiError::ClusterNotFound(_) => "clusterNotFound",
+            ApiError::ClusterRequired { .. } => "clusterRequired",
+            ApiError::ClusterUnavailable { .. } => "clusterUnavailable",
+            ApiError::NotSignedIn { .. } => "notSignedIn",
             ApiError::BadRequest(_) => "badRequest",
             // Kept "badRequest" (what clients already handle); `details` says which rule.
             ApiError::InvalidName(_) => "badRequest",
@@ -83,10 +110,23 @@ impl IntoResponse for ApiError {
         {
             body["error"]["details"] = details.clone();
         }
+        match &self {
+            ApiError::ClusterRequired { clusters } => {
+                body["error"]["details"] = json!({ "clusters": clusters });
+            }
+            ApiError::ClusterUnavailable { cluster, state } => {
+                body["error"]["details"] = json!({ "cluster": cluster, "state": state });
+            }
+            ApiError::NotSignedIn { cluster } | ApiError::ClusterNotFound(cluster) => {
+                body["error"]["details"] = json!({ "cluster": cluster });
+            }
+            _ => {}
+        }
         if let ApiError::InvalidName(err) = &self {
             body["error"]["details"] = json!({"field": err.field(), "rule": err.rule_id()});
         }
-        if status.is_server_error() {
+        // An unavailable cluster is its state, not a fault of ours: no error line each time.
+        if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
             tracing::error!(code = self.code(), error = %self, "request failed");
         }
         // Errors are per user too (401/403 differ by identity): never cached.

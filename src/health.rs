@@ -196,6 +196,73 @@ impl Health {
     }
 }
 
+/// What one cluster's data is like now: `synced` (current), `syncing` (the first lists are
+/// under way), or the problem that keeps it from being current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum ClusterState {
+    Synced,
+    Syncing,
+    Unreachable,
+    Forbidden,
+    CrdMissing,
+    WatchFailing,
+}
+
+impl ClusterState {
+    /// The state a cluster's (kind-level) health says.
+    pub fn of(health: &Health) -> Self {
+        match health.problem.as_ref().map(|p| p.code) {
+            Some(ProblemCode::CrdMissing) => ClusterState::CrdMissing,
+            Some(ProblemCode::Forbidden) => ClusterState::Forbidden,
+            Some(ProblemCode::Unreachable) => ClusterState::Unreachable,
+            Some(ProblemCode::WatchFailing) => ClusterState::WatchFailing,
+            None if health.kinds.values().all(|k| k.synced) => ClusterState::Synced,
+            None => ClusterState::Syncing,
+        }
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterState::Synced => "synced",
+            ClusterState::Syncing => "syncing",
+            ClusterState::Unreachable => "unreachable",
+            ClusterState::Forbidden => "forbidden",
+            ClusterState::CrdMissing => "crdMissing",
+            ClusterState::WatchFailing => "watchFailing",
+        }
+    }
+}
+
+impl std::fmt::Display for ClusterState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One cluster's health as the `status` frame, `/api/v1/status` and `/readyz` report it.
+/// Its rollouts are "stale" when `state` is not `synced` after it had synced once
+/// (`lastSyncedAt` set): they stay listed as last known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterStatus {
+    /// The cluster's short name.
+    pub name: String,
+    pub state: ClusterState,
+    /// What keeps it from being current, in words (none when `synced` or `syncing`).
+    pub problem: Option<Problem>,
+    /// When the current state began (RFC 3339).
+    pub since: Option<String>,
+    /// The last time every watch of the cluster was synced (RFC 3339): while `synced`, when
+    /// it became so; after, when it stopped being so. None until the first sync.
+    pub last_synced_at: Option<String>,
+    /// Rollouts of the cluster in the cache (as of the frame).
+    pub rollouts: usize,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,13 +56,23 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
     let mut kube_access = None;
     let (source, store, actions) = if config.demo {
         let store = Store::new(Health::loaded(SourceKind::Demo));
-        let demo = source::demo_cluster::DemoCluster::new(store.clone(), config.demo_extra);
+        let demo =
+            source::demo_cluster::DemoCluster::new(store.cluster("prod-eu"), config.demo_extra);
+        let name = demo.name().clone();
         tracing::warn!("DEMO MODE: serving a simulated cluster; nothing here is real");
         tokio::spawn(demo.clone().run());
-        (SourceKind::Demo, store, Some(ActionBackends::Demo(demo)))
+        (
+            SourceKind::Demo,
+            store,
+            Some(ActionBackends::Demo(vec![(name, demo)])),
+        )
     } else if let Some(path) = &config.from_files {
         let store = Store::new(Health::loaded(SourceKind::Files));
-        let counts = source::files::load_into(path, &source::files::Limits::default(), &store)?;
+        let counts = source::files::load_into(
+            path,
+            &source::files::Limits::default(),
+            &store.cluster(source::files::CLUSTER),
+        )?;
         tracing::info!(path = %path.display(), objects = counts.objects,
             events = counts.events, "loaded objects from files");
         store.flush();
@@ -85,8 +95,14 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
         let mut health = Health::starting(SourceKind::Cluster, namespaces.clone());
         health.notes.extend(note);
         let store = Store::new(health);
-        source::cluster::spawn_watchers(client.clone(), &namespaces, &store);
-        let actions = ActionBackends::Kube(actions::KubeBackend::new(client));
+        let name =
+            source::cluster::cluster_name(config.kubeconfig.as_ref(), config.context.as_deref());
+        let cluster = store.cluster(name);
+        source::cluster::spawn_watchers(client.clone(), &namespaces, &cluster);
+        let actions = ActionBackends::Kube(vec![(
+            cluster.name().clone(),
+            actions::KubeBackend::new(client),
+        )]);
         (SourceKind::Cluster, store, Some(actions))
     };
     tokio::spawn(store.clone().run_recompute());

@@ -66,12 +66,14 @@ impl ListRank {
     }
 }
 
-/// One rollout to page: its rank, its name and namespace (the tie-breakers), its JSON.
+/// One rollout to page: its rank, its name, namespace and cluster (the tie-breakers), its
+/// JSON.
 #[derive(Debug, Clone)]
 pub struct PageEntry {
     pub rank: ListRank,
     pub name: String,
     pub namespace: String,
+    pub cluster: Arc<str>,
     pub json: Arc<RawValue>,
 }
 
@@ -120,7 +122,14 @@ struct RawPage<'a> {
 /// Orders `entries` as the list shows them by default, cuts them into pages and compresses
 /// each page.
 pub fn build(seq: u64, mut entries: Vec<PageEntry>) -> Result<SnapshotPages, PageError> {
-    entries.sort_by(|a, b| (a.rank, &a.name, &a.namespace).cmp(&(b.rank, &b.name, &b.namespace)));
+    entries.sort_by(|a, b| {
+        (a.rank, &a.name, &a.namespace, &a.cluster).cmp(&(
+            b.rank,
+            &b.name,
+            &b.namespace,
+            &b.cluster,
+        ))
+    });
     let total = entries.len();
     let mut pages = Vec::new();
     let mut json_bytes = 0;
@@ -181,6 +190,7 @@ mod tests {
             rank: ListRank::new(attention, status),
             name: name.into(),
             namespace: namespace.into(),
+            cluster: "c".into(),
             json: serde_json::value::to_raw_value(&json).unwrap().into(),
         }
     }

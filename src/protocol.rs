@@ -1,4 +1,4 @@
-//! The WebSocket protocol (version 4). Its TypeScript types are generated from these Rust
+//! The WebSocket protocol (version 5). Its TypeScript types are generated from these Rust
 //! types (ts-rs, the `typescript` test module) into `web/src/api/generated/`, drift-checked by
 //! tests/run-all.sh; the round-trip tests below pin the JSON shape of every message.
 //!
@@ -11,7 +11,8 @@
 //! rollout. Every change carries `seq`, which increases strictly across the whole server (so a
 //! filtered client sees gaps); a client drops frames whose `seq` is not newer than its
 //! snapshot's. Upserts and deletes are idempotent; a patch names the version it applies to
-//! (version 2 added list patches, version 3 detail patches, version 4 paged snapshots). A
+//! (version 2 added list patches, version 3 detail patches, version 4 paged snapshots,
+//! version 5 clusters: every rollout is identified by cluster, namespace and name). A
 //! client that falls behind receives a fresh (paged) snapshot or `detail`. The server
 //! sends `heartbeat` every [`HEARTBEAT_SECONDS`], and nothing else while nothing changes.
 
@@ -19,11 +20,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::health::Health;
+use crate::health::{ClusterStatus, Health};
 use crate::view::{RolloutDetail, RolloutSummary};
 
 /// Version of this protocol, sent in `hello`; bumped on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Seconds between heartbeats: well under the 60 s idle timeout of common load balancers.
 pub const HEARTBEAT_SECONDS: u64 = 20;
@@ -33,16 +34,22 @@ pub const HEARTBEAT_SECONDS: u64 = 20;
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
 pub enum ClientMsg {
-    /// Watch the list of rollouts, optionally only some namespaces (empty: all). Replaces the
-    /// current subscription.
+    /// Watch the list of rollouts, optionally only some namespaces and clusters (each empty:
+    /// all). Replaces the current subscription.
     #[serde(rename_all = "camelCase")]
     SubscribeList {
         #[serde(default)]
         namespaces: Vec<String>,
+        #[serde(default)]
+        clusters: Vec<String>,
     },
     /// Watch one rollout's detail. Replaces the current subscription.
     #[serde(rename_all = "camelCase")]
-    SubscribeRollout { namespace: String, name: String },
+    SubscribeRollout {
+        cluster: String,
+        namespace: String,
+        name: String,
+    },
     /// Stop receiving changes (for example while the tab is hidden); heartbeats continue.
     Unsubscribe,
 }
@@ -64,10 +71,19 @@ pub enum ServerMsg {
         read_only: bool,
         demo: bool,
         heartbeat_seconds: u64,
+        /// The clusters' names, in display order (version 5).
+        #[serde(default)]
+        clusters: Vec<String>,
     },
-    /// Health of the sources; sent after `hello` and whenever it changes.
+    /// Health of the sources; sent after `hello` and whenever it changes. `health` is all
+    /// clusters together (its `problem` only when no cluster is current); `clusters` each
+    /// one's state (version 5).
     #[serde(rename_all = "camelCase")]
-    Status { health: Health },
+    Status {
+        health: Health,
+        #[serde(default)]
+        clusters: Vec<ClusterStatus>,
+    },
     /// The whole (filtered) list, current as of `seq`: what the pages of a snapshot add up
     /// to. Since version 4 the server sends it as `snapshotBegin`, pages and `snapshotEnd`;
     /// clients assemble this from them (the web app's list reducer takes it, as it takes a
@@ -115,6 +131,7 @@ pub enum ServerMsg {
     Patch {
         seq: u64,
         base: u64,
+        cluster: String,
         namespace: String,
         name: String,
         #[cfg_attr(test, ts(as = "Vec<typescript::JsonPatchOp>"))]
@@ -124,6 +141,7 @@ pub enum ServerMsg {
     #[serde(rename_all = "camelCase")]
     Delete {
         seq: u64,
+        cluster: String,
         namespace: String,
         name: String,
     },
@@ -163,6 +181,7 @@ pub enum ServerMsg {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health::{ClusterState, Problem, ProblemCode};
     use serde_json::json;
 
     fn round_trip_client(msg: ClientMsg, expected: serde_json::Value) {
@@ -180,21 +199,35 @@ mod tests {
         round_trip_client(
             ClientMsg::SubscribeList {
                 namespaces: vec!["shop".into()],
+                clusters: vec!["prod-eu".into(), "staging".into()],
             },
-            json!({"type": "subscribeList", "namespaces": ["shop"]}),
+            json!({"type": "subscribeList", "namespaces": ["shop"],
+                   "clusters": ["prod-eu", "staging"]}),
         );
         round_trip_client(
             ClientMsg::SubscribeRollout {
+                cluster: "prod-eu".into(),
                 namespace: "shop".into(),
                 name: "web".into(),
             },
-            json!({"type": "subscribeRollout", "namespace": "shop", "name": "web"}),
+            json!({"type": "subscribeRollout", "cluster": "prod-eu", "namespace": "shop",
+                   "name": "web"}),
         );
         round_trip_client(ClientMsg::Unsubscribe, json!({"type": "unsubscribe"}));
-        // Namespaces are optional.
+        // Namespaces and clusters are optional.
         assert_eq!(
             serde_json::from_value::<ClientMsg>(json!({"type": "subscribeList"})).unwrap(),
-            ClientMsg::SubscribeList { namespaces: vec![] }
+            ClientMsg::SubscribeList {
+                namespaces: vec![],
+                clusters: vec![]
+            }
+        );
+        // A rollout is named by its cluster too (version 5).
+        assert!(
+            serde_json::from_value::<ClientMsg>(
+                json!({"type": "subscribeRollout", "namespace": "a", "name": "b"})
+            )
+            .is_err()
         );
     }
 
@@ -203,7 +236,8 @@ mod tests {
         assert!(serde_json::from_value::<ClientMsg>(json!({"type": "promote"})).is_err());
         assert!(
             serde_json::from_value::<ClientMsg>(
-                json!({"type": "subscribeRollout", "namespace": "a", "name": "b", "x": 1})
+                json!({"type": "subscribeRollout", "cluster": "c", "namespace": "a", "name": "b",
+                       "x": 1})
             )
             .is_err()
         );
@@ -284,17 +318,29 @@ mod tests {
                 read_only: true,
                 demo: false,
                 heartbeat_seconds: 20,
+                clusters: vec!["prod-eu".into(), "staging".into()],
             },
             json!({"type": "hello", "protocol": 2, "version": "0.1.0", "commit": "1a2b3c4",
-                   "readOnly": true, "demo": false, "heartbeatSeconds": 20}),
+                   "readOnly": true, "demo": false, "heartbeatSeconds": 20,
+                   "clusters": ["prod-eu", "staging"]}),
         );
+        // `clusters` is additive: a hello without it parses.
+        let Ok(ServerMsg::Hello { clusters, .. }) = serde_json::from_value::<ServerMsg>(json!({
+            "type": "hello", "protocol": 4, "version": "0.1.0", "readOnly": true, "demo": false,
+            "heartbeatSeconds": 20}))
+        else {
+            panic!("an older hello parses")
+        };
+        assert!(clusters.is_empty());
         round_trip_server(
             ServerMsg::Delete {
                 seq: 3,
+                cluster: "staging".into(),
                 namespace: "a".into(),
                 name: "b".into(),
             },
-            json!({"type": "delete", "seq": 3, "namespace": "a", "name": "b"}),
+            json!({"type": "delete", "seq": 3, "cluster": "staging", "namespace": "a",
+                   "name": "b"}),
         );
         round_trip_server(
             ServerMsg::NotFound {
@@ -319,6 +365,7 @@ mod tests {
             ServerMsg::Patch {
                 seq: 7,
                 base: 4,
+                cluster: "prod-eu".into(),
                 namespace: "a".into(),
                 name: "b".into(),
                 patch: serde_json::from_value(json!([
@@ -328,7 +375,8 @@ mod tests {
                 ]))
                 .unwrap(),
             },
-            json!({"type": "patch", "seq": 7, "base": 4, "namespace": "a", "name": "b",
+            json!({"type": "patch", "seq": 7, "base": 4, "cluster": "prod-eu", "namespace": "a",
+            "name": "b",
             "patch": [
                 {"op": "replace", "path": "/labels/app~1tier", "value": "web"},
                 {"op": "remove", "path": "/images/1"},
@@ -379,16 +427,66 @@ mod tests {
             json!({"type": "snapshotEnd", "seq": 12}),
         );
         let health = Health::loaded(crate::health::SourceKind::Files);
+        let clusters = vec![
+            ClusterStatus {
+                name: "prod-eu".into(),
+                state: ClusterState::Synced,
+                problem: None,
+                since: Some("2026-11-30T10:00:00Z".into()),
+                last_synced_at: Some("2026-11-30T10:00:00Z".into()),
+                rollouts: 12,
+            },
+            ClusterStatus {
+                name: "staging".into(),
+                state: ClusterState::Unreachable,
+                problem: Some(Problem::new(ProblemCode::Unreachable, "connection refused")),
+                since: Some("2026-11-30T10:05:00Z".into()),
+                last_synced_at: Some("2026-11-30T10:05:00Z".into()),
+                rollouts: 3,
+            },
+        ];
         let value = serde_json::to_value(ServerMsg::Status {
             health: health.clone(),
+            clusters: clusters.clone(),
         })
         .unwrap();
         assert_eq!(value["type"], "status");
         assert_eq!(value["health"]["source"], "files");
         assert_eq!(value["health"]["kinds"]["Rollout"]["synced"], true);
         assert_eq!(
-            serde_json::from_value::<ServerMsg>(value).unwrap(),
-            ServerMsg::Status { health }
+            value["clusters"][1],
+            json!({"name": "staging", "state": "unreachable",
+                   "problem": {"code": "unreachable", "message": "connection refused"},
+                   "since": "2026-11-30T10:05:00Z", "lastSyncedAt": "2026-11-30T10:05:00Z",
+                   "rollouts": 3})
+        );
+        assert_eq!(value["clusters"][0]["state"], "synced");
+        assert_eq!(
+            serde_json::from_value::<ServerMsg>(value.clone()).unwrap(),
+            ServerMsg::Status {
+                health: health.clone(),
+                clusters
+            }
+        );
+        // Every state's wire name.
+        for (state, name) in [
+            (ClusterState::Syncing, "syncing"),
+            (ClusterState::Forbidden, "forbidden"),
+            (ClusterState::CrdMissing, "crdMissing"),
+            (ClusterState::WatchFailing, "watchFailing"),
+        ] {
+            assert_eq!(serde_json::to_value(state).unwrap(), name);
+            assert_eq!(state.as_str(), name);
+        }
+        // `clusters` is additive: a status without it parses.
+        let mut older = value;
+        older.as_object_mut().unwrap().remove("clusters");
+        assert_eq!(
+            serde_json::from_value::<ServerMsg>(older).unwrap(),
+            ServerMsg::Status {
+                health,
+                clusters: vec![]
+            }
         );
     }
 }

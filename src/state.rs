@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 use crate::actions::KubeBackend;
 use crate::health::SourceKind;
 use crate::source::demo_cluster::DemoCluster;
+use crate::store::ClusterName;
 use crate::store::Store;
 
 /// Fixed settings of this server, derived from the configuration at start (settings only:
@@ -74,13 +75,35 @@ impl Settings {
     }
 }
 
-/// Where actions are sent: a cluster, or the demo's simulated objects.
+/// Where actions are sent, per cluster: a cluster's API, or a simulated cluster.
 #[derive(Clone)]
 pub enum ActionBackends {
-    /// The Kubernetes API, with the dashboard's own identity.
-    Kube(KubeBackend),
-    /// The demo simulation.
-    Demo(DemoCluster),
+    /// Each cluster's Kubernetes API, with the dashboard's own identity.
+    Kube(Vec<(ClusterName, KubeBackend)>),
+    /// The demo's simulated clusters.
+    Demo(Vec<(ClusterName, DemoCluster)>),
+}
+
+/// Where one cluster's actions are sent.
+pub enum ActionBackend<'a> {
+    Kube(&'a KubeBackend),
+    Demo(&'a DemoCluster),
+}
+
+impl ActionBackends {
+    /// The backend of `cluster`, if it can be changed.
+    pub fn of(&self, cluster: &str) -> Option<ActionBackend<'_>> {
+        match self {
+            ActionBackends::Kube(all) => all
+                .iter()
+                .find(|(name, _)| **name == *cluster)
+                .map(|(_, b)| ActionBackend::Kube(b)),
+            ActionBackends::Demo(all) => all
+                .iter()
+                .find(|(name, _)| **name == *cluster)
+                .map(|(_, b)| ActionBackend::Demo(b)),
+        }
+    }
 }
 
 /// Shared state: the store, the settings and the action backend (all cheap to clone).

@@ -1,7 +1,9 @@
 //! The shared cache: every watched object, indexed to its rollout, and every rollout's view.
 //!
-//! Sources (cluster watchers, files, the demo) call [`Store::apply`] / [`Store::delete`];
-//! that marks only the rollouts the object belongs to as dirty. One recompute task
+//! Every rollout is keyed by its cluster, namespace and name ([`RolloutKey`]). Sources (a
+//! cluster's watchers, files, a simulated cluster) feed their cluster's part of the store
+//! through its handle ([`Store::cluster`] → [`ClusterStore::apply`] / [`ClusterStore::delete`]);
+//! each cluster keeps its own objects, owner indexes and health. Applying an object marks only the rollouts the object belongs to as dirty. One recompute task
 //! ([`Store::run_recompute`]) coalesces bursts, rebuilds the dirty views with the pure view
 //! model, and broadcasts a [`Change`] only when a view's JSON actually changed. Every frame is
 //! serialized once, whatever the number of clients.
@@ -22,7 +24,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::{Notify, broadcast};
 
-use crate::health::Health;
+use crate::health::{ClusterState, ClusterStatus, Health, KindHealth, Problem};
 use crate::model::{
     AnalysisRun, EventRecord, Experiment, Kind, Meta, Object, Pod, ReplicaSet, Rollout,
     RolloutEvent,
@@ -31,20 +33,151 @@ use crate::pages::{self, ListRank, PageEntry, PageError, SnapshotPages};
 use crate::protocol::ServerMsg;
 use crate::view::{self, Related, RolloutDetail, RolloutSummary};
 
-/// Identifies a rollout (or any namespaced object of a known kind): namespace, then name.
+/// A cluster's short name (`prod-eu`; the context name, `in-cluster`, `files`, or a name
+/// given on the command line); cheap to clone, as every key holds one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ClusterName(Arc<str>);
+
+impl ClusterName {
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name, shared.
+    pub fn shared(&self) -> Arc<str> {
+        self.0.clone()
+    }
+}
+
+impl std::ops::Deref for ClusterName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ClusterName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for ClusterName {
+    fn from(name: &str) -> Self {
+        Self(name.into())
+    }
+}
+
+impl From<String> for ClusterName {
+    fn from(name: String) -> Self {
+        Self(name.into())
+    }
+}
+
+impl From<&String> for ClusterName {
+    fn from(name: &String) -> Self {
+        Self(name.as_str().into())
+    }
+}
+
+impl From<&ClusterName> for ClusterName {
+    fn from(name: &ClusterName) -> Self {
+        name.clone()
+    }
+}
+
+impl PartialEq<str> for ClusterName {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for ClusterName {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+/// Identifies a rollout: its cluster, namespace, then name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct RolloutKey {
+    pub cluster: ClusterName,
     pub namespace: String,
     pub name: String,
 }
 
 impl RolloutKey {
     /// Builds a key from its parts.
+    pub fn new(
+        cluster: impl Into<ClusterName>,
+        namespace: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            cluster: cluster.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// Identifies an object of a known kind within one cluster: namespace, then name (the
+/// object indexes are per cluster, so they need no cluster in their keys).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ObjectKey {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectKey {
+    /// Builds a key from its parts.
     pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
             namespace: namespace.into(),
             name: name.into(),
         }
+    }
+
+    /// The rollout of this key in `cluster`.
+    fn in_cluster(self, cluster: &ClusterName) -> RolloutKey {
+        RolloutKey {
+            cluster: cluster.clone(),
+            namespace: self.namespace,
+            name: self.name,
+        }
+    }
+}
+
+/// Which rollouts a list shows: of these clusters and these namespaces (each: all when
+/// empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ListFilter {
+    pub clusters: Vec<String>,
+    pub namespaces: Vec<String>,
+}
+
+impl ListFilter {
+    /// Every rollout.
+    pub const ALL: ListFilter = ListFilter {
+        clusters: Vec::new(),
+        namespaces: Vec::new(),
+    };
+
+    /// Rollouts of `namespaces` (all when empty), in every cluster.
+    pub fn namespaces(namespaces: Vec<String>) -> Self {
+        Self {
+            clusters: vec![],
+            namespaces,
+        }
+    }
+
+    /// Whether the list shows `key`.
+    pub fn matches(&self, key: &RolloutKey) -> bool {
+        (self.clusters.is_empty() || self.clusters.iter().any(|c| *c == *key.cluster))
+            && in_namespaces(&self.namespaces, &key.namespace)
     }
 }
 
@@ -101,18 +234,18 @@ struct RolloutView {
 
 #[derive(Default)]
 struct Objects {
-    rollouts: HashMap<RolloutKey, Arc<Rollout>>,
-    replica_sets: HashMap<RolloutKey, Arc<ReplicaSet>>,
-    pods: HashMap<RolloutKey, Arc<Pod>>,
-    analysis_runs: HashMap<RolloutKey, Arc<AnalysisRun>>,
-    experiments: HashMap<RolloutKey, Arc<Experiment>>,
+    rollouts: HashMap<ObjectKey, Arc<Rollout>>,
+    replica_sets: HashMap<ObjectKey, Arc<ReplicaSet>>,
+    pods: HashMap<ObjectKey, Arc<Pod>>,
+    analysis_runs: HashMap<ObjectKey, Arc<AnalysisRun>>,
+    experiments: HashMap<ObjectKey, Arc<Experiment>>,
     /// (namespace, owner uid) → the objects naming it in an ownerReference.
     children: HashMap<(String, String), Entries>,
     /// (namespace, uid) → objects with that uid (upstream fixtures share uids, so a set), of
     /// the kinds that may own others ([`Kind::may_own`]).
     by_uid: HashMap<(String, String), Entries>,
     /// Each rollout's Events, newest first, at most [`EVENTS_PER_ROLLOUT`].
-    events: HashMap<RolloutKey, Vec<Arc<EventRecord>>>,
+    events: HashMap<ObjectKey, Vec<Arc<EventRecord>>>,
     /// The Events' reasons and sources, shared: a few dozen distinct ones for a million
     /// Events. Bounded by [`MAX_INTERNED`].
     interned: HashSet<Arc<str>>,
@@ -185,29 +318,87 @@ pub struct Store {
 }
 
 struct StoreInner {
-    objects: RwLock<Objects>,
+    /// Every cluster's objects and health, in display order (the order they were added).
+    clusters: RwLock<Vec<Arc<ClusterCell>>>,
     views: RwLock<Views>,
     dirty: Mutex<HashSet<RolloutKey>>,
     wake: Notify,
     changes: broadcast::Sender<Arc<Change>>,
-    health: RwLock<Health>,
+    /// The health a new cluster starts with, and the aggregate while there is none.
+    template: Health,
+    /// Held while a `status` frame is built and sent, so that frames go out in the order of
+    /// the health changes they report.
+    status_lock: Mutex<()>,
     stats: StoreStats,
-    /// List snapshot pages by namespace filter (empty: the whole list), each at the version it
-    /// was asked at and shared by every connection that asks with that filter at that version;
+    /// List snapshot pages by filter (empty: the whole list), each at the version it was
+    /// asked at and shared by every connection that asks with that filter at that version;
     /// a cell is filled once (concurrent askers wait for it). At most [`SHARED_FILTERS`].
-    shared_pages: Mutex<HashMap<Vec<String>, (u64, SharedPages)>>,
+    shared_pages: Mutex<HashMap<ListFilter, (u64, SharedPages)>>,
+}
+
+/// One cluster's part of the store: its objects (owner indexes are per cluster: uids and
+/// names are only unique within one) and its health.
+struct ClusterCell {
+    name: ClusterName,
+    objects: RwLock<Objects>,
+    health: RwLock<ClusterHealth>,
+}
+
+/// A cluster's kind-level health and the times its state changed.
+#[derive(Clone)]
+struct ClusterHealth {
+    health: Health,
+    state: ClusterState,
+    since: jiff::Timestamp,
+    last_synced_at: Option<jiff::Timestamp>,
+}
+
+impl ClusterHealth {
+    fn new(health: Health) -> Self {
+        let now = jiff::Timestamp::now();
+        let state = ClusterState::of(&health);
+        Self {
+            state,
+            since: now,
+            last_synced_at: (state == ClusterState::Synced).then_some(now),
+            health,
+        }
+    }
+
+    /// Follows a change of `health`: a new state starts now.
+    fn refresh(&mut self) {
+        let state = ClusterState::of(&self.health);
+        if state == self.state {
+            return;
+        }
+        let now = jiff::Timestamp::now();
+        if state == ClusterState::Synced || self.state == ClusterState::Synced {
+            // Entering: current from now; leaving: it was current until now.
+            self.last_synced_at = Some(now);
+        }
+        self.state = state;
+        self.since = now;
+    }
 }
 
 /// Pages built once for everyone who asks with the same filter at the same version.
 type SharedPages = Arc<tokio::sync::OnceCell<Arc<SnapshotPages>>>;
 
-/// Namespace filters whose pages are kept at once. In proxy and token modes each user's
-/// filter is the namespaces they may list, so people of the same groups share one; a version
-/// change drops every older entry, so this only bounds many distinct filters at one version.
+/// Filters whose pages are kept at once. In proxy and token modes each user's filter is the
+/// namespaces they may list, so people of the same groups share one; a version change drops
+/// every older entry, so this only bounds many distinct filters at one version.
 const SHARED_FILTERS: usize = 64;
 
+/// One cluster's handle on the store (cheap to clone): what a source (a cluster's watchers,
+/// the file loader, a simulated cluster) feeds its objects and health through.
+#[derive(Clone)]
+pub struct ClusterStore {
+    store: Store,
+    cell: Arc<ClusterCell>,
+}
+
 impl Store {
-    /// An empty store whose health starts as `health`.
+    /// An empty store whose clusters' health starts as `health`.
     pub fn new(health: Health) -> Self {
         Self::with_feed_capacity(health, CHANGE_FEED_CAPACITY)
     }
@@ -217,16 +408,87 @@ impl Store {
         let (changes, _) = broadcast::channel(capacity);
         Self {
             inner: Arc::new(StoreInner {
-                objects: RwLock::new(Objects::default()),
+                clusters: RwLock::new(Vec::new()),
                 views: RwLock::new(Views::default()),
                 dirty: Mutex::new(HashSet::new()),
                 wake: Notify::new(),
                 changes,
-                health: RwLock::new(health),
+                template: health,
+                status_lock: Mutex::new(()),
                 stats: StoreStats::default(),
                 shared_pages: Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// The handle of cluster `name`, added (after the others, its health as the store's
+    /// initial one) if it is new.
+    pub fn cluster(&self, name: impl Into<ClusterName>) -> ClusterStore {
+        self.cluster_with(name.into(), None)
+    }
+
+    /// The handle of cluster `name`, added with `health` if it is new.
+    pub fn cluster_with_health(
+        &self,
+        name: impl Into<ClusterName>,
+        health: Health,
+    ) -> ClusterStore {
+        self.cluster_with(name.into(), Some(health))
+    }
+
+    fn cluster_with(&self, name: ClusterName, health: Option<Health>) -> ClusterStore {
+        let mut clusters = self.inner.clusters.write();
+        let cell = match clusters.iter().find(|c| c.name == name) {
+            Some(cell) => cell.clone(),
+            None => {
+                let health = health.unwrap_or_else(|| self.inner.template.clone());
+                let cell = Arc::new(ClusterCell {
+                    name,
+                    objects: RwLock::new(Objects::default()),
+                    health: RwLock::new(ClusterHealth::new(health)),
+                });
+                clusters.push(cell.clone());
+                cell
+            }
+        };
+        ClusterStore {
+            store: self.clone(),
+            cell,
+        }
+    }
+
+    /// The handle of cluster `name` if it exists.
+    pub fn existing_cluster(&self, name: &str) -> Option<ClusterStore> {
+        let cell = self
+            .inner
+            .clusters
+            .read()
+            .iter()
+            .find(|c| *c.name == *name)
+            .cloned()?;
+        Some(ClusterStore {
+            store: self.clone(),
+            cell,
+        })
+    }
+
+    /// The state of cluster `name`, if it exists.
+    pub fn cluster_state(&self, name: &str) -> Option<ClusterState> {
+        Some(self.cell(name)?.health.read().state)
+    }
+
+    /// The clusters' names, in display order.
+    pub fn cluster_names(&self) -> Vec<ClusterName> {
+        self.inner
+            .clusters
+            .read()
+            .iter()
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    fn cells(&self) -> Vec<Arc<ClusterCell>> {
+        self.inner.clusters.read().clone()
     }
 
     /// Subscribes to the change feed. Subscribe first, then take a snapshot, then apply the
@@ -245,191 +507,52 @@ impl Store {
         &self.inner.stats
     }
 
-    /// Inserts or replaces an object and marks the rollouts it belongs to as dirty.
-    pub fn apply(&self, object: Object) {
-        let mut affected = Vec::new();
-        {
-            let mut objects = self.inner.objects.write();
-            let meta = object.meta();
-            let key = RolloutKey::new(&meta.namespace, &meta.name);
-            if let Some(old) = objects.remove(object.kind(), &key) {
-                objects.affected_rollouts(&old, &mut affected);
-            }
-            let new_meta = object.meta_with_kind();
-            objects.insert(object);
-            objects.affected_rollouts(&new_meta, &mut affected);
-        }
-        self.mark_dirty(affected);
-    }
-
-    /// Removes an object and marks the rollouts it belonged to as dirty.
-    pub fn delete(&self, kind: Kind, namespace: &str, name: &str) {
-        let mut affected = Vec::new();
-        {
-            let mut objects = self.inner.objects.write();
-            let key = RolloutKey::new(namespace, name);
-            if let Some(old) = objects.remove(kind, &key) {
-                objects.affected_rollouts(&old, &mut affected);
-            }
-            if kind == Kind::Rollout {
-                objects.events.remove(&key);
-            }
-        }
-        self.mark_dirty(affected);
-    }
-
-    /// Replaces every object of `kind` (a watcher's initial list or a relist after an
-    /// expired resource version): objects missing from `objects` are deleted.
-    pub fn replace_kind(&self, kind: Kind, objects: Vec<Object>) {
-        let fresh: HashSet<RolloutKey> = objects
-            .iter()
-            .map(|o| RolloutKey::new(&o.meta().namespace, &o.meta().name))
-            .collect();
-        for key in self.keys_of(kind) {
-            if !fresh.contains(&key) {
-                self.delete(kind, &key.namespace, &key.name);
-            }
-        }
-        if kind == Kind::Rollout {
-            // Events that came before their rollout's list, of rollouts that are gone.
-            self.inner
-                .objects
-                .write()
-                .events
-                .retain(|key, _| fresh.contains(key));
-        }
-        for object in objects {
-            self.apply(object);
-        }
-    }
-
-    /// Replaces every object of `kind` in `namespace` (a relist of a watch of one of several
-    /// namespaces): objects of that namespace missing from `objects` are deleted, those of
-    /// other namespaces stay. Linear in the stored and the listed objects.
-    pub fn replace_in_namespace(&self, kind: Kind, namespace: &str, objects: Vec<Object>) {
-        let fresh: HashSet<&str> = objects
-            .iter()
-            .filter(|o| o.meta().namespace == namespace)
-            .map(|o| o.meta().name.as_str())
-            .collect();
-        for key in self.keys_of(kind) {
-            if key.namespace == namespace && !fresh.contains(key.name.as_str()) {
-                self.delete(kind, &key.namespace, &key.name);
-            }
-        }
-        if kind == Kind::Rollout {
-            self.inner
-                .objects
-                .write()
-                .events
-                .retain(|key, _| key.namespace != namespace || fresh.contains(key.name.as_str()));
-        }
-        for object in objects {
-            self.apply(object);
-        }
-    }
-
-    /// Keys of every stored object of `kind`.
+    /// Keys of every stored object of `kind`, of every cluster.
     pub fn keys_of(&self, kind: Kind) -> Vec<RolloutKey> {
-        let objects = self.inner.objects.read();
-        match kind {
-            Kind::Rollout => objects.rollouts.keys().cloned().collect(),
-            Kind::ReplicaSet => objects.replica_sets.keys().cloned().collect(),
-            Kind::Pod => objects.pods.keys().cloned().collect(),
-            Kind::AnalysisRun => objects.analysis_runs.keys().cloned().collect(),
-            Kind::Experiment => objects.experiments.keys().cloned().collect(),
-        }
+        self.cells()
+            .iter()
+            .flat_map(|cell| {
+                cell.objects
+                    .read()
+                    .keys_of(kind)
+                    .into_iter()
+                    .map(|k| k.in_cluster(&cell.name))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
-    /// Number of stored objects of each kind.
+    /// Number of stored objects of each kind, of every cluster.
     pub fn object_counts(&self) -> BTreeMap<Kind, usize> {
-        let objects = self.inner.objects.read();
-        BTreeMap::from([
-            (Kind::Rollout, objects.rollouts.len()),
-            (Kind::ReplicaSet, objects.replica_sets.len()),
-            (Kind::Pod, objects.pods.len()),
-            (Kind::AnalysisRun, objects.analysis_runs.len()),
-            (Kind::Experiment, objects.experiments.len()),
-        ])
-    }
-
-    /// Adds or replaces (by name) an Event about a rollout, keeping that rollout's newest
-    /// [`EVENTS_PER_ROLLOUT`]; marks the rollout dirty.
-    pub fn apply_event(&self, event: RolloutEvent) {
-        let key = event_key(&event);
-        self.inner.objects.write().add_event(key.clone(), event);
-        self.mark_dirty(vec![key]);
-    }
-
-    /// Removes an Event (deleted, or expired by the API server).
-    pub fn delete_event(&self, event: &RolloutEvent) {
-        let key = event_key(event);
-        {
-            let mut objects = self.inner.objects.write();
-            if let Some(log) = objects.events.get_mut(&key) {
-                log.retain(|e| *e.name != *event.metadata.name);
-                if log.is_empty() {
-                    objects.events.remove(&key);
-                }
+        let mut counts: BTreeMap<Kind, usize> = Kind::ALL.into_iter().map(|k| (k, 0)).collect();
+        for cell in self.cells() {
+            for (kind, n) in cell.objects.read().counts() {
+                *counts.entry(kind).or_default() += n;
             }
         }
-        self.mark_dirty(vec![key]);
-    }
-
-    /// Replaces every Event (of `namespace`, or all with `None`): a watch's (re)list.
-    pub fn replace_events(&self, namespace: Option<&str>, events: Vec<RolloutEvent>) {
-        let mut affected: Vec<RolloutKey> = vec![];
-        {
-            let mut objects = self.inner.objects.write();
-            objects.events.retain(|key, _| {
-                let keep = namespace.is_some_and(|ns| ns != key.namespace);
-                if !keep {
-                    affected.push(key.clone());
-                }
-                keep
-            });
-            for event in events {
-                let key = event_key(&event);
-                affected.push(key.clone());
-                objects.add_event(key, event);
-            }
-        }
-        self.mark_dirty(affected);
-    }
-
-    /// Says why the Events of `namespace` (`None`: of every namespace) cannot be shown, or
-    /// (`why` = `None`) that they can again; the histories of its rollouts say so. Each watch
-    /// reports its own namespace, so one forbidden namespace does not flap with another's.
-    pub fn set_events_unavailable(&self, namespace: Option<&str>, why: Option<String>) {
-        let keys = {
-            let mut objects = self.inner.objects.write();
-            let scope = namespace.map(str::to_owned);
-            if objects.events_unavailable.get(&scope) == why.as_ref() {
-                return;
-            }
-            match why {
-                Some(why) => objects.events_unavailable.insert(scope, why),
-                None => objects.events_unavailable.remove(&scope),
-            };
-            objects
-                .rollouts
-                .keys()
-                .filter(|k| namespace.is_none_or(|ns| k.namespace == ns))
-                .cloned()
-                .collect()
-        };
-        self.mark_dirty(keys);
+        counts
     }
 
     /// A rollout's stored Events, newest first.
     pub fn events_of(&self, key: &RolloutKey) -> Vec<Arc<EventRecord>> {
-        self.inner
-            .objects
-            .read()
+        let Some(cell) = self.cell(&key.cluster) else {
+            return vec![];
+        };
+        let objects = cell.objects.read();
+        objects
             .events
-            .get(key)
+            .get(&ObjectKey::new(&key.namespace, &key.name))
             .cloned()
             .unwrap_or_default()
+    }
+
+    fn cell(&self, name: &str) -> Option<Arc<ClusterCell>> {
+        self.inner
+            .clusters
+            .read()
+            .iter()
+            .find(|c| *c.name == *name)
+            .cloned()
     }
 
     fn mark_dirty(&self, keys: Vec<RolloutKey>) {
@@ -452,26 +575,31 @@ impl Store {
         if dirty.is_empty() {
             return;
         }
+        let cells = self.cells();
         let stats = &self.inner.stats;
         for chunk in dirty.chunks(FLUSH_CHUNK) {
             let started = Instant::now();
             // Compute outside the views lock: readers (snapshots) are never blocked by the
-            // view model.
-            let computed: Vec<(&RolloutKey, Option<(RolloutDetail, RolloutSummary)>)> = {
-                let objects = self.inner.objects.read();
-                chunk
-                    .iter()
-                    .map(|key| {
-                        let view = objects.rollouts.get(key).map(|ro| {
-                            let related = objects.related(ro);
-                            let detail = view::rollout_detail(ro, &related);
-                            let summary = detail.summary();
-                            (detail, summary)
-                        });
-                        (key, view)
-                    })
-                    .collect()
-            };
+            // view model. Keys are sorted, so a chunk holds few clusters, each read-locked
+            // once.
+            let mut computed: Vec<(&RolloutKey, Option<(RolloutDetail, RolloutSummary)>)> =
+                Vec::with_capacity(chunk.len());
+            for group in chunk.chunk_by(|a, b| a.cluster == b.cluster) {
+                let cell = cells.iter().find(|c| c.name == group[0].cluster);
+                let objects = cell.map(|c| c.objects.read());
+                for key in group {
+                    let view = objects.as_ref().and_then(|objects| {
+                        let ro = objects
+                            .rollouts
+                            .get(&ObjectKey::new(&key.namespace, &key.name))?;
+                        let related = objects.related(ro);
+                        let detail = detail_in(&key.cluster, ro, &related);
+                        let summary = detail.summary();
+                        Some((detail, summary))
+                    });
+                    computed.push((key, view));
+                }
+            }
             stats
                 .recomputes
                 .fetch_add(computed.len() as u64, Ordering::Relaxed);
@@ -512,15 +640,15 @@ impl Store {
         }
     }
 
-    /// The list snapshot: summaries (optionally of some namespaces) and the sequence number
-    /// they are current at. Decoded from the cached JSON (the store keeps no value trees), so
-    /// prefer [`Store::list_json`] or [`Store::list_pages`] where JSON will do.
-    pub fn summaries(&self, namespaces: &[String]) -> (u64, Vec<Arc<RolloutSummary>>) {
+    /// The list snapshot: summaries (optionally of some clusters and namespaces) and the
+    /// sequence number they are current at. Decoded from the cached JSON (the store keeps no
+    /// value trees), so prefer [`Store::list_json`] or [`Store::list_pages`] where JSON will do.
+    pub fn summaries(&self, filter: &ListFilter) -> (u64, Vec<Arc<RolloutSummary>>) {
         let views = self.inner.views.read();
         let list = views
             .by_key
             .iter()
-            .filter(|(key, _)| in_namespaces(namespaces, &key.namespace))
+            .filter(|(key, _)| filter.matches(key))
             .filter_map(|(_, v)| {
                 serde_json::from_str(v.summary_json.get())
                     .ok()
@@ -530,20 +658,31 @@ impl Store {
         (views.seq, list)
     }
 
-    /// The list snapshot of `namespaces` (all when empty) as compressed pages, built now from
-    /// the cached per-rollout JSON (CPU work: call it off the async workers, or use
+    /// How many rollouts `filter` shows.
+    pub fn count(&self, filter: &ListFilter) -> usize {
+        let views = self.inner.views.read();
+        views
+            .by_key
+            .keys()
+            .filter(|key| filter.matches(key))
+            .count()
+    }
+
+    /// The list snapshot of `filter` as compressed pages, built now from the cached
+    /// per-rollout JSON (CPU work: call it off the async workers, or use
     /// [`Store::shared_list_pages`]). The views lock is held only to copy the rows out.
-    pub fn list_pages(&self, namespaces: &[String]) -> Result<SnapshotPages, PageError> {
+    pub fn list_pages(&self, filter: &ListFilter) -> Result<SnapshotPages, PageError> {
         let (seq, entries) = {
             let views = self.inner.views.read();
             let entries: Vec<PageEntry> = views
                 .by_key
                 .iter()
-                .filter(|(key, _)| in_namespaces(namespaces, &key.namespace))
+                .filter(|(key, _)| filter.matches(key))
                 .map(|(key, view)| PageEntry {
                     rank: view.rank,
                     name: key.name.clone(),
                     namespace: key.namespace.clone(),
+                    cluster: key.cluster.shared(),
                     json: view.summary_json.clone(),
                 })
                 .collect();
@@ -552,50 +691,50 @@ impl Store {
         pages::build(seq, entries)
     }
 
-    /// [`Store::list_pages`] on a blocking thread, built once per namespace filter and
-    /// version and shared by every caller with that filter at that version (a reconnect storm
-    /// of 1,000 clients compresses the list once, and holds one copy of it). The pages may be
-    /// newer than the version asked at, never older: a caller that subscribed to the change
-    /// feed before asking misses nothing.
+    /// [`Store::list_pages`] on a blocking thread, built once per filter and version and
+    /// shared by every caller with that filter at that version (a reconnect storm of 1,000
+    /// clients compresses the list once, and holds one copy of it). The pages may be newer
+    /// than the version asked at, never older: a caller that subscribed to the change feed
+    /// before asking misses nothing.
     pub async fn shared_list_pages(
         &self,
-        namespaces: &[String],
+        filter: &ListFilter,
     ) -> Result<Arc<SnapshotPages>, PageError> {
         let cell = {
             let seq = self.inner.views.read().seq;
             let mut shared = self.inner.shared_pages.lock();
             // Pages of older versions are never handed out again.
             shared.retain(|_, (at, _)| *at == seq);
-            if shared.len() >= SHARED_FILTERS && !shared.contains_key(namespaces) {
+            if shared.len() >= SHARED_FILTERS && !shared.contains_key(filter) {
                 shared.clear();
             }
             shared
-                .entry(namespaces.to_vec())
+                .entry(filter.clone())
                 .or_insert_with(|| (seq, SharedPages::default()))
                 .1
                 .clone()
         };
-        cell.get_or_try_init(|| self.list_pages_blocking(namespaces.to_vec()))
+        cell.get_or_try_init(|| self.list_pages_blocking(filter.clone()))
             .await
             .cloned()
     }
 
     async fn list_pages_blocking(
         &self,
-        namespaces: Vec<String>,
+        filter: ListFilter,
     ) -> Result<Arc<SnapshotPages>, PageError> {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.list_pages(&namespaces).map(Arc::new))
+        tokio::task::spawn_blocking(move || store.list_pages(&filter).map(Arc::new))
             .await
             .map_err(|_| PageError::Panicked)?
     }
 
     /// `{"rollouts":[...]}` for the REST list, from the cached per-rollout JSON (no value
     /// tree is built, which took most of the time at 10,000 rollouts).
-    pub fn list_json(&self, namespaces: &[String]) -> String {
+    pub fn list_json(&self, filter: &ListFilter) -> String {
         let views = self.inner.views.read();
         serialize(&RawList {
-            rollouts: views.summaries_in(namespaces),
+            rollouts: views.summaries_in(filter),
         })
     }
 
@@ -607,11 +746,14 @@ impl Store {
             // Not in the list yet (or any more): answer as the list does.
             return (views.seq, None);
         }
-        let objects = self.inner.objects.read();
+        let Some(cell) = self.cell(&key.cluster) else {
+            return (views.seq, None);
+        };
+        let objects = cell.objects.read();
         let detail = objects
             .rollouts
-            .get(key)
-            .map(|ro| Arc::new(view::rollout_detail(ro, &objects.related(ro))));
+            .get(&ObjectKey::new(&key.namespace, &key.name))
+            .map(|ro| Arc::new(detail_in(&key.cluster, ro, &objects.related(ro))));
         (views.seq, detail)
     }
 
@@ -622,44 +764,368 @@ impl Store {
         if !views.by_key.contains_key(key) {
             return None;
         }
-        self.inner.objects.read().rollouts.get(key).cloned()
+        let cell = self.cell(&key.cluster)?;
+        let objects = cell.objects.read();
+        objects
+            .rollouts
+            .get(&ObjectKey::new(&key.namespace, &key.name))
+            .cloned()
     }
 
-    /// Namespaces that hold at least one rollout.
+    /// Namespaces that hold at least one rollout, in any cluster.
     pub fn namespaces(&self) -> Vec<String> {
         let views = self.inner.views.read();
         let set: BTreeSet<&str> = views.by_key.keys().map(|k| k.namespace.as_str()).collect();
         set.into_iter().map(str::to_owned).collect()
     }
 
-    /// Current health of the sources.
-    pub fn health(&self) -> Health {
-        self.inner.health.read().clone()
+    /// Rollouts in the cache per cluster.
+    fn rollout_counts(&self) -> HashMap<ClusterName, usize> {
+        let views = self.inner.views.read();
+        let mut counts = HashMap::new();
+        for key in views.by_key.keys() {
+            *counts.entry(key.cluster.clone()).or_default() += 1;
+        }
+        counts
     }
 
-    /// Updates the health and broadcasts it when it changed.
-    pub fn update_health(&self, update: impl FnOnce(&mut Health)) {
-        let changed = {
-            let mut health = self.inner.health.write();
-            let before = health.clone();
-            update(&mut health);
-            (*health != before).then(|| health.clone())
-        };
-        if let Some(health) = changed {
-            let frame = serialize(&ServerMsg::Status { health });
-            let _ = self.inner.changes.send(Arc::new(Change::Health {
-                frame: Utf8Bytes::from(frame),
-            }));
+    /// Current health of the sources, all clusters together: with one cluster, its health;
+    /// with several, each kind synced when it is in every cluster, and a blocking `problem`
+    /// only when no cluster is current (one cluster down never blanks the page: the
+    /// clusters' states say which are not current).
+    pub fn health(&self) -> Health {
+        let cells = self.cells();
+        let healths: Vec<(ClusterName, ClusterHealth)> = cells
+            .iter()
+            .map(|c| (c.name.clone(), c.health.read().clone()))
+            .collect();
+        aggregate(&self.inner.template, &healths)
+    }
+
+    /// Each cluster's status, in display order.
+    pub fn cluster_statuses(&self) -> Vec<ClusterStatus> {
+        let counts = self.rollout_counts();
+        self.cells()
+            .iter()
+            .map(|cell| {
+                let health = cell.health.read();
+                ClusterStatus {
+                    name: cell.name.to_string(),
+                    state: health.state,
+                    problem: health.health.problem.clone(),
+                    since: Some(health.since.to_string()),
+                    last_synced_at: health.last_synced_at.map(|t| t.to_string()),
+                    rollouts: counts.get(&cell.name).copied().unwrap_or(0),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether the Service may send traffic here: every cluster has synced once or reports
+    /// a problem (one dead cluster does not take every replica out of the Service), and at
+    /// least one is current. With one cluster: it is synced, as before there were several.
+    pub fn ready(&self) -> bool {
+        let statuses = self.cluster_statuses();
+        if statuses.is_empty() {
+            return self.inner.template.ready();
+        }
+        statuses.iter().any(|s| s.state == ClusterState::Synced)
+            && statuses
+                .iter()
+                .all(|s| s.last_synced_at.is_some() || s.problem.is_some())
+    }
+
+    /// Broadcasts the current health (after a cluster's changed).
+    fn broadcast_health(&self) {
+        let _order = self.inner.status_lock.lock();
+        let frame = serialize(&ServerMsg::Status {
+            health: self.health(),
+            clusters: self.cluster_statuses(),
+        });
+        let _ = self.inner.changes.send(Arc::new(Change::Health {
+            frame: Utf8Bytes::from(frame),
+        }));
+    }
+}
+
+/// The health of all clusters together ([`Store::health`]).
+fn aggregate(template: &Health, clusters: &[(ClusterName, ClusterHealth)]) -> Health {
+    match clusters {
+        [] => template.clone(),
+        [(_, one)] => one.health.clone(),
+        several => {
+            let mut health = template.clone();
+            health.notes.clear();
+            let mut namespaces = BTreeSet::new();
+            let mut all_namespaces = false;
+            for (name, cluster) in several {
+                let h = &cluster.health;
+                all_namespaces |= h.namespaces.is_empty();
+                namespaces.extend(h.namespaces.iter().cloned());
+                health
+                    .notes
+                    .extend(h.notes.iter().map(|note| format!("{name}: {note}")));
+            }
+            health.namespaces = if all_namespaces {
+                vec![]
+            } else {
+                namespaces.into_iter().collect()
+            };
+            for (kind, merged) in &mut health.kinds {
+                *merged = KindHealth::default();
+                merged.synced = true;
+                for (name, cluster) in several {
+                    let Some(k) = cluster.health.kinds.get(kind) else {
+                        continue;
+                    };
+                    merged.synced &= k.synced;
+                    merged.restarts += k.restarts;
+                    if merged.error.is_none()
+                        && let Some(error) = &k.error
+                    {
+                        merged.error = Some(format!("{name}: {error}"));
+                        merged.problem = k.problem.clone();
+                    }
+                }
+            }
+            let any_current = several.iter().any(|(_, c)| c.state == ClusterState::Synced);
+            health.problem = if any_current {
+                None
+            } else {
+                several
+                    .iter()
+                    .filter_map(|(name, c)| {
+                        c.health
+                            .problem
+                            .as_ref()
+                            .map(|p| Problem::new(p.code, format!("cluster {name}: {}", p.message)))
+                    })
+                    .min_by_key(|p| p.code)
+            };
+            health
         }
     }
 }
 
+impl ClusterStore {
+    /// The cluster's name.
+    pub fn name(&self) -> &ClusterName {
+        &self.cell.name
+    }
+
+    /// The whole store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn keys(&self, keys: Vec<ObjectKey>) -> Vec<RolloutKey> {
+        keys.into_iter()
+            .map(|k| k.in_cluster(&self.cell.name))
+            .collect()
+    }
+
+    fn mark_dirty(&self, keys: Vec<ObjectKey>) {
+        self.store.mark_dirty(self.keys(keys));
+    }
+
+    /// Inserts or replaces an object and marks the rollouts it belongs to as dirty.
+    pub fn apply(&self, object: Object) {
+        let mut affected = Vec::new();
+        {
+            let mut objects = self.cell.objects.write();
+            let meta = object.meta();
+            let key = ObjectKey::new(&meta.namespace, &meta.name);
+            if let Some(old) = objects.remove(object.kind(), &key) {
+                objects.affected_rollouts(&old, &mut affected);
+            }
+            let new_meta = object.meta_with_kind();
+            objects.insert(object);
+            objects.affected_rollouts(&new_meta, &mut affected);
+        }
+        self.mark_dirty(affected);
+    }
+
+    /// Removes an object and marks the rollouts it belonged to as dirty.
+    pub fn delete(&self, kind: Kind, namespace: &str, name: &str) {
+        let mut affected = Vec::new();
+        {
+            let mut objects = self.cell.objects.write();
+            let key = ObjectKey::new(namespace, name);
+            if let Some(old) = objects.remove(kind, &key) {
+                objects.affected_rollouts(&old, &mut affected);
+            }
+            if kind == Kind::Rollout {
+                objects.events.remove(&key);
+            }
+        }
+        self.mark_dirty(affected);
+    }
+
+    /// Replaces every object of `kind` of this cluster (a watcher's initial list or a relist
+    /// after an expired resource version): objects missing from `objects` are deleted; other
+    /// clusters' objects are not touched.
+    pub fn replace_kind(&self, kind: Kind, objects: Vec<Object>) {
+        let fresh: HashSet<ObjectKey> = objects
+            .iter()
+            .map(|o| ObjectKey::new(&o.meta().namespace, &o.meta().name))
+            .collect();
+        for key in self.keys_of(kind) {
+            if !fresh.contains(&key) {
+                self.delete(kind, &key.namespace, &key.name);
+            }
+        }
+        if kind == Kind::Rollout {
+            // Events that came before their rollout's list, of rollouts that are gone.
+            self.cell
+                .objects
+                .write()
+                .events
+                .retain(|key, _| fresh.contains(key));
+        }
+        for object in objects {
+            self.apply(object);
+        }
+    }
+
+    /// Replaces every object of `kind` in `namespace` (a relist of a watch of one of several
+    /// namespaces): objects of that namespace missing from `objects` are deleted, those of
+    /// other namespaces stay. Linear in the stored and the listed objects.
+    pub fn replace_in_namespace(&self, kind: Kind, namespace: &str, objects: Vec<Object>) {
+        let fresh: HashSet<&str> = objects
+            .iter()
+            .filter(|o| o.meta().namespace == namespace)
+            .map(|o| o.meta().name.as_str())
+            .collect();
+        for key in self.keys_of(kind) {
+            if key.namespace == namespace && !fresh.contains(key.name.as_str()) {
+                self.delete(kind, &key.namespace, &key.name);
+            }
+        }
+        if kind == Kind::Rollout {
+            self.cell
+                .objects
+                .write()
+                .events
+                .retain(|key, _| key.namespace != namespace || fresh.contains(key.name.as_str()));
+        }
+        for object in objects {
+            self.apply(object);
+        }
+    }
+
+    /// Removes every object of this cluster (its rollouts leave the list); the cluster and
+    /// its health stay.
+    pub fn clear(&self) {
+        let keys: Vec<ObjectKey> = {
+            let mut objects = self.cell.objects.write();
+            let keys = objects.rollouts.keys().cloned().collect();
+            *objects = Objects::default();
+            keys
+        };
+        self.mark_dirty(keys);
+    }
+
+    /// Keys of this cluster's stored objects of `kind`.
+    pub fn keys_of(&self, kind: Kind) -> Vec<ObjectKey> {
+        self.cell.objects.read().keys_of(kind)
+    }
+
+    /// Adds or replaces (by name) an Event about a rollout, keeping that rollout's newest
+    /// [`EVENTS_PER_ROLLOUT`]; marks the rollout dirty.
+    pub fn apply_event(&self, event: RolloutEvent) {
+        let key = event_key(&event);
+        self.cell.objects.write().add_event(key.clone(), event);
+        self.mark_dirty(vec![key]);
+    }
+
+    /// Removes an Event (deleted, or expired by the API server).
+    pub fn delete_event(&self, event: &RolloutEvent) {
+        let key = event_key(event);
+        {
+            let mut objects = self.cell.objects.write();
+            if let Some(log) = objects.events.get_mut(&key) {
+                log.retain(|e| *e.name != *event.metadata.name);
+                if log.is_empty() {
+                    objects.events.remove(&key);
+                }
+            }
+        }
+        self.mark_dirty(vec![key]);
+    }
+
+    /// Replaces every Event (of `namespace`, or all with `None`): a watch's (re)list.
+    pub fn replace_events(&self, namespace: Option<&str>, events: Vec<RolloutEvent>) {
+        let mut affected: Vec<ObjectKey> = vec![];
+        {
+            let mut objects = self.cell.objects.write();
+            objects.events.retain(|key, _| {
+                let keep = namespace.is_some_and(|ns| ns != key.namespace);
+                if !keep {
+                    affected.push(key.clone());
+                }
+                keep
+            });
+            for event in events {
+                let key = event_key(&event);
+                affected.push(key.clone());
+                objects.add_event(key, event);
+            }
+        }
+        self.mark_dirty(affected);
+    }
+
+    /// Says why the Events of `namespace` (`None`: of every namespace) cannot be shown, or
+    /// (`why` = `None`) that they can again; the histories of its rollouts say so. Each watch
+    /// reports its own namespace, so one forbidden namespace does not flap with another's.
+    pub fn set_events_unavailable(&self, namespace: Option<&str>, why: Option<String>) {
+        let keys = {
+            let mut objects = self.cell.objects.write();
+            let scope = namespace.map(str::to_owned);
+            if objects.events_unavailable.get(&scope) == why.as_ref() {
+                return;
+            }
+            match why {
+                Some(why) => objects.events_unavailable.insert(scope, why),
+                None => objects.events_unavailable.remove(&scope),
+            };
+            objects
+                .rollouts
+                .keys()
+                .filter(|k| namespace.is_none_or(|ns| k.namespace == ns))
+                .cloned()
+                .collect()
+        };
+        self.mark_dirty(keys);
+    }
+
+    /// This cluster's (kind-level) health.
+    pub fn health(&self) -> Health {
+        self.cell.health.read().health.clone()
+    }
+
+    /// Updates this cluster's health and broadcasts the store's when it changed.
+    pub fn update_health(&self, update: impl FnOnce(&mut Health)) {
+        let changed = {
+            let mut cluster = self.cell.health.write();
+            let before = cluster.health.clone();
+            update(&mut cluster.health);
+            let changed = cluster.health != before;
+            if changed {
+                cluster.refresh();
+            }
+            changed
+        };
+        if changed {
+            self.store.broadcast_health();
+        }
+    }
+}
 impl Views {
-    /// The cached summaries of `namespaces` (all when empty), in key order.
-    fn summaries_in(&self, namespaces: &[String]) -> Vec<&RawValue> {
+    /// The cached summaries `filter` shows, in key order.
+    fn summaries_in(&self, filter: &ListFilter) -> Vec<&RawValue> {
         self.by_key
             .iter()
-            .filter(|(key, _)| in_namespaces(namespaces, &key.namespace))
+            .filter(|(key, _)| filter.matches(key))
             .map(|(_, view)| &*view.summary_json)
             .collect()
     }
@@ -722,6 +1188,7 @@ impl Views {
         let seq = self.seq;
         let frame = Utf8Bytes::from(serialize(&ServerMsg::Delete {
             seq,
+            cluster: key.cluster.to_string(),
             namespace: key.namespace.clone(),
             name: key.name.clone(),
         }));
@@ -735,9 +1202,31 @@ impl Views {
 }
 
 impl Objects {
+    /// Keys of every stored object of `kind`.
+    fn keys_of(&self, kind: Kind) -> Vec<ObjectKey> {
+        match kind {
+            Kind::Rollout => self.rollouts.keys().cloned().collect(),
+            Kind::ReplicaSet => self.replica_sets.keys().cloned().collect(),
+            Kind::Pod => self.pods.keys().cloned().collect(),
+            Kind::AnalysisRun => self.analysis_runs.keys().cloned().collect(),
+            Kind::Experiment => self.experiments.keys().cloned().collect(),
+        }
+    }
+
+    /// Number of stored objects of each kind.
+    fn counts(&self) -> [(Kind, usize); 5] {
+        [
+            (Kind::Rollout, self.rollouts.len()),
+            (Kind::ReplicaSet, self.replica_sets.len()),
+            (Kind::Pod, self.pods.len()),
+            (Kind::AnalysisRun, self.analysis_runs.len()),
+            (Kind::Experiment, self.experiments.len()),
+        ]
+    }
+
     /// Adds `event` to `key`'s log, replacing an Event of the same name (the API server
     /// updates an Event in place when it recurs), newest first, trimmed.
-    fn add_event(&mut self, key: RolloutKey, event: RolloutEvent) {
+    fn add_event(&mut self, key: ObjectKey, event: RolloutEvent) {
         let mut record = event.record();
         record.reason = self.intern(&record.reason);
         record.source = self.intern(&record.source);
@@ -765,7 +1254,7 @@ impl Objects {
 
     fn insert(&mut self, object: Object) {
         let meta = object.meta();
-        let key = RolloutKey::new(&meta.namespace, &meta.name);
+        let key = ObjectKey::new(&meta.namespace, &meta.name);
         let kind = object.kind();
         self.index(kind, meta, true);
         match object {
@@ -778,7 +1267,7 @@ impl Objects {
     }
 
     /// Removes an object, returning its metadata (with kind) for dirty tracking.
-    fn remove(&mut self, kind: Kind, key: &RolloutKey) -> Option<MetaWithKind> {
+    fn remove(&mut self, kind: Kind, key: &ObjectKey) -> Option<MetaWithKind> {
         let meta = match kind {
             Kind::Rollout => self.rollouts.remove(key).map(|o| o.metadata.clone()),
             Kind::ReplicaSet => self.replica_sets.remove(key).map(|o| o.metadata.clone()),
@@ -820,13 +1309,13 @@ impl Objects {
 
     /// Collects the rollouts an object belongs to: itself for a rollout, else the owners'
     /// rollouts, up to three levels (pod → ReplicaSet → Experiment → Rollout).
-    fn affected_rollouts(&self, object: &MetaWithKind, out: &mut Vec<RolloutKey>) {
+    fn affected_rollouts(&self, object: &MetaWithKind, out: &mut Vec<ObjectKey>) {
         self.walk_up(object.kind, &object.meta, 0, out);
     }
 
-    fn walk_up(&self, kind: Kind, meta: &Meta, depth: u8, out: &mut Vec<RolloutKey>) {
+    fn walk_up(&self, kind: Kind, meta: &Meta, depth: u8, out: &mut Vec<ObjectKey>) {
         if kind == Kind::Rollout {
-            out.push(RolloutKey::new(&meta.namespace, &meta.name));
+            out.push(ObjectKey::new(&meta.namespace, &meta.name));
             return;
         }
         if depth >= 3 {
@@ -840,7 +1329,7 @@ impl Objects {
                 continue;
             };
             for (owner_kind, owner_name) in entries {
-                let key = RolloutKey::new(&meta.namespace, owner_name);
+                let key = ObjectKey::new(&meta.namespace, owner_name);
                 let owner_meta = match owner_kind {
                     Kind::Rollout => self.rollouts.get(&key).map(|o| &o.metadata),
                     Kind::ReplicaSet => self.replica_sets.get(&key).map(|o| &o.metadata),
@@ -872,7 +1361,7 @@ impl Objects {
             experiments: vec![],
             events: self
                 .events
-                .get(&RolloutKey::new(ns, &ro.metadata.name))
+                .get(&ObjectKey::new(ns, &ro.metadata.name))
                 .map(|log| log.iter().map(|e| &**e).collect())
                 .unwrap_or_default(),
             events_unavailable: self
@@ -883,7 +1372,7 @@ impl Objects {
         };
         let mut replica_set_uids = vec![];
         for (kind, name) in self.children_of(ns, &ro.metadata.uid) {
-            let key = RolloutKey::new(ns, name);
+            let key = ObjectKey::new(ns, name);
             match kind {
                 Kind::ReplicaSet => {
                     if let Some(rs) = self.replica_sets.get(&key) {
@@ -898,7 +1387,7 @@ impl Objects {
                     if let Some(exp) = self.experiments.get(&key) {
                         related.experiments.push(exp);
                         for (kind, name) in self.children_of(ns, &exp.metadata.uid) {
-                            let key = RolloutKey::new(ns, name);
+                            let key = ObjectKey::new(ns, name);
                             match kind {
                                 Kind::ReplicaSet => {
                                     if let Some(rs) = self.replica_sets.get(&key) {
@@ -924,7 +1413,7 @@ impl Objects {
                 if *kind == Kind::Pod {
                     related
                         .pods
-                        .extend(self.pods.get(&RolloutKey::new(ns, name)).map(|p| &**p));
+                        .extend(self.pods.get(&ObjectKey::new(ns, name)).map(|p| &**p));
                 }
             }
         }
@@ -953,15 +1442,22 @@ impl Object {
     }
 }
 
+/// The detail of `ro` of `cluster` (the view model knows nothing of clusters).
+fn detail_in(cluster: &ClusterName, ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
+    let mut detail = view::rollout_detail(ro, related);
+    detail.summary.cluster = cluster.to_string();
+    detail
+}
+
 /// The rollout an Event is about.
-fn event_key(event: &RolloutEvent) -> RolloutKey {
+fn event_key(event: &RolloutEvent) -> ObjectKey {
     let o = &event.involved_object;
     let namespace = if o.namespace.is_empty() {
         &event.metadata.namespace
     } else {
         &o.namespace
     };
-    RolloutKey::new(namespace, &o.name)
+    ObjectKey::new(namespace, &o.name)
 }
 
 fn in_namespaces(namespaces: &[String], namespace: &str) -> bool {
@@ -988,6 +1484,7 @@ fn patch_frame(
     Some(serialize(&ServerMsg::Patch {
         seq,
         base: old.summary_seq,
+        cluster: key.cluster.to_string(),
         namespace: key.namespace.clone(),
         name: key.name.clone(),
         patch: json_patch::diff(&before, &after),
@@ -1052,16 +1549,19 @@ mod tests {
             "uid": "u-run", "ownerReferences": [{"kind": "Rollout", "name": "web", "uid": "u-ro"}]}});
         let store = Store::new(Health::loaded(crate::health::SourceKind::Files));
         for value in [rollout, rs, pod.clone(), run] {
-            store.apply(Object::from_json(value).unwrap().unwrap());
+            store
+                .cluster("c")
+                .apply(Object::from_json(value).unwrap().unwrap());
         }
-        let objects = store.inner.objects.read();
+        let cell = store.cell("c").unwrap();
+        let objects = cell.objects.read();
         let mut indexed: Vec<&str> = objects.by_uid.keys().map(|(_, uid)| uid.as_str()).collect();
         indexed.sort();
         assert_eq!(indexed, ["u-ro", "u-rs"]);
         let pod = Object::from_json(pod).unwrap().unwrap();
         let mut affected = vec![];
         objects.affected_rollouts(&pod.meta_with_kind(), &mut affected);
-        assert_eq!(affected, [RolloutKey::new("shop", "web")]);
+        assert_eq!(affected, [ObjectKey::new("shop", "web")]);
     }
 
     #[test]
@@ -1107,12 +1607,12 @@ mod tests {
         let objects = crate::source::files::load(&dir).expect("fixtures in ../shared");
         let store = Store::new(Health::loaded(crate::health::SourceKind::Files));
         for object in objects {
-            store.apply(object);
+            store.cluster("c").apply(object);
         }
         store.flush();
-        let (_, summaries) = store.summaries(&[]);
+        let (_, summaries) = store.summaries(&ListFilter::ALL);
         let summary = summaries.first().expect("a rollout").clone();
-        let key = RolloutKey::new(&summary.namespace, &summary.name);
+        let key = RolloutKey::new(&summary.cluster, &summary.namespace, &summary.name);
         let detail = store.detail(&key).1.expect("its detail");
         assert_eq!(
             rollout_frame("upsert", 7, &raw(&*summary)),
@@ -1128,7 +1628,7 @@ mod tests {
                 rollout: detail
             })
         );
-        let pages = store.list_pages(&[]).expect("pages");
+        let pages = store.list_pages(&ListFilter::ALL).expect("pages");
         let mut page = String::new();
         std::io::Read::read_to_string(
             &mut flate2::read::GzDecoder::new(&pages.pages[0][..]),
@@ -1158,9 +1658,11 @@ mod tests {
     fn replacing_one_namespace_keeps_the_others() {
         let store = Store::new(Health::loaded(crate::health::SourceKind::Cluster));
         for (ns, name) in [("a", "1"), ("a", "2"), ("b", "1"), ("b", "3")] {
-            store.apply(pod(ns, name));
+            store.cluster("c").apply(pod(ns, name));
         }
-        store.replace_in_namespace(Kind::Pod, "a", vec![pod("a", "2"), pod("a", "4")]);
+        store
+            .cluster("c")
+            .replace_in_namespace(Kind::Pod, "a", vec![pod("a", "2"), pod("a", "4")]);
         let mut keys = store.keys_of(Kind::Pod);
         keys.sort();
         let names: Vec<(&str, &str)> = keys
@@ -1191,10 +1693,12 @@ mod tests {
     #[test]
     fn event_logs_are_newest_first_trimmed_and_dropped_with_their_rollout() {
         let store = Store::new(Health::loaded(crate::health::SourceKind::Cluster));
-        store.apply(rollout("web"));
-        let key = RolloutKey::new("a", "web");
+        store.cluster("c").apply(rollout("web"));
+        let key = RolloutKey::new("c", "a", "web");
         for i in 0..(EVENTS_PER_ROLLOUT as u32 + 20) {
-            store.apply_event(event(&format!("e{i}"), "web", i));
+            store
+                .cluster("c")
+                .apply_event(event(&format!("e{i}"), "web", i));
         }
         let log = store.events_of(&key);
         assert_eq!(log.len(), EVENTS_PER_ROLLOUT);
@@ -1202,46 +1706,56 @@ mod tests {
         assert_eq!(log[0].name, format!("e{newest}").into());
         assert_eq!(log[EVENTS_PER_ROLLOUT - 1].name, "e20".into());
         // An Event updated in place (it recurred) replaces the stored one and moves up.
-        store.apply_event(event("e30", "web", 1000));
+        store.cluster("c").apply_event(event("e30", "web", 1000));
         let log = store.events_of(&key);
         assert_eq!(log[0].name, "e30".into());
         assert_eq!(log.iter().filter(|e| &*e.name == "e30").count(), 1);
         // One older than every kept Event is not kept.
-        store.apply_event(event("ancient", "web", 0));
+        store.cluster("c").apply_event(event("ancient", "web", 0));
         assert_eq!(store.events_of(&key).len(), EVENTS_PER_ROLLOUT);
         assert!(store.events_of(&key).iter().all(|e| &*e.name != "ancient"));
-        store.delete_event(&event("e30", "web", 0));
+        store.cluster("c").delete_event(&event("e30", "web", 0));
         assert!(store.events_of(&key).iter().all(|e| &*e.name != "e30"));
         // A relist replaces them; deleting the rollout drops its Events.
-        store.replace_events(None, vec![event("x", "web", 5), event("y", "web", 7)]);
+        store
+            .cluster("c")
+            .replace_events(None, vec![event("x", "web", 5), event("y", "web", 7)]);
         let names: Vec<String> = store
             .events_of(&key)
             .iter()
             .map(|e| e.name.to_string())
             .collect();
         assert_eq!(names, ["y", "x"]);
-        store.delete(Kind::Rollout, "a", "web");
+        store.cluster("c").delete(Kind::Rollout, "a", "web");
         assert!(store.events_of(&key).is_empty());
         // Events of a rollout that is not (or no longer) listed go with the rollouts' relist.
-        store.apply_event(event("z", "gone", 1));
-        store.apply_event(event("w", "web", 1));
-        store.replace_kind(Kind::Rollout, vec![rollout("web")]);
-        assert!(store.events_of(&RolloutKey::new("a", "gone")).is_empty());
+        store.cluster("c").apply_event(event("z", "gone", 1));
+        store.cluster("c").apply_event(event("w", "web", 1));
+        store
+            .cluster("c")
+            .replace_kind(Kind::Rollout, vec![rollout("web")]);
+        assert!(
+            store
+                .events_of(&RolloutKey::new("c", "a", "gone"))
+                .is_empty()
+        );
         assert_eq!(store.events_of(&key).len(), 1);
     }
 
     #[test]
     fn the_detail_carries_the_history_and_why_it_is_unavailable() {
         let store = Store::new(Health::loaded(crate::health::SourceKind::Cluster));
-        store.apply(rollout("web"));
-        store.apply_event(event("e1", "web", 1));
+        store.cluster("c").apply(rollout("web"));
+        store.cluster("c").apply_event(event("e1", "web", 1));
         store.flush();
-        let key = RolloutKey::new("a", "web");
+        let key = RolloutKey::new("c", "a", "web");
         let detail = store.detail(&key).1.unwrap();
         assert_eq!(detail.history.events.len(), 1);
         assert_eq!(detail.history.unavailable, None);
         let mut feed = store.subscribe();
-        store.set_events_unavailable(Some("a"), Some("may not list events".into()));
+        store
+            .cluster("c")
+            .set_events_unavailable(Some("a"), Some("may not list events".into()));
         store.flush();
         // The open detail pages get a new frame saying so.
         assert!(matches!(
@@ -1257,19 +1771,231 @@ mod tests {
             Some("may not list events")
         );
         // Another namespace's watch recovering does not clear it; its own does.
-        store.set_events_unavailable(Some("b"), None);
+        store.cluster("c").set_events_unavailable(Some("b"), None);
         store.flush();
         assert!(store.detail(&key).1.unwrap().history.unavailable.is_some());
         assert!(feed.try_recv().is_err(), "nothing changed for namespace a");
-        store.set_events_unavailable(Some("a"), None);
+        store.cluster("c").set_events_unavailable(Some("a"), None);
         store.flush();
         assert_eq!(store.detail(&key).1.unwrap().history.unavailable, None);
         // The cluster-wide watch speaks for every namespace.
-        store.set_events_unavailable(None, Some("forbidden".into()));
+        store
+            .cluster("c")
+            .set_events_unavailable(None, Some("forbidden".into()));
         store.flush();
         assert_eq!(
             store.detail(&key).1.unwrap().history.unavailable.as_deref(),
             Some("forbidden")
+        );
+    }
+
+    fn rollout_in(namespace: &str, name: &str, uid: &str) -> Object {
+        Object::decode(
+            Kind::Rollout,
+            serde_json::json!({"kind": "Rollout",
+                "metadata": {"namespace": namespace, "name": name, "uid": uid}}),
+        )
+        .unwrap()
+    }
+
+    fn replica_set_of(name: &str, owner_uid: &str) -> Object {
+        Object::decode(
+            Kind::ReplicaSet,
+            serde_json::json!({"kind": "ReplicaSet", "metadata": {"namespace": "a", "name": name,
+                "uid": format!("rs-{name}"),
+                "ownerReferences": [{"kind": "Rollout", "name": "web", "uid": owner_uid}]}}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_same_namespace_and_name_in_two_clusters_are_two_rollouts() {
+        let store = Store::new(Health::loaded(crate::health::SourceKind::Cluster));
+        let (eu, staging) = (store.cluster("prod-eu"), store.cluster("staging"));
+        // Same uid too (a restored backup): owner indexes are per cluster.
+        eu.apply(rollout_in("a", "web", "u1"));
+        staging.apply(rollout_in("a", "web", "u1"));
+        eu.apply(replica_set_of("web-1", "u1"));
+        store.flush();
+        let (_, list) = store.summaries(&ListFilter::ALL);
+        let rows: Vec<(&str, &str, &str)> = list
+            .iter()
+            .map(|s| (s.cluster.as_str(), s.namespace.as_str(), s.name.as_str()))
+            .collect();
+        assert_eq!(rows, [("prod-eu", "a", "web"), ("staging", "a", "web")]);
+        let detail = |cluster: &str| {
+            store
+                .detail(&RolloutKey::new(cluster, "a", "web"))
+                .1
+                .unwrap()
+        };
+        assert_eq!(detail("prod-eu").summary.cluster, "prod-eu");
+        assert_eq!(detail("prod-eu").summary.replica_sets.len(), 1);
+        assert!(
+            detail("staging").summary.replica_sets.is_empty(),
+            "not the other cluster's"
+        );
+        let only = |cluster: &str| ListFilter {
+            clusters: vec![cluster.into()],
+            namespaces: vec![],
+        };
+        assert_eq!(store.summaries(&only("staging")).1.len(), 1);
+        assert_eq!(store.count(&only("nowhere")), 0);
+        assert_eq!(
+            store.cluster_names(),
+            ["prod-eu".into(), "staging".into()] as [ClusterName; 2]
+        );
+        // Frames name the cluster.
+        let mut feed = store.subscribe();
+        staging.delete(Kind::Rollout, "a", "web");
+        store.flush();
+        let Change::Rollout {
+            key,
+            list_frame: Some(frame),
+            ..
+        } = &*feed.try_recv().unwrap()
+        else {
+            panic!("a rollout change")
+        };
+        assert_eq!(key, &RolloutKey::new("staging", "a", "web"));
+        let frame: serde_json::Value = serde_json::from_str(frame.as_str()).unwrap();
+        assert_eq!(
+            frame,
+            json!({"type": "delete", "seq": frame["seq"], "cluster": "staging",
+            "namespace": "a", "name": "web"})
+        );
+        assert!(
+            store
+                .detail(&RolloutKey::new("prod-eu", "a", "web"))
+                .1
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_clusters_relist_and_clear_leave_the_others_alone() {
+        let store = Store::new(Health::loaded(crate::health::SourceKind::Cluster));
+        let (eu, staging) = (store.cluster("prod-eu"), store.cluster("staging"));
+        for name in ["web", "api"] {
+            eu.apply(rollout_in("a", name, name));
+            staging.apply(rollout_in("a", name, name));
+        }
+        staging.replace_kind(Kind::Rollout, vec![rollout_in("a", "db", "db")]);
+        store.flush();
+        let names = |store: &Store| {
+            store
+                .summaries(&ListFilter::ALL)
+                .1
+                .iter()
+                .map(|s| format!("{}/{}", s.cluster, s.name))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&store), ["prod-eu/api", "prod-eu/web", "staging/db"]);
+        staging.replace_in_namespace(Kind::Rollout, "a", vec![]);
+        store.flush();
+        assert_eq!(names(&store), ["prod-eu/api", "prod-eu/web"]);
+        staging.apply(rollout_in("a", "db", "db"));
+        eu.clear();
+        store.flush();
+        assert_eq!(names(&store), ["staging/db"]);
+        assert_eq!(
+            store.keys_of(Kind::Rollout),
+            [RolloutKey::new("staging", "a", "db")]
+        );
+        assert_eq!(
+            store.cluster_names().len(),
+            2,
+            "a cleared cluster stays configured"
+        );
+    }
+
+    #[test]
+    fn each_cluster_has_its_health_and_one_down_never_blanks_the_page() {
+        use crate::health::{ProblemCode, SourceKind};
+        let store = Store::new(Health::starting(SourceKind::Cluster, vec![]));
+        let (eu, staging) = (store.cluster("prod-eu"), store.cluster("staging"));
+        let sync = |c: &ClusterStore| {
+            c.update_health(|h| {
+                for k in h.kinds.values_mut() {
+                    k.recover();
+                }
+                h.refresh_problem();
+            })
+        };
+        let fail = |c: &ClusterStore, code: ProblemCode| {
+            c.update_health(|h| {
+                h.kinds
+                    .get_mut(&Kind::Pod)
+                    .unwrap()
+                    .fail(Problem::new(code, "down"));
+                h.refresh_problem();
+            })
+        };
+        let states = |store: &Store| {
+            store
+                .cluster_statuses()
+                .iter()
+                .map(|c| c.state)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            states(&store),
+            [ClusterState::Syncing, ClusterState::Syncing]
+        );
+        assert!(!store.ready());
+        sync(&eu);
+        assert!(!store.ready(), "staging has neither synced nor failed");
+        let mut feed = store.subscribe();
+        fail(&staging, ProblemCode::Forbidden);
+        // A definite problem: the replica serves the clusters it can.
+        assert!(store.ready());
+        assert_eq!(
+            states(&store),
+            [ClusterState::Synced, ClusterState::Forbidden]
+        );
+        assert_eq!(store.health().problem, None);
+        assert_eq!(
+            store.cluster_statuses()[1].last_synced_at,
+            None,
+            "never synced"
+        );
+        let Change::Health { frame } = &*feed.try_recv().unwrap() else {
+            panic!("a status frame")
+        };
+        let frame: serde_json::Value = serde_json::from_str(frame.as_str()).unwrap();
+        assert_eq!(frame["clusters"][1]["state"], "forbidden");
+        assert_eq!(frame["health"]["problem"], serde_json::Value::Null);
+        sync(&staging);
+        let synced_at = store.cluster_statuses()[1].last_synced_at.clone();
+        assert!(synced_at.is_some());
+        fail(&staging, ProblemCode::Unreachable);
+        let status = &store.cluster_statuses()[1];
+        assert_eq!(status.state, ClusterState::Unreachable);
+        assert!(
+            status.last_synced_at.is_some(),
+            "stale since it stopped being synced"
+        );
+        assert_eq!(status.since, status.last_synced_at);
+        // Aggregated kinds: not synced everywhere, the first error named by cluster.
+        let health = store.health();
+        assert_eq!(
+            health.kinds[&Kind::Pod].error.as_deref(),
+            Some("staging: unreachable: down")
+        );
+        // Every cluster down: now the page says why.
+        fail(&eu, ProblemCode::CrdMissing);
+        let problem = store.health().problem.unwrap();
+        assert_eq!(problem.code, ProblemCode::CrdMissing);
+        assert_eq!(problem.message, "cluster prod-eu: down");
+        assert!(!store.ready());
+        // With one cluster, its health is the store's, as before there were several.
+        let single = Store::new(Health::starting(SourceKind::Cluster, vec!["x".into()]));
+        let only = single.cluster("only");
+        fail(&only, ProblemCode::Unreachable);
+        assert_eq!(single.health(), only.health());
+        assert_eq!(
+            single.health().problem.unwrap().code,
+            ProblemCode::Unreachable
         );
     }
 }

@@ -254,3 +254,184 @@ async fn metrics_are_exposed() {
         "OpenMetrics ends with # EOF: {text}"
     );
 }
+
+/// Two clusters holding the same fixtures: every namespace/name twice.
+fn two_clusters() -> rollouts_dashboard::store::Store {
+    use rollouts_dashboard::health::{Health, SourceKind};
+    let store = rollouts_dashboard::store::Store::new(Health::loaded(SourceKind::Cluster));
+    for cluster in ["prod-eu", "staging"] {
+        let part = store.cluster(cluster);
+        let dir = fixtures().join("argo-rollouts-info/canary");
+        for object in rollouts_dashboard::source::files::load(&dir).expect("fixtures load") {
+            part.apply(object);
+        }
+    }
+    store.flush();
+    store
+}
+
+/// Marks `cluster` unreachable, as its watches would.
+fn unreachable(store: &rollouts_dashboard::store::Store, cluster: &str) {
+    use rollouts_dashboard::health::{Problem, ProblemCode};
+    use rollouts_dashboard::model::Kind;
+    store.cluster(cluster).update_health(|h| {
+        h.kinds
+            .get_mut(&Kind::Rollout)
+            .unwrap()
+            .fail(Problem::new(ProblemCode::Unreachable, "connection refused"));
+        h.refresh_problem();
+    });
+}
+
+fn clusters_of(body: &Value) -> Vec<&str> {
+    body["rollouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["cluster"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_list_holds_every_cluster_and_filters_by_cluster() {
+    let st = state(two_clusters(), true, "");
+    let (status, all, _) = call(&st, "/api/v1/rollouts").await;
+    assert_eq!(status, 200);
+    let rows = all["rollouts"].as_array().unwrap();
+    assert_eq!(rows.len(), 12, "the same six rollouts in two clusters");
+    let twice = rows.iter().filter(|r| r["name"] == "canary-demo").count();
+    assert_eq!(twice, 2);
+    let mut clusters = clusters_of(&all);
+    clusters.dedup();
+    assert_eq!(
+        clusters,
+        ["prod-eu", "staging"],
+        "by cluster, then namespace and name"
+    );
+    let (_, staging, _) = call(&st, "/api/v1/rollouts?cluster=staging").await;
+    assert_eq!(clusters_of(&staging), ["staging"; 6]);
+    let (_, both, _) = call(&st, "/api/v1/rollouts?cluster=staging&cluster=prod-eu").await;
+    assert_eq!(clusters_of(&both).len(), 12);
+    let (_, both, _) = call(&st, "/api/v1/rollouts?cluster=staging,prod-eu").await;
+    assert_eq!(clusters_of(&both).len(), 12);
+    let (_, mixed, _) = call(
+        &st,
+        "/api/v1/rollouts?cluster=staging&namespace=jesse-test&namespace=x",
+    )
+    .await;
+    assert_eq!(clusters_of(&mixed), ["staging"; 6]);
+    let (_, none, _) = call(&st, "/api/v1/rollouts?cluster=nowhere").await;
+    assert!(clusters_of(&none).is_empty());
+    let (status, err, _) = call(&st, "/api/v1/rollouts?clusters=staging").await;
+    assert_eq!(status, 400);
+    assert_eq!(err["error"]["code"], "badRequest");
+}
+
+#[tokio::test]
+async fn paths_name_the_cluster_and_the_old_ones_need_a_single_cluster() {
+    let st = state(two_clusters(), false, "");
+    let path = "/api/v1/clusters/staging/namespaces/jesse-test/rollouts/canary-demo";
+    let (status, detail, _) = call(&st, path).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["summary"]["cluster"], "staging");
+    assert_eq!(detail["summary"]["name"], "canary-demo");
+    let (status, _, _) = call(&st, &format!("{path}/permissions")).await;
+    assert_eq!(status, 200);
+    let (status, err, _) = call(
+        &st,
+        "/api/v1/clusters/staging/namespaces/jesse-test/rollouts/nope",
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(err["error"]["code"], "rolloutNotFound");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("staging")
+    );
+    let (status, err, _) = call(
+        &st,
+        "/api/v1/clusters/nowhere/namespaces/jesse-test/rollouts/canary-demo",
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(err["error"]["code"], "clusterNotFound");
+    // Without a cluster, with two configured: 400 naming them.
+    for old in [
+        "/api/v1/namespaces/jesse-test/rollouts/canary-demo",
+        "/api/v1/namespaces/jesse-test/rollouts/canary-demo/permissions",
+    ] {
+        let (status, err, _) = call(&st, old).await;
+        assert_eq!(status, 400, "{old}");
+        assert_eq!(err["error"]["code"], "clusterRequired");
+        assert_eq!(
+            err["error"]["details"]["clusters"],
+            serde_json::json!(["prod-eu", "staging"])
+        );
+    }
+    let reply = post("/api/v1/namespaces/jesse-test/rollouts/canary-demo/promote")
+        .json(&serde_json::json!({}))
+        .write_headers()
+        .send(&st)
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.json()["error"]["code"], "clusterRequired");
+}
+
+#[tokio::test]
+async fn one_cluster_down_keeps_the_others_and_refuses_its_actions() {
+    let store = two_clusters();
+    let st = state(store.clone(), false, "");
+    unreachable(&store, "staging");
+    // Its rollouts stay, as last known.
+    let (_, all, _) = call(&st, "/api/v1/rollouts").await;
+    assert_eq!(clusters_of(&all).len(), 12);
+    let (_, status, _) = call(&st, "/api/v1/status").await;
+    assert_eq!(status["health"]["problem"], Value::Null, "{status}");
+    assert_eq!(status["ready"], true);
+    let clusters = status["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 2);
+    assert_eq!(clusters[0]["name"], "prod-eu");
+    assert_eq!(clusters[0]["state"], "synced");
+    assert_eq!(clusters[0]["problem"], Value::Null);
+    assert_eq!(clusters[1]["name"], "staging");
+    assert_eq!(clusters[1]["state"], "unreachable");
+    assert_eq!(clusters[1]["problem"]["code"], "unreachable");
+    assert_eq!(clusters[1]["rollouts"], 6);
+    assert!(clusters[1]["since"].is_string());
+    assert!(
+        clusters[1]["lastSyncedAt"].is_string(),
+        "it had synced: stale"
+    );
+    let ready = get("/readyz").send(&st).await;
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    assert_eq!(
+        ready.body,
+        "ready\ncluster prod-eu: synced\ncluster staging: unreachable: connection refused"
+    );
+    let action = |cluster: &str| {
+        post(&format!(
+            "/api/v1/clusters/{cluster}/namespaces/jesse-test/rollouts/canary-demo/promote"
+        ))
+        .json(&serde_json::json!({}))
+        .write_headers()
+    };
+    let reply = action("staging").send(&st).await;
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert_eq!(reply.json()["error"]["code"], "clusterUnavailable");
+    assert_eq!(reply.json()["error"]["details"]["state"], "unreachable");
+    // The other cluster's actions are not refused for it (this state has no backend: the
+    // answer is "cannot be changed", not "unavailable").
+    let reply = action("prod-eu").send(&st).await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    // Every cluster down: then the page says so, and the replica is not ready.
+    unreachable(&store, "prod-eu");
+    let (_, status, _) = call(&st, "/api/v1/status").await;
+    assert_eq!(
+        status["health"]["problem"]["code"], "unreachable",
+        "{status}"
+    );
+    assert_eq!(status["ready"], false);
+    assert_eq!(get("/readyz").send(&st).await.status, 503);
+}

@@ -425,13 +425,15 @@ fn bad_keys() -> Vec<(String, String, &'static str)> {
 #[tokio::test]
 async fn invalid_names_get_400_naming_the_rule_and_never_reach_kubernetes() {
     let api = fake_api(&[]).await;
-    let state = AppState::new(
-        Store::new(Health::loaded(SourceKind::Cluster)),
-        Settings::new(SourceKind::Cluster, false, ""),
-    )
-    .with_actions(ActionBackends::Kube(KubeBackend::new(
-        api.access.client.clone(),
-    )));
+    let store = Store::new(Health::loaded(SourceKind::Cluster));
+    // One cluster, as every server has: the paths without a cluster mean it.
+    store.cluster("files");
+    let state = AppState::new(store, Settings::new(SourceKind::Cluster, false, "")).with_actions(
+        ActionBackends::Kube(vec![(
+            "files".into(),
+            KubeBackend::new(api.access.client.clone()),
+        )]),
+    );
     let addr = serve(state).await;
     for (ns, name, rule) in bad_keys() {
         for (method, path) in [
@@ -515,7 +517,8 @@ async fn invalid_subscriptions_get_an_error_frame_and_the_socket_stays_open() {
     ] {
         send(
             &mut ws,
-            json!({"type": "subscribeRollout", "namespace": namespace, "name": name}),
+            json!({"type": "subscribeRollout", "cluster": "files", "namespace": namespace,
+                   "name": name}),
         )
         .await;
         let frame = next_json(&mut ws).await;
@@ -539,7 +542,7 @@ async fn invalid_subscriptions_get_an_error_frame_and_the_socket_stays_open() {
     // Still open: a valid subscription is answered.
     send(
         &mut ws,
-        json!({"type": "subscribeRollout", "namespace": "jesse-test", "name": "canary-demo"}),
+        json!({"type": "subscribeRollout", "cluster": "files", "namespace": "jesse-test", "name": "canary-demo"}),
     )
     .await;
     let detail = next_json(&mut ws).await;
@@ -840,9 +843,13 @@ async fn status_shows_a_user_only_their_namespaces() {
         "the dashboard watches 2 namespaces".into(),
     ];
     let store = Store::new(health);
-    store.apply(rollout("team-a", "shop-web"));
-    store.apply(rollout("team-b", "secret-payroll"));
-    store.apply(rollout("team-b", "secret-ledger"));
+    store.cluster("files").apply(rollout("team-a", "shop-web"));
+    store
+        .cluster("files")
+        .apply(rollout("team-b", "secret-payroll"));
+    store
+        .cluster("files")
+        .apply(rollout("team-b", "secret-ledger"));
     store.flush();
     tokio::spawn(store.clone().run_recompute());
     let cfg = config(&["--auth", "proxy"]);
@@ -894,7 +901,7 @@ async fn status_shows_a_user_only_their_namespaces() {
         .await
         .unwrap();
     assert!(status.to_string().contains("team-b"), "{status}");
-    store.update_health(|h| {
+    store.cluster("files").update_health(|h| {
         h.notes
             .push("namespace team-b: the rollouts watch restarted".into())
     });

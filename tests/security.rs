@@ -45,13 +45,14 @@ fn state_with(args: &[&str], read_only: bool) -> AppState {
 /// The demo (writable, no cluster) with auth from `args`.
 fn demo_state(args: &[&str]) -> AppState {
     let store = Store::new(Health::loaded(SourceKind::Demo));
-    let demo = rollouts_dashboard::source::demo_cluster::DemoCluster::new(store.clone(), 0);
+    let demo =
+        rollouts_dashboard::source::demo_cluster::DemoCluster::new(store.cluster("prod-eu"), 0);
     tokio::spawn(demo.clone().run());
     tokio::spawn(store.clone().run_recompute());
     let cfg = config(args);
     AppState::new(store, Settings::new(SourceKind::Demo, false, ""))
         .with_auth(Auth::from_config(&cfg, None))
-        .with_actions(ActionBackends::Demo(demo))
+        .with_actions(ActionBackends::Demo(vec![(demo.name().clone(), demo)]))
 }
 
 /// A served state: requests go to it in process ([`raw`]), WebSockets over its socket
@@ -531,7 +532,9 @@ async fn markup_in_cluster_data_never_reaches_the_shell() {
     ro["metadata"]["annotations"] = json!({"note": IMG});
     ro["status"]["message"] = json!(IMG);
     let store = Store::new(Health::loaded(SourceKind::Files));
-    store.apply(Object::from_json(ro).unwrap().unwrap());
+    store
+        .cluster("files")
+        .apply(Object::from_json(ro).unwrap().unwrap());
     store.flush();
     let addr = serve_peer(state(store, true, "")).await;
 

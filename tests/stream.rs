@@ -36,7 +36,9 @@ async fn a_change_reaches_list_subscribers_as_one_delta_for_that_rollout() {
 
     let mut ro = fixture_object("blue-green/bluegreen-rollout.yaml");
     ro["spec"]["paused"] = json!(true);
-    store.apply(Object::from_json(ro).unwrap().unwrap());
+    store
+        .cluster("files")
+        .apply(Object::from_json(ro).unwrap().unwrap());
     let delta = next_json(&mut ws).await;
     // A small change travels as a patch of the summary the client already has.
     assert_eq!(delta["type"], "patch", "{delta}");
@@ -57,7 +59,9 @@ async fn a_change_reaches_list_subscribers_as_one_delta_for_that_rollout() {
     let patch: json_patch::Patch = serde_json::from_value(delta["patch"].clone()).unwrap();
     json_patch::patch(&mut summary, &patch).unwrap();
     assert_eq!(summary["status"], "Paused");
-    let current = store.summaries(&[]).1;
+    let current = store
+        .summaries(&rollouts_dashboard::store::ListFilter::ALL)
+        .1;
     let current = current.iter().find(|r| r.name == "bluegreen-demo").unwrap();
     assert_eq!(summary, serde_json::to_value(current).unwrap());
     assert!(
@@ -84,7 +88,9 @@ async fn a_change_reaches_list_subscribers_as_one_delta_for_that_rollout() {
     );
     let mut ro = fixture_object("blue-green/bluegreen-rollout.yaml");
     ro["spec"]["paused"] = json!(false);
-    store.apply(Object::from_json(ro).unwrap().unwrap());
+    store
+        .cluster("files")
+        .apply(Object::from_json(ro).unwrap().unwrap());
     assert_eq!(maybe_json(&mut ws, Duration::from_millis(300)).await, None);
 }
 
@@ -96,7 +102,7 @@ async fn detail_subscribers_get_pod_only_changes_as_patches_and_deletes() {
     let mut ws = connect(addr, "").await;
     send(
         &mut ws,
-        json!({"type": "subscribeRollout", "namespace": "jesse-test", "name": "bluegreen-demo"}),
+        json!({"type": "subscribeRollout", "cluster": "files", "namespace": "jesse-test", "name": "bluegreen-demo"}),
     )
     .await;
     let detail = next_json(&mut ws).await;
@@ -106,7 +112,9 @@ async fn detail_subscribers_get_pod_only_changes_as_patches_and_deletes() {
     // A pod turns unready: upstream's detail page would hide this (same rollout RV).
     let mut pod = fixture_object("blue-green/active-pod1.yaml");
     pod["status"]["containerStatuses"][0]["ready"] = json!(false);
-    store.apply(Object::from_json(pod).unwrap().unwrap());
+    store
+        .cluster("files")
+        .apply(Object::from_json(pod).unwrap().unwrap());
     let update = next_json(&mut ws).await;
     // The change travels as a patch of the detail this connection sent (protocol 3).
     assert_eq!(update["type"], "detailPatch", "{update}");
@@ -119,7 +127,7 @@ async fn detail_subscribers_get_pod_only_changes_as_patches_and_deletes() {
     let mut copy = detail["rollout"].clone();
     let patch: json_patch::Patch = serde_json::from_value(update["patch"].clone()).unwrap();
     json_patch::patch(&mut copy, &patch).unwrap();
-    let key = rollouts_dashboard::store::RolloutKey::new("jesse-test", "bluegreen-demo");
+    let key = rollouts_dashboard::store::RolloutKey::new("files", "jesse-test", "bluegreen-demo");
     let current = serde_json::to_value(store.detail(&key).1.unwrap()).unwrap();
     assert_eq!(copy, current, "the patched copy is the server's detail");
     assert!(
@@ -133,7 +141,7 @@ async fn detail_subscribers_get_pod_only_changes_as_patches_and_deletes() {
     // asks again), and the next change patches that one.
     send(
         &mut ws,
-        json!({"type": "subscribeRollout", "namespace": "jesse-test", "name": "bluegreen-demo"}),
+        json!({"type": "subscribeRollout", "cluster": "files", "namespace": "jesse-test", "name": "bluegreen-demo"}),
     )
     .await;
     let fresh = next_json(&mut ws).await;
@@ -141,12 +149,14 @@ async fn detail_subscribers_get_pod_only_changes_as_patches_and_deletes() {
     assert_eq!(fresh["rollout"], current);
     let mut pod = fixture_object("blue-green/active-pod1.yaml");
     pod["status"]["containerStatuses"][0]["ready"] = json!(true);
-    store.apply(Object::from_json(pod).unwrap().unwrap());
+    store
+        .cluster("files")
+        .apply(Object::from_json(pod).unwrap().unwrap());
     let update = next_json(&mut ws).await;
     assert_eq!(update["type"], "detailPatch", "{update}");
     assert_eq!(update["base"], fresh["seq"]);
 
-    store.delete(
+    store.cluster("files").delete(
         rollouts_dashboard::model::Kind::Rollout,
         "jesse-test",
         "bluegreen-demo",
@@ -158,7 +168,7 @@ async fn detail_subscribers_get_pod_only_changes_as_patches_and_deletes() {
     // Unknown rollouts answer notFound and the connection stays usable.
     send(
         &mut ws,
-        json!({"type": "subscribeRollout", "namespace": "x", "name": "y"}),
+        json!({"type": "subscribeRollout", "cluster": "files", "namespace": "x", "name": "y"}),
     )
     .await;
     assert_eq!(next_json(&mut ws).await["type"], "notFound");
@@ -205,7 +215,7 @@ async fn a_lagging_client_gets_a_fresh_snapshot() {
         rollouts_dashboard::source::files::load(&fixtures().join("argo-rollouts-info/blue-green"))
             .unwrap()
     {
-        store.apply(object);
+        store.cluster("files").apply(object);
     }
     store.flush();
     let addr = serve(state(store.clone(), true, "")).await;
@@ -216,7 +226,9 @@ async fn a_lagging_client_gets_a_fresh_snapshot() {
     for i in 0..capacity + 10 {
         let mut ro = base.clone();
         ro["metadata"]["labels"]["burst"] = json!(i.to_string());
-        store.apply(Object::from_json(ro).unwrap().unwrap());
+        store
+            .cluster("files")
+            .apply(Object::from_json(ro).unwrap().unwrap());
         store.flush();
     }
     // The resync is a whole paged snapshot (next_snapshot checks its frames).
@@ -320,7 +332,7 @@ impl ListFollower {
 /// The summaries the store holds now.
 fn server_list(store: &rollouts_dashboard::store::Store) -> List {
     store
-        .summaries(&[])
+        .summaries(&rollouts_dashboard::store::ListFilter::ALL)
         .1
         .iter()
         .map(|s| {
@@ -346,10 +358,14 @@ fn a_client_following_patches_ends_with_the_servers_list() {
     use rollouts_dashboard::store::{Change, Store};
 
     let store = Store::new(Health::loaded(SourceKind::Demo));
-    let demo = DemoCluster::new(store.clone(), 5);
+    let demo = DemoCluster::new(store.cluster("prod-eu"), 5);
     let mut feed = store.subscribe();
     let mut client = ListFollower::default();
-    client.snapshot(&assembled(&store.list_pages(&[]).unwrap()));
+    client.snapshot(&assembled(
+        &store
+            .list_pages(&rollouts_dashboard::store::ListFilter::ALL)
+            .unwrap(),
+    ));
     let start = demo.with_world(|w| w.now);
     for second in 1..=240 {
         demo.with_world(|w| {
@@ -460,7 +476,7 @@ fn fleet_store(copies: usize) -> (rollouts_dashboard::store::Store, Vec<Value>) 
     let store = rollouts_dashboard::store::Store::new(Health::loaded(SourceKind::Files));
     for copy in 0..copies {
         for object in fleet_copy(&docs, copy, &[]) {
-            store.apply(object);
+            store.cluster("files").apply(object);
         }
     }
     store.flush();
@@ -507,7 +523,9 @@ async fn a_list_snapshot_comes_in_pages_in_the_lists_order_with_every_rollout_on
     let rows = snapshot["rollouts"].as_array().unwrap();
 
     // Every rollout of the store, each exactly once, as the store has it.
-    let server = store.summaries(&[]).1;
+    let server = store
+        .summaries(&rollouts_dashboard::store::ListFilter::ALL)
+        .1;
     assert_eq!(rows.len(), server.len());
     let keys: std::collections::BTreeSet<_> = rows.iter().map(key_of).collect();
     assert_eq!(keys.len(), rows.len(), "no rollout twice");
@@ -528,7 +546,9 @@ async fn a_list_snapshot_comes_in_pages_in_the_lists_order_with_every_rollout_on
     // The seq rule: the snapshot is current at the store's seq; changes come after it.
     let seq = snapshot["seq"].as_u64().unwrap();
     assert!(seq >= rows.len() as u64, "seq {seq}");
-    store.apply(fleet_rollout(&docs, 1, &[("moved", "yes")]));
+    store
+        .cluster("files")
+        .apply(fleet_rollout(&docs, 1, &[("moved", "yes")]));
     let delta = next_json(&mut ws).await;
     assert_eq!(delta["namespace"], "ns-1", "{delta}");
     assert!(delta["seq"].as_u64().unwrap() > seq);
@@ -549,29 +569,43 @@ async fn a_list_snapshot_comes_in_pages_in_the_lists_order_with_every_rollout_on
 #[tokio::test]
 async fn list_pages_are_built_once_per_filter_and_version_and_shared() {
     let (store, docs) = fleet_store(3);
-    let (a, b) = tokio::join!(store.shared_list_pages(&[]), store.shared_list_pages(&[]));
+    let (a, b) = {
+        let all = rollouts_dashboard::store::ListFilter::ALL;
+        tokio::join!(store.shared_list_pages(&all), store.shared_list_pages(&all))
+    };
     let (a, b) = (a.unwrap(), b.unwrap());
     assert!(std::sync::Arc::ptr_eq(&a, &b), "one copy for both askers");
     assert!(std::sync::Arc::ptr_eq(
         &a,
-        &store.shared_list_pages(&[]).await.unwrap()
+        &store
+            .shared_list_pages(&rollouts_dashboard::store::ListFilter::ALL)
+            .await
+            .unwrap()
     ));
     // A new version builds new pages, which carry it.
     for object in fleet_copy(&docs, 3, &[]) {
-        store.apply(object);
+        store.cluster("files").apply(object);
     }
     store.flush();
-    let c = store.shared_list_pages(&[]).await.unwrap();
+    let c = store
+        .shared_list_pages(&rollouts_dashboard::store::ListFilter::ALL)
+        .await
+        .unwrap();
     assert!(!std::sync::Arc::ptr_eq(&a, &c));
     assert!(c.seq > a.seq);
     assert_eq!(c.total, a.total / 3 * 4, "a fourth copy");
     // Pages of one namespace filter are shared too, and are not those of another filter.
-    let ns0 = vec!["ns-0".to_owned()];
+    let ns0 = rollouts_dashboard::store::ListFilter::namespaces(vec!["ns-0".to_owned()]);
     let (f, g) = tokio::join!(store.shared_list_pages(&ns0), store.shared_list_pages(&ns0));
     let (f, g) = (f.unwrap(), g.unwrap());
     assert!(std::sync::Arc::ptr_eq(&f, &g));
     assert_eq!(f.total, c.total / 4);
-    let ns1 = store.shared_list_pages(&["ns-1".to_owned()]).await.unwrap();
+    let ns1 = store
+        .shared_list_pages(&rollouts_dashboard::store::ListFilter::namespaces(vec![
+            "ns-1".to_owned(),
+        ]))
+        .await
+        .unwrap();
     assert!(!std::sync::Arc::ptr_eq(&f, &ns1));
     assert_eq!(ns1.total, f.total);
 }
@@ -593,7 +627,11 @@ async fn a_change_made_while_the_snapshot_is_paged_is_not_lost() {
         tokio::spawn(async move {
             for round in 0..40 {
                 for copy in [0, 15, 29] {
-                    store.apply(fleet_rollout(&docs, copy, &[("round", &round.to_string())]));
+                    store.cluster("files").apply(fleet_rollout(
+                        &docs,
+                        copy,
+                        &[("round", &round.to_string())],
+                    ));
                 }
                 tokio::time::sleep(Duration::from_millis(3)).await;
             }

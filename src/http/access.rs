@@ -7,6 +7,7 @@ use crate::auth::review::Visible;
 use crate::error::ApiError;
 use crate::names;
 use crate::state::AppState;
+use crate::store::ClusterName;
 
 /// Most namespaces one filter may name.
 const MAX_FILTER_NAMESPACES: usize = 1000;
@@ -27,6 +28,45 @@ pub fn parse_namespaces(raw: Option<&str>) -> Result<Vec<String>, ApiError> {
         )));
     }
     Ok(namespaces)
+}
+
+/// Most clusters one filter may name.
+const MAX_FILTER_CLUSTERS: usize = 100;
+
+/// Parses cluster filters (each value comma-separated, repeatable): names as configured;
+/// a name no cluster has matches nothing.
+pub fn parse_clusters<'a>(raw: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>, ApiError> {
+    let mut clusters = vec![];
+    for value in raw {
+        for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            crate::config::check_cluster_name(name).map_err(ApiError::BadRequest)?;
+            clusters.push(name.to_owned());
+        }
+    }
+    if clusters.len() > MAX_FILTER_CLUSTERS {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_FILTER_CLUSTERS} clusters per filter"
+        )));
+    }
+    Ok(clusters)
+}
+
+/// The cluster a request is about: the one its path names (it must be configured), or,
+/// for the paths without one, the only cluster (with several: `clusterRequired`).
+pub fn resolve_cluster(state: &AppState, named: Option<&str>) -> Result<ClusterName, ApiError> {
+    let clusters = state.store.cluster_names();
+    match named {
+        Some(name) => clusters
+            .into_iter()
+            .find(|c| **c == *name)
+            .ok_or_else(|| ApiError::ClusterNotFound(name.to_owned())),
+        None => match clusters.as_slice() {
+            [only] => Ok(only.clone()),
+            _ => Err(ApiError::ClusterRequired {
+                clusters: clusters.iter().map(|c| c.to_string()).collect(),
+            }),
+        },
+    }
 }
 
 /// Namespaces the store knows (with rollouts, or watched): what read filtering decides on.

@@ -1,4 +1,6 @@
-//! `POST /api/v1/namespaces/{namespace}/rollouts/{name}/{action}`: rollout actions.
+//! `POST /api/v1/clusters/{cluster}/namespaces/{namespace}/rollouts/{name}/{action}` (and
+//! `/api/v1/namespaces/…` when one cluster is configured): rollout actions, sent to that
+//! cluster; refused with 503 `clusterUnavailable` while its data is not current.
 //!
 //! Every write must carry `Content-Type: application/json` and the anti-CSRF header
 //! `X-Rollouts-Dashboard: 1` (a cross-site form or `fetch` without CORS cannot set it), and
@@ -19,7 +21,8 @@ use serde_json::{Value, json};
 use crate::actions::{Action, ActionError, SeenState, execute};
 use crate::auth::{AuthMode, Identity};
 use crate::error::ApiError;
-use crate::state::{ActionBackends, AppState};
+use crate::health::ClusterState;
+use crate::state::{ActionBackend, AppState};
 
 /// Header every write must carry (anti-CSRF).
 pub const CSRF_HEADER: &str = "x-rollouts-dashboard";
@@ -27,7 +30,7 @@ pub const CSRF_HEADER: &str = "x-rollouts-dashboard";
 /// Largest accepted action body.
 pub const MAX_BODY: usize = 16 * 1024;
 
-/// Handles one action request.
+/// Handles one action request of the path without a cluster (when one is configured).
 pub async fn post_action(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
@@ -35,15 +38,64 @@ pub async fn post_action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    act(
+        state, identity, None, namespace, name, action, headers, body,
+    )
+    .await
+}
+
+/// Handles one action request: `POST
+/// /api/v1/clusters/{cluster}/namespaces/{namespace}/rollouts/{name}/{action}`.
+pub async fn post_cluster_action(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Path((cluster, namespace, name, action)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    act(
+        state,
+        identity,
+        Some(cluster),
+        namespace,
+        name,
+        action,
+        headers,
+        body,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn act(
+    state: AppState,
+    identity: Identity,
+    cluster: Option<String>,
+    namespace: String,
+    name: String,
+    action: String,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     // First: nothing else may see a namespace or name Kubernetes would refuse (the kube
     // client puts them into the request path unencoded).
     crate::names::check_key(&namespace, &name)?;
+    let cluster = super::access::resolve_cluster(&state, cluster.as_deref())?;
     if state.settings.read_only {
         return Err(ApiError::ReadOnly(
             "this dashboard is read-only: actions are disabled".into(),
         ));
     }
     check_write_headers(&headers)?;
+    // Only to a cluster whose data is current: the person decided on what it showed.
+    if let Some(cluster_state) = state.store.cluster_state(&cluster)
+        && cluster_state != ClusterState::Synced
+    {
+        return Err(ApiError::ClusterUnavailable {
+            cluster: cluster.to_string(),
+            state: cluster_state,
+        });
+    }
     if let Err(wait) = state.auth.take_write(&identity.user) {
         tracing::warn!(user = %identity.user, "write rate limit reached");
         let mut response = ApiError::Action {
@@ -91,9 +143,9 @@ pub async fn post_action(
     };
     let actor = actor_of(&identity, state.auth.mode);
     let actor = actor.as_str();
-    tracing::info!(user = %identity.user, groups = ?identity.groups, %namespace, %name, action = %action_name, "action requested");
-    let result = match &state.actions {
-        Some(ActionBackends::Kube(backend)) => {
+    tracing::info!(user = %identity.user, groups = ?identity.groups, %cluster, %namespace, %name, action = %action_name, "action requested");
+    let result = match state.actions.as_ref().and_then(|a| a.of(&cluster)) {
+        Some(ActionBackend::Kube(backend)) => {
             let user_backend =
                 state
                     .auth
@@ -107,7 +159,7 @@ pub async fn post_action(
             let backend = user_backend.as_ref().unwrap_or(backend);
             execute(backend, &namespace, &name, &action, &seen, actor).await
         }
-        Some(ActionBackends::Demo(backend)) => {
+        Some(ActionBackend::Demo(backend)) => {
             execute(backend, &namespace, &name, &action, &seen, actor).await
         }
         None => {

@@ -6,15 +6,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::json;
 
-use super::access::{check_readable, parse_namespaces, visible};
+use super::access::{check_readable, parse_clusters, parse_namespaces, resolve_cluster, visible};
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::names;
 use crate::state::AppState;
-use crate::store::RolloutKey;
+use crate::store::{ListFilter, RolloutKey};
 
 /// Routes under `/api`; unknown paths get a JSON 404, never the SPA.
 pub fn router() -> Router<AppState> {
@@ -33,6 +32,19 @@ pub fn router() -> Router<AppState> {
             "/v1/namespaces/{namespace}/rollouts/{name}/permissions",
             get(permissions),
         )
+        .route(
+            "/v1/clusters/{cluster}/namespaces/{namespace}/rollouts/{name}",
+            get(get_cluster_rollout),
+        )
+        .route(
+            "/v1/clusters/{cluster}/namespaces/{namespace}/rollouts/{name}/{action}",
+            post(super::actions::post_cluster_action)
+                .layer(DefaultBodyLimit::max(super::actions::MAX_BODY)),
+        )
+        .route(
+            "/v1/clusters/{cluster}/namespaces/{namespace}/rollouts/{name}/permissions",
+            get(cluster_permissions),
+        )
         .route("/v1/namespaces", get(list_namespaces))
         .route("/v1/whoami", get(whoami))
         .route("/v1/status", get(status))
@@ -44,39 +56,69 @@ async fn unknown_endpoint(OriginalUri(uri): OriginalUri) -> ApiError {
     ApiError::UnknownEndpoint(uri.path().to_owned())
 }
 
-/// Query of the list endpoint.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Only rollouts of these namespaces (comma-separated); all when absent.
-    namespace: Option<String>,
-}
-
-/// `GET /api/v1/rollouts[?namespace=a,b]` → `{"rollouts": [summary…]}`.
+/// `GET /api/v1/rollouts[?cluster=c&namespace=a,b]` → `{"rollouts": [summary…]}`. Both
+/// parameters are optional and repeatable (or comma-separated); all when absent.
 async fn list_rollouts(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let namespaces = parse_namespaces(query.namespace.as_deref())?;
+    let Query(pairs) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let mut namespaces = vec![];
+    let mut clusters = vec![];
+    for (key, value) in &pairs {
+        match key.as_str() {
+            "namespace" => namespaces.extend(parse_namespaces(Some(value))?),
+            "cluster" => clusters.push(value.as_str()),
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown query parameter {other:?}: expected `cluster` or `namespace`"
+                )));
+            }
+        }
+    }
+    let clusters = parse_clusters(clusters)?;
     let Some(namespaces) = visible(&state, &identity).await.restrict(&namespaces) else {
         return Ok(Json(json!({ "rollouts": [] })).into_response());
     };
-    let body = state.store.list_json(&namespaces);
+    let body = state.store.list_json(&ListFilter {
+        clusters,
+        namespaces,
+    });
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// `GET /api/v1/namespaces/{namespace}/rollouts/{name}` → the full detail.
+/// `GET /api/v1/namespaces/{namespace}/rollouts/{name}`: the detail, when one cluster is
+/// configured ([`resolve_cluster`]).
 async fn get_rollout(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    rollout_detail(&state, &identity, None, namespace, name).await
+}
+
+/// `GET /api/v1/clusters/{cluster}/namespaces/{namespace}/rollouts/{name}` → the full detail.
+async fn get_cluster_rollout(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Path((cluster, namespace, name)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    rollout_detail(&state, &identity, Some(&cluster), namespace, name).await
+}
+
+async fn rollout_detail(
+    state: &AppState,
+    identity: &Identity,
+    cluster: Option<&str>,
+    namespace: String,
+    name: String,
+) -> Result<Response, ApiError> {
     names::check_key(&namespace, &name)?;
+    let cluster = resolve_cluster(state, cluster)?;
     // Decided on the namespace alone, before looking: a 403 says nothing about existence.
-    check_readable(&state, &identity, &namespace).await?;
-    let key = RolloutKey::new(namespace, name);
+    check_readable(state, identity, &namespace).await?;
+    let key = RolloutKey::new(cluster, namespace, name);
     match state.store.detail(&key).1 {
         Some(detail) => Ok(Json(detail).into_response()),
         None => Err(not_found(key)),
@@ -85,6 +127,7 @@ async fn get_rollout(
 
 fn not_found(key: RolloutKey) -> ApiError {
     ApiError::RolloutNotFound {
+        cluster: key.cluster.to_string(),
         namespace: key.namespace,
         name: key.name,
     }
@@ -127,16 +170,37 @@ async fn whoami(
     .into_response()
 }
 
-/// `GET /api/v1/namespaces/{namespace}/rollouts/{name}/permissions` →
-/// `{"actions": {"promote": true, ...}, "reasons": {"abort": "..."}}`.
+/// `GET /api/v1/namespaces/{namespace}/rollouts/{name}/permissions`: as below, when one
+/// cluster is configured.
 async fn permissions(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    rollout_permissions(&state, &identity, None, namespace, name).await
+}
+
+/// `GET /api/v1/clusters/{cluster}/namespaces/{namespace}/rollouts/{name}/permissions` →
+/// `{"actions": {"promote": true, ...}, "reasons": {"abort": "..."}}`.
+async fn cluster_permissions(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Path((cluster, namespace, name)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    rollout_permissions(&state, &identity, Some(&cluster), namespace, name).await
+}
+
+async fn rollout_permissions(
+    state: &AppState,
+    identity: &Identity,
+    cluster: Option<&str>,
+    namespace: String,
+    name: String,
+) -> Result<Response, ApiError> {
     names::check_key(&namespace, &name)?;
-    check_readable(&state, &identity, &namespace).await?;
-    let key = RolloutKey::new(namespace, name);
+    let cluster = resolve_cluster(state, cluster)?;
+    check_readable(state, identity, &namespace).await?;
+    let key = RolloutKey::new(cluster, namespace, name);
     // Only the spec's workloadRef matters here: no need to build the detail view.
     let Some(rollout) = state.store.rollout(&key) else {
         return Err(not_found(key));
@@ -153,7 +217,7 @@ async fn permissions(
     let permissions = state
         .auth
         .permissions(
-            &identity,
+            identity,
             &key.namespace,
             workload.as_ref().map(|(g, k)| (g.as_str(), k.as_str())),
             read_only,
@@ -176,12 +240,23 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: 200 once every watch has synced and no blocking problem exists, else 503
-/// with the reason.
+/// `GET /readyz`: 200 once every cluster has synced once or reports a definite problem,
+/// and at least one is current ([`crate::store::Store::ready`]); else 503 with the reason.
+/// The body's first line is `ready` or the reason; then one line per cluster
+/// (`cluster NAME: STATE[: problem]`).
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let health = state.store.health();
-    if health.ready() {
-        (StatusCode::OK, "ready").into_response()
+    let clusters: String = state
+        .store
+        .cluster_statuses()
+        .iter()
+        .map(|c| match &c.problem {
+            Some(p) => format!("\ncluster {}: {}: {}", c.name, c.state, p.message),
+            None => format!("\ncluster {}: {}", c.name, c.state),
+        })
+        .collect();
+    if state.store.ready() {
+        (StatusCode::OK, format!("ready{clusters}")).into_response()
     } else {
         let reason = match &health.problem {
             Some(p) => format!("{}: {}", p.code, p.message),
@@ -195,6 +270,10 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
                 format!("waiting for the first list of {}", pending.join(", "))
             }
         };
-        (StatusCode::SERVICE_UNAVAILABLE, reason).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{reason}{clusters}"),
+        )
+            .into_response()
     }
 }

@@ -14,9 +14,10 @@ use serde_json::{Value, json};
 
 use crate::auth::Identity;
 use crate::auth::review::Visible;
-use crate::health::Health;
+use crate::health::{ClusterStatus, Health};
 use crate::model::Kind;
 use crate::state::AppState;
+use crate::store::ListFilter;
 
 /// What replaces a problem message or watch error that names a namespace the user may not
 /// read.
@@ -70,12 +71,46 @@ pub async fn health_for(state: &AppState, identity: &Identity) -> (Health, Visib
     (redact(health, &visible, &known), visible)
 }
 
+/// Each cluster's status as `identity` may see it: problem messages that name a namespace
+/// it may not read hidden, and rollouts counted in its namespaces only.
+pub fn clusters_for(state: &AppState, visible: &Visible) -> Vec<ClusterStatus> {
+    let mut clusters = state.store.cluster_statuses();
+    if matches!(visible, Visible::All) {
+        return clusters;
+    }
+    let known = super::access::candidate_namespaces(state);
+    let hidden: Vec<&str> = known
+        .iter()
+        .filter(|ns| !visible.contains(ns))
+        .map(String::as_str)
+        .collect();
+    let readable = visible.restrict(&[]);
+    for cluster in &mut clusters {
+        if let Some(problem) = &mut cluster.problem
+            && mentions(&problem.message, &hidden)
+        {
+            problem.message = HIDDEN.to_owned();
+        }
+        cluster.rollouts = match &readable {
+            Some(namespaces) => state.store.count(&ListFilter {
+                clusters: vec![cluster.name.clone()],
+                namespaces: namespaces.clone(),
+            }),
+            None => 0,
+        };
+    }
+    clusters
+}
+
 /// Object counts `visible` covers: every kind for a cluster-wide reader, else only the
 /// rollouts of the readable namespaces (the store counts the other kinds cluster-wide).
 pub fn object_counts(state: &AppState, visible: &Visible) -> BTreeMap<Kind, usize> {
     match visible.restrict(&[]) {
         Some(filter) if filter.is_empty() => state.store.object_counts(),
-        Some(filter) => BTreeMap::from([(Kind::Rollout, state.store.summaries(&filter).1.len())]),
+        Some(filter) => BTreeMap::from([(
+            Kind::Rollout,
+            state.store.count(&ListFilter::namespaces(filter)),
+        )]),
         None => BTreeMap::from([(Kind::Rollout, 0)]),
     }
 }
@@ -84,8 +119,9 @@ pub fn object_counts(state: &AppState, visible: &Visible) -> BTreeMap<Kind, usiz
 pub async fn status_json(state: &AppState, identity: &Identity) -> Value {
     let (health, visible) = health_for(state, identity).await;
     json!({
-        "ready": health.ready(),
+        "ready": state.store.ready(),
         "health": health,
+        "clusters": clusters_for(state, &visible),
         "version": state.settings.version,
         "commit": crate::build_info::COMMIT,
         "readOnly": state.settings.read_only,

@@ -37,7 +37,7 @@ use crate::error::ApiError;
 use crate::pages::SnapshotPages;
 use crate::protocol::{ClientMsg, HEARTBEAT_SECONDS, PROTOCOL_VERSION, ServerMsg};
 use crate::state::AppState;
-use crate::store::{Change, RolloutKey, serialize};
+use crate::store::{Change, ListFilter, RolloutKey, serialize};
 
 /// Largest client message accepted; subscriptions are tiny.
 const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
@@ -126,7 +126,7 @@ fn close(code: u16, reason: &'static str) -> Message {
 #[derive(Debug, Clone, PartialEq)]
 enum Subscription {
     None,
-    List(Vec<String>),
+    List(ListFilter),
     Rollout(RolloutKey),
 }
 
@@ -160,10 +160,14 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
         read_only: state.settings.read_only,
         demo: state.settings.source == crate::health::SourceKind::Demo,
         heartbeat_seconds: HEARTBEAT_SECONDS,
+        clusters: state
+            .store
+            .cluster_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
     };
-    let status = ServerMsg::Status {
-        health: super::status::health_for(&state, &access.identity).await.0,
-    };
+    let status = status_for(&state, &access.identity).await;
     if sink.send(text(&hello)).await.is_err() || sink.send(text(&status)).await.is_err() {
         return;
     }
@@ -180,15 +184,21 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                 Some(Ok(Message::Text(body))) => match serde_json::from_str::<ClientMsg>(&body) {
                     Ok(msg) => {
                         subscription = match msg {
-                            ClientMsg::SubscribeList { namespaces } => {
+                            ClientMsg::SubscribeList { namespaces, clusters } => {
                                 // Each one checked (a joined list would let "a,b" pass as two).
                                 let checked = namespaces
                                     .iter()
                                     .try_for_each(|ns| crate::names::check_namespace(ns));
-                                match checked.map_err(ApiError::from).and_then(|()| {
-                                    super::access::parse_namespaces(Some(&namespaces.join(",")))
-                                }) {
-                                    Ok(namespaces) => Subscription::List(namespaces),
+                                let parsed = checked.map_err(ApiError::from).and_then(|()| {
+                                    let namespaces = super::access::parse_namespaces(Some(&namespaces.join(",")))?;
+                                    if clusters.iter().any(|c| c.contains(',')) {
+                                        return Err(ApiError::BadRequest("a cluster name has no ','".into()));
+                                    }
+                                    let clusters = super::access::parse_clusters(clusters.iter().map(String::as_str))?;
+                                    Ok(ListFilter { clusters, namespaces })
+                                });
+                                match parsed {
+                                    Ok(filter) => Subscription::List(filter),
                                     Err(err) => {
                                         let frame = text(&ServerMsg::Error {
                                             code: "badSubscription".into(),
@@ -199,8 +209,11 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                                     }
                                 }
                             }
-                            ClientMsg::SubscribeRollout { namespace, name } => {
-                                if let Err(err) = crate::names::check_key(&namespace, &name) {
+                            ClientMsg::SubscribeRollout { cluster, namespace, name } => {
+                                let checked = crate::names::check_key(&namespace, &name)
+                                    .map_err(ApiError::from)
+                                    .and_then(|()| crate::config::check_cluster_name(&cluster).map_err(ApiError::BadRequest));
+                                if let Err(err) = checked {
                                     let frame = text(&ServerMsg::Error {
                                         code: "badSubscription".into(),
                                         message: err.to_string(),
@@ -220,7 +233,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                                     if sink.send(frame).await.is_err() { break; }
                                     continue;
                                 }
-                                Subscription::Rollout(RolloutKey::new(namespace, name))
+                                Subscription::Rollout(RolloutKey::new(cluster, namespace, name))
                             }
                             ClientMsg::Unsubscribe => Subscription::None,
                         };
@@ -262,8 +275,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                     };
                     if matches!(&*change, Change::Health { .. }) && !access.identity.unrestricted {
                         // The store's frame is cluster-wide: send this user's copy.
-                        let health = super::status::health_for(&state, &access.identity).await.0;
-                        vec![text(&ServerMsg::Status { health })]
+                        vec![text(&status_for(&state, &access.identity).await)]
                     } else if readable {
                         route(&change, &subscription, &mut last_seq)
                             .map(|f| detail_sent.track(f))
@@ -377,8 +389,8 @@ impl DetailSent {
         let (Some((base, before)), Some((_, after))) = (previous, self.last.as_ref()) else {
             return message;
         };
-        let same_rollout = before.pointer("/summary/namespace")
-            == after.pointer("/summary/namespace")
+        let same_rollout = before.pointer("/summary/cluster") == after.pointer("/summary/cluster")
+            && before.pointer("/summary/namespace") == after.pointer("/summary/namespace")
             && before.pointer("/summary/name") == after.pointer("/summary/name");
         if !same_rollout || base >= seq {
             return message;
@@ -405,6 +417,15 @@ impl DetailSent {
     }
 }
 
+/// The `status` frame `identity` may see.
+async fn status_for(state: &AppState, identity: &Identity) -> ServerMsg {
+    let (health, visible) = super::status::health_for(state, identity).await;
+    ServerMsg::Status {
+        health,
+        clusters: super::status::clusters_for(state, &visible),
+    }
+}
+
 /// The frames that start (or restart) a subscription, and the seq they are current at.
 async fn snapshot(
     state: &AppState,
@@ -413,12 +434,15 @@ async fn snapshot(
 ) -> (u64, Vec<Message>) {
     match subscription {
         Subscription::None => (0, vec![]),
-        Subscription::List(namespaces) => {
+        Subscription::List(wanted) => {
             let visible = super::access::visible(state, identity).await;
             // Nothing readable: a filter no namespace matches (names are DNS labels).
-            let filter = visible
-                .restrict(namespaces)
-                .unwrap_or_else(|| vec![String::new()]);
+            let filter = ListFilter {
+                clusters: wanted.clusters.clone(),
+                namespaces: visible
+                    .restrict(&wanted.namespaces)
+                    .unwrap_or_else(|| vec![String::new()]),
+            };
             match state.store.shared_list_pages(&filter).await {
                 Ok(pages) => (pages.seq, paged_snapshot(&pages)),
                 Err(err) => {
@@ -475,11 +499,7 @@ fn route(change: &Change, subscription: &Subscription, last_seq: &mut u64) -> Op
                 return None;
             }
             let frame = match subscription {
-                Subscription::List(namespaces)
-                    if namespaces.is_empty() || namespaces.contains(&key.namespace) =>
-                {
-                    list_frame.as_ref()
-                }
+                Subscription::List(filter) if filter.matches(key) => list_frame.as_ref(),
                 Subscription::Rollout(wanted) if wanted == key => detail_frame.as_ref(),
                 _ => None,
             }?;

@@ -21,7 +21,7 @@ use kube::runtime::watcher;
 
 use crate::health::{Problem, ProblemCode};
 use crate::model::{Kind, Object, RolloutEvent};
-use crate::store::Store;
+use crate::store::ClusterStore;
 
 /// Why the cluster could not be reached at start.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +68,23 @@ pub async fn kube_config(
             .map_err(|e| ClusterError::Config(e.to_string())),
     }
 }
+
+/// The name of the cluster [`kube_config`] connects to: the context's name (the one asked
+/// for, else the kubeconfig's current context), or `in-cluster` without a kubeconfig.
+pub fn cluster_name(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> String {
+    if let Some(context) = context {
+        return context.to_owned();
+    }
+    let file = match kubeconfig {
+        Some(path) => Kubeconfig::read_from(path).ok(),
+        None => Kubeconfig::read().ok(),
+    };
+    file.and_then(|f| f.current_context)
+        .unwrap_or_else(|| IN_CLUSTER.to_owned())
+}
+
+/// The name of the cluster the dashboard runs in, when it uses its service account.
+pub const IN_CLUSTER: &str = "in-cluster";
 
 /// Builds a client from [`kube_config`].
 pub async fn client(
@@ -129,7 +146,7 @@ pub const EVENTS_FIELD_SELECTOR: &str = "involvedObject.kind=Rollout";
 pub fn spawn_watchers(
     client: Client,
     namespaces: &[String],
-    store: &Store,
+    store: &ClusterStore,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let scopes: Vec<Option<String>> = if namespaces.is_empty() {
         vec![None]
@@ -199,7 +216,7 @@ struct KindSink {
     kind: Kind,
     scope: Option<String>,
     multi_scope: bool,
-    store: Store,
+    store: ClusterStore,
     /// The objects of the current (re)list.
     initial: Vec<Object>,
 }
@@ -267,7 +284,7 @@ struct EventSink {
     /// The namespace of this watch (`None`: all): what a relist replaces, and whose history
     /// an error makes unavailable.
     scope: Option<String>,
-    store: Store,
+    store: ClusterStore,
     initial: Vec<RolloutEvent>,
 }
 
@@ -456,7 +473,7 @@ fn decode(kind: Kind, obj: DynamicObject) -> Option<Object> {
     }
 }
 
-fn record_error(store: &Store, kind: Kind, problem: Problem) {
+fn record_error(store: &ClusterStore, kind: Kind, problem: Problem) {
     store.update_health(|h| {
         h.kinds.entry(kind).or_default().fail(problem);
         h.refresh_problem();

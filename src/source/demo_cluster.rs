@@ -10,7 +10,7 @@ use jiff::Timestamp;
 
 use super::demo::{DemoWorld, ObjKey};
 use crate::model::{Kind, Object};
-use crate::store::Store;
+use crate::store::ClusterStore;
 
 /// How often the simulated controllers run.
 pub const TICK: Duration = Duration::from_secs(1);
@@ -19,12 +19,12 @@ pub const TICK: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct DemoCluster {
     world: Arc<Mutex<DemoWorld>>,
-    store: Store,
+    store: ClusterStore,
 }
 
 impl DemoCluster {
     /// Seeds the world (with `extra` filler rollouts) and loads it into the store.
-    pub fn new(store: Store, extra: usize) -> Self {
+    pub fn new(store: ClusterStore, extra: usize) -> Self {
         let mut world = DemoWorld::seeded(Timestamp::now(), extra);
         for (key, obj) in &world.objects {
             feed(&store, key, Some(obj));
@@ -33,11 +33,16 @@ impl DemoCluster {
         for event in world.take_events() {
             feed_event(&store, event);
         }
-        store.flush();
+        store.store().flush();
         Self {
             world: Arc::new(Mutex::new(world)),
             store,
         }
+    }
+
+    /// The simulated cluster's name.
+    pub fn name(&self) -> &crate::store::ClusterName {
+        self.store.name()
     }
 
     /// Runs the simulation forever, one tick per [`TICK`].
@@ -71,7 +76,7 @@ impl DemoCluster {
 
 /// Puts an Event the demo made (ours, or the simulated controller's from
 /// [`super::demo_events::controller_events`]) in the rollout's history.
-pub fn feed_event(store: &Store, event: serde_json::Value) {
+pub fn feed_event(store: &ClusterStore, event: serde_json::Value) {
     match crate::model::RolloutEvent::from_json(event) {
         Ok(Some(event)) => store.apply_event(event),
         Ok(None) => tracing::warn!("the demo made an Event that is not about a rollout"),
@@ -79,7 +84,7 @@ pub fn feed_event(store: &Store, event: serde_json::Value) {
     }
 }
 
-fn feed(store: &Store, key: &ObjKey, obj: Option<&serde_json::Value>) {
+fn feed(store: &ClusterStore, key: &ObjKey, obj: Option<&serde_json::Value>) {
     match obj {
         Some(value) => match Object::decode(key.kind(), value.clone()) {
             Ok(object) => store.apply(object),

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::{Object, RolloutEvent};
-use crate::store::Store;
+use crate::store::ClusterStore;
 
 /// One MiB.
 const MIB: u64 = 1024 * 1024;
@@ -140,7 +140,7 @@ enum Sink<'a> {
     Collect(&'a mut Loaded),
     /// Each object to the store as soon as it is decoded; the Events into the vector.
     Store {
-        store: &'a Store,
+        store: &'a ClusterStore,
         objects: &'a mut usize,
         events: &'a mut Vec<RolloutEvent>,
     },
@@ -165,6 +165,9 @@ impl Sink<'_> {
     }
 }
 
+/// The cluster name of objects read from files (`--from-files`).
+pub const CLUSTER: &str = "files";
+
 /// How many objects and Events [`load_into`] gave the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
@@ -177,14 +180,14 @@ pub struct Counts {
 /// Reads every object of a watched kind and every Event about a rollout under `path`, within
 /// `limits`, into `store`: each object as soon as it is decoded, then the Events (after all
 /// the objects, in the order [`load_all`] returns them). The views are not computed
-/// ([`Store::flush`] does that).
+/// ([`crate::store::Store::flush`] does that).
 ///
 /// Unlike `load_all` followed by `apply`, no vector of every object and no JSON tree of more
 /// than one document exist at any time (a `kubectl … -o yaml` List is one document): at
 /// 10,000 rollouts those were tens of MB, and the allocator kept their pages resident after
 /// they were freed, as the objects decoded in between pinned them. On an error, the objects
 /// of the files before stay in `store`.
-pub fn load_into(path: &Path, limits: &Limits, store: &Store) -> Result<Counts, FilesError> {
+pub fn load_into(path: &Path, limits: &Limits, store: &ClusterStore) -> Result<Counts, FilesError> {
     let mut objects = 0;
     let mut events = vec![];
     load_each(
@@ -788,7 +791,7 @@ mod tests {
     #[test]
     fn load_into_equals_load_all_then_apply() {
         use crate::health::{Health, SourceKind};
-        use crate::store::RolloutKey;
+        use crate::store::{ListFilter, RolloutKey, Store};
         let dir =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/argo-rollouts-info");
         // As tests/common's `fixtures()`: a failure in CI, one line and a skip elsewhere.
@@ -802,15 +805,16 @@ mod tests {
         let before = Store::new(Health::loaded(SourceKind::Files));
         let loaded = load_all(&dir).unwrap();
         let (objects, events) = (loaded.objects.len(), loaded.events.len());
+        let files = before.cluster("files");
         for object in loaded.objects {
-            before.apply(object);
+            files.apply(object);
         }
         for event in loaded.events {
-            before.apply_event(event);
+            files.apply_event(event);
         }
         before.flush();
         let after = Store::new(Health::loaded(SourceKind::Files));
-        let counts = load_into(&dir, &Limits::default(), &after).unwrap();
+        let counts = load_into(&dir, &Limits::default(), &after.cluster("files")).unwrap();
         after.flush();
         assert_eq!(counts, Counts { objects, events });
         let sorted = |store: &Store| {
@@ -822,7 +826,10 @@ mod tests {
         // Eight distinct rollouts (the scenarios reuse names; a later file replaces).
         assert!(keys.len() >= 8, "the fixtures hold {} rollouts", keys.len());
         assert_eq!(sorted(&after), keys);
-        assert_eq!(after.list_json(&[]), before.list_json(&[]));
+        assert_eq!(
+            after.list_json(&ListFilter::ALL),
+            before.list_json(&ListFilter::ALL)
+        );
         let detail = |store: &Store, key: &RolloutKey| {
             serde_json::to_string(&store.detail(key).1.expect("a detail")).unwrap()
         };

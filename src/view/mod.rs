@@ -88,6 +88,8 @@ str_enum! {
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RolloutSummary {
+    /// The cluster's short name (set by the store: the view model knows no clusters).
+    pub cluster: String,
     pub namespace: String,
     pub name: String,
     pub uid: String,
@@ -568,6 +570,7 @@ pub fn rollout_detail(ro: &Rollout, related: &Related<'_>) -> RolloutDetail {
         status.abort || explained.attention_kind == Some(AttentionKind::Aborted),
     );
     let summary = RolloutSummary {
+        cluster: String::new(),
         namespace: ro.metadata.namespace.clone(),
         name: ro.metadata.name.clone(),
         uid: uid.to_owned(),

@@ -587,7 +587,7 @@ fn pipeline(args: &Args) -> Res<()> {
         .map_err(|e| format!("cannot load {dir}: {e} (run tests/bench/gen-fleet.py)"))?;
     let store = Store::new(Health::loaded(SourceKind::Files));
     for object in objects {
-        store.apply(object);
+        store.cluster("files").apply(object);
     }
     store.flush();
     let keys: Vec<RolloutKey> = store.keys_of(Kind::Rollout);
@@ -705,7 +705,7 @@ fn pipeline(args: &Args) -> Res<()> {
                     ro.metadata.labels.insert(MARK.to_owned(), format!("m{id}"));
                     ro.metadata.resource_version = format!("b{id}");
                     sent[id].store(base.elapsed().as_nanos().max(1) as u64, Ordering::Relaxed);
-                    store.apply(Object::Rollout(ro));
+                    store.cluster("files").apply(Object::Rollout(ro));
                 }
                 (count, late)
             })?

@@ -54,7 +54,7 @@ fn events(store: &Store, n: usize) -> usize {
                 "lastTimestamp": format!("2026-11-30T10:{:02}:{:02}Z", i / 60 % 60, i % 60),
                 "count": 1, "source": {"component": "rollouts-controller"}});
             if let Ok(Some(event)) = rollouts_dashboard::model::RolloutEvent::from_json(value) {
-                store.apply_event(event);
+                store.cluster("files").apply_event(event);
                 count += 1;
             }
         }
@@ -79,7 +79,7 @@ fn main() {
     rollouts_dashboard::source::files::load_into(
         std::path::Path::new(&dir),
         &rollouts_dashboard::source::files::Limits::default(),
-        &store,
+        &store.cluster("files"),
     )
     .unwrap_or_else(|e| panic!("cannot load {dir}: {e} (run tests/bench/gen-fleet.py)"));
     let rollouts = store.keys_of(Kind::Rollout).len();
@@ -88,7 +88,10 @@ fn main() {
     report("views computed");
     println!(
         "{rollouts} rollouts; the whole list is {:.1} MB of JSON",
-        store.list_json(&[]).len() as f64 / 1e6
+        store
+            .list_json(&rollouts_dashboard::store::ListFilter::ALL)
+            .len() as f64
+            / 1e6
     );
     if per_rollout > 0 {
         let count = events(&store, per_rollout);

@@ -52,7 +52,7 @@ pub fn fixture(path: &str) -> PathBuf {
 pub fn store_from(path: &std::path::Path) -> Store {
     let store = Store::new(Health::loaded(SourceKind::Files));
     for object in rollouts_dashboard::source::files::load(path).expect("fixtures load") {
-        store.apply(object);
+        store.cluster("files").apply(object);
     }
     store.flush();
     store
@@ -242,7 +242,7 @@ pub async fn connect(addr: SocketAddr, base: &str) -> Socket {
         .expect("websocket connects");
     let hello = next_json(&mut ws).await;
     assert_eq!(hello["type"], "hello", "{hello}");
-    assert_eq!(hello["protocol"], 4);
+    assert_eq!(hello["protocol"], 5);
     let status = next_json(&mut ws).await;
     assert_eq!(status["type"], "status", "{status}");
     ws

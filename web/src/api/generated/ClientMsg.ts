@@ -3,4 +3,4 @@
 /**
  * Messages from the browser.
  */
-export type ClientMsg = { "type": "subscribeList", namespaces: Array<string>, } | { "type": "subscribeRollout", namespace: string, name: string, } | { "type": "unsubscribe" };
+export type ClientMsg = { "type": "subscribeList", namespaces: Array<string>, clusters: Array<string>, } | { "type": "subscribeRollout", cluster: string, namespace: string, name: string, } | { "type": "unsubscribe" };

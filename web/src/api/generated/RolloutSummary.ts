@@ -10,7 +10,11 @@ import type { WaitingView } from "./WaitingView";
 /**
  * One row of the rollout list.
  */
-export type RolloutSummary = { namespace: string, name: string, uid: string, resourceVersion: string, labels: { [key in string]: string }, createdAt: string | null, 
+export type RolloutSummary = { 
+/**
+ * The cluster's short name (set by the store: the view model knows no clusters).
+ */
+cluster: string, namespace: string, name: string, uid: string, resourceVersion: string, labels: { [key in string]: string }, createdAt: string | null, 
 /**
  * `metadata.generation`.
  */
