@@ -78,9 +78,29 @@ pub struct Config {
     #[arg(long, env = "ROLLOUTS_DASHBOARD_KUBECONFIG", value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
 
-    /// Kubeconfig context to use (default: the current context).
-    #[arg(long, env = "ROLLOUTS_DASHBOARD_CONTEXT")]
-    pub context: Option<String>,
+    /// Kubeconfig context to watch; repeat (or comma-separate) for several clusters in one
+    /// dashboard. `NAME=CONTEXT` gives the cluster a short name (`--context
+    /// prod-eu=arn:aws:eks:…`); else it is named after the context. Default: the current
+    /// context.
+    #[arg(
+        long = "context",
+        env = "ROLLOUTS_DASHBOARD_CONTEXT",
+        value_delimiter = ',',
+        value_name = "[NAME=]CONTEXT"
+    )]
+    pub contexts: Vec<String>,
+
+    /// Watch every context of the kubeconfig (with KUBECONFIG naming several files, merged
+    /// as kubectl merges them), each a cluster named after its context.
+    #[arg(long, env = "ROLLOUTS_DASHBOARD_ALL_CONTEXTS")]
+    pub all_contexts: bool,
+
+    /// Also watch the cluster of every kubeconfig file in this directory (for example
+    /// Secrets mounted into the dashboard's pod): each file's current context, the cluster
+    /// named after that context (after the file, when several files use the same context
+    /// name). Running in a cluster, that cluster is watched too, as `in-cluster`.
+    #[arg(long, env = "ROLLOUTS_DASHBOARD_KUBECONFIG_DIR", value_name = "DIR")]
+    pub kubeconfig_dir: Option<PathBuf>,
 
     /// Namespace to watch; repeat for several (default: all namespaces). If the identity may
     /// not list cluster-wide, the dashboard falls back to the kubeconfig context's namespace.
@@ -294,6 +314,18 @@ pub enum ConfigError {
     #[error("--from-files {0}: no such file or directory")]
     MissingFiles(PathBuf),
     #[error(
+        "--all-contexts and --context cannot be combined: --all-contexts already watches every context"
+    )]
+    ContextsAndAllContexts,
+    #[error("--kubeconfig-dir {0}: no such directory")]
+    MissingKubeconfigDir(PathBuf),
+    #[error("--context: {0}")]
+    BadClusterName(String),
+    #[error(
+        "two clusters are named {0:?}: give each a distinct short name (--context NAME=CONTEXT)"
+    )]
+    DuplicateCluster(String),
+    #[error(
         "refusing to listen on {0} with --auth none: anyone who can reach it could change rollouts \
          with the dashboard's own Kubernetes identity. Listen on 127.0.0.1 (reach it with kubectl \
          port-forward), add --read-only, or authenticate users with --auth proxy or --auth token"
@@ -343,7 +375,9 @@ impl Config {
         if let Some(source_flag) = source_flag {
             let cluster_flags = [
                 ("kubeconfig", self.kubeconfig.is_some()),
-                ("context", self.context.is_some()),
+                ("context", !self.contexts.is_empty()),
+                ("all-contexts", self.all_contexts),
+                ("kubeconfig-dir", self.kubeconfig_dir.is_some()),
             ];
             if let Some((flag, _)) = cluster_flags.iter().find(|(_, set)| *set) {
                 return Err(ConfigError::ClusterFlagWithoutCluster { flag, source_flag });
@@ -353,6 +387,22 @@ impl Config {
             && !path.exists()
         {
             return Err(ConfigError::MissingFiles(path.clone()));
+        }
+        if self.all_contexts && !self.contexts.is_empty() {
+            return Err(ConfigError::ContextsAndAllContexts);
+        }
+        if let Some(dir) = &self.kubeconfig_dir
+            && !dir.is_dir()
+        {
+            return Err(ConfigError::MissingKubeconfigDir(dir.clone()));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for context in &self.contexts {
+            let (name, _) = split_context(context);
+            check_cluster_name(name).map_err(ConfigError::BadClusterName)?;
+            if !names.insert(name) {
+                return Err(ConfigError::DuplicateCluster(name.to_owned()));
+            }
         }
         self.base_path = normalize_base_path(&self.base_path)?;
         for ns in &self.namespaces {
@@ -507,6 +557,15 @@ pub fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
+/// A `--context` value's cluster name and context: `NAME=CONTEXT`, or the context alone
+/// (named after itself).
+pub fn split_context(value: &str) -> (&str, &str) {
+    match value.split_once('=') {
+        Some((name, context)) if !name.is_empty() && !context.is_empty() => (name, context),
+        _ => (value, value),
+    }
+}
+
 /// Checks a cluster's short name: 1–253 characters, no control characters or `,` (filters
 /// are comma-separated). Context names such as EKS ARNs (`arn:aws:eks:…:cluster/x`) pass;
 /// in URLs they are one percent-encoded path segment.
@@ -533,6 +592,52 @@ mod tests {
         let mut argv = vec!["rollouts-dashboard"];
         argv.extend_from_slice(args);
         Config::try_parse_from(argv).unwrap().validate()
+    }
+
+    #[test]
+    fn cluster_flags_repeat_rename_and_refuse_duplicates() {
+        let config = parse(&[
+            "--context",
+            "a",
+            "--context",
+            "prod-eu=arn:aws:eks:x:1:cluster/p",
+        ])
+        .unwrap();
+        assert_eq!(config.contexts, ["a", "prod-eu=arn:aws:eks:x:1:cluster/p"]);
+        assert_eq!(split_context(&config.contexts[0]), ("a", "a"));
+        assert_eq!(
+            split_context(&config.contexts[1]),
+            ("prod-eu", "arn:aws:eks:x:1:cluster/p")
+        );
+        assert_eq!(parse(&["--context", "a,b"]).unwrap().contexts, ["a", "b"]);
+        assert_eq!(
+            parse(&["--context", "a", "--context", "a"]).unwrap_err(),
+            ConfigError::DuplicateCluster("a".into())
+        );
+        assert_eq!(
+            parse(&["--context", "x=a", "--context", "x=b"]).unwrap_err(),
+            ConfigError::DuplicateCluster("x".into())
+        );
+        assert_eq!(
+            parse(&["--all-contexts", "--context", "a"]).unwrap_err(),
+            ConfigError::ContextsAndAllContexts
+        );
+        assert!(parse(&["--all-contexts"]).unwrap().all_contexts);
+        assert!(matches!(
+            parse(&["--kubeconfig-dir", "/nonexistent/rd"]).unwrap_err(),
+            ConfigError::MissingKubeconfigDir(_)
+        ));
+        for flag in [&["--all-contexts"][..], &["--kubeconfig-dir", "/tmp"]] {
+            let mut args = vec!["--demo"];
+            args.extend_from_slice(flag);
+            assert!(matches!(
+                parse(&args).unwrap_err(),
+                ConfigError::ClusterFlagWithoutCluster { .. }
+            ));
+        }
+        assert!(check_cluster_name("arn:aws:eks:eu-west-1:1:cluster/b").is_ok());
+        assert!(check_cluster_name("a,b").is_err());
+        assert!(check_cluster_name("").is_err());
     }
 
     #[test]

@@ -51,6 +51,11 @@ pub enum RunError {
     Tls(#[from] http::tls::TlsError),
 }
 
+/// How long the start waits for a cluster to say whether the identity may list rollouts in
+/// every namespace; an unreachable cluster is then watched in every namespace (or those of
+/// `--namespace`), and shows unreachable until it answers.
+const RESOLVE_NAMESPACES_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Builds the store and state for a configuration, starting the source's background tasks.
 pub async fn start(config: &Config) -> Result<AppState, RunError> {
     let mut kube_access = None;
@@ -78,31 +83,49 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
         store.flush();
         (SourceKind::Files, store, None)
     } else {
-        let kube_config =
-            source::cluster::kube_config(config.kubeconfig.as_ref(), config.context.as_deref())
-                .await?;
-        let client = kube::Client::try_from(kube_config.clone())
-            .map_err(source::cluster::ClusterError::Client)?;
-        kube_access = Some(auth::KubeAccess {
-            config: kube_config,
-            client: client.clone(),
-        });
-        let (namespaces, note) =
-            source::cluster::resolve_namespaces(&client, &config.namespaces).await;
-        if let Some(note) = &note {
-            tracing::warn!("{note}");
+        use source::cluster::{ClusterError, ClusterFlags, Environment};
+        let plans = source::cluster::plan(&ClusterFlags::of(config), &Environment::current())?;
+        let mut clusters = vec![];
+        for plan in &plans {
+            let kube_config = source::cluster::plan_config(plan).await?;
+            let client =
+                kube::Client::try_from(kube_config.clone()).map_err(|e| ClusterError::Cluster {
+                    cluster: plan.name.clone(),
+                    source: Box::new(ClusterError::Client(e)),
+                })?;
+            clusters.push((plan.name.clone(), kube_config, client));
         }
-        let mut health = Health::starting(SourceKind::Cluster, namespaces.clone());
-        health.notes.extend(note);
-        let store = Store::new(health);
-        let name =
-            source::cluster::cluster_name(config.kubeconfig.as_ref(), config.context.as_deref());
-        let cluster = store.cluster(name);
-        source::cluster::spawn_watchers(client.clone(), &namespaces, &cluster);
-        let actions = ActionBackends::Kube(vec![(
-            cluster.name().clone(),
-            actions::KubeBackend::new(client),
-        )]);
+        // Every cluster's namespaces at once: an unreachable one must not hold up the others.
+        let resolved = futures::future::join_all(clusters.iter().map(|(_, _, client)| {
+            source::cluster::resolve_namespaces_within(
+                client,
+                &config.namespaces,
+                RESOLVE_NAMESPACES_TIMEOUT,
+            )
+        }))
+        .await;
+        let store = Store::new(Health::starting(SourceKind::Cluster, vec![]));
+        let mut backends = vec![];
+        for ((name, kube_config, client), (namespaces, note)) in clusters.into_iter().zip(resolved)
+        {
+            if let Some(note) = &note {
+                tracing::warn!(cluster = %name, "{note}");
+            }
+            tracing::info!(cluster = %name, cluster_url = %kube_config.cluster_url, "watching cluster");
+            let mut health = Health::starting(SourceKind::Cluster, namespaces.clone());
+            health.notes.extend(note);
+            let cluster = store.cluster_with_health(name, health);
+            source::cluster::spawn_watchers(client.clone(), &namespaces, &cluster);
+            backends.push((
+                cluster.name().clone(),
+                actions::KubeBackend::new(client.clone()),
+            ));
+            kube_access.get_or_insert(auth::KubeAccess {
+                config: kube_config,
+                client,
+            });
+        }
+        let actions = ActionBackends::Kube(backends);
         (SourceKind::Cluster, store, Some(actions))
     };
     tokio::spawn(store.clone().run_recompute());

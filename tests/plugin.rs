@@ -66,7 +66,7 @@ fn as_a_kubectl_plugin_help_and_usage_name_kubectl_rollouts_dashboard() {
     // kubectl's own flags are the plugin's flags.
     for flag in [
         "--kubeconfig <PATH>",
-        "--context <CONTEXT>",
+        "--context <[NAME=]CONTEXT>",
         "-n, --namespace",
     ] {
         assert!(text.contains(flag), "{flag} in: {text}");

@@ -35,6 +35,332 @@ pub enum ClusterError {
     Config(String),
     #[error("cannot create Kubernetes client: {0}")]
     Client(#[from] kube::Error),
+    #[error("--context {context}: no such context in {origin}")]
+    UnknownContext { context: String, origin: String },
+    #[error("{0}: the kubeconfig has no contexts")]
+    NoContexts(String),
+    #[error(
+        "{0}: the kubeconfig has no current-context (set one, or name the context with --context)"
+    )]
+    NoCurrentContext(String),
+    #[error("--kubeconfig-dir {dir}: {source}")]
+    Dir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cluster {cluster}: {source}")]
+    Cluster {
+        cluster: String,
+        source: Box<ClusterError>,
+    },
+    #[error(
+        "two clusters are named {0:?}: give each a distinct short name (--context NAME=CONTEXT)"
+    )]
+    DuplicateName(String),
+    #[error("cluster name {0}")]
+    BadName(String),
+}
+
+/// Which clusters the flags ask for ([`plan`]).
+#[derive(Debug, Clone, Default)]
+pub struct ClusterFlags {
+    /// `--kubeconfig`.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--context`, each `[NAME=]CONTEXT`.
+    pub contexts: Vec<String>,
+    /// `--all-contexts`.
+    pub all_contexts: bool,
+    /// `--kubeconfig-dir`.
+    pub kubeconfig_dir: Option<PathBuf>,
+}
+
+impl ClusterFlags {
+    /// The cluster flags of a configuration.
+    pub fn of(config: &crate::config::Config) -> Self {
+        Self {
+            kubeconfig: config.kubeconfig.clone(),
+            contexts: config.contexts.clone(),
+            all_contexts: config.all_contexts,
+            kubeconfig_dir: config.kubeconfig_dir.clone(),
+        }
+    }
+}
+
+/// Where the flags were read: the `KUBECONFIG` variable and whether the process runs in a
+/// pod (passed in, so that tests need not change the process's environment).
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    /// `KUBECONFIG`: one or several paths (as `PATH` separates them), merged as kubectl does.
+    pub kubeconfig: Option<std::ffi::OsString>,
+    /// `KUBERNETES_SERVICE_HOST` is set: the service account can reach this cluster.
+    pub in_cluster: bool,
+}
+
+impl Environment {
+    /// This process's.
+    pub fn current() -> Self {
+        Self {
+            kubeconfig: std::env::var_os("KUBECONFIG"),
+            in_cluster: std::env::var_os("KUBERNETES_SERVICE_HOST").is_some(),
+        }
+    }
+}
+
+/// One cluster to watch, resolved from the flags before anything connects.
+#[derive(Debug, Clone)]
+pub struct ClusterPlan {
+    /// Its short name (unique).
+    pub name: String,
+    pub target: Target,
+}
+
+/// How to reach a planned cluster.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A context of a kubeconfig; `origin` says which file(s), for errors.
+    Context {
+        kubeconfig: Box<Kubeconfig>,
+        context: String,
+        origin: String,
+    },
+    /// The service account of the pod the dashboard runs in.
+    InCluster,
+}
+
+/// The main kubeconfig: `--kubeconfig`, else `KUBECONFIG` (several files merged, the first
+/// one's entries winning, as kubectl), else `~/.kube/config` when it exists; with where it
+/// was read from.
+pub fn main_kubeconfig(
+    explicit: Option<&PathBuf>,
+    env: &Environment,
+) -> Result<Option<(Kubeconfig, String)>, ClusterError> {
+    let read = |path: &PathBuf| {
+        Kubeconfig::read_from(path).map_err(|source| ClusterError::Kubeconfig {
+            path: path.clone(),
+            source,
+        })
+    };
+    if let Some(path) = explicit {
+        return Ok(Some((read(path)?, path.display().to_string())));
+    }
+    if let Some(value) = &env.kubeconfig {
+        let paths: Vec<PathBuf> = std::env::split_paths(value)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        if !paths.is_empty() {
+            let mut merged = Kubeconfig::default();
+            for path in &paths {
+                merged = merged
+                    .merge(read(path)?)
+                    .map_err(|source| ClusterError::Kubeconfig {
+                        path: path.clone(),
+                        source,
+                    })?;
+            }
+            let origin = format!("KUBECONFIG={}", value.to_string_lossy());
+            return Ok(Some((merged, origin)));
+        }
+    }
+    match home_kubeconfig() {
+        Some(path) if path.is_file() => Ok(Some((read(&path)?, path.display().to_string()))),
+        _ => Ok(None),
+    }
+}
+
+fn home_kubeconfig() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".kube").join("config"))
+}
+
+/// The clusters the flags ask for, named, in display order; nothing is contacted. A bad
+/// kubeconfig or context is an error here (at start); an unreachable cluster is not.
+///
+/// - `--context [NAME=]CONTEXT…`: those contexts of the main kubeconfig.
+/// - `--all-contexts`: every context of it.
+/// - `--kubeconfig-dir DIR`: plus each file's current context (named after the context, or
+///   after the file when several files use the same context name); with neither flag above
+///   and running in a pod, plus that cluster as `in-cluster`.
+/// - none of them: the current context (named after it), else `in-cluster` in a pod.
+pub fn plan(flags: &ClusterFlags, env: &Environment) -> Result<Vec<ClusterPlan>, ClusterError> {
+    let main = main_kubeconfig(flags.kubeconfig.as_ref(), env)?;
+    let context_of = |name: &str, context: &str| -> Result<ClusterPlan, ClusterError> {
+        let Some((kubeconfig, origin)) = &main else {
+            return Err(ClusterError::UnknownContext {
+                context: context.to_owned(),
+                origin: "(no kubeconfig found)".to_owned(),
+            });
+        };
+        if !kubeconfig.contexts.iter().any(|c| c.name == context) {
+            return Err(ClusterError::UnknownContext {
+                context: context.to_owned(),
+                origin: origin.clone(),
+            });
+        }
+        Ok(ClusterPlan {
+            name: name.to_owned(),
+            target: Target::Context {
+                kubeconfig: Box::new(kubeconfig.clone()),
+                context: context.to_owned(),
+                origin: origin.clone(),
+            },
+        })
+    };
+    let mut plans = vec![];
+    if !flags.contexts.is_empty() {
+        for value in &flags.contexts {
+            let (name, context) = crate::config::split_context(value);
+            plans.push(context_of(name, context)?);
+        }
+    } else if flags.all_contexts {
+        let Some((kubeconfig, origin)) = &main else {
+            return Err(ClusterError::NoContexts("(no kubeconfig found)".to_owned()));
+        };
+        if kubeconfig.contexts.is_empty() {
+            return Err(ClusterError::NoContexts(origin.clone()));
+        }
+        for context in &kubeconfig.contexts {
+            plans.push(context_of(&context.name, &context.name)?);
+        }
+    } else if flags.kubeconfig_dir.is_some() {
+        if env.in_cluster {
+            plans.push(ClusterPlan {
+                name: IN_CLUSTER.to_owned(),
+                target: Target::InCluster,
+            });
+        }
+    } else {
+        match &main {
+            Some((kubeconfig, origin)) => match &kubeconfig.current_context {
+                Some(current) => plans.push(context_of(current, current)?),
+                None if flags.kubeconfig.is_none() && env.in_cluster => plans.push(ClusterPlan {
+                    name: IN_CLUSTER.to_owned(),
+                    target: Target::InCluster,
+                }),
+                None => return Err(ClusterError::NoCurrentContext(origin.clone())),
+            },
+            None if env.in_cluster => plans.push(ClusterPlan {
+                name: IN_CLUSTER.to_owned(),
+                target: Target::InCluster,
+            }),
+            None => {
+                return Err(ClusterError::Config(
+                    "no kubeconfig (--kubeconfig, KUBECONFIG, ~/.kube/config) and not running \
+                     in a cluster"
+                        .to_owned(),
+                ));
+            }
+        }
+    }
+    if let Some(dir) = &flags.kubeconfig_dir {
+        plans.extend(plan_dir(dir)?);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for plan in &plans {
+        crate::config::check_cluster_name(&plan.name).map_err(ClusterError::BadName)?;
+        if !seen.insert(plan.name.as_str()) {
+            return Err(ClusterError::DuplicateName(plan.name.clone()));
+        }
+    }
+    Ok(plans)
+}
+
+/// A cluster per kubeconfig file of `dir` (by file name; hidden entries such as a mounted
+/// Secret's `..data` are skipped, symbolic links followed).
+fn plan_dir(dir: &std::path::Path) -> Result<Vec<ClusterPlan>, ClusterError> {
+    let io = |source| ClusterError::Dir {
+        dir: dir.to_owned(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(Result::ok)
+        .filter(|entry| !entry.file_name().to_string_lossy().starts_with('.'))
+        .map(|entry| entry.path())
+        .filter(|path| path.is_file())
+        .collect();
+    files.sort();
+    let mut found = vec![];
+    for path in files {
+        let kubeconfig =
+            Kubeconfig::read_from(&path).map_err(|source| ClusterError::Kubeconfig {
+                path: path.clone(),
+                source,
+            })?;
+        let origin = path.display().to_string();
+        let Some(current) = kubeconfig.current_context.clone() else {
+            return Err(ClusterError::NoCurrentContext(origin));
+        };
+        if !kubeconfig.contexts.iter().any(|c| c.name == current) {
+            return Err(ClusterError::UnknownContext {
+                context: current,
+                origin,
+            });
+        }
+        found.push((path, kubeconfig, current, origin));
+    }
+    let count = |name: &str| found.iter().filter(|(_, _, c, _)| c == name).count();
+    let plans = found
+        .iter()
+        .map(|(path, kubeconfig, context, origin)| {
+            let name = if count(context) > 1 {
+                file_cluster_name(path)
+            } else {
+                context.clone()
+            };
+            ClusterPlan {
+                name,
+                target: Target::Context {
+                    kubeconfig: Box::new(kubeconfig.clone()),
+                    context: context.clone(),
+                    origin: origin.clone(),
+                },
+            }
+        })
+        .collect();
+    Ok(plans)
+}
+
+/// A kubeconfig file's name as a cluster name: without a `.yaml`, `.yml`, `.kubeconfig` or
+/// `.conf` ending.
+fn file_cluster_name(path: &std::path::Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for ending in [".yaml", ".yml", ".kubeconfig", ".conf"] {
+        if let Some(stem) = name.strip_suffix(ending)
+            && !stem.is_empty()
+        {
+            return stem.to_owned();
+        }
+    }
+    name
+}
+
+/// The client configuration of a planned cluster (a bad entry fails here, at start; nothing
+/// is contacted).
+pub async fn plan_config(plan: &ClusterPlan) -> Result<kube::Config, ClusterError> {
+    let result = match &plan.target {
+        Target::Context {
+            kubeconfig,
+            context,
+            origin,
+        } => {
+            let options = KubeConfigOptions {
+                context: Some(context.clone()),
+                ..Default::default()
+            };
+            kube::Config::from_custom_kubeconfig((**kubeconfig).clone(), &options)
+                .await
+                .map_err(|e| ClusterError::Config(format!("{origin}, context {context}: {e}")))
+        }
+        Target::InCluster => {
+            kube::Config::incluster().map_err(|e| ClusterError::Config(e.to_string()))
+        }
+    };
+    result.map_err(|source| ClusterError::Cluster {
+        cluster: plan.name.clone(),
+        source: Box::new(source),
+    })
 }
 
 /// Loads the Kubernetes configuration from `--kubeconfig`/`--context`, else the usual
@@ -67,20 +393,6 @@ pub async fn kube_config(
             .await
             .map_err(|e| ClusterError::Config(e.to_string())),
     }
-}
-
-/// The name of the cluster [`kube_config`] connects to: the context's name (the one asked
-/// for, else the kubeconfig's current context), or `in-cluster` without a kubeconfig.
-pub fn cluster_name(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> String {
-    if let Some(context) = context {
-        return context.to_owned();
-    }
-    let file = match kubeconfig {
-        Some(path) => Kubeconfig::read_from(path).ok(),
-        None => Kubeconfig::read().ok(),
-    };
-    file.and_then(|f| f.current_context)
-        .unwrap_or_else(|| IN_CLUSTER.to_owned())
 }
 
 /// The name of the cluster the dashboard runs in, when it uses its service account.
@@ -128,6 +440,19 @@ pub async fn resolve_namespaces(
             (vec![ns], Some(note))
         }
         _ => (vec![], None),
+    }
+}
+
+/// [`resolve_namespaces`], waiting at most `within` for the cluster: one that does not
+/// answer is watched as requested (all namespaces when none are), and its watches report it.
+pub async fn resolve_namespaces_within(
+    client: &Client,
+    requested: &[String],
+    within: Duration,
+) -> (Vec<String>, Option<String>) {
+    match tokio::time::timeout(within, resolve_namespaces(client, requested)).await {
+        Ok(resolved) => resolved,
+        Err(_) => (requested.to_vec(), None),
     }
 }
 
@@ -522,6 +847,224 @@ fn classify(kind: Kind, err: &watcher::Error) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fresh temporary directory for one test.
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("rd-plan-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A kubeconfig with `contexts` (each on its own cluster and user) and `current`.
+    fn kubeconfig(contexts: &[&str], current: Option<&str>) -> String {
+        let mut text = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
+        for c in contexts {
+            text +=
+                &format!("- name: {c}-cluster\n  cluster: {{server: https://{c}.example:6443}}\n");
+        }
+        text += "users:\n";
+        for c in contexts {
+            text += &format!("- name: {c}-user\n  user: {{token: t-{c}}}\n");
+        }
+        text += "contexts:\n";
+        for c in contexts {
+            text += &format!("- name: {c}\n  context: {{cluster: {c}-cluster, user: {c}-user}}\n");
+        }
+        if let Some(current) = current {
+            text += &format!("current-context: {current}\n");
+        }
+        text
+    }
+
+    fn write(dir: &std::path::Path, file: &str, text: &str) -> PathBuf {
+        let path = dir.join(file);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn names(plans: &[ClusterPlan]) -> Vec<&str> {
+        plans.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    fn contexts(plans: &[ClusterPlan]) -> Vec<&str> {
+        plans
+            .iter()
+            .map(|p| match &p.target {
+                Target::Context { context, .. } => context.as_str(),
+                Target::InCluster => "(in-cluster)",
+            })
+            .collect()
+    }
+
+    fn flags(kubeconfig: &std::path::Path) -> ClusterFlags {
+        ClusterFlags {
+            kubeconfig: Some(kubeconfig.to_owned()),
+            ..ClusterFlags::default()
+        }
+    }
+
+    #[test]
+    fn contexts_repeat_rename_and_default_to_the_current_one() {
+        let dir = temp_dir("contexts");
+        let file = write(
+            &dir,
+            "config",
+            &kubeconfig(
+                &["kind-a", "arn:aws:eks:eu-west-1:1:cluster/b"],
+                Some("kind-a"),
+            ),
+        );
+        let env = Environment::default();
+        // No flag: today's behaviour, the current context named after itself.
+        let plans = plan(&flags(&file), &env).unwrap();
+        assert_eq!(names(&plans), ["kind-a"]);
+        let mut f = flags(&file);
+        f.contexts = vec![
+            "kind-a".into(),
+            "prod-eu=arn:aws:eks:eu-west-1:1:cluster/b".into(),
+        ];
+        let plans = plan(&f, &env).unwrap();
+        assert_eq!(names(&plans), ["kind-a", "prod-eu"]);
+        assert_eq!(
+            contexts(&plans),
+            ["kind-a", "arn:aws:eks:eu-west-1:1:cluster/b"]
+        );
+        // Duplicates, by name.
+        f.contexts = vec![
+            "kind-a".into(),
+            "kind-a=arn:aws:eks:eu-west-1:1:cluster/b".into(),
+        ];
+        assert!(matches!(plan(&f, &env), Err(ClusterError::DuplicateName(n)) if n == "kind-a"));
+        // An unknown context stops the start, naming the file.
+        f.contexts = vec!["nope".into()];
+        let err = plan(&f, &env).unwrap_err().to_string();
+        assert!(err.contains("nope") && err.contains("config"), "{err}");
+        // --all-contexts: every one, named after itself.
+        let mut f = flags(&file);
+        f.all_contexts = true;
+        assert_eq!(
+            names(&plan(&f, &env).unwrap()),
+            ["kind-a", "arn:aws:eks:eu-west-1:1:cluster/b"]
+        );
+        // No current context and no --context: a clear error.
+        let bare = write(&dir, "bare", &kubeconfig(&["x"], None));
+        assert!(matches!(
+            plan(&flags(&bare), &env),
+            Err(ClusterError::NoCurrentContext(_))
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn several_kubeconfig_files_merge_as_kubectl_does() {
+        let dir = temp_dir("merge");
+        let one = write(&dir, "one", &kubeconfig(&["a", "shared"], Some("a")));
+        let two = write(&dir, "two", &kubeconfig(&["b", "shared"], Some("b")));
+        let env = Environment {
+            kubeconfig: Some(std::env::join_paths([&one, &two]).unwrap()),
+            in_cluster: false,
+        };
+        let all = ClusterFlags {
+            all_contexts: true,
+            ..ClusterFlags::default()
+        };
+        let plans = plan(&all, &env).unwrap();
+        // Every context once, the first file's first; its current context wins.
+        assert_eq!(names(&plans), ["a", "shared", "b"]);
+        assert_eq!(names(&plan(&ClusterFlags::default(), &env).unwrap()), ["a"]);
+        let Target::Context {
+            kubeconfig, origin, ..
+        } = &plans[2].target
+        else {
+            panic!("a context")
+        };
+        assert!(origin.starts_with("KUBECONFIG="), "{origin}");
+        assert!(kubeconfig.clusters.iter().any(|c| c.name == "b-cluster"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_kubeconfig_dir_adds_a_cluster_per_file() {
+        let dir = temp_dir("dir");
+        write(
+            &dir,
+            "prod-eu.yaml",
+            &kubeconfig(&["prod-eu"], Some("prod-eu")),
+        );
+        // Two files with the same context name (as generated kubeconfigs often are): named
+        // after their files.
+        write(
+            &dir,
+            "staging.kubeconfig",
+            &kubeconfig(&["default"], Some("default")),
+        );
+        write(&dir, "dev", &kubeconfig(&["default"], Some("default")));
+        // A mounted Secret's bookkeeping entries are not kubeconfigs.
+        std::fs::create_dir_all(dir.join("..2026_11_30")).unwrap();
+        write(&dir, "..data", "not yaml: [");
+        let f = ClusterFlags {
+            kubeconfig_dir: Some(dir.clone()),
+            ..ClusterFlags::default()
+        };
+        let outside = Environment::default();
+        let plans = plan(&f, &outside).unwrap();
+        assert_eq!(names(&plans), ["dev", "prod-eu", "staging"]);
+        assert_eq!(contexts(&plans), ["default", "prod-eu", "default"]);
+        // In a pod: the local cluster too, first.
+        let inside = Environment {
+            kubeconfig: None,
+            in_cluster: true,
+        };
+        assert_eq!(
+            names(&plan(&f, &inside).unwrap()),
+            ["in-cluster", "dev", "prod-eu", "staging"]
+        );
+        // Beside --context: those and the files; a clash of names is an error.
+        let main = temp_dir("dir-main");
+        let file = write(
+            &main,
+            "config",
+            &kubeconfig(&["prod-eu", "local"], Some("local")),
+        );
+        let mut with_context = f.clone();
+        with_context.kubeconfig = Some(file);
+        with_context.contexts = vec!["local".into()];
+        assert_eq!(
+            names(&plan(&with_context, &outside).unwrap()),
+            ["local", "dev", "prod-eu", "staging"]
+        );
+        with_context.contexts = vec!["prod-eu".into()];
+        assert!(matches!(
+            plan(&with_context, &outside),
+            Err(ClusterError::DuplicateName(n)) if n == "prod-eu"
+        ));
+        // A file that is not a kubeconfig (a bad entry) stops the start.
+        write(&dir, "broken", "clusters: {not: a list}");
+        let err = plan(&f, &outside).unwrap_err().to_string();
+        assert!(err.contains("broken"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&main);
+    }
+
+    #[tokio::test]
+    async fn a_bad_context_fails_at_start_and_an_unreachable_one_does_not() {
+        let dir = temp_dir("config");
+        let text = kubeconfig(&["up"], Some("up"))
+            + "- name: bad\n  context: {cluster: missing-cluster, user: up-user}\n";
+        // The appended context goes under `contexts:`, which is last but for current-context.
+        let text = text.replace("current-context: up\n", "") + "current-context: up\n";
+        let file = write(&dir, "config", &text);
+        let mut f = flags(&file);
+        f.contexts = vec!["up".into(), "bad".into()];
+        let plans = plan(&f, &Environment::default()).unwrap();
+        // `up` points at a server nobody answers on: configured all the same.
+        let config = plan_config(&plans[0]).await.unwrap();
+        assert_eq!(config.cluster_url.host(), Some("up.example"));
+        let err = plan_config(&plans[1]).await.unwrap_err().to_string();
+        assert!(err.starts_with("cluster bad:"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn api_resources_match_the_kinds() {
