@@ -638,6 +638,37 @@ async fn list(addr: &Served, path: &str) -> Value {
     reply.json()
 }
 
+/// Applies frames until the stream's rows of `ns` are exactly the REST list's (every field of
+/// every summary): what the browser shows is what the API says. A snapshot taken while a
+/// cluster's ReplicaSets were still being listed is completed by the frames after it.
+async fn converge(addr: &Served, stream: &mut ListClient, ns: &str) {
+    let start = Instant::now();
+    loop {
+        let listed = list(addr, &format!("/api/v1/rollouts?namespace={ns}")).await;
+        let rest_rows: BTreeMap<_, _> = listed["rollouts"]
+            .as_array()
+            .expect("rollouts")
+            .iter()
+            .map(|r| (key_of(r), r.clone()))
+            .collect();
+        let stream_rows: BTreeMap<_, _> = stream
+            .rows
+            .iter()
+            .filter(|(k, _)| k.1 == ns)
+            .map(|(k, c)| (k.clone(), c.summary.clone()))
+            .collect();
+        if rest_rows == stream_rows {
+            return;
+        }
+        assert!(
+            start.elapsed() < SHOW,
+            "the stream's rows never matched the REST list within {SHOW:?}: stream {stream_rows:?}, \
+             REST {rest_rows:?}"
+        );
+        stream.pump(Duration::from_millis(300)).await;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 0. The harness: the merged kubeconfig reaches each cluster under its new name
 
@@ -822,15 +853,29 @@ async fn both_clusters_lists_arrive_each_row_naming_its_cluster() {
 // ---------------------------------------------------------------------------------------------
 // 2. The same namespace/name in both clusters: two rows, and each action hits the right one
 
-/// The row of `cluster` is at rest at `step`: paused there, every pod available, and showing
-/// the cluster's current object.
+/// The row shows every pod of the rollout: its ReplicaSets add up to the rollout's pod count,
+/// each with all its pods listed and Running, every one available. (`synced` in a status
+/// frame may come a flush before the last listed ReplicaSets and pods are in the rows.)
+fn row_complete(r: &Value) -> bool {
+    let Some(sets) = r["replicaSets"].as_array() else {
+        return false;
+    };
+    let replicas: i64 = sets.iter().filter_map(|s| s["replicas"].as_i64()).sum();
+    !sets.is_empty()
+        && Some(replicas) == r["replicas"]["current"].as_i64()
+        && r["replicas"]["available"] == r["replicas"]["current"]
+        && r["replicas"]["ready"] == r["replicas"]["current"]
+        && sets.iter().all(|s| {
+            s["pods"].as_array().is_some_and(|pods| {
+                Some(pods.len() as i64) == s["replicas"].as_i64()
+                    && pods.iter().all(|p| p["status"] == "Running")
+            })
+        })
+}
+
+/// The row is at rest at `step`: paused there, every pod shown and available.
 fn row_paused_at(row: Option<&Value>, step: i64) -> bool {
-    row.is_some_and(|r| {
-        r["status"] == "Paused"
-            && r["stepIndex"] == step
-            && r["replicas"]["available"] == r["replicas"]["current"]
-            && r["replicas"]["ready"] == r["replicas"]["current"]
-    })
+    row.is_some_and(|r| r["status"] == "Paused" && r["stepIndex"] == step && row_complete(r))
 }
 
 /// What an action on the wrong cluster would change, in the object.
@@ -923,10 +968,18 @@ async fn the_same_rollout_in_both_clusters_is_two_rows_and_each_action_hits_its_
     let addr = fleet_dashboard(&dir.0, &[&ns], &[]).await;
     let mut stream = ListClient::subscribe(&addr, &[&ns]).await;
     stream
-        .until(WAIT, "both rows at rest at step 1", |s| {
-            row_paused_at(s.row(ONE, &ns, name), 1) && row_paused_at(s.row(TWO, &ns, name), 1)
-        })
+        .until(
+            WAIT,
+            "both clusters synced, both rows at rest at step 1",
+            |s| {
+                s.state(ONE) == Some("synced")
+                    && s.state(TWO) == Some("synced")
+                    && row_paused_at(s.row(ONE, &ns, name), 1)
+                    && row_paused_at(s.row(TWO, &ns, name), 1)
+            },
+        )
         .await;
+    converge(&addr, &mut stream, &ns).await;
     // Two rows, each with its cluster's own data.
     assert_eq!(
         stream.rows.keys().cloned().collect::<Vec<_>>(),
@@ -943,7 +996,7 @@ async fn the_same_rollout_in_both_clusters_is_two_rows_and_each_action_hits_its_
             .collect();
         assert!(
             images.contains(&format!("registry.test/{which}:v2").as_str()),
-            "{which}: {images:?}"
+            "{which}: images {images:?} in the row {row}"
         );
     }
     let listed = list(&addr, &format!("/api/v1/rollouts?namespace={ns}")).await;
@@ -985,11 +1038,7 @@ async fn the_same_rollout_in_both_clusters_is_two_rows_and_each_action_hits_its_
         "abort",
         json!({}),
         "aborted",
-        |r| {
-            r["status"] == "Degraded"
-                && r["aborted"] == true
-                && r["replicas"]["available"] == r["replicas"]["current"]
-        },
+        |r| r["status"] == "Degraded" && r["aborted"] == true && row_complete(r),
         |o| {
             o["status"]["abort"] == true
                 && o["status"]["phase"] == "Degraded"
@@ -1415,10 +1464,20 @@ async fn proxy_mode_permissions_are_checked_in_each_cluster() {
         }
     };
     // The admin-side cache has both rows; the user sees one's only.
-    within(WAIT, "the user's list with one's row", || async {
-        keys(&get_as("/api/v1/rollouts".into()).await.json()) == vec![key(ONE, &ns, name)]
-    })
-    .await;
+    let start = Instant::now();
+    loop {
+        let reply = get_as("/api/v1/rollouts".into()).await;
+        if keys(&reply.json()) == vec![key(ONE, &ns, name)] {
+            break;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "the user's list never held just one's row: {} {}",
+            reply.status,
+            reply.body
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     let me = get_as("/api/v1/whoami".into()).await;
     assert_eq!(me.status, 200, "{}", me.body);
     assert_eq!(me.json()["user"], who.as_str(), "{}", me.body);
