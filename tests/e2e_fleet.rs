@@ -437,6 +437,8 @@ struct ListClient {
     rows: BTreeMap<(String, String, String), FollowedCopy>,
     /// Every list frame applied (upsert, patch, delete) since the last [`ListClient::mark`].
     frames: Vec<Value>,
+    /// When a status frame first gave each cluster its current state.
+    state_since: BTreeMap<String, (String, Instant)>,
 }
 
 impl ListClient {
@@ -453,6 +455,7 @@ impl ListClient {
             status: Value::Null,
             rows: BTreeMap::new(),
             frames: vec![],
+            state_since: BTreeMap::new(),
         };
         let hello = client.next_json().await;
         assert_eq!(hello["type"], "hello", "{hello}");
@@ -461,7 +464,7 @@ impl ListClient {
         client.hello = hello;
         let status = client.next_json().await;
         assert_eq!(status["type"], "status", "{status}");
-        client.status = status;
+        client.set_status(status);
         client
             .ws
             .send(Message::Text(
@@ -475,7 +478,7 @@ impl ListClient {
         loop {
             let frame = client.next_json().await;
             match frame["type"].as_str() {
-                Some("status") => client.status = frame,
+                Some("status") => client.set_status(frame),
                 Some("snapshotBegin") => {
                     client.read_snapshot(&frame).await;
                     break;
@@ -558,7 +561,7 @@ impl ListClient {
             panic!("a binary message outside a snapshot");
         };
         match frame["type"].as_str() {
-            Some("status") => self.status = frame,
+            Some("status") => self.set_status(frame),
             Some("snapshotBegin") => self.read_snapshot(&frame).await,
             Some("upsert") => {
                 self.rows
@@ -610,6 +613,23 @@ impl ListClient {
     /// The row of `(cluster, ns, name)`.
     fn row(&self, cluster: &str, ns: &str, name: &str) -> Option<&Value> {
         self.rows.get(&key(cluster, ns, name)).map(|c| &c.summary)
+    }
+
+    /// Keeps a status frame, noting when each cluster's state changed.
+    fn set_status(&mut self, status: Value) {
+        for c in status["clusters"].as_array().into_iter().flatten() {
+            let (name, state) = (c["name"].as_str().unwrap(), c["state"].as_str().unwrap());
+            if self.state_since.get(name).is_none_or(|(s, _)| s != state) {
+                self.state_since
+                    .insert(name.to_owned(), (state.to_owned(), Instant::now()));
+            }
+        }
+        self.status = status;
+    }
+
+    /// When the status frames began to give cluster `name` its current state.
+    fn state_since(&self, name: &str) -> Option<Instant> {
+        self.state_since.get(name).map(|(_, at)| *at)
     }
 
     /// The state the last status frame gives cluster `name`.
@@ -1197,7 +1217,8 @@ async fn a_stopped_cluster_is_reported_and_kept_while_the_other_flows_and_recove
             .await;
         slowest_tick = slowest_tick.max(took);
         if notice.is_none() && stream.state(TWO) == Some("unreachable") {
-            notice = Some(stopped.elapsed());
+            let since = stream.state_since(TWO).expect("a state");
+            notice = Some(since.saturating_duration_since(stopped));
         }
         assert!(
             notice.is_some() || stopped.elapsed() < HEARTBEAT,
@@ -1217,6 +1238,10 @@ async fn a_stopped_cluster_is_reported_and_kept_while_the_other_flows_and_recove
         }
     }
     let notice = notice.expect("two reported unreachable during the outage");
+    assert!(
+        notice < HEARTBEAT,
+        "two reported unreachable {notice:?} after its API server stopped (bound {HEARTBEAT:?})"
+    );
     // What the REST API says meanwhile.
     let status = rest(&addr, get("/api/v1/status")).await.json();
     let two = cluster_status(&status, TWO);
