@@ -59,6 +59,7 @@ const RESOLVE_NAMESPACES_TIMEOUT: std::time::Duration = std::time::Duration::fro
 /// Builds the store and state for a configuration, starting the source's background tasks.
 pub async fn start(config: &Config) -> Result<AppState, RunError> {
     let mut kube_access = None;
+    let mut cluster_access = vec![];
     let (source, store, actions) = if config.demo {
         let store = Store::new(Health::loaded(SourceKind::Demo));
         let demo =
@@ -120,10 +121,12 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
                 cluster.name().clone(),
                 actions::KubeBackend::new(client.clone()),
             ));
-            kube_access.get_or_insert(auth::KubeAccess {
+            let access = auth::KubeAccess {
                 config: kube_config,
                 client,
-            });
+            };
+            kube_access.get_or_insert(access.clone());
+            cluster_access.push((cluster.name().to_string(), access));
         }
         let actions = ActionBackends::Kube(backends);
         (SourceKind::Cluster, store, Some(actions))
@@ -148,8 +151,8 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
              every rollout the dashboard's identity can list"
         );
     }
-    let state =
-        AppState::new(store, settings).with_auth(auth::Auth::from_config(config, kube_access));
+    let auth = auth::Auth::from_config(config, kube_access).with_clusters(cluster_access);
+    let state = AppState::new(store, settings).with_auth(auth);
     Ok(match actions {
         Some(actions) => state.with_actions(actions),
         None => state,

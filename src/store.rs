@@ -151,12 +151,17 @@ impl ObjectKey {
     }
 }
 
+/// What one person may read, per cluster: the namespaces (`None`: every one); a cluster
+/// missing from the map: nothing of it.
+pub type Readable = BTreeMap<String, Option<Vec<String>>>;
+
 /// Which rollouts a list shows: of these clusters and these namespaces (each: all when
-/// empty).
+/// empty), and of what its reader may read (`readable`; `None`: everything).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ListFilter {
     pub clusters: Vec<String>,
     pub namespaces: Vec<String>,
+    pub readable: Option<Readable>,
 }
 
 impl ListFilter {
@@ -164,13 +169,14 @@ impl ListFilter {
     pub const ALL: ListFilter = ListFilter {
         clusters: Vec::new(),
         namespaces: Vec::new(),
+        readable: None,
     };
 
     /// Rollouts of `namespaces` (all when empty), in every cluster.
     pub fn namespaces(namespaces: Vec<String>) -> Self {
         Self {
-            clusters: vec![],
             namespaces,
+            ..Self::default()
         }
     }
 
@@ -178,6 +184,13 @@ impl ListFilter {
     pub fn matches(&self, key: &RolloutKey) -> bool {
         (self.clusters.is_empty() || self.clusters.iter().any(|c| *c == *key.cluster))
             && in_namespaces(&self.namespaces, &key.namespace)
+            && self.readable.as_ref().is_none_or(|readable| {
+                match readable.get(key.cluster.as_str()) {
+                    None => false,
+                    Some(None) => true,
+                    Some(Some(namespaces)) => namespaces.contains(&key.namespace),
+                }
+            })
     }
 }
 
@@ -1837,8 +1850,30 @@ mod tests {
         );
         let only = |cluster: &str| ListFilter {
             clusters: vec![cluster.into()],
-            namespaces: vec![],
+            ..ListFilter::default()
         };
+        // What a reader may read, per cluster: a cluster missing is none of it.
+        let readable = |map: &[(&str, Option<Vec<String>>)]| ListFilter {
+            readable: Some(
+                map.iter()
+                    .map(|(c, n)| ((*c).to_owned(), n.clone()))
+                    .collect(),
+            ),
+            ..ListFilter::default()
+        };
+        assert_eq!(store.count(&readable(&[("staging", None)])), 1);
+        assert_eq!(
+            store.count(&readable(&[("staging", Some(vec!["b".into()]))])),
+            0
+        );
+        assert_eq!(
+            store.count(&readable(&[
+                ("staging", Some(vec!["a".into()])),
+                ("prod-eu", None)
+            ])),
+            2
+        );
+        assert_eq!(store.count(&readable(&[])), 0);
         assert_eq!(store.summaries(&only("staging")).1.len(), 1);
         assert_eq!(store.count(&only("nowhere")), 0);
         assert_eq!(

@@ -169,7 +169,8 @@ async fn proxy_mode_trusts_the_configured_proxy_only() {
     assert_eq!(
         me.json(),
         json!({"user": "alice", "groups": ["team-a", "team-b"], "authMode": "proxy",
-               "readOnly": false, "sessionExpiresInSeconds": null})
+               "readOnly": false, "sessionExpiresInSeconds": null,
+               "clusters": [{"name": "files", "signedIn": true}]})
     );
     // A second user header (appended by the client behind a proxy that adds its own).
     let twice = get(
@@ -971,4 +972,103 @@ async fn token_sessions_follow_group_changes_at_the_recheck() {
     // The token now names someone else: the session ends.
     *reviewer.0.lock().unwrap() = ("mallory".into(), vec![]);
     assert_unauthenticated(&get(&addr, "/api/v1/whoami", &[("cookie", &cookie)]).await);
+}
+
+/// Refuses every token (a cluster the token is not valid on).
+struct Refuser;
+
+impl rollouts_dashboard::auth::TokenReviewer for Refuser {
+    fn review<'a>(
+        &'a self,
+        _token: &'a str,
+    ) -> futures::future::BoxFuture<
+        'a,
+        Result<
+            Option<rollouts_dashboard::auth::TokenOwner>,
+            rollouts_dashboard::auth::TokenReviewError,
+        >,
+    > {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// With several clusters, a token signs in to the clusters that accept it; the others show
+/// "not signed in": their rows are not listed, and requests naming them get 401
+/// `notSignedIn` naming the cluster.
+#[tokio::test]
+async fn a_token_signs_in_to_the_clusters_that_accept_it() {
+    let state = state_with(&["--auth", "token"], false);
+    let staging = state.store.cluster("staging");
+    for object in
+        rollouts_dashboard::source::files::load(&fixtures().join("argo-rollouts-info/canary"))
+            .unwrap()
+    {
+        staging.apply(object);
+    }
+    state.store.flush();
+    let carol = Arc::new(FakeReviewer(std::sync::Mutex::new((
+        "carol".into(),
+        vec!["devs".into()],
+    ))));
+    let auth = Auth::from_config(&config(&["--auth", "token"]), None).with_cluster_reviewers(vec![
+        (
+            "files".into(),
+            carol as Arc<dyn rollouts_dashboard::auth::TokenReviewer>,
+        ),
+        ("staging".into(), Arc::new(Refuser)),
+    ]);
+    let addr = serve_peer(state.with_auth(auth)).await;
+    assert_eq!(post_sign_in(&addr, "someone-elses").await.status, 401);
+    let signed_in = post_sign_in(&addr, "carols-token").await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let session = signed_in
+        .headers_named("set-cookie")
+        .into_iter()
+        .find_map(|c| c.strip_prefix("rd_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let cookie = format!("rd_session={session}");
+    let headers = [("cookie", cookie.as_str())];
+    let me = get(&addr, "/api/v1/whoami", &headers).await;
+    assert_eq!(
+        me.json()["clusters"],
+        json!([{"name": "files", "signedIn": true}, {"name": "staging", "signedIn": false}]),
+        "{}",
+        me.body
+    );
+    let list = get(&addr, "/api/v1/rollouts", &headers).await;
+    let clusters: Vec<serde_json::Value> = list.json()["rollouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["cluster"].clone())
+        .collect();
+    assert_eq!(clusters.len(), 6, "{}", list.body);
+    assert!(clusters.iter().all(|c| c == "files"), "{clusters:?}");
+    let path = |cluster: &str| {
+        format!("/api/v1/clusters/{cluster}/namespaces/jesse-test/rollouts/canary-demo")
+    };
+    assert_eq!(get(&addr, &path("files"), &headers).await.status, 200);
+    for url in [path("staging"), format!("{}/permissions", path("staging"))] {
+        let refused = get(&addr, &url, &headers).await;
+        assert_eq!(refused.status, 401, "{url}: {}", refused.body);
+        assert_eq!(refused.json()["error"]["code"], "notSignedIn");
+        assert_eq!(refused.json()["error"]["details"]["cluster"], "staging");
+    }
+    // An action there: refused the same way, before anything is sent.
+    let action = raw(
+        &addr,
+        "POST",
+        &format!("{}/promote", path("staging")),
+        &[
+            ("cookie", cookie.as_str()),
+            ("content-type", "application/json"),
+            ("x-rollouts-dashboard", "1"),
+        ],
+        b"{}",
+    )
+    .await;
+    assert_eq!(action.status, 401, "{}", action.body);
+    assert_eq!(action.json()["error"]["code"], "notSignedIn");
 }

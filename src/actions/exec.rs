@@ -282,15 +282,30 @@ pub async fn execute<B: ActionBackend>(
     seen: &SeenState,
     actor: &str,
 ) -> Result<ActionOutcome, ActionError> {
-    let result = run(backend, namespace, name, action, seen, actor).await;
+    execute_in("", backend, namespace, name, action, seen, actor).await
+}
+
+/// [`execute`] on a rollout of `cluster` (several clusters): every log line of the attempt
+/// names the cluster, and so does the Event (`… via rollouts-dashboard: <message> (cluster
+/// <name>)`).
+pub async fn execute_in<B: ActionBackend>(
+    cluster: &str,
+    backend: &B,
+    namespace: &str,
+    name: &str,
+    action: &Action,
+    seen: &SeenState,
+    actor: &str,
+) -> Result<ActionOutcome, ActionError> {
+    let result = run(cluster, backend, namespace, name, action, seen, actor).await;
     match &result {
         Ok(outcome) => tracing::info!(
-            actor, action = %action, namespace, name, ?seen,
+            actor, cluster, action = %action, namespace, name, ?seen,
             changed = outcome.changed, attempts = outcome.attempts, message = %outcome.message,
             "rollout action succeeded"
         ),
         Err(error) => tracing::warn!(
-            actor, action = %action, namespace, name, ?seen,
+            actor, cluster, action = %action, namespace, name, ?seen,
             status = error.status(), code = error.code(), %error,
             "rollout action failed"
         ),
@@ -299,6 +314,7 @@ pub async fn execute<B: ActionBackend>(
 }
 
 async fn run<B: ActionBackend>(
+    cluster: &str,
     backend: &B,
     namespace: &str,
     name: &str,
@@ -333,7 +349,7 @@ async fn run<B: ActionBackend>(
             },
         };
         if let Err(stale) = check_stale(&rollout, &guard) {
-            tracing::info!(actor, action = %action, namespace, name, ?seen, attempt, %stale, "rollout action rejected: stale view");
+            tracing::info!(actor, cluster, action = %action, namespace, name, ?seen, attempt, %stale, "rollout action rejected: stale view");
             return Err(ActionError::Stale(stale));
         }
         if first_observed.is_none() {
@@ -343,7 +359,7 @@ async fn run<B: ActionBackend>(
         let model: Rollout = serde_json::from_value(rollout.clone())
             .map_err(|e| PlanError::InvalidObject(format!("the rollout cannot be read: {e}")))?;
         if let Err(refusal) = applicable(action.name(), &model) {
-            tracing::info!(actor, action = %action, namespace, name, ?seen, attempt, %refusal, "rollout action refused: does not apply");
+            tracing::info!(actor, cluster, action = %action, namespace, name, ?seen, attempt, %refusal, "rollout action refused: does not apply");
             return Err(ActionError::NotApplicable(refusal));
         }
 
@@ -365,7 +381,7 @@ async fn run<B: ActionBackend>(
         };
         let plan = plan(action, &rollout, &replica_sets, workload.as_ref())?;
         if plan.is_noop() {
-            tracing::info!(actor, action = %action, namespace, name, ?seen, attempt, message = %plan.message, "rollout action needs no change");
+            tracing::info!(actor, cluster, action = %action, namespace, name, ?seen, attempt, message = %plan.message, "rollout action needs no change");
             return Ok(ActionOutcome {
                 message: plan.message,
                 changed: false,
@@ -379,17 +395,21 @@ async fn run<B: ActionBackend>(
         match apply(backend, &plan).await {
             Ok(applied) => {
                 tracing::info!(
-                    actor, action = %action, namespace, name, ?seen, attempt,
+                    actor, cluster, action = %action, namespace, name, ?seen, attempt,
                     patches = %summarize(&applied.patches), "rollout action applied"
                 );
                 let rollout_after = applied.rollout.unwrap_or(rollout);
                 let message = plan.message;
-                let event_message = format!("{actor} via rollouts-dashboard: {message}");
+                let event_message = if cluster.is_empty() {
+                    format!("{actor} via rollouts-dashboard: {message}")
+                } else {
+                    format!("{actor} via rollouts-dashboard: {message} (cluster {cluster})")
+                };
                 if let Err(e) = backend
                     .record_event(&rollout_after, event_reason(action), &event_message)
                     .await
                 {
-                    tracing::warn!(actor, action = %action, namespace, name, error = %e, "could not record the Event for a rollout action");
+                    tracing::warn!(actor, cluster, action = %action, namespace, name, error = %e, "could not record the Event for a rollout action");
                 }
                 return Ok(ActionOutcome {
                     message,
@@ -402,7 +422,7 @@ async fn run<B: ActionBackend>(
             }
             Err(failure) if failure.precondition_failed => {
                 tracing::info!(
-                    actor, action = %action, namespace, name, ?seen, attempt,
+                    actor, cluster, action = %action, namespace, name, ?seen, attempt,
                     target = %failure.patch.target, error = %failure.error,
                     "rollout action lost a write race"
                 );
@@ -418,7 +438,7 @@ async fn run<B: ActionBackend>(
             }
             Err(failure) => {
                 tracing::info!(
-                    actor, action = %action, namespace, name, ?seen, attempt,
+                    actor, cluster, action = %action, namespace, name, ?seen, attempt,
                     target = %failure.patch.target, error = %failure.error,
                     "rollout action patch failed"
                 );

@@ -31,7 +31,7 @@ pub mod plan;
 
 pub use exec::{
     ActionBackend, ActionError, ActionOutcome, BackendError, MAX_CONFLICT_RETRIES, apply_in_memory,
-    event_reason, execute,
+    event_reason, execute, execute_in,
 };
 pub use kube_backend::{COMPONENT, KubeBackend, backend_error};
 pub use plan::{

@@ -59,6 +59,9 @@ pub struct Identity {
     pub unrestricted: bool,
     /// The session this request belongs to (token mode).
     pub session: Option<SessionRef>,
+    /// `--auth token` with several clusters: those that accepted the token at sign-in (the
+    /// others answer `notSignedIn`); unused otherwise ([`Auth::signed_in`]).
+    pub clusters: Vec<String>,
 }
 
 impl Identity {
@@ -69,6 +72,7 @@ impl Identity {
             groups: vec![],
             unrestricted: true,
             session: None,
+            clusters: vec![],
         }
     }
 }
@@ -139,6 +143,8 @@ struct Session {
     /// Kept to re-check it ([`TOKEN_RECHECK`]); never sent anywhere but the API server.
     token: String,
     reviewed: Instant,
+    /// The clusters that accepted the token at sign-in (several clusters only).
+    clusters: Vec<String>,
 }
 
 /// How often a session's token is checked again with a TokenReview (the default of
@@ -222,8 +228,13 @@ pub struct Auth {
     pub mode: AuthMode,
     proxy: Option<ProxySettings>,
     kube: Option<KubeAccess>,
+    /// Every cluster's access, by name, in display order ([`Auth::with_clusters`]); empty
+    /// for a single cluster known only as `kube`.
+    clusters: Vec<(String, KubeAccess)>,
+    /// Each cluster's TokenReviews, as `clusters` (token mode signs in to each).
+    cluster_reviewers: Vec<(String, Arc<dyn TokenReviewer>)>,
     sessions: Mutex<HashMap<String, Session>>,
-    backends: Mutex<HashMap<UserKey, (KubeBackend, Instant)>>,
+    backends: Mutex<HashMap<(String, UserKey), (KubeBackend, Instant)>>,
     writes: WriteLimiter,
     reviews: review::ReviewCache,
     token_reviewer: Option<Arc<dyn TokenReviewer>>,
@@ -260,6 +271,8 @@ impl Auth {
             mode: AuthMode::None,
             proxy: None,
             kube: None,
+            clusters: vec![],
+            cluster_reviewers: vec![],
             sessions: Mutex::default(),
             backends: Mutex::default(),
             writes: write_limiter(30),
@@ -317,9 +330,55 @@ impl Auth {
         self
     }
 
+    /// Adds every cluster's access (several clusters): reviews, impersonation and token
+    /// sign-in then go to the cluster each request is about. The first is also the default.
+    pub fn with_clusters(mut self, clusters: Vec<(String, KubeAccess)>) -> Auth {
+        if self.kube.is_none() {
+            self.kube = clusters.first().map(|(_, access)| access.clone());
+        }
+        self.cluster_reviewers = clusters
+            .iter()
+            .map(|(name, access)| {
+                let reviewer = Arc::new(KubeTokenReviewer(access.client.clone()));
+                (name.clone(), reviewer as Arc<dyn TokenReviewer>)
+            })
+            .collect();
+        self.clusters = clusters;
+        self
+    }
+
+    /// Replaces each cluster's TokenReviews (tests).
+    pub fn with_cluster_reviewers(
+        mut self,
+        reviewers: Vec<(String, Arc<dyn TokenReviewer>)>,
+    ) -> Auth {
+        self.cluster_reviewers = reviewers;
+        self
+    }
+
     /// Whether access reviews reach a cluster (else every read is allowed: demo, files).
     pub fn has_cluster(&self) -> bool {
-        self.kube.is_some()
+        self.kube.is_some() || !self.clusters.is_empty()
+    }
+
+    /// The access to `cluster` (with one cluster known only as `kube`: that one).
+    pub fn kube_for(&self, cluster: &str) -> Option<&KubeAccess> {
+        if self.clusters.is_empty() {
+            return self.kube.as_ref();
+        }
+        self.clusters
+            .iter()
+            .find(|(name, _)| name == cluster)
+            .map(|(_, access)| access)
+    }
+
+    /// Whether `identity` is signed in to `cluster`: always, but with `--auth token` and
+    /// several clusters, where a token signs in to the clusters that accept it.
+    pub fn signed_in(&self, identity: &Identity, cluster: &str) -> bool {
+        self.mode != AuthMode::Token
+            || self.cluster_reviewers.is_empty()
+            || identity.unrestricted
+            || identity.clusters.iter().any(|c| c == cluster)
     }
 
     /// Identifies a request from its headers and its peer address.
@@ -402,6 +461,7 @@ impl Auth {
             groups,
             unrestricted: false,
             session: None,
+            clusters: vec![],
         })
     }
 
@@ -421,6 +481,7 @@ impl Auth {
                 id: id.to_owned(),
                 expires: session.expires,
             }),
+            clusters: session.clusters.clone(),
         })
     }
 
@@ -431,20 +492,21 @@ impl Auth {
 
     /// Starts a session for a token already validated with a TokenReview; returns its id.
     pub fn create_session(&self, user: String, groups: Vec<String>, token: String) -> String {
-        let backend = self.kube.as_ref().and_then(|kube| {
-            let mut config = kube.config.clone();
-            config.auth_info = kube::config::AuthInfo {
-                token: Some(token.clone().into()),
-                ..Default::default()
-            };
-            match kube::Client::try_from(config) {
-                Ok(client) => Some(KubeBackend::new(client)),
-                Err(err) => {
-                    tracing::error!(%err, "cannot build a client with the user's token");
-                    None
-                }
-            }
-        });
+        self.create_session_in(user, groups, token, vec![])
+    }
+
+    /// [`Auth::create_session`] signed in to `clusters` (those that accepted the token).
+    pub fn create_session_in(
+        &self,
+        user: String,
+        groups: Vec<String>,
+        token: String,
+        clusters: Vec<String>,
+    ) -> String {
+        let backend = self
+            .kube
+            .as_ref()
+            .and_then(|kube| token_backend(kube, token.clone()));
         let id = random_hex(32);
         let now = Instant::now();
         let mut sessions = self.sessions.lock();
@@ -466,9 +528,54 @@ impl Auth {
                 backend,
                 token,
                 reviewed: now,
+                clusters,
             },
         );
         id
+    }
+
+    /// Reviews `token` on every cluster at once (several clusters): its owner as the first
+    /// cluster (in display order) that accepts it names them, and every cluster that accepts
+    /// it as that same user, where the session will be signed in. `Ok(None)` when no
+    /// cluster accepts it; an error when none accepts it and one could not be asked. With
+    /// one cluster: [`Auth::token_review`], signed in to it.
+    pub async fn token_review_clusters(
+        &self,
+        token: &str,
+    ) -> Result<Option<(TokenOwner, Vec<String>)>, TokenReviewError> {
+        if self.cluster_reviewers.is_empty() {
+            return Ok(self.token_review(token).await?.map(|owner| (owner, vec![])));
+        }
+        let answers = futures::future::join_all(
+            self.cluster_reviewers
+                .iter()
+                .map(|(name, reviewer)| async move { (name, reviewer.review(token).await) }),
+        )
+        .await;
+        let owner = answers
+            .iter()
+            .find_map(|(_, answer)| answer.as_ref().ok().and_then(Clone::clone));
+        let Some(owner) = owner else {
+            return match answers.into_iter().find_map(|(_, a)| a.err()) {
+                Some(err) => Err(err),
+                None => Ok(None),
+            };
+        };
+        let mut clusters = vec![];
+        for (name, answer) in &answers {
+            match answer {
+                Ok(Some((user, _))) if *user == owner.0 => clusters.push((*name).clone()),
+                Ok(Some((user, _))) => {
+                    tracing::warn!(cluster = %name, user, owner = %owner.0,
+                        "the token names another user on this cluster: not signed in there");
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::warn!(cluster = %name, %err, "sign-in: TokenReview failed on this cluster");
+                }
+            }
+        }
+        Ok(Some((owner, clusters)))
     }
 
     /// Asks Kubernetes who owns `token` (TokenReview with the dashboard's client):
@@ -487,15 +594,26 @@ impl Auth {
     /// longer accepts the token, or gives it to another user. A failing API server keeps
     /// the session as it is and is retried on the next request.
     pub async fn revalidate(&self, session: &SessionRef) -> bool {
-        let (token, user) = {
+        let (token, user, home) = {
             let sessions = self.sessions.lock();
             match sessions.get(&session.id) {
                 None => return false,
                 Some(s) if s.reviewed.elapsed() < self.token_recheck => return true,
-                Some(s) => (s.token.clone(), s.user.clone()),
+                Some(s) => (s.token.clone(), s.user.clone(), s.clusters.first().cloned()),
             }
         };
-        match self.token_review(&token).await {
+        // Re-checked where the session got its identity: the first cluster it signed in to.
+        let reviewer = home.and_then(|home| {
+            self.cluster_reviewers
+                .iter()
+                .find(|(name, _)| *name == home)
+                .map(|(_, r)| r.clone())
+        });
+        let answer = match reviewer {
+            Some(reviewer) => reviewer.review(&token).await,
+            None => self.token_review(&token).await,
+        };
+        match answer {
             Ok(Some((name, groups))) if name == user => {
                 let mut sessions = self.sessions.lock();
                 let Some(s) = sessions.get_mut(&session.id) else {
@@ -532,11 +650,19 @@ impl Auth {
         self.sessions.lock().remove(id).is_some()
     }
 
-    /// The backend that writes as this person: `None` means the dashboard's own backend
-    /// (`--auth none`, or no cluster). An error means the user cannot write at all.
-    pub fn backend_for(&self, identity: &Identity) -> Result<Option<KubeBackend>, String> {
-        let Some(kube) = &self.kube else {
+    /// The backend that writes to `cluster` as this person: `None` means the dashboard's
+    /// own backend (`--auth none`, or no cluster). An error means the user cannot write there
+    /// (callers check [`Auth::signed_in`] first, to answer `notSignedIn`).
+    pub fn backend_for(
+        &self,
+        identity: &Identity,
+        cluster: &str,
+    ) -> Result<Option<KubeBackend>, String> {
+        if !self.has_cluster() {
             return Ok(None);
+        }
+        let Some(kube) = self.kube_for(cluster) else {
+            return Err(format!("no cluster {cluster:?} is configured"));
         };
         match self.mode {
             AuthMode::None => Ok(None),
@@ -545,15 +671,33 @@ impl Auth {
                     .session
                     .as_ref()
                     .ok_or("no session for this request")?;
-                self.sessions
-                    .lock()
-                    .get(&session.id)
-                    .and_then(|s| s.backend.clone())
+                if !self.signed_in(identity, cluster) {
+                    return Err(format!("not signed in to cluster {cluster}"));
+                }
+                let token = {
+                    let sessions = self.sessions.lock();
+                    let s = sessions
+                        .get(&session.id)
+                        .ok_or_else(|| "the session ended; sign in again".to_owned())?;
+                    if self.clusters.is_empty() {
+                        // One cluster: the client made at sign-in.
+                        return s
+                            .backend
+                            .clone()
+                            .map(Some)
+                            .ok_or_else(|| "the session ended; sign in again".to_owned());
+                    }
+                    s.token.clone()
+                };
+                token_backend(kube, token)
                     .map(Some)
-                    .ok_or_else(|| "the session ended; sign in again".to_owned())
+                    .ok_or_else(|| "cannot build a client with your token".to_owned())
             }
             AuthMode::Proxy => {
-                let key = (identity.user.clone(), identity.groups.clone());
+                let key = (
+                    cluster.to_owned(),
+                    (identity.user.clone(), identity.groups.clone()),
+                );
                 let now = Instant::now();
                 let mut backends = self.backends.lock();
                 if let Some((backend, at)) = backends.get(&key)
@@ -587,6 +731,22 @@ impl Auth {
             // Whole seconds, rounded up: what a Retry-After header can say.
             Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
         })
+    }
+}
+
+/// A backend that acts with `token` on the cluster of `kube`.
+fn token_backend(kube: &KubeAccess, token: String) -> Option<KubeBackend> {
+    let mut config = kube.config.clone();
+    config.auth_info = kube::config::AuthInfo {
+        token: Some(token.into()),
+        ..Default::default()
+    };
+    match kube::Client::try_from(config) {
+        Ok(client) => Some(KubeBackend::new(client)),
+        Err(err) => {
+            tracing::error!(%err, "cannot build a client with the user's token");
+            None
+        }
     }
 }
 
@@ -688,6 +848,59 @@ mod tests {
             let answer = self.answer.lock().clone();
             Box::pin(async move { answer })
         }
+    }
+
+    #[tokio::test]
+    async fn a_token_signs_in_to_the_clusters_that_give_it_the_same_user() {
+        let failing = || {
+            Arc::new(FakeReviewer {
+                answer: Mutex::new(Err(TokenReviewError::Failed("down".into()))),
+                calls: Default::default(),
+            })
+        };
+        let refusing = || {
+            let r = FakeReviewer::new("x", &[]);
+            r.set(Ok(None));
+            r
+        };
+        let auth = |reviewers: Vec<(&str, Arc<FakeReviewer>)>| {
+            Auth {
+                mode: AuthMode::Token,
+                ..Auth::none()
+            }
+            .with_cluster_reviewers(
+                reviewers
+                    .into_iter()
+                    .map(|(n, r)| (n.to_owned(), r as Arc<dyn TokenReviewer>))
+                    .collect(),
+            )
+        };
+        let fleet = auth(vec![
+            ("a", refusing()),
+            ("b", FakeReviewer::new("carol", &["devs"])),
+            ("c", FakeReviewer::new("mallory", &[])),
+            ("d", FakeReviewer::new("carol", &["ops"])),
+            ("e", failing()),
+        ]);
+        let ((user, groups), clusters) = fleet
+            .token_review_clusters("the-token")
+            .await
+            .unwrap()
+            .unwrap();
+        // The owner as the first accepting cluster names them; only clusters that agree.
+        assert_eq!((user.as_str(), groups), ("carol", vec!["devs".to_owned()]));
+        assert_eq!(clusters, ["b", "d"]);
+        let id = fleet.create_session_in(user, vec![], "the-token".into(), clusters);
+        let identity = fleet.session(&id).unwrap();
+        assert!(fleet.signed_in(&identity, "b") && fleet.signed_in(&identity, "d"));
+        assert!(!fleet.signed_in(&identity, "a") && !fleet.signed_in(&identity, "c"));
+        // Nobody accepts: refused; nobody accepts and one could not be asked: the failure.
+        let none = auth(vec![("a", refusing()), ("b", refusing())]);
+        assert_eq!(none.token_review_clusters("the-token").await, Ok(None));
+        let down = auth(vec![("a", refusing()), ("b", failing())]);
+        assert!(down.token_review_clusters("the-token").await.is_err());
+        // Other modes are signed in everywhere.
+        assert!(Auth::none().signed_in(&Identity::local(), "any"));
     }
 
     fn token_auth(recheck: Duration, reviewer: Arc<FakeReviewer>) -> (Auth, HeaderMap) {

@@ -20,9 +20,10 @@ pub const REVIEW_TTL: Duration = Duration::from_secs(30);
 const MAX_ENTRIES: usize = 20_000;
 
 /// One question: may (user, groups) `verb` `group/resource[/subresource]` in `namespace`
-/// (empty: cluster-wide)?
+/// (empty: cluster-wide) of `cluster` (each cluster's RBAC answers for itself)?
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Question {
+    pub cluster: String,
     pub verb: &'static str,
     pub group: &'static str,
     pub resource: &'static str,
@@ -31,9 +32,10 @@ pub struct Question {
 }
 
 impl Question {
-    /// `list rollouts.argoproj.io` in `namespace`.
-    pub fn list_rollouts(namespace: &str) -> Question {
+    /// `list rollouts.argoproj.io` in `namespace` of `cluster`.
+    pub fn list_rollouts(cluster: &str, namespace: &str) -> Question {
         Question {
+            cluster: cluster.to_owned(),
             verb: "list",
             group: "argoproj.io",
             resource: "rollouts",
@@ -133,11 +135,17 @@ impl Auth {
                 reason: "--auth none".into(),
             };
         }
-        let Some(kube) = &self.kube else {
+        if !self.has_cluster() {
             // Demo and files: no cluster to ask, nothing secret to protect.
             return Decision {
                 allowed: true,
                 reason: "no cluster".into(),
+            };
+        }
+        let Some(kube) = self.kube_for(&question.cluster) else {
+            return Decision {
+                allowed: false,
+                reason: format!("no cluster {:?} is configured", question.cluster),
             };
         };
         let key: Key = (
@@ -209,23 +217,40 @@ impl Auth {
         decision
     }
 
-    /// Whether `identity` may list rollouts in `namespace`.
-    pub async fn can_list(&self, identity: &Identity, namespace: &str) -> bool {
-        self.review(identity, Question::list_rollouts(namespace))
-            .await
-            .allowed
+    /// Whether `identity` may list rollouts in `namespace` of `cluster` (with `--auth token`,
+    /// only on a cluster that accepted its token).
+    pub async fn can_list(&self, identity: &Identity, cluster: &str, namespace: &str) -> bool {
+        self.signed_in(identity, cluster)
+            && self
+                .review(identity, Question::list_rollouts(cluster, namespace))
+                .await
+                .allowed
     }
 
-    /// Which of `candidates` `identity` may read: all when it may list rollouts
+    /// Which of `candidates` `identity` may read in `cluster`: all when it may list rollouts
     /// cluster-wide, else those it may list in.
-    pub async fn visible(&self, identity: &Identity, candidates: &[String]) -> Visible {
-        if identity.unrestricted || !self.has_cluster() || self.can_list(identity, "").await {
+    pub async fn visible(
+        &self,
+        identity: &Identity,
+        cluster: &str,
+        candidates: &[String],
+    ) -> Visible {
+        if identity.unrestricted {
+            return Visible::All;
+        }
+        if !self.signed_in(identity, cluster) {
+            return Visible::Only(vec![]);
+        }
+        if !self.has_cluster() {
+            return Visible::All;
+        }
+        if self.can_list(identity, cluster, "").await {
             return Visible::All;
         }
         let answers = futures::future::join_all(
             candidates
                 .iter()
-                .map(|ns| async move { (ns, self.can_list(identity, ns).await) }),
+                .map(|ns| async move { (ns, self.can_list(identity, cluster, ns).await) }),
         )
         .await;
         Visible::Only(
@@ -237,11 +262,12 @@ impl Auth {
         )
     }
 
-    /// Which actions `identity` may take on a rollout in `namespace`; `workload_kind` is the
-    /// workloadRef's kind, if any (set-image and undo then write to it).
+    /// Which actions `identity` may take on a rollout in `namespace` of `cluster`;
+    /// `workload_kind` is the workloadRef's kind, if any (set-image and undo then write to it).
     pub async fn permissions(
         &self,
         identity: &Identity,
+        cluster: &str,
         namespace: &str,
         workload: Option<(&str, &str)>,
         read_only: Option<&str>,
@@ -256,6 +282,7 @@ impl Auth {
             return Permissions { actions, reasons };
         }
         let q = |group: &'static str, resource: &'static str, subresource: &'static str| Question {
+            cluster: cluster.to_owned(),
             verb: "patch",
             group,
             resource,

@@ -7,7 +7,7 @@ use crate::auth::review::Visible;
 use crate::error::ApiError;
 use crate::names;
 use crate::state::AppState;
-use crate::store::ClusterName;
+use crate::store::{ClusterName, Readable};
 
 /// Most namespaces one filter may name.
 const MAX_FILTER_NAMESPACES: usize = 1000;
@@ -78,28 +78,77 @@ pub fn candidate_namespaces(state: &AppState) -> Vec<String> {
     all
 }
 
-/// What `identity` may read.
+/// The namespaces `identity` may read in any cluster (for what is not about one cluster:
+/// the namespace list, the health's redaction).
 pub async fn visible(state: &AppState, identity: &Identity) -> Visible {
-    if identity.unrestricted {
+    let Some(by_cluster) = readable(state, identity).await else {
         return Visible::All;
+    };
+    let mut union: Vec<String> = vec![];
+    for namespaces in by_cluster.into_values() {
+        match namespaces {
+            None => return Visible::All,
+            Some(namespaces) => union.extend(namespaces),
+        }
     }
-    state
-        .auth
-        .visible(identity, &candidate_namespaces(state))
-        .await
+    union.sort();
+    union.dedup();
+    Visible::Only(union)
 }
 
-/// Refuses reading `namespace` when the cluster would.
+/// What `identity` may read in each cluster: `None` when everything; else per cluster the
+/// namespaces (`None`: all of them; a cluster missing: nothing, as one it is not signed in
+/// to with `--auth token`). Each cluster's RBAC answers for itself.
+pub async fn readable(state: &AppState, identity: &Identity) -> Option<Readable> {
+    if identity.unrestricted {
+        return None;
+    }
+    let clusters = state.store.cluster_names();
+    if !state.auth.has_cluster() && clusters.iter().all(|c| state.auth.signed_in(identity, c)) {
+        return None;
+    }
+    let candidates = candidate_namespaces(state);
+    let answers = futures::future::join_all(clusters.iter().map(|cluster| {
+        let candidates = &candidates;
+        async move {
+            let visible = state.auth.visible(identity, cluster, candidates).await;
+            (cluster, visible)
+        }
+    }))
+    .await;
+    Some(
+        answers
+            .into_iter()
+            .filter_map(|(cluster, visible)| match visible {
+                Visible::All => Some((cluster.to_string(), None)),
+                Visible::Only(namespaces) if namespaces.is_empty() => None,
+                Visible::Only(namespaces) => Some((cluster.to_string(), Some(namespaces))),
+            })
+            .collect(),
+    )
+}
+
+/// Refuses reading `namespace` of `cluster` when that cluster would (or, with `--auth
+/// token`, when the person is not signed in to it: 401 `notSignedIn`).
 pub async fn check_readable(
     state: &AppState,
     identity: &Identity,
+    cluster: &str,
     namespace: &str,
 ) -> Result<(), ApiError> {
-    if identity.unrestricted || state.auth.can_list(identity, namespace).await {
+    if identity.unrestricted {
+        return Ok(());
+    }
+    if !state.auth.signed_in(identity, cluster) {
+        return Err(ApiError::NotSignedIn {
+            cluster: cluster.to_owned(),
+        });
+    }
+    if state.auth.can_list(identity, cluster, namespace).await {
         Ok(())
     } else {
         Err(ApiError::Forbidden(format!(
-            "{} may not list rollouts in namespace {namespace:?}",
+            "{} may not list rollouts in namespace {namespace:?} of cluster {cluster}",
             identity.user
         )))
     }

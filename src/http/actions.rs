@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::actions::{Action, ActionError, SeenState, execute};
+use crate::actions::{Action, ActionError, SeenState, execute_in};
 use crate::auth::{AuthMode, Identity};
 use crate::error::ApiError;
 use crate::health::ClusterState;
@@ -87,6 +87,12 @@ async fn act(
         ));
     }
     check_write_headers(&headers)?;
+    // With `--auth token`, only to a cluster that accepted the person's token.
+    if !state.auth.signed_in(&identity, &cluster) {
+        return Err(ApiError::NotSignedIn {
+            cluster: cluster.to_string(),
+        });
+    }
     // Only to a cluster whose data is current: the person decided on what it showed.
     if let Some(cluster_state) = state.store.cluster_state(&cluster)
         && cluster_state != ClusterState::Synced
@@ -146,21 +152,20 @@ async fn act(
     tracing::info!(user = %identity.user, groups = ?identity.groups, %cluster, %namespace, %name, action = %action_name, "action requested");
     let result = match state.actions.as_ref().and_then(|a| a.of(&cluster)) {
         Some(ActionBackend::Kube(backend)) => {
-            let user_backend =
-                state
-                    .auth
-                    .backend_for(&identity)
-                    .map_err(|message| ApiError::Action {
-                        status: StatusCode::UNAUTHORIZED.as_u16(),
-                        code: "unauthenticated",
-                        message,
-                        details: None,
-                    })?;
+            let user_backend = state
+                .auth
+                .backend_for(&identity, &cluster)
+                .map_err(|message| ApiError::Action {
+                    status: StatusCode::UNAUTHORIZED.as_u16(),
+                    code: "unauthenticated",
+                    message,
+                    details: None,
+                })?;
             let backend = user_backend.as_ref().unwrap_or(backend);
-            execute(backend, &namespace, &name, &action, &seen, actor).await
+            execute_in(&cluster, backend, &namespace, &name, &action, &seen, actor).await
         }
         Some(ActionBackend::Demo(backend)) => {
-            execute(backend, &namespace, &name, &action, &seen, actor).await
+            execute_in(&cluster, backend, &namespace, &name, &action, &seen, actor).await
         }
         None => {
             return Err(ApiError::ReadOnly(

@@ -8,7 +8,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use super::access::{check_readable, parse_clusters, parse_namespaces, resolve_cluster, visible};
+use super::access::{
+    check_readable, parse_clusters, parse_namespaces, readable, resolve_cluster, visible,
+};
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::names;
@@ -78,12 +80,10 @@ async fn list_rollouts(
         }
     }
     let clusters = parse_clusters(clusters)?;
-    let Some(namespaces) = visible(&state, &identity).await.restrict(&namespaces) else {
-        return Ok(Json(json!({ "rollouts": [] })).into_response());
-    };
     let body = state.store.list_json(&ListFilter {
         clusters,
         namespaces,
+        readable: readable(&state, &identity).await,
     });
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
@@ -117,7 +117,7 @@ async fn rollout_detail(
     names::check_key(&namespace, &name)?;
     let cluster = resolve_cluster(state, cluster)?;
     // Decided on the namespace alone, before looking: a 403 says nothing about existence.
-    check_readable(state, identity, &namespace).await?;
+    check_readable(state, identity, &cluster, &namespace).await?;
     let key = RolloutKey::new(cluster, namespace, name);
     match state.store.detail(&key).1 {
         Some(detail) => Ok(Json(detail).into_response()),
@@ -150,7 +150,9 @@ async fn list_namespaces(
     .into_response()
 }
 
-/// `GET /api/v1/whoami` → `{user, groups, authMode, readOnly}`.
+/// `GET /api/v1/whoami` → `{user, groups, authMode, readOnly, sessionExpiresInSeconds,
+/// clusters: [{name, signedIn}]}` (`signedIn` false only with `--auth token`, on a cluster
+/// that did not accept the token).
 async fn whoami(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
@@ -166,6 +168,12 @@ async fn whoami(
         "authMode": state.auth.mode,
         "readOnly": state.settings.read_only,
         "sessionExpiresInSeconds": session_expires_in,
+        "clusters": state
+            .store
+            .cluster_names()
+            .iter()
+            .map(|c| json!({"name": c.as_str(), "signedIn": state.auth.signed_in(&identity, c)}))
+            .collect::<Vec<_>>(),
     }))
     .into_response()
 }
@@ -199,7 +207,7 @@ async fn rollout_permissions(
 ) -> Result<Response, ApiError> {
     names::check_key(&namespace, &name)?;
     let cluster = resolve_cluster(state, cluster)?;
-    check_readable(state, identity, &namespace).await?;
+    check_readable(state, identity, &cluster, &namespace).await?;
     let key = RolloutKey::new(cluster, namespace, name);
     // Only the spec's workloadRef matters here: no need to build the detail view.
     let Some(rollout) = state.store.rollout(&key) else {
@@ -218,6 +226,7 @@ async fn rollout_permissions(
         .auth
         .permissions(
             identity,
+            &key.cluster,
             &key.namespace,
             workload.as_ref().map(|(g, k)| (g.as_str(), k.as_str())),
             read_only,

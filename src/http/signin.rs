@@ -191,7 +191,8 @@ async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
             Some(form.csrf),
         );
     }
-    let (username, groups) = match auth.token_review(&token).await {
+    // Reviewed on every cluster: the session is signed in to those that accept the token.
+    let ((username, groups), clusters) = match auth.token_review_clusters(&token).await {
         Ok(Some(owner)) => owner,
         Ok(None) => {
             tracing::warn!(peer, "sign-in refused: token not authenticated");
@@ -222,8 +223,8 @@ async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
             return render(&state, status, Some(message), None, Some(form.csrf));
         }
     };
-    tracing::info!(user = %username, ?groups, "signed in");
-    let id = auth.create_session(username, groups, token);
+    tracing::info!(user = %username, ?groups, ?clusters, "signed in");
+    let id = auth.create_session_in(username, groups, token, clusters);
     let base = &state.settings.base_path;
     let mut response = Redirect::to(&format!("{base}/")).into_response();
     let h = response.headers_mut();

@@ -73,31 +73,32 @@ pub async fn health_for(state: &AppState, identity: &Identity) -> (Health, Visib
 
 /// Each cluster's status as `identity` may see it: problem messages that name a namespace
 /// it may not read hidden, and rollouts counted in its namespaces only.
-pub fn clusters_for(state: &AppState, visible: &Visible) -> Vec<ClusterStatus> {
+pub async fn clusters_for(
+    state: &AppState,
+    identity: &Identity,
+    visible: &Visible,
+) -> Vec<ClusterStatus> {
     let mut clusters = state.store.cluster_statuses();
-    if matches!(visible, Visible::All) {
+    let Some(readable) = super::access::readable(state, identity).await else {
         return clusters;
-    }
+    };
     let known = super::access::candidate_namespaces(state);
     let hidden: Vec<&str> = known
         .iter()
         .filter(|ns| !visible.contains(ns))
         .map(String::as_str)
         .collect();
-    let readable = visible.restrict(&[]);
     for cluster in &mut clusters {
         if let Some(problem) = &mut cluster.problem
             && mentions(&problem.message, &hidden)
         {
             problem.message = HIDDEN.to_owned();
         }
-        cluster.rollouts = match &readable {
-            Some(namespaces) => state.store.count(&ListFilter {
-                clusters: vec![cluster.name.clone()],
-                namespaces: namespaces.clone(),
-            }),
-            None => 0,
-        };
+        cluster.rollouts = state.store.count(&ListFilter {
+            clusters: vec![cluster.name.clone()],
+            namespaces: vec![],
+            readable: Some(readable.clone()),
+        });
     }
     clusters
 }
@@ -121,7 +122,7 @@ pub async fn status_json(state: &AppState, identity: &Identity) -> Value {
     json!({
         "ready": state.store.ready(),
         "health": health,
-        "clusters": clusters_for(state, &visible),
+        "clusters": clusters_for(state, identity, &visible).await,
         "version": state.settings.version,
         "commit": crate::build_info::COMMIT,
         "readOnly": state.settings.read_only,

@@ -98,19 +98,24 @@ pub async fn stream(
 /// heartbeat (the shared review cache keeps answers 30 s).
 struct Access {
     identity: Identity,
-    known: HashMap<String, bool>,
+    /// By (cluster, namespace): each cluster's RBAC answers for itself.
+    known: HashMap<(String, String), bool>,
 }
 
 impl Access {
-    async fn may_read(&mut self, state: &AppState, namespace: &str) -> bool {
+    async fn may_read(&mut self, state: &AppState, cluster: &str, namespace: &str) -> bool {
         if self.identity.unrestricted {
             return true;
         }
-        if let Some(ok) = self.known.get(namespace) {
+        let key = (cluster.to_owned(), namespace.to_owned());
+        if let Some(ok) = self.known.get(&key) {
             return *ok;
         }
-        let ok = state.auth.can_list(&self.identity, namespace).await;
-        self.known.insert(namespace.to_owned(), ok);
+        let ok = state
+            .auth
+            .can_list(&self.identity, cluster, namespace)
+            .await;
+        self.known.insert(key, ok);
         ok
     }
 }
@@ -195,7 +200,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                                         return Err(ApiError::BadRequest("a cluster name has no ','".into()));
                                     }
                                     let clusters = super::access::parse_clusters(clusters.iter().map(String::as_str))?;
-                                    Ok(ListFilter { clusters, namespaces })
+                                    Ok(ListFilter { clusters, namespaces, readable: None })
                                 });
                                 match parsed {
                                     Ok(filter) => Subscription::List(filter),
@@ -221,7 +226,16 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
                                     if sink.send(frame).await.is_err() { break; }
                                     continue;
                                 }
-                                if !access.may_read(&state, &namespace).await {
+                                if !state.auth.signed_in(&access.identity, &cluster) {
+                                    let frame = text(&ServerMsg::Error {
+                                        code: "notSignedIn".into(),
+                                        message: format!("not signed in to cluster {cluster}"),
+                                    });
+                                    subscription = Subscription::None;
+                                    if sink.send(frame).await.is_err() { break; }
+                                    continue;
+                                }
+                                if !access.may_read(&state, &cluster, &namespace).await {
                                     let frame = text(&ServerMsg::Error {
                                         code: "forbidden".into(),
                                         message: format!(
@@ -270,7 +284,7 @@ async fn connection(socket: WebSocket, state: AppState, identity: Identity) {
             change = changes.recv() => match change {
                 Ok(change) => {
                     let readable = match &*change {
-                        Change::Rollout { key, .. } => access.may_read(&state, &key.namespace).await,
+                        Change::Rollout { key, .. } => access.may_read(&state, &key.cluster, &key.namespace).await,
                         Change::Health { .. } => true,
                     };
                     if matches!(&*change, Change::Health { .. }) && !access.identity.unrestricted {
@@ -422,7 +436,7 @@ async fn status_for(state: &AppState, identity: &Identity) -> ServerMsg {
     let (health, visible) = super::status::health_for(state, identity).await;
     ServerMsg::Status {
         health,
-        clusters: super::status::clusters_for(state, &visible),
+        clusters: super::status::clusters_for(state, identity, &visible).await,
     }
 }
 
@@ -435,13 +449,9 @@ async fn snapshot(
     match subscription {
         Subscription::None => (0, vec![]),
         Subscription::List(wanted) => {
-            let visible = super::access::visible(state, identity).await;
-            // Nothing readable: a filter no namespace matches (names are DNS labels).
             let filter = ListFilter {
-                clusters: wanted.clusters.clone(),
-                namespaces: visible
-                    .restrict(&wanted.namespaces)
-                    .unwrap_or_else(|| vec![String::new()]),
+                readable: super::access::readable(state, identity).await,
+                ..wanted.clone()
             };
             match state.store.shared_list_pages(&filter).await {
                 Ok(pages) => (pages.seq, paged_snapshot(&pages)),
