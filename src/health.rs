@@ -211,6 +211,16 @@ pub enum ClusterState {
 }
 
 impl ClusterState {
+    /// Every state.
+    pub const ALL: [ClusterState; 6] = [
+        ClusterState::Synced,
+        ClusterState::Syncing,
+        ClusterState::Unreachable,
+        ClusterState::Forbidden,
+        ClusterState::CrdMissing,
+        ClusterState::WatchFailing,
+    ];
+
     /// The state a cluster's (kind-level) health says.
     pub fn of(health: &Health) -> Self {
         match health.problem.as_ref().map(|p| p.code) {

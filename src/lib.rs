@@ -62,15 +62,23 @@ pub async fn start(config: &Config) -> Result<AppState, RunError> {
     let mut cluster_access = vec![];
     let (source, store, actions) = if config.demo {
         let store = Store::new(Health::loaded(SourceKind::Demo));
-        let demo =
+        // Two simulated clusters, so the fleet view shows: `prod-eu` (every scenario, and the
+        // --demo-extra rollouts) and a smaller `staging`.
+        let prod =
             source::demo_cluster::DemoCluster::new(store.cluster("prod-eu"), config.demo_extra);
-        let name = demo.name().clone();
-        tracing::warn!("DEMO MODE: serving a simulated cluster; nothing here is real");
-        tokio::spawn(demo.clone().run());
+        let staging = source::demo_cluster::DemoCluster::staging(store.cluster("staging"));
+        tracing::warn!(
+            "DEMO MODE: serving two simulated clusters (prod-eu, staging); nothing here is real"
+        );
+        let mut backends = vec![];
+        for demo in [prod, staging] {
+            tokio::spawn(demo.clone().run());
+            backends.push((demo.name().clone(), demo));
+        }
         (
             SourceKind::Demo,
             store,
-            Some(ActionBackends::Demo(vec![(name, demo)])),
+            Some(ActionBackends::Demo(backends)),
         )
     } else if let Some(path) = &config.from_files {
         let store = Store::new(Health::loaded(SourceKind::Files));

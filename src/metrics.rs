@@ -31,6 +31,13 @@ struct KindLabels {
     kind: &'static str,
 }
 
+/// Labels of the per-cluster metrics.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClusterLabels {
+    cluster: String,
+    state: &'static str,
+}
+
 /// Counters kept by the HTTP layer (the store keeps its own). Each metric is a cheap handle
 /// onto shared atomics, so a scrape registers clones of them.
 #[derive(Debug, Default)]
@@ -164,6 +171,37 @@ pub fn render(metrics: &Metrics, store: &Store) -> String {
             .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
     registry.register("objects", "Objects in the cache, by kind", objects);
+
+    // One series per cluster and state, 1 for its current state (alerts: a cluster not
+    // synced for long); the per-kind metrics above are of all clusters together.
+    let clusters = Family::<ClusterLabels, Gauge>::default();
+    let rollouts = Family::<ClusterLabels, Gauge>::default();
+    for status in store.cluster_statuses() {
+        for state in crate::health::ClusterState::ALL {
+            clusters
+                .get_or_create(&ClusterLabels {
+                    cluster: status.name.clone(),
+                    state: state.as_str(),
+                })
+                .set(i64::from(state == status.state));
+        }
+        rollouts
+            .get_or_create(&ClusterLabels {
+                cluster: status.name.clone(),
+                state: status.state.as_str(),
+            })
+            .set(i64::try_from(status.rollouts).unwrap_or(i64::MAX));
+    }
+    registry.register(
+        "cluster_state",
+        "1 for each cluster's current state (synced, syncing, unreachable, forbidden, crdMissing, watchFailing)",
+        clusters,
+    );
+    registry.register(
+        "cluster_rollouts",
+        "Rollouts in the cache, by cluster (and its state)",
+        rollouts,
+    );
 
     let mut out = String::new();
     // Writing into a String cannot fail.

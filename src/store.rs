@@ -2,8 +2,11 @@
 //!
 //! Every rollout is keyed by its cluster, namespace and name ([`RolloutKey`]). Sources (a
 //! cluster's watchers, files, a simulated cluster) feed their cluster's part of the store
-//! through its handle ([`Store::cluster`] → [`ClusterStore::apply`] / [`ClusterStore::delete`]);
-//! each cluster keeps its own objects, owner indexes and health. Applying an object marks only the rollouts the object belongs to as dirty. One recompute task
+//! through its handle ([`Store::cluster`] → [`ClusterStore::apply`] /
+//! [`ClusterStore::delete`]); each cluster keeps its own objects, owner indexes (uids and
+//! names are unique only within a cluster) and health, so one cluster's relist or outage
+//! never touches another's. Applying an object marks only the rollouts it belongs to as
+//! dirty; the views are one ordered map over every cluster. One recompute task
 //! ([`Store::run_recompute`]) coalesces bursts, rebuilds the dirty views with the pure view
 //! model, and broadcasts a [`Change`] only when a view's JSON actually changed. Every frame is
 //! serialized once, whatever the number of clients.

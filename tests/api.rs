@@ -167,6 +167,15 @@ async fn everything_moves_under_a_base_path() {
         "{:?}",
         shell.headers
     );
+    // The detail's URL names the cluster (protocol 5); the old one is still a client route.
+    for deep in [
+        "/rollouts/rollout/files/jesse-test/canary-demo",
+        "/rollouts/rollout/arn%3Aaws%3Aeks%3Aeu-west-1%3A1%3Acluster%2Fb/jesse-test/canary-demo",
+    ] {
+        let shell = get(deep).send(&st).await;
+        assert_eq!(shell.status, 200, "{deep}");
+        assert!(shell.body.contains("<base href=\"/rollouts/\">"), "{deep}");
+    }
     // Files that do not exist are 404s, and traversal never escapes the bundle.
     assert_eq!(call(&st, "/rollouts/missing.js").await.0, 404);
     assert_eq!(
@@ -237,6 +246,20 @@ async fn metrics_are_exposed() {
     let _ws = connect(addr, "").await;
     let text = get("/metrics").send(&st).await.body;
     assert!(text.contains("rollouts_dashboard_clients 1"), "{text}");
+    assert!(
+        text.contains("rollouts_dashboard_cluster_state{cluster=\"files\",state=\"synced\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "rollouts_dashboard_cluster_state{cluster=\"files\",state=\"unreachable\"} 0"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("rollouts_dashboard_cluster_rollouts{cluster=\"files\",state=\"synced\"} 6"),
+        "{text}"
+    );
     assert!(
         text.contains("rollouts_dashboard_objects{kind=\"Rollout\"} 6"),
         "{text}"
@@ -434,4 +457,100 @@ async fn one_cluster_down_keeps_the_others_and_refuses_its_actions() {
     );
     assert_eq!(status["ready"], false);
     assert_eq!(get("/readyz").send(&st).await.status, 503);
+}
+
+/// The start with several contexts, none of which answers: both are configured and named
+/// (one renamed), neither stops the start, and both show unreachable; a bad entry does stop
+/// it, naming the cluster.
+#[tokio::test]
+async fn unreachable_clusters_start_and_show_unreachable_but_bad_entries_stop_the_start() {
+    use clap::Parser;
+    let dir = std::env::temp_dir().join(format!("rd-api-fleet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("config");
+    // Port 9 (discard) on loopback: nothing listens, connections are refused at once.
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Config\ncurrent-context: a\n\
+         clusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:9'}\n\
+         users:\n- name: u\n  user: {token: t}\n\
+         contexts:\n- name: a\n  context: {cluster: c, user: u}\n\
+         - name: arn:aws:eks:eu-west-1:1:cluster/b\n  context: {cluster: c, user: u}\n\
+         - name: broken\n  context: {cluster: missing, user: u}\n",
+    )
+    .unwrap();
+    let config = |contexts: &[&str]| {
+        let mut args = vec!["rollouts-dashboard", "--kubeconfig", path.to_str().unwrap()];
+        for c in contexts {
+            args.extend(["--context", c]);
+        }
+        rollouts_dashboard::config::Config::try_parse_from(args)
+            .unwrap()
+            .validate()
+            .unwrap()
+    };
+    let st =
+        rollouts_dashboard::start(&config(&["a", "prod-eu=arn:aws:eks:eu-west-1:1:cluster/b"]))
+            .await
+            .expect("unreachable clusters do not stop the start");
+    assert_eq!(
+        st.store.cluster_names(),
+        ["a".into(), "prod-eu".into()] as [rollouts_dashboard::store::ClusterName; 2]
+    );
+    // Each watch reports its cluster unreachable (refused at once; no timed wait on a value).
+    let mut feed = st.store.subscribe();
+    while !st
+        .store
+        .cluster_statuses()
+        .iter()
+        .all(|c| c.state == rollouts_dashboard::health::ClusterState::Unreachable)
+    {
+        let _ = feed.recv().await;
+    }
+    let (_, status, _) = call(&st, "/api/v1/status").await;
+    assert_eq!(
+        status["health"]["problem"]["code"], "unreachable",
+        "{status}"
+    );
+    let reply = get("/readyz").send(&st).await;
+    assert_eq!(reply.status, 503);
+    assert!(
+        reply.body.contains("cluster prod-eu: unreachable"),
+        "{}",
+        reply.body
+    );
+    let err = rollouts_dashboard::start(&config(&["a", "broken"]))
+        .await
+        .err()
+        .expect("a context naming a missing cluster stops the start")
+        .to_string();
+    assert!(err.starts_with("cluster broken:"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A cluster named after an EKS context (`arn:…:cluster/name`) is one percent-encoded path
+/// segment.
+#[tokio::test]
+async fn a_cluster_name_with_a_slash_is_one_path_segment() {
+    use rollouts_dashboard::health::{Health, SourceKind};
+    let store = rollouts_dashboard::store::Store::new(Health::loaded(SourceKind::Cluster));
+    let arn = "arn:aws:eks:eu-west-1:1:cluster/b";
+    let part = store.cluster(arn);
+    let dir = fixtures().join("argo-rollouts-info/canary");
+    for object in rollouts_dashboard::source::files::load(&dir).unwrap() {
+        part.apply(object);
+    }
+    store.cluster("other");
+    store.flush();
+    let st = state(store, true, "");
+    let encoded = "arn%3Aaws%3Aeks%3Aeu-west-1%3A1%3Acluster%2Fb";
+    let (status, detail, _) = call(
+        &st,
+        &format!("/api/v1/clusters/{encoded}/namespaces/jesse-test/rollouts/canary-demo"),
+    )
+    .await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["summary"]["cluster"], arn);
+    let (_, list, _) = call(&st, &format!("/api/v1/rollouts?cluster={encoded}")).await;
+    assert_eq!(clusters_of(&list), [arn; 6]);
 }

@@ -59,7 +59,10 @@ async fn dashboard(ns: &str) -> Served {
 
 async fn detail(addr: &Served, ns: &str, name: &str) -> Value {
     let reply = addr
-        .send(get(&format!("/api/v1/namespaces/{ns}/rollouts/{name}")))
+        .send(get(&format!(
+            "/api/v1/clusters/{}/namespaces/{ns}/rollouts/{name}",
+            common::e2e_cluster_name()
+        )))
         .await;
     if reply.status == 200 {
         reply.json()
@@ -236,9 +239,12 @@ async fn wait_detail(
 async fn action(addr: &Served, ns: &str, name: &str, action: &str, body: Value) -> (u16, Value) {
     let reply = addr
         .send(
-            post(&format!("/api/v1/namespaces/{ns}/rollouts/{name}/{action}"))
-                .json(&body)
-                .write_headers(),
+            post(&format!(
+                "/api/v1/clusters/{}/namespaces/{ns}/rollouts/{name}/{action}",
+                common::e2e_cluster_name()
+            ))
+            .json(&body)
+            .write_headers(),
         )
         .await;
     (reply.status, reply.json())
@@ -524,7 +530,8 @@ async fn canary_actions_do_what_the_plugin_does() {
     let mut ws = common::connect(addr.addr, "").await;
     send(
         &mut ws,
-        json!({"type": "subscribeRollout", "namespace": ns, "name": name}),
+        json!({"type": "subscribeRollout", "cluster": common::e2e_cluster_name(),
+               "namespace": ns, "name": name}),
     )
     .await;
     let (code, body) = action(

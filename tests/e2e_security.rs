@@ -237,7 +237,8 @@ async fn proxy_mode_reads_are_filtered_and_writes_use_the_users_rbac() {
     }
     send(
         &mut ws,
-        json!({"type": "subscribeRollout", "namespace": ns_b, "name": "rollout-canary"}),
+        json!({"type": "subscribeRollout", "cluster": common::e2e_cluster_name(),
+               "namespace": ns_b, "name": "rollout-canary"}),
     )
     .await;
     let refused = next_json(&mut ws).await;

@@ -654,3 +654,104 @@ async fn a_change_made_while_the_snapshot_is_paged_is_not_lost() {
     let followed = client.list();
     assert_eq!(followed, server);
 }
+
+/// Two clusters on one stream: `hello` and `status` name them, a list subscription can take
+/// some clusters only, and every change names the cluster it happened in; the same
+/// namespace/name in both clusters are two rollouts.
+#[tokio::test]
+async fn clusters_are_in_hello_status_filters_and_every_frame() {
+    use rollouts_dashboard::health::{Health, SourceKind};
+    let store = rollouts_dashboard::store::Store::new(Health::loaded(SourceKind::Cluster));
+    for cluster in ["prod-eu", "staging"] {
+        let part = store.cluster(cluster);
+        let dir = fixtures().join("argo-rollouts-info/blue-green");
+        for object in rollouts_dashboard::source::files::load(&dir).unwrap() {
+            part.apply(object);
+        }
+    }
+    store.flush();
+    tokio::spawn(store.clone().run_recompute());
+    let addr = serve(state(store.clone(), true, "")).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/stream"))
+        .await
+        .unwrap();
+    let hello = next_json(&mut ws).await;
+    assert_eq!(hello["protocol"], 5);
+    assert_eq!(hello["clusters"], json!(["prod-eu", "staging"]));
+    let status = next_json(&mut ws).await;
+    let states: Vec<(&str, &str)> = status["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(states, [("prod-eu", "synced"), ("staging", "synced")]);
+
+    send(&mut ws, json!({"type": "subscribeList"})).await;
+    let all = next_snapshot(&mut ws).await;
+    let rows = all["rollouts"].as_array().unwrap();
+    let twins: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["name"] == "bluegreen-demo")
+        .map(|r| r["cluster"].as_str().unwrap())
+        .collect();
+    assert_eq!(twins.len(), 2, "one per cluster: {twins:?}");
+    assert!(twins.contains(&"prod-eu") && twins.contains(&"staging"));
+
+    send(
+        &mut ws,
+        json!({"type": "subscribeList", "clusters": ["staging"]}),
+    )
+    .await;
+    let staging = next_snapshot(&mut ws).await;
+    let rows = staging["rollouts"].as_array().unwrap();
+    assert_eq!(rows.len() * 2, all["rollouts"].as_array().unwrap().len());
+    assert!(rows.iter().all(|r| r["cluster"] == "staging"));
+    // A change in prod-eu does not reach it; one in staging does, naming its cluster.
+    let mut ro = fixture_object("blue-green/bluegreen-rollout.yaml");
+    ro["spec"]["paused"] = json!(true);
+    store
+        .cluster("prod-eu")
+        .apply(Object::from_json(ro.clone()).unwrap().unwrap());
+    assert_eq!(maybe_json(&mut ws, Duration::from_millis(300)).await, None);
+    store
+        .cluster("staging")
+        .apply(Object::from_json(ro).unwrap().unwrap());
+    let delta = next_json(&mut ws).await;
+    assert_eq!(delta["type"], "patch", "{delta}");
+    assert_eq!(delta["cluster"], "staging");
+    assert_eq!(delta["name"], "bluegreen-demo");
+
+    // One rollout's detail: the cluster is part of its name.
+    send(
+        &mut ws,
+        json!({"type": "subscribeRollout", "cluster": "prod-eu", "namespace": "jesse-test",
+               "name": "bluegreen-demo"}),
+    )
+    .await;
+    let detail = next_json(&mut ws).await;
+    assert_eq!(detail["type"], "detail", "{detail}");
+    assert_eq!(detail["rollout"]["summary"]["cluster"], "prod-eu");
+    store.cluster("prod-eu").delete(
+        rollouts_dashboard::model::Kind::Rollout,
+        "jesse-test",
+        "bluegreen-demo",
+    );
+    let gone = next_json(&mut ws).await;
+    assert_eq!(
+        (&gone["type"], &gone["cluster"], &gone["name"]),
+        (
+            &json!("delete"),
+            &json!("prod-eu"),
+            &json!("bluegreen-demo")
+        )
+    );
+    // A cluster that is not configured: nothing there.
+    send(
+        &mut ws,
+        json!({"type": "subscribeRollout", "cluster": "nowhere", "namespace": "jesse-test",
+               "name": "bluegreen-demo"}),
+    )
+    .await;
+    assert_eq!(next_json(&mut ws).await["type"], "notFound");
+}

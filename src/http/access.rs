@@ -1,5 +1,6 @@
-//! What a request may read: the namespace filter it names, and the namespaces its user may
-//! list. Shared by the REST API, the WebSocket stream and the status filter, so that all three
+//! What a request may read: the cluster and namespace filters it names, the cluster a path
+//! means, and what its user may list in each cluster (each cluster's RBAC answers for itself;
+//! with `--auth token`, only the clusters that accepted the token). Shared by the REST API, the WebSocket stream and the status filter, so that all three
 //! decide alike (and none of them imports another for it).
 
 use crate::auth::Identity;

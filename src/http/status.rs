@@ -1,7 +1,8 @@
 //! Source health as one user may see it: `GET /api/v1/status` and the stream's `status`
 //! frames.
 //!
-//! The store's [`Health`] is cluster-wide: watched namespaces, operator notes and watch
+//! The store's [`Health`] covers every cluster (and [`clusters_for`] gives each one's
+//! state): watched namespaces, operator notes and watch
 //! errors name namespaces, and the object counts cover every namespace. With `--auth
 //! proxy|token` a user who may not list rollouts cluster-wide gets a copy filtered with the
 //! same SubjectAccessReviews that filter the list ([`super::access::visible`]): only

@@ -18,6 +18,7 @@ use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher;
+use tracing::Instrument;
 
 use crate::health::{Problem, ProblemCode};
 use crate::model::{Kind, Object, RolloutEvent};
@@ -479,6 +480,8 @@ pub fn spawn_watchers(
         namespaces.iter().cloned().map(Some).collect()
     };
     let mut tasks = vec![];
+    // Every log line of these watches names their cluster.
+    let span = tracing::info_span!("watch", cluster = %store.name());
     for kind in Kind::ALL {
         for scope in &scopes {
             let resource = api_resource(kind);
@@ -494,7 +497,9 @@ pub fn spawn_watchers(
                 store: store.clone(),
                 initial: vec![],
             };
-            tasks.push(tokio::spawn(watch(api, list_config(), sink)));
+            tasks.push(tokio::spawn(
+                watch(api, list_config(), sink).instrument(span.clone()),
+            ));
         }
     }
     for scope in &scopes {
@@ -509,7 +514,9 @@ pub fn spawn_watchers(
             initial: vec![],
         };
         let config = list_config().fields(EVENTS_FIELD_SELECTOR);
-        tasks.push(tokio::spawn(watch(api, config, sink)));
+        tasks.push(tokio::spawn(
+            watch(api, config, sink).instrument(span.clone()),
+        ));
     }
     tasks
 }

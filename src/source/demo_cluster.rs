@@ -25,7 +25,16 @@ pub struct DemoCluster {
 impl DemoCluster {
     /// Seeds the world (with `extra` filler rollouts) and loads it into the store.
     pub fn new(store: ClusterStore, extra: usize) -> Self {
-        let mut world = DemoWorld::seeded(Timestamp::now(), extra);
+        Self::loaded(store, DemoWorld::seeded(Timestamp::now(), extra))
+    }
+
+    /// The fleet's smaller simulated cluster ([`DemoWorld::seeded_staging`]).
+    pub fn staging(store: ClusterStore) -> Self {
+        Self::loaded(store, DemoWorld::seeded_staging(Timestamp::now()))
+    }
+
+    /// Loads `world` into `store`.
+    fn loaded(store: ClusterStore, mut world: DemoWorld) -> Self {
         for (key, obj) in &world.objects {
             feed(&store, key, Some(obj));
         }

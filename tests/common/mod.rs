@@ -332,6 +332,14 @@ pub fn e2e_kubeconfig() -> PathBuf {
     path
 }
 
+/// The name the dashboard gives the test cluster: its kubeconfig's current context.
+pub fn e2e_cluster_name() -> String {
+    kube::config::Kubeconfig::read_from(e2e_kubeconfig())
+        .expect("the test cluster's kubeconfig reads")
+        .current_context
+        .expect("the test cluster's kubeconfig has a current context")
+}
+
 /// A dashboard on the test cluster (as `run()` starts one) watching `namespaces` (all when
 /// empty), with `extra` flags, served by [`served`].
 pub async fn e2e_dashboard(namespaces: &[&str], extra: &[&str]) -> Served {

@@ -220,6 +220,31 @@ async fn promote_on_a_status_subresource_cluster_and_event() {
     );
 }
 
+/// With several clusters the Event names the cluster (after the message, so the history
+/// still reads the person from `<person> via rollouts-dashboard: …`).
+#[tokio::test]
+async fn the_event_of_an_action_in_a_cluster_names_it() {
+    let backend = MemoryBackend::with(vec![paused_at_step_1()]);
+    super::execute_in(
+        "prod-eu",
+        &backend,
+        "ns",
+        "demo",
+        &Action::Promote,
+        &seen_step(1),
+        "alice",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        *backend.events.lock().unwrap(),
+        vec![(
+            "PromotedFromDashboard".to_string(),
+            "alice via rollouts-dashboard: rollout 'demo' promoted (cluster prod-eu)".to_string()
+        )]
+    );
+}
+
 #[tokio::test]
 async fn status_subresource_404_falls_back_to_the_unified_patch_and_skips_the_spec_patch() {
     let mut backend = MemoryBackend::with(vec![paused_at_step_1()]);

@@ -98,6 +98,82 @@ impl DemoWorld {
     }
 }
 
+impl DemoWorld {
+    /// The smaller `staging` cluster of the demo's fleet: a few rollouts of the same teams,
+    /// `demo-shop/checkout-api` among them (the same namespace and name as in `prod-eu`, a
+    /// release candidate ahead of production, waiting for promotion), a cycling storefront,
+    /// a blue-green awaiting promotion and a calm one.
+    pub fn seeded_staging(now: Timestamp) -> Self {
+        let mut world = DemoWorld::new(now - SignedDuration::from_mins(10));
+        for scenario in staging_scenarios() {
+            world.put(scenario);
+        }
+        world.advance_to(now - SignedDuration::from_mins(5), 5);
+        for (ns, name, image) in [
+            (
+                "demo-shop",
+                "checkout-api",
+                "ghcr.io/demo/checkout-api:2.5.0-rc.1",
+            ),
+            (
+                "demo-payments",
+                "ledger",
+                "registry.internal:5000/payments/ledger:2026.12.0-rc.1",
+            ),
+        ] {
+            world.set_image(ns, name, image);
+        }
+        world.advance_to(now, 2);
+        world.changed.clear();
+        world
+    }
+}
+
+/// The rollouts of the demo's `staging` cluster ([`DemoWorld::seeded_staging`]).
+pub(super) fn staging_scenarios() -> Vec<Value> {
+    vec![
+        rollout(
+            "demo-shop",
+            "checkout-api",
+            "ghcr.io/demo/checkout-api:2.4.0",
+            2,
+            json!({"canary": {"steps": [
+                {"setWeight": 50}, {"pause": {}}, {"setWeight": 100}
+            ]}}),
+            false,
+        ),
+        rollout(
+            "demo-shop",
+            "storefront",
+            "ghcr.io/demo/storefront:7.2.0-rc.3",
+            2,
+            json!({"canary": {"steps": [
+                {"setWeight": 50}, {"pause": {"duration": "15s"}}
+            ]}}),
+            true,
+        ),
+        rollout(
+            "demo-payments",
+            "ledger",
+            "registry.internal:5000/payments/ledger:2026.11.2",
+            1,
+            json!({"blueGreen": {
+                "activeService": "ledger-active", "previewService": "ledger-preview",
+                "autoPromotionEnabled": false, "scaleDownDelaySeconds": 30
+            }}),
+            false,
+        ),
+        rollout(
+            "demo-search",
+            "query-frontend",
+            "ghcr.io/demo/query-frontend:5.3.0-rc.1",
+            1,
+            json!({"canary": {"steps": [{"setWeight": 50}, {"pause": {"duration": "10s"}}]}}),
+            false,
+        ),
+    ]
+}
+
 /// A rollout in `ns` with one container running `image`; `cycle`: the simulation keeps
 /// shipping new versions of it.
 pub(super) fn rollout(
@@ -304,6 +380,42 @@ mod tests {
     use super::super::testing::{object, rollout_status, world};
     use super::*;
     use crate::model::Kind;
+
+    #[test]
+    fn the_staging_cluster_is_small_and_shares_a_name_with_prod_eu() {
+        let now: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
+        let staging = DemoWorld::seeded_staging(now);
+        let prod = DemoWorld::seeded(now, 0);
+        let rollouts = |w: &DemoWorld| {
+            w.objects
+                .keys()
+                .filter(|k| k.kind() == crate::model::Kind::Rollout)
+                .map(|k| format!("{}/{}", k.namespace(), k.name()))
+                .collect::<Vec<_>>()
+        };
+        let (staging_names, prod_names) = (rollouts(&staging), rollouts(&prod));
+        assert_eq!(staging_names.len(), 4, "{staging_names:?}");
+        assert!(staging_names.len() < prod_names.len());
+        assert!(prod_names.contains(&"demo-shop/checkout-api".to_owned()));
+        assert!(staging_names.contains(&"demo-shop/checkout-api".to_owned()));
+        // Its checkout-api is a release candidate waiting for a person, not prod's version.
+        let key = staging
+            .objects
+            .keys()
+            .find(|k| k.kind() == crate::model::Kind::Rollout && k.name() == "checkout-api")
+            .unwrap()
+            .clone();
+        let ro = &staging.objects[&key];
+        assert_eq!(
+            ro["spec"]["template"]["spec"]["containers"][0]["image"],
+            "ghcr.io/demo/checkout-api:2.5.0-rc.1"
+        );
+        assert_eq!(
+            ro["status"]["pauseConditions"][0]["reason"], "CanaryPauseStep",
+            "{}",
+            ro["status"]
+        );
+    }
 
     #[test]
     fn seeded_world_shows_every_scenario() {
