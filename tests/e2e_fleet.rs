@@ -8,7 +8,8 @@
 //! merged kubeconfig whose contexts are renamed (the two files may use the same context, cluster
 //! and user names), with `--context one=… --context two=…`. The tests follow the dashboard's
 //! REST API and WebSocket stream (protocol 5: a cluster in every key; frames possibly batched)
-//! and check each cluster with its own admin client.
+//! and check each cluster with its own admin client. Run them with `--test-threads=1`: one
+//! test stops the second cluster's API server.
 
 mod common;
 
@@ -1297,6 +1298,9 @@ async fn when_one_api_server_stops_the_other_cluster_flows_and_it_recovers_withi
         two["since"].is_string() && two["problem"].is_object(),
         "{status}"
     );
+    // Stale since: the last time it was synced, which the UI shows beside its rows.
+    assert!(two["lastSyncedAt"].is_string(), "{status}");
+    assert_eq!(two["rollouts"], 1, "{status}");
     assert_eq!(cluster_status(&status, ONE)["state"], "synced", "{status}");
     assert!(
         status["health"]["problem"].is_null(),
@@ -1643,4 +1647,206 @@ async fn proxy_mode_permissions_are_checked_in_each_cluster() {
         "no PromotedFromDashboard Event naming {who} in one: {:?}",
         events.items.iter().map(|e| &e.message).collect::<Vec<_>>()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. --auth token: a token signs in to the clusters that accept it
+
+#[tokio::test]
+async fn token_mode_signs_in_to_the_cluster_that_accepts_the_token_only() {
+    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    let ns = namespace_in_both("token").await;
+    let name = "checkout";
+    paused_in_both(&ns, name).await;
+    // A ServiceAccount of cluster one, allowed to read and act there; its token means nothing
+    // to cluster two (another issuer and signing key).
+    let one = admin(ONE).await;
+    let sas: Api<ServiceAccount> = Api::namespaced(one.clone(), &ns);
+    let sa: ServiceAccount =
+        serde_json::from_value(json!({"metadata": {"name": "deployer"}})).unwrap();
+    match sas.create(&Default::default(), &sa).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 409 => {}
+        Err(e) => panic!("{e}"),
+    }
+    let ssa = PatchParams::apply("e2e-fleet").force();
+    let rules = json!([
+        {"apiGroups": ["argoproj.io"], "resources": ["rollouts"], "verbs": ["get", "list", "watch", "patch"]},
+        {"apiGroups": ["argoproj.io"], "resources": ["rollouts/status"], "verbs": ["patch"]},
+        {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["list"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}
+    ]);
+    let role: Role =
+        serde_json::from_value(json!({"metadata": {"name": "deployer"}, "rules": rules})).unwrap();
+    Api::<Role>::namespaced(one.clone(), &ns)
+        .patch("deployer", &ssa, &Patch::Apply(&role))
+        .await
+        .expect("role");
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "deployer"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
+        "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": ns}],
+    }))
+    .unwrap();
+    Api::<RoleBinding>::namespaced(one.clone(), &ns)
+        .patch("deployer", &ssa, &Patch::Apply(&binding))
+        .await
+        .expect("rolebinding");
+    let token = sas
+        .create_token_request(
+            "deployer",
+            &Default::default(),
+            &TokenRequest {
+                spec: TokenRequestSpec {
+                    expiration_seconds: Some(600),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("token")
+        .status
+        .unwrap()
+        .token;
+
+    let dir = TempDir::new("token");
+    let addr = fleet_dashboard(&dir.0, &[&ns], &["--auth", "token"]).await;
+    // Sign in (the form's CSRF cookie, then the token).
+    let page = rest(
+        &addr,
+        get("/auth/sign-in").header("host", &addr.to_string()),
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page
+        .headers_named("set-cookie")
+        .into_iter()
+        .find_map(|c| c.strip_prefix("rd_csrf="))
+        .and_then(|s| s.split(';').next())
+        .expect("a CSRF cookie")
+        .to_owned();
+    let signed = rest(
+        &addr,
+        post("/auth/sign-in")
+            .header("host", &addr.to_string())
+            .header("origin", &format!("http://{addr}"))
+            .header("cookie", &format!("rd_csrf={csrf}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}&token={token}")),
+    )
+    .await;
+    assert_eq!(
+        signed.status, 303,
+        "a token one cluster accepts signs in: {}",
+        signed.body
+    );
+    let session = signed
+        .headers_named("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("rd_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let as_user = [format!("cookie: {session}")];
+    let get_as = |path: String| {
+        let addr = addr.clone();
+        let session = session.clone();
+        async move {
+            rest(
+                &addr,
+                get(&path)
+                    .header("host", &addr.to_string())
+                    .header("cookie", &session),
+            )
+            .await
+        }
+    };
+    let me = get_as("/api/v1/whoami".into()).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(
+        me.json()["user"],
+        format!("system:serviceaccount:{ns}:deployer"),
+        "{}",
+        me.body
+    );
+    assert_eq!(
+        me.json()["clusters"],
+        json!([{"name": ONE, "signedIn": true}, {"name": TWO, "signedIn": false}]),
+        "{}",
+        me.body
+    );
+    // Only one's rows are listed; two's detail says "not signed in".
+    let start = Instant::now();
+    loop {
+        let reply = get_as("/api/v1/rollouts".into()).await;
+        if keys(&reply.json()) == vec![key(ONE, &ns, name)] {
+            break;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "the list never held just one's row: {} {}",
+            reply.status,
+            reply.body
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let detail = get_as(format!(
+        "/api/v1/clusters/{TWO}/namespaces/{ns}/rollouts/{name}"
+    ))
+    .await;
+    assert_eq!(detail.status, 401, "{}", detail.body);
+    assert_eq!(
+        detail.json()["error"]["code"],
+        "notSignedIn",
+        "{}",
+        detail.body
+    );
+
+    // Actions: to two, 401 notSignedIn and nothing written; to one, done with the token.
+    let two_before = rollouts(&admin(TWO).await, &ns).get(name).await.unwrap();
+    let refused = act(
+        &addr,
+        (TWO, &ns, name),
+        "promote",
+        json!({"seen": {"stepIndex": 1}}),
+        &as_user,
+    )
+    .await;
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert_eq!(
+        refused.json()["error"]["code"],
+        "notSignedIn",
+        "{}",
+        refused.body
+    );
+    let done = act(
+        &addr,
+        (ONE, &ns, name),
+        "promote",
+        json!({"seen": {"stepIndex": 1}}),
+        &as_user,
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    wait_object(ONE, &one, &ns, name, "promoted to step 3", paused_at(3)).await;
+    let two_after = rollouts(&admin(TWO).await, &ns).get(name).await.unwrap();
+    assert_eq!(
+        two_after.metadata.resource_version, two_before.metadata.resource_version,
+        "two's rollout was written: {}",
+        two_after.data["status"]
+    );
+
+    // Signing out ends the session on every cluster.
+    let out = rest(
+        &addr,
+        post("/auth/sign-out")
+            .write_headers()
+            .header("host", &addr.to_string())
+            .header("cookie", &session),
+    )
+    .await;
+    assert_eq!(out.status, 204, "{}", out.body);
+    assert_eq!(get_as("/api/v1/whoami".into()).await.status, 401);
 }
