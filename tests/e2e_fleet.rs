@@ -196,7 +196,7 @@ async fn namespace_in_both(prefix: &str) -> String {
     ns
 }
 
-/// A canary Rollout `name` with image `image`, `replicas` pods, and steps
+/// A canary Rollout `name` with image `image`, 2 pods, and steps
 /// `setWeight first`, `pause {}`, `setWeight second`, `pause {}`: two indefinite pauses, so it
 /// sits still at step 1 and at step 3 until promoted.
 fn canary(name: &str, image: &str, (first, second): (i32, i32)) -> DynamicObject {
