@@ -97,8 +97,8 @@ pub struct Config {
 
     /// Also watch the cluster of every kubeconfig file in this directory (for example
     /// Secrets mounted into the dashboard's pod): each file's current context, the cluster
-    /// named after that context (after the file, when several files use the same context
-    /// name). Running in a cluster, that cluster is watched too, as `in-cluster`.
+    /// named after that context (after the file when that name is taken, by another file
+    /// or a `--context`). Running in a cluster, that cluster is watched too, as `in-cluster`.
     #[arg(long, env = "ROLLOUTS_DASHBOARD_KUBECONFIG_DIR", value_name = "DIR")]
     pub kubeconfig_dir: Option<PathBuf>,
 

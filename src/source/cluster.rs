@@ -252,7 +252,8 @@ pub fn plan(flags: &ClusterFlags, env: &Environment) -> Result<Vec<ClusterPlan>,
         }
     }
     if let Some(dir) = &flags.kubeconfig_dir {
-        plans.extend(plan_dir(dir)?);
+        let taken: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
+        plans.extend(plan_dir(dir, &taken)?);
     }
     let mut seen = std::collections::BTreeSet::new();
     for plan in &plans {
@@ -265,8 +266,10 @@ pub fn plan(flags: &ClusterFlags, env: &Environment) -> Result<Vec<ClusterPlan>,
 }
 
 /// A cluster per kubeconfig file of `dir` (by file name; hidden entries such as a mounted
-/// Secret's `..data` are skipped, symbolic links followed).
-fn plan_dir(dir: &std::path::Path) -> Result<Vec<ClusterPlan>, ClusterError> {
+/// Secret's `..data` are skipped, symbolic links followed), named after its current context,
+/// or after the file when that name is ambiguous: used by another file, or `taken` by a
+/// cluster of the other flags.
+fn plan_dir(dir: &std::path::Path, taken: &[String]) -> Result<Vec<ClusterPlan>, ClusterError> {
     let io = |source| ClusterError::Dir {
         dir: dir.to_owned(),
         source,
@@ -302,7 +305,7 @@ fn plan_dir(dir: &std::path::Path) -> Result<Vec<ClusterPlan>, ClusterError> {
     let plans = found
         .iter()
         .map(|(path, kubeconfig, context, origin)| {
-            let name = if count(context) > 1 {
+            let name = if count(context) > 1 || taken.contains(context) {
                 file_cluster_name(path)
             } else {
                 context.clone()
@@ -1041,6 +1044,18 @@ mod tests {
             names(&plan(&with_context, &outside).unwrap()),
             ["local", "dev", "prod-eu", "staging"]
         );
+        // A context name another flag took: the file's name instead.
+        write(
+            &dir,
+            "local-copy.yaml",
+            &kubeconfig(&["local"], Some("local")),
+        );
+        assert_eq!(
+            names(&plan(&with_context, &outside).unwrap()),
+            ["local", "dev", "local-copy", "prod-eu", "staging"]
+        );
+        std::fs::remove_file(dir.join("local-copy.yaml")).unwrap();
+        // Still the same name after that: an error.
         with_context.contexts = vec!["prod-eu".into()];
         assert!(matches!(
             plan(&with_context, &outside),
