@@ -446,6 +446,11 @@ impl ListClient {
     /// Connects with `headers`, checks `hello` (protocol 5, both clusters), subscribes to the
     /// list of `namespaces` and reads the snapshot.
     async fn subscribe(addr: &Served, namespaces: &[&str]) -> ListClient {
+        Self::subscribe_to(addr, namespaces, &[]).await
+    }
+
+    /// [`ListClient::subscribe`] to the rows of `clusters` only (all when empty).
+    async fn subscribe_to(addr: &Served, namespaces: &[&str], clusters: &[&str]) -> ListClient {
         let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/stream"))
             .await
             .expect("the stream opens");
@@ -469,7 +474,7 @@ impl ListClient {
         client
             .ws
             .send(Message::Text(
-                json!({"type": "subscribeList", "namespaces": namespaces})
+                json!({"type": "subscribeList", "namespaces": namespaces, "clusters": clusters})
                     .to_string()
                     .into(),
             ))
@@ -847,8 +852,21 @@ async fn both_clusters_lists_arrive_each_row_naming_its_cluster() {
     for (which, row) in [(ONE, "only-in-one"), (TWO, "only-in-two")] {
         assert_eq!(stream.row(which, &ns, row).unwrap()["cluster"], which);
     }
+    // A subscription to two's rows only.
+    let mut only_two = ListClient::subscribe_to(&addr, &[&ns], &[TWO]).await;
+    only_two
+        .until(SHOW, "two's row in the subscription to two", |s| {
+            s.row(TWO, &ns, "only-in-two").is_some()
+        })
+        .await;
+    assert_eq!(
+        only_two.rows.keys().cloned().collect::<Vec<_>>(),
+        vec![key(TWO, &ns, "only-in-two")],
+        "the snapshot of a subscription to two"
+    );
+    only_two.mark();
     // A change in one cluster reaches its row only.
-    let (_, one) = &admins().await[0];
+    let [(_, one), (_, two)] = &admins().await;
     let label = json!({"metadata": {"labels": {"e2e.example/touched": "yes"}}});
     rollouts(one, &ns)
         .patch(
@@ -869,6 +887,30 @@ async fn both_clusters_lists_arrive_each_row_naming_its_cluster() {
         "frames for two's row after a change in one: {:?}",
         stream.frames_of(TWO)
     );
+    // Then a change in two: it reaches the subscription to two, which got nothing of one's.
+    rollouts(two, &ns)
+        .patch(
+            "only-in-two",
+            &PatchParams::default(),
+            &Patch::Merge(&label),
+        )
+        .await
+        .unwrap();
+    only_two
+        .until(SHOW, "the label on two's row (subscription to two)", |s| {
+            s.row(TWO, &ns, "only-in-two").unwrap()["labels"]["e2e.example/touched"] == "yes"
+        })
+        .await;
+    assert!(
+        only_two.frames_of(ONE).is_empty() && only_two.row(ONE, &ns, "only-in-one").is_none(),
+        "one's row reached the subscription to two: {:?}",
+        only_two.frames_of(ONE)
+    );
+    stream
+        .until(SHOW, "the label on two's row", |s| {
+            s.row(TWO, &ns, "only-in-two").unwrap()["labels"]["e2e.example/touched"] == "yes"
+        })
+        .await;
 }
 
 // ---------------------------------------------------------------------------------------------
