@@ -7,7 +7,8 @@
 #   4. Real cluster (tests/cluster: built from the Go module proxy, cached): end-to-end tests;
 #      deploy/check.sh: the kustomize manifests and the Helm chart (Helm built by tests/helm);
 #      then a second cluster running the newer Argo Rollouts (v1.10.2 beside v1.9.2; built with
-#      GOTOOLCHAIN=go1.27.3 by tests/cluster/build.sh) and the actions suite (e2e_cluster) on it
+#      GOTOOLCHAIN=go1.27.3 by tests/cluster/build.sh) and the actions suite (e2e_cluster) on it,
+#      then the fleet suite (e2e_fleet): one dashboard on both clusters at once
 #   5. Browser tests in headless Chromium (tests/browser)
 #   6. Benchmark smoke run (tests/bench), so the harness cannot rot
 #   Ingress chain with the cluster (tests/ingress): Chromium → nginx → oauth2-proxy → dashboard
@@ -129,6 +130,19 @@ if ! skipping SKIP_CLUSTER "cluster end-to-end tests"; then
     export ROLLOUTS_DASHBOARD_E2E_KUBECONFIG="$KUBECONFIG"
     cargo test --locked --features e2e --test e2e_cluster -- --test-threads=1 2>&1 \
       | tee /tmp/rollouts-dashboard-e2e-v1.10.log
+  )
+  # The fleet (#14): one dashboard on both clusters at once (v1.9.2 and v1.10.2): both lists,
+  # the same namespace/name in both, actions to the right one, per-cluster RBAC, and the
+  # second cluster's API server stopped and started again (one test at a time: that outage
+  # must not hit another test's requests).
+  phase "fleet: two clusters end-to-end"
+  (
+    ROLLOUTS_DASHBOARD_E2E_KUBECONFIG_2="$(tests/cluster/cluster.sh env "$CLUSTER_NEW" \
+      | sed -n "s/^export KUBECONFIG='\(.*\)'$/\1/p")"
+    export ROLLOUTS_DASHBOARD_E2E_KUBECONFIG_2
+    export ROLLOUTS_DASHBOARD_E2E_CLUSTER_NAME_2="$CLUSTER_NEW"
+    cargo test --locked --features e2e --test e2e_fleet -- --test-threads=1 --nocapture 2>&1 \
+      | tee /tmp/rollouts-dashboard-e2e-fleet.log
   )
   down_cluster 0 "$CLUSTER_NEW"; CLUSTER_NEW=""
 fi
