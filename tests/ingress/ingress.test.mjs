@@ -232,8 +232,8 @@ test('bob sees team-b only and may not promote there: the button is disabled and
   try {
     const { page, seen } = await newPage(b.context);
     await signIn(page, BOB, '');
-    await page.locator(`[data-key="${NS_B}/${NAME}"]`).first().waitFor({ timeout: 60_000 });
-    assert.equal(await page.locator(`[data-key^="${NS_A}/"]`).count(), 0, `bob's list shows nothing of ${NS_A}`);
+    await page.locator(`[data-key$="/${NS_B}/${NAME}"]`).first().waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator(`[data-key*="/${NS_A}/"]`).count(), 0, `bob's list shows nothing of ${NS_A}`);
 
     const who = await api(page, 'GET', 'api/v1/whoami');
     assert.equal(who.status, 200);
@@ -249,7 +249,7 @@ test('bob sees team-b only and may not promote there: the button is disabled and
     assert.equal((await api(page, 'GET', `api/v1/namespaces/${NS_A}/rollouts/${NAME}`)).status, 403, `bob may not read ${NS_A}`);
 
     // The detail page: Promote is there but disabled, saying why (RBAC).
-    await page.locator(`[data-key="${NS_B}/${NAME}"] a.rname`).first().click();
+    await page.locator(`[data-key$="/${NS_B}/${NAME}"] a.rname`).first().click();
     await page.getByRole('heading', { level: 1, name: NAME }).waitFor();
     const promote = page.getByRole('toolbar', { name: new RegExp(`Actions for ${NAME}`) }).getByRole('button', { name: 'Promote', exact: true });
     await until('the promote button to be disabled by RBAC', async () => (await promote.isDisabled()) && /You may not promote/.test((await promote.getAttribute('title')) ?? ''), 30_000);
@@ -277,15 +277,15 @@ test('alice sees team-a only; live updates flow through nginx for 3+ minutes on 
   try {
     const { page, seen } = await newPage(b.context);
     await signIn(page, ALICE, '');
-    await page.locator(`[data-key="${NS_A}/${NAME}"]`).first().waitFor({ timeout: 60_000 });
-    assert.equal(await page.locator(`[data-key^="${NS_B}/"]`).count(), 0, `alice's list shows nothing of ${NS_B}`);
+    await page.locator(`[data-key$="/${NS_A}/${NAME}"]`).first().waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator(`[data-key*="/${NS_B}/"]`).count(), 0, `alice's list shows nothing of ${NS_B}`);
     const who = await api(page, 'GET', 'api/v1/whoami');
     assert.equal(who.body.user, ALICE.user);
     const list = await api(page, 'GET', 'api/v1/rollouts');
     assert.deepEqual(namespacesOf(list.body), [NS_A]);
     assert.equal((await api(page, 'GET', `api/v1/namespaces/${NS_B}/rollouts/${NAME}`)).status, 403);
 
-    await page.locator(`[data-key="${NS_A}/${NAME}"] a.rname`).first().click();
+    await page.locator(`[data-key$="/${NS_A}/${NAME}"] a.rname`).first().click();
     await page.getByRole('heading', { level: 1, name: NAME }).waitFor();
     await until('the stream to be open', () => streamSockets(seen).some((s) => s.closedAt === null && s.frames.length > 0), 30_000);
     const open = streamSockets(seen).filter((s) => s.closedAt === null);
@@ -331,7 +331,7 @@ test('alice sees team-a only; live updates flow through nginx for 3+ minutes on 
     const dialog = page.getByRole('dialog');
     await dialog.waitFor();
     const [postRes] = await Promise.all([
-      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/rollouts/api/v1/namespaces/${NS_A}/rollouts/${NAME}/promote`)),
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().includes('/rollouts/api/v1/clusters/') && r.url().endsWith(`/namespaces/${NS_A}/rollouts/${NAME}/promote`)),
       dialog.getByRole('button', { name: 'Promote', exact: true }).click(),
     ]);
     assert.equal(postRes.status(), 200, await postRes.text());
