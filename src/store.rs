@@ -426,6 +426,9 @@ struct StoreInner {
     /// Held while a `status` frame is built and sent, so that frames go out in the order of
     /// the health changes they report.
     status_lock: Mutex<()>,
+    /// A cluster became synced: its `status` frame waits for the next flush, so that it
+    /// follows the rows its lists brought (a client never sees "synced" with rows missing).
+    health_pending: std::sync::atomic::AtomicBool,
     stats: StoreStats,
     /// List snapshot pages by filter (empty: the whole list), each at the version it was
     /// asked at and shared by every connection that asks with that filter at that version;
@@ -512,6 +515,7 @@ impl Store {
                 changes,
                 template: health,
                 status_lock: Mutex::new(()),
+                health_pending: std::sync::atomic::AtomicBool::new(false),
                 stats: StoreStats::default(),
                 shared_pages: Mutex::new(HashMap::new()),
             }),
@@ -674,6 +678,14 @@ impl Store {
     /// Rebuilds every dirty view now and broadcasts the changes. The recompute task calls
     /// this; sources with no task (tests, the file loader) may call it directly.
     pub fn flush(&self) {
+        self.flush_views();
+        if self.inner.health_pending.swap(false, Ordering::SeqCst) {
+            self.broadcast_health();
+        }
+    }
+
+    /// [`Store::flush`]'s rows: the dirty views rebuilt and their changes broadcast.
+    fn flush_views(&self) {
         let dirty: Vec<RolloutKey> = {
             let mut dirty = self.inner.dirty.lock();
             let mut keys: Vec<_> = dirty.drain().collect();
@@ -1227,13 +1239,23 @@ impl ClusterStore {
             let before = cluster.health.clone();
             update(&mut cluster.health);
             let changed = cluster.health != before;
+            let was = cluster.state;
             if changed {
                 cluster.refresh();
             }
-            changed
+            changed.then_some(was != ClusterState::Synced && cluster.state == ClusterState::Synced)
         };
-        if changed {
-            self.store.broadcast_health();
+        match changed {
+            // Synced: the status frame goes out after the rows of the lists (next flush).
+            Some(true) => {
+                self.store
+                    .inner
+                    .health_pending
+                    .store(true, Ordering::SeqCst);
+                self.store.inner.wake.notify_one();
+            }
+            Some(false) => self.store.broadcast_health(),
+            None => {}
         }
     }
 }
@@ -2056,6 +2078,39 @@ mod tests {
                 .1
                 .is_some()
         );
+    }
+
+    /// "Synced" is said after the rows the lists brought: its status frame waits for the
+    /// flush that broadcasts them (a client never sees a synced cluster with rows missing).
+    #[test]
+    fn a_cluster_is_said_synced_after_its_rows() {
+        let store = Store::new(Health::starting(crate::health::SourceKind::Cluster, vec![]));
+        let eu = store.cluster("prod-eu");
+        let mut feed = store.subscribe();
+        eu.apply(rollout_in("a", "web", "web"));
+        eu.update_health(|h| {
+            for k in h.kinds.values_mut() {
+                k.recover();
+            }
+            h.refresh_problem();
+        });
+        assert_eq!(store.cluster_state("prod-eu"), Some(ClusterState::Synced));
+        assert!(feed.try_recv().is_err(), "nothing before the flush");
+        store.flush();
+        assert!(matches!(&*feed.try_recv().unwrap(), Change::Rollouts(_)));
+        let Change::Health { frame } = &*feed.try_recv().unwrap() else {
+            panic!("then the status frame")
+        };
+        assert!(frame.as_str().contains(r#""state":"synced""#), "{frame}");
+        // Leaving synced is said at once.
+        eu.update_health(|h| {
+            h.kinds.get_mut(&Kind::Pod).unwrap().fail(Problem::new(
+                crate::health::ProblemCode::Unreachable,
+                "down",
+            ));
+            h.refresh_problem();
+        });
+        assert!(matches!(&*feed.try_recv().unwrap(), Change::Health { .. }));
     }
 
     #[test]
