@@ -674,7 +674,7 @@ fn serve(args: &Args) -> Res<()> {
         tokio::spawn(store.clone().run_recompute());
         let mut settings = Settings::new(SourceKind::Files, true, "");
         settings.limits.max_connections = args.num("max-connections", 4096.0) as usize;
-        let limits = settings.limits.clone();
+        let limits = settings.limits;
         let state = AppState::new(store.clone(), settings);
         let port = args.num("port", 0.0) as u16;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
