@@ -5,11 +5,12 @@
 #   bash tests/bench/fleet.sh                      # 1 × 3,000 and 3 × 1,000 rollouts
 #   SMOKE=1 bash tests/bench/fleet.sh              # 1 × 60 and 3 × 20, debug client (run.sh's smoke)
 #
-# Both cases use `scale serve` / `scale pipeline` (tests/bench/scale.rs) with `--clusters`: the
-# fleet of tests/bench/gen-fleet.py loaded into K cluster parts of the store (`prod-eu`, `staging`,
-# `us-east`; one cluster is `files`, as `--from-files` names it), served by the real app in the
-# bench process (the system allocator, not the binary's mimalloc: compare the two cases, not these
-# RSS figures with scale-rss.sh's). Per case:
+# Both cases hold the SAME K × N rollouts, one fleet of tests/bench/gen-fleet.py in 20·K
+# namespaces: once in one cluster (`files`, as `--from-files` names it), once with its namespace
+# files dealt over K cluster parts of the store (`prod-eu`, `staging`, `us-east`; `--split`: 20
+# namespaces, N rollouts each). `scale serve` / `scale pipeline` (tests/bench/scale.rs) serve them
+# with the real app in the bench process (the system allocator, not the binary's mimalloc:
+# compare the two cases, not these RSS figures with scale-rss.sh's). Per case:
 #   1. memory: the server's RSS before and after the load; per rollout = the difference / N;
 #   2. snapshot: one client alone, 3 times (median): the whole list, and one cluster's list;
 #      time to its first page and to `snapshotEnd`, bytes on the wire (`scale storm --clients 1`);
@@ -51,21 +52,19 @@ for l in sys.stdin:
 fi
 [ -x "$SCALE_EXE" ] || { log "ERROR: could not build the scale bench"; exit 1; }
 
-fleet() { # fleet N -> the directory of a generated fleet of N rollouts
-  local d="$FLEETS/fleet-$1"
-  [ -f "$d/fleet-00.yaml" ] || python3 "$HERE/gen-fleet.py" "$d" --rollouts "$1" --namespaces 50 >&2
-  echo "$d"
-}
+# The fleet: N·K rollouts in 20·K namespaces (so that K clusters get 20 namespaces each).
+DIR="$FLEETS/fleet-$((N * K))-ns$((20 * K))"
+[ -f "$DIR/fleet-00.yaml" ] || python3 "$HERE/gen-fleet.py" "$DIR" --rollouts $((N * K)) --namespaces $((20 * K)) >&2
 
 # Case: CLUSTERS ROLLOUTS_PER_CLUSTER
 run_case() {
-  local c="$1" per="$2" dir name tag port one
-  dir="$(fleet "$per")"
+  local c="$1" per="$2" dir="$DIR" name tag port one split=()
   tag="$c-$per"
   name="prod-eu"; [ "$c" = 1 ] && name="files"
+  [ "$c" = 1 ] || split=(--split)
   one="{\"type\":\"subscribeList\",\"clusters\":[\"$name\"]}"
   log "$c × $per rollouts: serve, snapshot, storm of $STORM"
-  "$SCALE_EXE" serve --dir "$dir" --clusters "$c" --max-connections $((STORM + 64)) >"$WORK/serve-$tag.out" 2>"$OUT/serve-$tag.json" &
+  "$SCALE_EXE" serve --dir "$dir" --clusters "$c" "${split[@]}" --max-connections $((STORM + 64)) >"$WORK/serve-$tag.out" 2>"$OUT/serve-$tag.json" &
   PID=$!
   port=""
   for _ in $(seq 1 1200); do
@@ -87,7 +86,7 @@ run_case() {
     --timeout 180 --max-rss-mib 8192 >/dev/null 2>"$OUT/storm-$tag.json"
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
   log "$c × $per rollouts: pipeline, $RATE changes/s to $CLIENTS clients + 1 of $name"
-  "$SCALE_EXE" pipeline --dir "$dir" --clusters "$c" --clients "$CLIENTS" --filtered 1 \
+  "$SCALE_EXE" pipeline --dir "$dir" --clusters "$c" "${split[@]}" --clients "$CLIENTS" --filtered 1 \
     --rate "$RATE" --seconds "$SECONDS_BUSY" >/dev/null 2>"$OUT/pipeline-$tag.json" \
     || { cat "$OUT/pipeline-$tag.json" >&2; log "ERROR: pipeline failed"; exit 1; }
 }

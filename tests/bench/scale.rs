@@ -20,9 +20,10 @@
 //!   /proc/self/task/*/stat. `--clusters K` loads the fleet into K cluster parts of the store
 //!   (`prod-eu`, `staging`, `us-east`, …; one cluster is `files`, as `--from-files`), so
 //!   `--dir /tmp/fleet-1000 --clusters 3` holds 3 × 1,000 rollouts; the changes rotate over the
-//!   clusters. `--filtered F` adds F clients subscribed to the first cluster only, measured
+//!   clusters; with `--split` the fleet's namespace files are dealt over the clusters instead
+//!   (the same rollouts, in K clusters). `--filtered F` adds F clients subscribed to the first cluster only, measured
 //!   apart (issue #14).
-//! * `serve --dir /tmp/fleet-1000 [--clusters K] [--port 0]`: the same K-cluster store served
+//! * `serve --dir /tmp/fleet-1000 [--clusters K] [--split] [--port 0]`: the same K-cluster store served
 //!   by the real app until killed (a multi-cluster `--from-files`, for `storm`); prints
 //!   `http://127.0.0.1:PORT` once it listens, and its RSS before and after the load as JSON
 //!   on stderr.
@@ -616,19 +617,35 @@ fn cluster_names(k: usize) -> Vec<String> {
     }
 }
 
-/// A store holding the fleet of `dir` once per cluster (each loaded as `--from-files` loads,
-/// `files::load_into`), flushed.
-fn load_fleet(dir: &str, clusters: &[String]) -> Res<rollouts_dashboard::store::Store> {
+/// A store holding the fleet of `dir` (loaded as `--from-files` loads, `files::load_into`),
+/// flushed: with `split`, its files (one per namespace, in name order) dealt round robin over
+/// the clusters, so K clusters share the fleet's rollouts; without, the whole fleet in each.
+fn load_fleet(
+    dir: &str,
+    clusters: &[String],
+    split: bool,
+) -> Res<rollouts_dashboard::store::Store> {
     use rollouts_dashboard::health::{Health, SourceKind};
     use rollouts_dashboard::source::files;
     let store = rollouts_dashboard::store::Store::new(Health::loaded(SourceKind::Files));
-    for cluster in clusters {
-        files::load_into(
-            std::path::Path::new(dir),
-            &files::Limits::default(),
-            &store.cluster(cluster.as_str()),
-        )
-        .map_err(|e| format!("cannot load {dir}: {e} (run tests/bench/gen-fleet.py)"))?;
+    let load = |path: &std::path::Path, cluster: &str| {
+        files::load_into(path, &files::Limits::default(), &store.cluster(cluster))
+            .map(|_| ())
+            .map_err(|e| format!("cannot load {dir}: {e} (run tests/bench/gen-fleet.py)"))
+    };
+    if split {
+        let mut paths: Vec<_> = std::fs::read_dir(dir)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        paths.retain(|p| p.extension().is_some_and(|x| x == "yaml"));
+        paths.sort();
+        for (i, path) in paths.iter().enumerate() {
+            load(path, &clusters[i % clusters.len()])?;
+        }
+    } else {
+        for cluster in clusters {
+            load(std::path::Path::new(dir), cluster)?;
+        }
     }
     store.flush();
     Ok(store)
@@ -663,7 +680,7 @@ fn serve(args: &Args) -> Res<()> {
     let clusters = cluster_names(args.num("clusters", 1.0) as usize);
     let rss_before = status_kib("self", "VmRSS:");
     let t0 = Instant::now();
-    let store = load_fleet(&dir, &clusters)?;
+    let store = load_fleet(&dir, &clusters, args.0.iter().any(|a| a == "--split"))?;
     let load_s = t0.elapsed().as_secs_f64();
     let rollouts = store.keys_of(Kind::Rollout).len();
     let rt = runtime(args.num("threads", 2.0) as usize, "srv");
@@ -718,7 +735,7 @@ fn pipeline(args: &Args) -> Res<()> {
     let client_threads = args.num("client-threads", 2.0) as usize;
     let clusters = cluster_names(args.num("clusters", 1.0) as usize);
 
-    let store = load_fleet(&dir, &clusters)?;
+    let store = load_fleet(&dir, &clusters, args.0.iter().any(|a| a == "--split"))?;
     let mut keys: Vec<RolloutKey> = store.keys_of(Kind::Rollout);
     // Consecutive changes rotate over the clusters (the same rollout name in each in turn).
     keys.sort_by(|a, b| {
