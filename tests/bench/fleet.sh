@@ -86,10 +86,19 @@ run_case() {
     --timeout 180 --max-rss-mib 8192 >/dev/null 2>"$OUT/storm-$tag.json"
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
   log "$c × $per rollouts: pipeline, $RATE changes/s to $CLIENTS clients + 1 of $name"
-  "$SCALE_EXE" pipeline --dir "$dir" --clusters "$c" "${split[@]}" --clients "$CLIENTS" --filtered 1 \
+  local b0 b1 t0 t1
+  t0=$(date +%s.%N); b0=$(busy_ticks)
+  /usr/bin/time -f '%U %S' -o "$WORK/pipeline-$tag.time" \
+    "$SCALE_EXE" pipeline --dir "$dir" --clusters "$c" "${split[@]}" --clients "$CLIENTS" --filtered 1 \
     --rate "$RATE" --seconds "$SECONDS_BUSY" >/dev/null 2>"$OUT/pipeline-$tag.json" \
     || { cat "$OUT/pipeline-$tag.json" >&2; log "ERROR: pipeline failed"; exit 1; }
+  b1=$(busy_ticks); t1=$(date +%s.%N)
+  # The CPU the rest of the machine used meanwhile (cores), as pipeline-ab.sh's last column.
+  awk -v b="$((b1 - b0))" -v t0="$t0" -v t1="$t1" '{ printf "%.2f\n", (b / 100 - $1 - $2) / (t1 - t0) }' \
+    "$WORK/pipeline-$tag.time" >"$OUT/others-$tag"
 }
+# CPU time of the whole machine (USER_HZ ticks, idle and iowait excluded).
+busy_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 
 echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(git rev-parse --short HEAD), load before $(cut -d' ' -f1-3 /proc/loadavg)"
 run_case 1 $((N * K))
@@ -142,6 +151,7 @@ for tag in cases:
         f"{fl['p50']:.1f} / {fl['p99']:.1f} / {fl['max']:.1f} ms, {f['samples']:,} of {f['expected']:,}, {f['foreign']} foreign",
         f"{pipe['rssMiB']['end']:.0f} MiB",
         f"{pipe['feederMaxLateMs']:.0f} ms",
+        open(f"{out}/others-{tag}").read().strip() + " cores",
     ]
 labels = ["case (clusters × rollouts)", "RSS after load (+ the load), 2 s later", "memory per rollout",
           "load time", "snapshot, whole list: first page / end, bytes",
@@ -149,7 +159,8 @@ labels = ["case (clusters × rollouts)", "RSS after load (+ the load), 2 s later
           f"storm, {storm_k} clients: all snapshots", "storm RSS before / peak / idle",
           "per idle client", "pipeline: latency p50 / p99 / max", "pipeline: frames seen",
           "pipeline: server / client CPU (cores)", "pipeline: 1 client of one cluster",
-          "pipeline: RSS end", "pipeline: feeder max late"]
+          "pipeline: RSS end", "pipeline: feeder max late",
+          "pipeline: CPU the rest of the machine used"]
 print()
 print(f"| figure | {rows[cases[0]][0]} | {rows[cases[1]][0]} |")
 print("|---|---|---|")
