@@ -27,8 +27,9 @@
 #   ROLLOUTS_DASHBOARD_BIN               dashboard binary to use [cargo build --release]
 # Exit status: non-zero when the harness broke (build, cluster, a server died, clients could not
 # connect, no frames at all) or, in smoke mode, when idle-memory.sh fails (memory per idle list
-# client growing with the number of rollouts, or an uncompressed snapshot) -- never because a
-# figure is slow.
+# client growing with the number of rollouts, or an uncompressed snapshot) or fleet.sh does (a
+# client without its snapshot, a cluster filter letting another cluster's change through) --
+# never because a figure is slow.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -117,6 +118,11 @@ for l in sys.stdin:
 if [ "$SMOKE" = 1 ]; then
   log "idle list clients at N and 4N rollouts (tests/bench/idle-memory.sh)"
   ROLLOUTS_DASHBOARD_BIN="$DASH_BIN" bash "$HERE/idle-memory.sh" || die "memory per idle client (idle-memory.sh)"
+  # The multi-cluster path of the scale bench once at small N (issue #14): 1 × 60 beside 3 × 20
+  # rollouts, the same debug client; fails when a client misses its snapshot or a client of one
+  # cluster sees another's change.
+  log "the scale bench over 3 clusters at small N (tests/bench/fleet.sh)"
+  SMOKE=1 bash "$HERE/fleet.sh" || die "the 3-cluster scale bench (fleet.sh)"
 fi
 
 # ---------------------------------------------------------------------------------- cluster

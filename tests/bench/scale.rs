@@ -9,6 +9,7 @@
 //!   server's RSS peak and its RSS once the clients have idled (per idle client). It stops
 //!   early (and says so) when the server passes `--max-rss-mib` or the machine has less than
 //!   3 GiB available, so a too-large K cannot push the shared machine into swap.
+//!   `--subscribe JSON` replaces the whole-list subscription (e.g. one cluster's list).
 //! * `pipeline --dir /tmp/fleet-1000 --clients C [--rate 1000] [--seconds 20]`: no API server
 //!   and no second process: a store is loaded from a generated fleet (tests/bench/gen-fleet.py),
 //!   the recompute task and the real app are served on 127.0.0.1:0 (server threads `srv*`), C
@@ -16,7 +17,16 @@
 //!   source) applies `--rate` rollout changes per second straight to the store, each setting
 //!   the label `bench-mark: m<id>`. Latency runs from the `Store::apply` of a change to the
 //!   moment a client has read the frame carrying its id; CPU is per thread group from
-//!   /proc/self/task/*/stat.
+//!   /proc/self/task/*/stat. `--clusters K` loads the fleet into K cluster parts of the store
+//!   (`prod-eu`, `staging`, `us-east`, …; one cluster is `files`, as `--from-files`), so
+//!   `--dir /tmp/fleet-1000 --clusters 3` holds 3 × 1,000 rollouts; the changes rotate over the
+//!   clusters; with `--split` the fleet's namespace files are dealt over the clusters instead
+//!   (the same rollouts, in K clusters). `--filtered F` adds F clients subscribed to the first cluster only, measured
+//!   apart (issue #14).
+//! * `serve --dir /tmp/fleet-1000 [--clusters K] [--split] [--port 0]`: the same K-cluster store served
+//!   by the real app until killed (a multi-cluster `--from-files`, for `storm`); prints
+//!   `http://127.0.0.1:PORT` once it listens, and its RSS before and after the load as JSON
+//!   on stderr.
 //!
 //! The clients speak WebSocket over raw TCP and keep only a frame's first bytes (the storm) or
 //! frames under 64 KiB (the pipeline), so that 1,000 clients of a 15 MB snapshot cost the
@@ -58,13 +68,16 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let Some(cmd) = argv.first().cloned() else {
-        eprintln!("usage: scale (storm|pipeline) --flag value ...   (see tests/bench/README.md)");
+        eprintln!(
+            "usage: scale (storm|pipeline|serve) --flag value ...   (see tests/bench/README.md)"
+        );
         std::process::exit(2);
     };
     let args = Args(argv[1..].to_vec());
     let result = match cmd.as_str() {
         "storm" => storm(&args),
         "pipeline" => pipeline(&args),
+        "serve" => serve(&args),
         other => Err(format!("unknown subcommand {other:?}").into()),
     };
     if let Err(err) = result {
@@ -365,6 +378,7 @@ fn storm(args: &Args) -> Res<()> {
     let timeout = Duration::from_secs_f64(args.num("timeout", 180.0));
     let max_rss_kib = (args.num("max-rss-mib", 10240.0) * 1024.0) as u64;
     let rt = runtime(args.num("threads", 2.0) as usize, "cli");
+    let subscribe = args.str("subscribe", SUBSCRIBE_ALL);
 
     let rss_before = status_kib(&pid, "VmRSS:");
     // Reset the peak (VmHWM) so that it is this storm's.
@@ -399,22 +413,31 @@ fn storm(args: &Args) -> Res<()> {
 
     let done = Arc::new(AtomicUsize::new(0));
     let times: Arc<std::sync::Mutex<Vec<(f64, usize)>>> = Default::default();
+    // When each client read the first message after `snapshotBegin` (its first page).
+    let first_pages: Arc<std::sync::Mutex<Vec<f64>>> = Default::default();
     let errors: Arc<std::sync::Mutex<Vec<String>>> = Default::default();
     let t0 = Instant::now();
     let result = rt.block_on(async {
         let mut tasks = Vec::with_capacity(clients);
         for _ in 0..clients {
-            let (addr, stop, done, times, errors) = (
+            let (addr, stop, done, times, first_pages, errors, subscribe) = (
                 addr.clone(),
                 stop.clone(),
                 done.clone(),
                 times.clone(),
+                first_pages.clone(),
                 errors.clone(),
+                subscribe.clone(),
             );
             tasks.push(tokio::spawn(async move {
                 let mut got = false;
+                let mut first_page = false;
                 let mut watch = SnapshotWatch::default();
-                let r = ws_session(&addr, SUBSCRIBE_ALL, 64, &stop, |m| {
+                let r = ws_session(&addr, &subscribe, 64, &stop, |m| {
+                    if !got && watch.started && !first_page {
+                        first_page = true;
+                        first_pages.lock().unwrap().push(t0.elapsed().as_secs_f64());
+                    }
                     if !got && watch.feed(&m) {
                         got = true;
                         times
@@ -457,6 +480,8 @@ fn storm(args: &Args) -> Res<()> {
     let mut t: Vec<f64> = times.lock().unwrap().iter().map(|x| x.0).collect();
     t.sort_by(f64::total_cmp);
     let bytes = times.lock().unwrap().first().map_or(0, |x| x.1);
+    let mut first: Vec<f64> = first_pages.lock().unwrap().clone();
+    first.sort_by(f64::total_cmp);
     let got = done.load(Ordering::Relaxed);
     let errs = errors.lock().unwrap().clone();
     let abort = abort.lock().unwrap().clone();
@@ -469,6 +494,7 @@ fn storm(args: &Args) -> Res<()> {
         "firstError": errs.first(), "stopped": abort,
         "allSnapshotsSeconds": if got == clients { json!(all) } else { Value::Null },
         "snapshotSeconds": {"p50": pct(&t, 0.5), "p99": pct(&t, 0.99), "max": t.last()},
+        "firstPageSeconds": {"p50": pct(&first, 0.5), "p99": pct(&first, 0.99)},
         "snapshotBytes": bytes,
         "rssBeforeMiB": mib(rss_before), "rssPeakMiB": mib(hwm),
         "hwmReset": reset,
@@ -575,43 +601,165 @@ fn marks(frame: &[u8], out: &mut Vec<usize>) {
     }
 }
 
-fn pipeline(args: &Args) -> Res<()> {
+/// The names of `k` clusters: one is `files` (as `--from-files` names it), more are named
+/// like a fleet's.
+fn cluster_names(k: usize) -> Vec<String> {
+    const NAMES: [&str; 3] = ["prod-eu", "staging", "us-east"];
+    match k {
+        0 | 1 => vec![rollouts_dashboard::source::files::CLUSTER.to_owned()],
+        _ => (0..k)
+            .map(|i| {
+                NAMES
+                    .get(i)
+                    .map_or_else(|| format!("cluster-{i}"), |n| (*n).to_owned())
+            })
+            .collect(),
+    }
+}
+
+/// A store holding the fleet of `dir` (loaded as `--from-files` loads, `files::load_into`),
+/// flushed: with `split`, its files (one per namespace, in name order) dealt round robin over
+/// the clusters, so K clusters share the fleet's rollouts; without, the whole fleet in each.
+fn load_fleet(
+    dir: &str,
+    clusters: &[String],
+    split: bool,
+) -> Res<rollouts_dashboard::store::Store> {
     use rollouts_dashboard::health::{Health, SourceKind};
-    use rollouts_dashboard::model::{Kind, Object};
-    use rollouts_dashboard::state::{AppState, Settings};
-    use rollouts_dashboard::store::{RolloutKey, Store};
-
-    let dir = args.str("dir", "/tmp/fleet-1000");
-    let clients = args.num("clients", 1000.0) as usize;
-    let rate = args.num("rate", 1000.0);
-    let seconds = args.num("seconds", 20.0);
-    let server_threads = args.num("server-threads", 2.0) as usize;
-    let client_threads = args.num("client-threads", 2.0) as usize;
-
-    let objects = rollouts_dashboard::source::files::load(std::path::Path::new(&dir))
-        .map_err(|e| format!("cannot load {dir}: {e} (run tests/bench/gen-fleet.py)"))?;
-    let store = Store::new(Health::loaded(SourceKind::Files));
-    for object in objects {
-        store.cluster("files").apply(object);
+    use rollouts_dashboard::source::files;
+    let store = rollouts_dashboard::store::Store::new(Health::loaded(SourceKind::Files));
+    let load = |path: &std::path::Path, cluster: &str| {
+        files::load_into(path, &files::Limits::default(), &store.cluster(cluster))
+            .map(|_| ())
+            .map_err(|e| format!("cannot load {dir}: {e} (run tests/bench/gen-fleet.py)"))
+    };
+    if split {
+        let mut paths: Vec<_> = std::fs::read_dir(dir)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        paths.retain(|p| p.extension().is_some_and(|x| x == "yaml"));
+        paths.sort();
+        for (i, path) in paths.iter().enumerate() {
+            load(path, &clusters[i % clusters.len()])?;
+        }
+    } else {
+        for cluster in clusters {
+            load(std::path::Path::new(dir), cluster)?;
+        }
     }
     store.flush();
-    let keys: Vec<RolloutKey> = store.keys_of(Kind::Rollout);
-    let n = keys.len();
-    if n == 0 {
-        return Err("no rollouts in the fleet".into());
-    }
+    Ok(store)
+}
 
-    let server = runtime(server_threads, "srv");
-    let addr = server.block_on(async {
+/// Serves the real app and the recompute task of `store` on `runtime`, at 127.0.0.1:`port`,
+/// with `axum::serve` (no TCP_NODELAY, unlike the binary's accept loop): the pipeline's
+/// figures stay comparable with those of earlier builds of this bench.
+fn serve_store(
+    runtime: &tokio::runtime::Runtime,
+    store: &rollouts_dashboard::store::Store,
+    port: u16,
+) -> Res<String> {
+    use rollouts_dashboard::health::SourceKind;
+    use rollouts_dashboard::state::{AppState, Settings};
+    runtime.block_on(async {
         tokio::spawn(store.clone().run_recompute());
         let state = AppState::new(store.clone(), Settings::new(SourceKind::Files, true, ""));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         tokio::spawn(async move {
             let _ = axum::serve(listener, rollouts_dashboard::app(state)).await;
         });
         Res::Ok(addr.to_string())
+    })
+}
+
+/// `serve`: a K-cluster fleet served until the process is killed.
+fn serve(args: &Args) -> Res<()> {
+    use rollouts_dashboard::model::Kind;
+    let dir = args.str("dir", "/tmp/fleet-1000");
+    let clusters = cluster_names(args.num("clusters", 1.0) as usize);
+    let rss_before = status_kib("self", "VmRSS:");
+    let t0 = Instant::now();
+    let store = load_fleet(&dir, &clusters, args.0.iter().any(|a| a == "--split"))?;
+    let load_s = t0.elapsed().as_secs_f64();
+    let rollouts = store.keys_of(Kind::Rollout).len();
+    let rt = runtime(args.num("threads", 2.0) as usize, "srv");
+    // The binary's own accept loop (TCP_NODELAY, the connection cap), as `--from-files` serves.
+    let addr = rt.block_on(async {
+        use rollouts_dashboard::health::SourceKind;
+        use rollouts_dashboard::state::{AppState, Settings, Shutdown};
+        tokio::spawn(store.clone().run_recompute());
+        let mut settings = Settings::new(SourceKind::Files, true, "");
+        settings.limits.max_connections = args.num("max-connections", 4096.0) as usize;
+        let limits = settings.limits;
+        let state = AppState::new(store.clone(), settings);
+        let port = args.num("port", 0.0) as u16;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let app = rollouts_dashboard::app(state);
+        tokio::spawn(async move {
+            let serve = rollouts_dashboard::http::serve::serve(
+                listener,
+                app,
+                None,
+                limits,
+                Shutdown::default(),
+            );
+            if let Err(err) = serve.await {
+                eprintln!("[scale] serve: {err}");
+            }
+        });
+        Res::Ok(addr.to_string())
     })?;
+    let rss_after = status_kib("self", "VmRSS:");
+    let out = json!({
+        "clusters": clusters, "rollouts": rollouts, "loadSeconds": load_s,
+        "rssBeforeLoadMiB": mib(rss_before), "rssAfterLoadMiB": mib(rss_after),
+    });
+    eprintln!("{}", serde_json::to_string(&out)?);
+    println!("http://{addr}");
+    rt.block_on(std::future::pending::<()>());
+    Ok(())
+}
+
+fn pipeline(args: &Args) -> Res<()> {
+    use rollouts_dashboard::model::{Kind, Object};
+    use rollouts_dashboard::store::RolloutKey;
+
+    let dir = args.str("dir", "/tmp/fleet-1000");
+    let clients = args.num("clients", 1000.0) as usize;
+    let filtered = args.num("filtered", 0.0) as usize;
+    let rate = args.num("rate", 1000.0);
+    let seconds = args.num("seconds", 20.0);
+    let server_threads = args.num("server-threads", 2.0) as usize;
+    let client_threads = args.num("client-threads", 2.0) as usize;
+    let clusters = cluster_names(args.num("clusters", 1.0) as usize);
+
+    let store = load_fleet(&dir, &clusters, args.0.iter().any(|a| a == "--split"))?;
+    let mut keys: Vec<RolloutKey> = store.keys_of(Kind::Rollout);
+    // Consecutive changes rotate over the clusters (the same rollout name in each in turn).
+    keys.sort_by(|a, b| {
+        (&a.name, &a.namespace, a.cluster.as_str()).cmp(&(
+            &b.name,
+            &b.namespace,
+            b.cluster.as_str(),
+        ))
+    });
+    let n = keys.len();
+    if n == 0 {
+        return Err("no rollouts in the fleet".into());
+    }
+    let handles: std::collections::HashMap<String, rollouts_dashboard::store::ClusterStore> =
+        clusters
+            .iter()
+            .map(|c| (c.clone(), store.cluster(c.as_str())))
+            .collect();
+    // The filtered clients follow the first cluster only.
+    let watched = clusters[0].clone();
+    let subscribe_one = json!({"type": "subscribeList", "clusters": [watched]}).to_string();
+
+    let server = runtime(server_threads, "srv");
+    let addr = serve_store(&server, &store, 0)?;
 
     // Clients: connect (at most 100 handshakes at a time) and wait for every snapshot.
     let cli = runtime(client_threads, "cli");
@@ -620,26 +768,40 @@ fn pipeline(args: &Args) -> Res<()> {
     let base = Instant::now();
     let sent: Arc<Vec<AtomicU64>> = Arc::new((0..total).map(|_| AtomicU64::new(0)).collect());
     let hist = Arc::new(Histogram::new());
+    let hist_filtered = Arc::new(Histogram::new());
+    // Which changes were of the watched cluster, and how many others a filtered client saw
+    // (any is a filter bug).
+    let of_watched: Arc<Vec<AtomicBool>> =
+        Arc::new((0..total).map(|_| AtomicBool::new(false)).collect());
+    let foreign = Arc::new(AtomicU64::new(0));
     let snapshots = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
     let connect_t0 = Instant::now();
     let gate = Arc::new(tokio::sync::Semaphore::new(100));
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let (addr, stop, sent, hist, snapshots, errors, gate) = (
+    let all = clients + filtered;
+    let tasks: Vec<_> = (0..all)
+        .map(|i| {
+            let one = i >= clients;
+            let (addr, stop, sent, snapshots, errors, gate) = (
                 addr.clone(),
                 stop.clone(),
                 sent.clone(),
-                hist.clone(),
                 snapshots.clone(),
                 errors.clone(),
                 gate.clone(),
             );
+            let hist = if one { &hist_filtered } else { &hist }.clone();
+            let (of_watched, foreign) = (of_watched.clone(), foreign.clone());
+            let subscribe = if one {
+                subscribe_one.clone()
+            } else {
+                SUBSCRIBE_ALL.to_owned()
+            };
             cli.spawn(async move {
                 let mut permit = Some(gate.acquire_owned().await);
                 let mut ids = Vec::new();
                 let mut watch = SnapshotWatch::default();
-                let r = ws_session(&addr, SUBSCRIBE_ALL, 64 * 1024, &stop, |m| {
+                let r = ws_session(&addr, &subscribe, 64 * 1024, &stop, |m| {
                     let now = Instant::now();
                     if permit.is_some() {
                         if watch.feed(&m) {
@@ -651,6 +813,13 @@ fn pipeline(args: &Args) -> Res<()> {
                     ids.clear();
                     marks(m.head, &mut ids);
                     for &id in &ids {
+                        if one
+                            && !of_watched
+                                .get(id)
+                                .is_some_and(|w| w.load(Ordering::Relaxed))
+                        {
+                            foreign.fetch_add(1, Ordering::Relaxed);
+                        }
                         let at = sent.get(id).map_or(0, |s| s.load(Ordering::Relaxed));
                         if at > 0 {
                             let at = base + Duration::from_nanos(at);
@@ -666,7 +835,7 @@ fn pipeline(args: &Args) -> Res<()> {
             })
         })
         .collect();
-    while snapshots.load(Ordering::Relaxed) + errors.load(Ordering::Relaxed) < clients {
+    while snapshots.load(Ordering::Relaxed) + errors.load(Ordering::Relaxed) < all {
         if connect_t0.elapsed() > Duration::from_secs(300) {
             return Err("clients did not get their snapshots within 300 s".into());
         }
@@ -675,7 +844,7 @@ fn pipeline(args: &Args) -> Res<()> {
     let connect_s = connect_t0.elapsed().as_secs_f64();
     if errors.load(Ordering::Relaxed) > 0 {
         return Err(format!(
-            "{} of {clients} clients failed to connect",
+            "{} of {all} clients failed to connect",
             errors.load(Ordering::Relaxed)
         )
         .into());
@@ -687,13 +856,21 @@ fn pipeline(args: &Args) -> Res<()> {
     let cpu0 = (threads_cpu("srv"), threads_cpu("cli"), threads_cpu(""));
     let t_busy = Instant::now();
     let feeder = {
-        let (store, keys, sent) = (store.clone(), keys.clone(), sent.clone());
+        let (store, keys, sent, watched, of_watched) = (
+            store.clone(),
+            keys.clone(),
+            sent.clone(),
+            watched.clone(),
+            of_watched.clone(),
+        );
         std::thread::Builder::new()
             .name("srv-feed".into())
             .spawn(move || {
                 let count = (rate * seconds) as usize;
                 let start = Instant::now();
                 let mut late = Duration::ZERO;
+                // Changes of the filtered clients' cluster.
+                let mut in_watched = 0u64;
                 for id in 1..=count.min(sent.len() - 1) {
                     let due = start + Duration::from_secs_f64(id as f64 / rate);
                     let now = Instant::now();
@@ -709,13 +886,17 @@ fn pipeline(args: &Args) -> Res<()> {
                     let mut ro = (*current).clone();
                     ro.metadata.labels.insert(MARK.to_owned(), format!("m{id}"));
                     ro.metadata.resource_version = format!("b{id}");
+                    if key.cluster.as_str() == watched {
+                        of_watched[id].store(true, Ordering::Relaxed);
+                        in_watched += 1;
+                    }
                     sent[id].store(base.elapsed().as_nanos().max(1) as u64, Ordering::Relaxed);
-                    store.cluster("files").apply(Object::Rollout(ro));
+                    handles[key.cluster.as_str()].apply(Object::Rollout(ro));
                 }
-                (count, late)
+                (count, late, in_watched)
             })?
     };
-    let (changes, late) = feeder.join().map_err(|_| "feeder panicked")?;
+    let (changes, late, in_watched) = feeder.join().map_err(|_| "feeder panicked")?;
     let feed_s = t_busy.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_secs(3)); // grace: the last frames arrive
     let wall = t_busy.elapsed().as_secs_f64();
@@ -730,12 +911,20 @@ fn pipeline(args: &Args) -> Res<()> {
 
     let expected = changes as u64 * clients as u64;
     let seen = hist.count();
+    let expected_filtered = in_watched * filtered as u64;
+    let seen_filtered = hist_filtered.count();
     let server_cpu = cpu1.0 - cpu0.0;
     let client_cpu = cpu1.1 - cpu0.1;
     let all_cpu = cpu1.2 - cpu0.2;
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let out = json!({
-        "rollouts": n, "clients": clients, "rate": rate, "seconds": seconds,
+        "rollouts": n, "clusters": clusters, "clients": clients, "rate": rate, "seconds": seconds,
+        "filtered": {"clients": filtered, "cluster": watched, "samples": seen_filtered,
+                     "expected": expected_filtered,
+                     "foreign": foreign.load(Ordering::Relaxed),
+                     "latencyMs": {"p50": hist_filtered.quantile(0.5),
+                                   "p99": hist_filtered.quantile(0.99),
+                                   "max": hist_filtered.quantile(1.0)}},
         "changes": changes, "feedSeconds": feed_s, "feederMaxLateMs": late.as_secs_f64() * 1e3,
         "connectSeconds": connect_s, "errors": errors.load(Ordering::Relaxed),
         "samples": seen, "expected": expected,
@@ -767,6 +956,15 @@ fn pipeline(args: &Args) -> Res<()> {
             .collect::<Vec<_>>()
             .join(" "),
     );
+    if filtered > 0 {
+        println!(
+            "| {n} | {filtered} of cluster {watched} | {:.0}/s × {seconds:.0} s | {:.1} / {:.1} / {:.1} ms | {seen_filtered} of {expected_filtered} |",
+            in_watched as f64 / seconds,
+            hist_filtered.quantile(0.5),
+            hist_filtered.quantile(0.99),
+            hist_filtered.quantile(1.0),
+        );
+    }
     drop(server);
     Ok(())
 }
