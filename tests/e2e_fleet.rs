@@ -370,6 +370,33 @@ async fn rest(addr: &Served, req: Req) -> Reply {
         .await
         .expect("the dashboard answers within 10 s")
 }
+/// Promotes rollout `name` (paused at step 1) in both clusters with `headers`: two refuses
+/// with `refusal` and its rollout is not written; one promotes it to step 3. Returns two's
+/// answer.
+async fn promote_refused_in_two_done_in_one(
+    addr: &Served,
+    ns: &str,
+    name: &str,
+    headers: &[String],
+    refusal: u16,
+) -> Reply {
+    let two_before = rollouts(&admin(TWO).await, ns).get(name).await.unwrap();
+    let seen = json!({"seen": {"stepIndex": 1}});
+    let refused = act(addr, (TWO, ns, name), "promote", seen.clone(), headers).await;
+    assert_eq!(refused.status, refusal, "{}", refused.body);
+    let done = act(addr, (ONE, ns, name), "promote", seen, headers).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let one = admin(ONE).await;
+    wait_object(ONE, &one, ns, name, "promoted to step 3", paused_at(3)).await;
+    let two_after = rollouts(&admin(TWO).await, ns).get(name).await.unwrap();
+    assert_eq!(
+        two_after.metadata.resource_version, two_before.metadata.resource_version,
+        "two's rollout was written: {}",
+        two_after.data["status"]
+    );
+    assert_eq!(two_after.data["status"]["currentStepIndex"], 1);
+    refused
+}
 
 /// `POST .../clusters/{cluster}/namespaces/{ns}/rollouts/{name}/{action}` with `body`, with
 /// extra `headers` (`name: value`).
@@ -1710,41 +1737,7 @@ async fn proxy_mode_permissions_are_checked_in_each_cluster() {
     );
 
     // Promote: refused in two by two's RBAC, done in one.
-    let two_before = rollouts(&admin(TWO).await, &ns).get(name).await.unwrap();
-    let refused = act(
-        &addr,
-        (TWO, &ns, name),
-        "promote",
-        json!({"seen": {"stepIndex": 1}}),
-        &as_user,
-    )
-    .await;
-    assert_eq!(refused.status, 403, "{}", refused.body);
-    let done = act(
-        &addr,
-        (ONE, &ns, name),
-        "promote",
-        json!({"seen": {"stepIndex": 1}}),
-        &as_user,
-    )
-    .await;
-    assert_eq!(done.status, 200, "{}", done.body);
-    wait_object(
-        ONE,
-        &admin(ONE).await,
-        &ns,
-        name,
-        "promoted to step 3",
-        paused_at(3),
-    )
-    .await;
-    let two_after = rollouts(&admin(TWO).await, &ns).get(name).await.unwrap();
-    assert_eq!(
-        two_after.metadata.resource_version, two_before.metadata.resource_version,
-        "two's rollout was written: {}",
-        two_after.data["status"]
-    );
-    assert_eq!(two_after.data["status"]["currentStepIndex"], 1);
+    promote_refused_in_two_done_in_one(&addr, &ns, name, &as_user, 403).await;
     // The Event in one names the person and the cluster.
     let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(admin(ONE).await, &ns);
     let events = events.list(&Default::default()).await.unwrap();
@@ -1765,7 +1758,6 @@ async fn proxy_mode_permissions_are_checked_in_each_cluster() {
 
 #[tokio::test]
 async fn token_mode_signs_in_to_the_cluster_that_accepts_the_token_only() {
-    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
     use k8s_openapi::api::core::v1::ServiceAccount;
     let ns = namespace_in_both("token").await;
     let name = "checkout";
@@ -1804,23 +1796,7 @@ async fn token_mode_signs_in_to_the_cluster_that_accepts_the_token_only() {
         .patch("deployer", &ssa, &Patch::Apply(&binding))
         .await
         .expect("rolebinding");
-    let token = sas
-        .create_token_request(
-            "deployer",
-            &Default::default(),
-            &TokenRequest {
-                spec: TokenRequestSpec {
-                    expiration_seconds: Some(600),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("token")
-        .status
-        .unwrap()
-        .token;
+    let token = common::service_account_token(&sas, "deployer", 600).await;
 
     let dir = TempDir::new("token");
     let addr = fleet_dashboard(&dir.0, &[&ns], &["--auth", "token"]).await;
@@ -1917,37 +1893,12 @@ async fn token_mode_signs_in_to_the_cluster_that_accepts_the_token_only() {
 
     wait_synced(&addr, &as_user).await;
     // Actions: to two, 401 notSignedIn and nothing written; to one, done with the token.
-    let two_before = rollouts(&admin(TWO).await, &ns).get(name).await.unwrap();
-    let refused = act(
-        &addr,
-        (TWO, &ns, name),
-        "promote",
-        json!({"seen": {"stepIndex": 1}}),
-        &as_user,
-    )
-    .await;
-    assert_eq!(refused.status, 401, "{}", refused.body);
+    let refused = promote_refused_in_two_done_in_one(&addr, &ns, name, &as_user, 401).await;
     assert_eq!(
         refused.json()["error"]["code"],
         "notSignedIn",
         "{}",
         refused.body
-    );
-    let done = act(
-        &addr,
-        (ONE, &ns, name),
-        "promote",
-        json!({"seen": {"stepIndex": 1}}),
-        &as_user,
-    )
-    .await;
-    assert_eq!(done.status, 200, "{}", done.body);
-    wait_object(ONE, &one, &ns, name, "promoted to step 3", paused_at(3)).await;
-    let two_after = rollouts(&admin(TWO).await, &ns).get(name).await.unwrap();
-    assert_eq!(
-        two_after.metadata.resource_version, two_before.metadata.resource_version,
-        "two's rollout was written: {}",
-        two_after.data["status"]
     );
 
     // Signing out ends the session on every cluster.

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
@@ -243,22 +242,7 @@ async fn deployer_token(client: &kube::Client, ns: &str) -> String {
         json!({"kind": "ServiceAccount", "name": "deployer", "namespace": ns}),
     )
     .await;
-    sas.create_token_request(
-        "deployer",
-        &PostParams::default(),
-        &TokenRequest {
-            spec: TokenRequestSpec {
-                expiration_seconds: Some(3600),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("token")
-    .status
-    .unwrap()
-    .token
+    common::service_account_token(&sas, "deployer", 3600).await
 }
 
 /// Signs in on `replica` with the sign-in form; returns the `rd_session` cookie value.

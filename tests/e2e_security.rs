@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use common::{Reply, Req, Served, Socket, get, next_json, next_snapshot, post, send};
 use futures::StreamExt;
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
@@ -338,23 +337,7 @@ async fn token_mode_signs_in_with_a_kubernetes_token_and_writes_with_it() {
         json!({"kind": "ServiceAccount", "name": "reader", "namespace": ns}),
     )
     .await;
-    let token = sas
-        .create_token_request(
-            "reader",
-            &PostParams::default(),
-            &TokenRequest {
-                spec: TokenRequestSpec {
-                    expiration_seconds: Some(600),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("token")
-        .status
-        .unwrap()
-        .token;
+    let token = common::service_account_token(&sas, "reader", 600).await;
 
     let addr = dashboard(&[&ns], &["--auth", "token"]).await;
     let base = format!("http://{addr}");

@@ -473,3 +473,28 @@ impl FollowedCopy {
         self.from_snapshot = false;
     }
 }
+
+/// A bound token of ServiceAccount `name` (a TokenRequest), valid for `seconds`.
+pub async fn service_account_token(
+    sas: &kube::Api<k8s_openapi::api::core::v1::ServiceAccount>,
+    name: &str,
+    seconds: i64,
+) -> String {
+    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+    sas.create_token_request(
+        name,
+        &Default::default(),
+        &TokenRequest {
+            spec: TokenRequestSpec {
+                expiration_seconds: Some(seconds),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("a token of ServiceAccount {name}: {e}"))
+    .status
+    .expect("a TokenRequest status")
+    .token
+}
